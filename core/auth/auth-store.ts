@@ -1,0 +1,132 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { errors, newId, type AuthService, type Role, type SqlRunner, type User } from '../../sdk';
+import { hashPassword, hashToken, newToken, verifyPassword } from './secrets';
+
+interface CachedToken { user: User; tokenId: string; expiresAt: number | null; cachedUntil: number }
+
+const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+const CACHE_MS = 30_000;
+
+/** Users and their tokens. Verified tokens are cached briefly so auth costs no query per request. */
+export class AuthStore implements AuthService {
+  private readonly cache = new Map<string, CachedToken>();
+
+  constructor(private readonly db: SqlRunner) {}
+
+  private get users() { return this.db.table('users'); }
+  private get tokens() { return this.db.table('tokens'); }
+
+  private toUser(row: any): User {
+    return { id: row.id, email: row.email, name: row.name ?? undefined, role: row.role };
+  }
+
+  async createUser(input: { email: string; password?: string; name?: string; role: Role }): Promise<User> {
+    const email = input.email.trim().toLowerCase();
+    const existing = await this.db.query(`SELECT id FROM ${this.users} WHERE email = ?`, [email]);
+    if (existing.length) throw errors.conflict(`a user with email ${email} already exists`);
+    const id = newId('usr');
+    const hash = input.password ? await hashPassword(input.password) : null;
+    await this.db.query(`INSERT INTO ${this.users} (id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      [id, email, input.name ?? null, input.role, hash, new Date().toISOString()]);
+    return { id, email, name: input.name, role: input.role };
+  }
+
+  async listUsers(): Promise<User[]> {
+    return (await this.db.query(`SELECT * FROM ${this.users} ORDER BY created_at`)).map(r => this.toUser(r));
+  }
+
+  async getUser(id: string): Promise<User | undefined> {
+    const rows = await this.db.query(`SELECT * FROM ${this.users} WHERE id = ?`, [id]);
+    return rows[0] ? this.toUser(rows[0]) : undefined;
+  }
+
+  async login(email: string, password: string): Promise<{ user: User; token: string; expiresAt: string }> {
+    const rows = await this.db.query(`SELECT * FROM ${this.users} WHERE email = ?`, [email.trim().toLowerCase()]);
+    const row = rows[0];
+    // Same work whether or not the user exists, so timing does not tell which emails are registered.
+    const ok = row?.password_hash ? await verifyPassword(password, row.password_hash) : (await hashPassword(password), false);
+    if (!ok) throw errors.unauthorized('wrong email or password');
+    const user = this.toUser(row);
+    const { token } = await this.insertToken(user.id, 'session', 'login', SESSION_TTL_MS);
+    return { user, token, expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString() };
+  }
+
+  async createToken(userId: string, options: { name?: string; expiresInMs?: number } = {}): Promise<{ id: string; token: string }> {
+    if (!(await this.getUser(userId))) throw errors.notFound(`user ${userId}`);
+    return this.insertToken(userId, 'api', options.name ?? 'api', options.expiresInMs);
+  }
+
+  private async insertToken(userId: string, kind: 'api' | 'session', name: string, ttlMs?: number, token = newToken()) {
+    const id = newId('tok');
+    const expires = ttlMs ? new Date(Date.now() + ttlMs).toISOString() : null;
+    await this.db.query(`INSERT INTO ${this.tokens} (id, user_id, name, kind, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [id, userId, name, kind, hashToken(token), new Date().toISOString(), expires]);
+    return { id, token };
+  }
+
+  async listTokens(userId: string | undefined): Promise<Array<{ id: string; userId: string; name: string; kind: string; createdAt: string; expiresAt: string | null }>> {
+    const rows = userId
+      ? await this.db.query(`SELECT * FROM ${this.tokens} WHERE user_id = ? ORDER BY created_at`, [userId])
+      : await this.db.query(`SELECT * FROM ${this.tokens} ORDER BY created_at`);
+    return rows.map(r => ({ id: r.id, userId: r.user_id, name: r.name, kind: r.kind, createdAt: r.created_at, expiresAt: r.expires_at }));
+  }
+
+  async tokenOwner(id: string): Promise<string | undefined> {
+    return (await this.db.query(`SELECT user_id FROM ${this.tokens} WHERE id = ?`, [id]))[0]?.user_id;
+  }
+
+  async revokeToken(id: string): Promise<void> {
+    await this.db.query(`DELETE FROM ${this.tokens} WHERE id = ?`, [id]);
+    for (const [hash, entry] of this.cache) if (entry.tokenId === id) this.cache.delete(hash);
+  }
+
+  async verifyToken(token: string): Promise<User | undefined> {
+    return (await this.resolveToken(token))?.user;
+  }
+
+  async resolveToken(token: string): Promise<{ user: User; tokenId: string } | undefined> {
+    if (!token) return undefined;
+    const hash = hashToken(token);
+    const now = Date.now();
+    const hit = this.cache.get(hash);
+    if (hit && hit.cachedUntil > now && (hit.expiresAt === null || hit.expiresAt > now)) return hit;
+    const rows = await this.db.query(
+      `SELECT t.id AS token_id, t.expires_at, u.* FROM ${this.tokens} t JOIN ${this.users} u ON u.id = t.user_id WHERE t.token_hash = ?`, [hash]);
+    const row = rows[0];
+    if (!row) { this.cache.delete(hash); return undefined; }
+    const expiresAt = row.expires_at ? Date.parse(row.expires_at) : null;
+    if (expiresAt !== null && expiresAt <= now) return undefined;
+    if (this.cache.size > 10_000) this.cache.clear();
+    const entry = { user: this.toUser(row), tokenId: row.token_id, expiresAt, cachedUntil: now + CACHE_MS };
+    this.cache.set(hash, entry);
+    return entry;
+  }
+
+  /**
+   * The admin exists from the first start. With PLINTH_ADMIN_TOKEN set, that token is the
+   * admin's; without it, one is generated once, stored hashed, and handed over through a
+   * 0600 file in the data dir.
+   */
+  async bootstrapAdmin(dataDir: string, configuredToken: string | undefined): Promise<{ admin: User; generatedTokenFile?: string }> {
+    let admin = (await this.db.query(`SELECT * FROM ${this.users} WHERE role = 'admin' ORDER BY created_at LIMIT 1`)).map(r => this.toUser(r))[0];
+    if (!admin) admin = await this.createUser({ email: 'admin@localhost', name: 'Administrator', role: 'admin' });
+    if (configuredToken) {
+      const hash = hashToken(configuredToken);
+      const rows = await this.db.query(`SELECT id FROM ${this.tokens} WHERE token_hash = ?`, [hash]);
+      if (!rows.length) {
+        await this.db.query(`DELETE FROM ${this.tokens} WHERE name = 'env-admin'`);
+        await this.insertToken(admin.id, 'api', 'env-admin', undefined, configuredToken);
+      }
+      return { admin };
+    }
+    const generated = await this.db.query(`SELECT id FROM ${this.tokens} WHERE name = 'generated-admin'`);
+    const file = join(dataDir, 'admin-token');
+    if (!generated.length && !existsSync(file)) {
+      const { token } = await this.insertToken(admin.id, 'api', 'generated-admin');
+      writeFileSync(file, token + '\n', { mode: 0o600 });
+      return { admin, generatedTokenFile: file };
+    }
+    return { admin };
+  }
+}

@@ -1,0 +1,33 @@
+import getRawBody from 'raw-body';
+import type { Context } from 'koa';
+import { PlinthError } from '../../sdk';
+
+export async function readBody(ctx: Context, limit: number): Promise<Buffer | undefined> {
+  const length = ctx.request.length;
+  const chunked = !!ctx.get('transfer-encoding');
+  if (!length && !chunked) return undefined;
+  if (length && length > limit) throw tooLarge(limit);
+  try {
+    return await getRawBody(ctx.req, { limit, length: length || undefined });
+  } catch (err: any) {
+    if (err.type === 'entity.too.large') throw tooLarge(limit);
+    if (err.type === 'request.aborted') throw new PlinthError(400, 'PLINTH_ERR_ABORTED', 'the client aborted the request body');
+    throw new PlinthError(400, 'PLINTH_ERR_BODY', `could not read the request body: ${err.message}`);
+  }
+}
+
+function tooLarge(limit: number): PlinthError {
+  return new PlinthError(413, 'PLINTH_ERR_TOO_LARGE', `request body is larger than the limit of ${limit} bytes`);
+}
+
+export function isJsonType(contentType: string | undefined): boolean {
+  return !!contentType && /^application\/([\w.+-]+\+)?json\b/i.test(contentType);
+}
+
+export function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (err: any) {
+    throw new PlinthError(400, 'PLINTH_ERR_MALFORMED_JSON', `request body is not valid JSON: ${err.message}`);
+  }
+}

@@ -1,0 +1,249 @@
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type { ValidateFunction } from 'ajv';
+import { PlinthError, isReply, HANDLED, type AuthLevel, type RouteHandler, type RouteOptions, type RouteRequest } from '../../sdk';
+import { SchemaValidator, validationError } from '../validation';
+import type { AuthStore } from '../auth/auth-store';
+import { authenticate } from './request-auth';
+import { isJsonType, parseJson, readBody } from './body';
+import { NodeSseStream } from './sse';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+const AUTH_LEVELS: AuthLevel[] = ['public', 'user', 'admin', 'webhook'];
+
+export interface RouteSpec {
+  method: Method;
+  path: string;
+  options: RouteOptions;
+  handler: RouteHandler;
+}
+
+interface Validators { params?: ValidateFunction; query?: ValidateFunction; body?: ValidateFunction }
+
+export interface RouteEnv {
+  auth: AuthStore;
+  bodyLimit: number;
+  onSseOpen(stream: NodeSseStream): void;
+  onSseClose(stream: NodeSseStream): void;
+}
+
+/**
+ * The routes of one owner (the kernel, or one generation of a plugin), compiled into a Koa
+ * router. It counts requests in flight so the host can let them finish before disposing it.
+ */
+export class RouteGroup {
+  readonly routes: RouteSpec[] = [];
+  private router: Router | undefined;
+  private middleware: ((ctx: Context, next: Next) => Promise<unknown>) | undefined;
+  private inflight = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly validator = new SchemaValidator();
+
+  constructor(readonly owner: string, readonly generation: number, private readonly env: RouteEnv) {}
+
+  add(spec: RouteSpec): () => void {
+    if (!spec.options || !AUTH_LEVELS.includes(spec.options.auth)) {
+      throw new PlinthError(500, 'PLINTH_ERR_ROUTE_AUTH', `route ${spec.method} ${spec.path} of ${this.owner} must declare auth: one of ${AUTH_LEVELS.join(', ')}`);
+    }
+    if (this.routes.some(r => r.method === spec.method && r.path === spec.path)) {
+      throw new PlinthError(500, 'PLINTH_ERR_ROUTE_DUPLICATE', `route ${spec.method} ${spec.path} is registered twice by ${this.owner}`);
+    }
+    this.routes.push(spec);
+    this.router = undefined;
+    return () => {
+      const i = this.routes.indexOf(spec);
+      if (i >= 0) this.routes.splice(i, 1);
+      this.router = undefined;
+    };
+  }
+
+  private build(): (ctx: Context, next: Next) => Promise<unknown> {
+    if (this.middleware && this.router) return this.middleware;
+    const router = new Router();
+    for (const spec of this.routes) {
+      const v: Validators = {
+        params: spec.options.params ? this.validator.compile(spec.options.params, { coerce: true }) : undefined,
+        query: spec.options.query ? this.validator.compile(spec.options.query, { coerce: true }) : undefined,
+        body: spec.options.body ? this.validator.compile(spec.options.body) : undefined,
+      };
+      router.register(spec.path, [spec.method], (ctx: Context) => this.run(ctx, spec, v));
+    }
+    this.router = router;
+    this.middleware = router.routes() as any;
+    return this.middleware!;
+  }
+
+  async dispatch(ctx: Context, next: Next): Promise<void> {
+    this.inflight++;
+    try {
+      await this.build()(ctx, next);
+    } finally {
+      if (--this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** Resolves once no request (or SSE stream) is running on this group, or after the bound. */
+  drain(timeoutMs: number): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise(resolve => {
+      const t = setTimeout(resolve, timeoutMs);
+      t.unref();
+      this.idleWaiters.push(() => { clearTimeout(t); resolve(); });
+    });
+  }
+
+  get inFlight(): number { return this.inflight; }
+
+  private async run(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
+    const { options } = spec;
+    const { user } = await authenticate(ctx, options.auth, this.env.auth);
+
+    const params = { ...(ctx as any).params };
+    if (v.params && !v.params(params)) throw validationError('params', v.params.errors);
+    const query: Record<string, unknown> = { ...ctx.query };
+    if (v.query && !v.query(query)) throw validationError('query', v.query.errors);
+
+    let rawBody: Buffer | undefined;
+    let body: unknown;
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      rawBody = await readBody(ctx, options.bodyLimit ?? this.env.bodyLimit);
+      if (rawBody && rawBody.length > 0 && !options.rawBody) {
+        if (!isJsonType(ctx.get('content-type'))) {
+          throw new PlinthError(415, 'PLINTH_ERR_CONTENT_TYPE', `expected content-type application/json, got "${ctx.get('content-type') || 'none'}"`);
+        }
+        body = parseJson(rawBody);
+      } else if (rawBody && options.auth === 'webhook' && isJsonType(ctx.get('content-type'))) {
+        body = parseJson(rawBody);
+      }
+    }
+    if (v.body) {
+      if (body === undefined) body = {};
+      if (!v.body(body)) throw validationError('body', v.body.errors);
+    }
+
+    const controller = new AbortController();
+    const onClose = () => { if (!ctx.res.writableFinished) controller.abort(); };
+    ctx.res.once('close', onClose);
+    let sse: NodeSseStream | undefined;
+    const req: RouteRequest = {
+      method: ctx.method,
+      path: ctx.path,
+      params,
+      query,
+      body,
+      rawBody,
+      headers: ctx.headers,
+      user,
+      ip: ctx.ip,
+      signal: controller.signal,
+      node: { req: ctx.req, res: ctx.res },
+      sse: () => {
+        if (sse) return sse;
+        ctx.respond = false;
+        const lastId = ctx.get('last-event-id') || (typeof ctx.query.last_event_id === 'string' ? ctx.query.last_event_id : undefined);
+        sse = new NodeSseStream(ctx.res, lastId || undefined, () => this.env.onSseClose(sse!));
+        this.env.onSseOpen(sse);
+        return sse;
+      },
+    };
+
+    try {
+      const result = await spec.handler(req);
+      if (sse) {
+        await sse.done;
+        return;
+      }
+      writeResult(ctx, result);
+    } finally {
+      ctx.res.off('close', onClose);
+    }
+  }
+}
+
+function writeResult(ctx: Context, result: unknown): void {
+  if (result === HANDLED) {
+    ctx.respond = false;
+    return;
+  }
+  if (isReply(result)) {
+    ctx.status = result.status;
+    for (const [k, val] of Object.entries(result.headers ?? {})) ctx.set(k, val);
+    if (result.type) ctx.type = result.type;
+    if (result.body !== undefined) ctx.body = result.body as any;
+    else if (result.status !== 204) ctx.body = '';
+    return;
+  }
+  if (result === undefined) {
+    ctx.status = 204;
+    return;
+  }
+  ctx.status = 200;
+  ctx.body = result as any;
+}
+
+/**
+ * Which owner serves a path. Owners claim prefixes (`/api/<id>`, or what the manifest
+ * declares); the longest claimed prefix wins. Swapping a plugin's group is one Map write, so a
+ * request sees either the old generation or the new one, never a mix.
+ */
+export class RouteTable {
+  private readonly claims = new Map<string, string>();
+  private readonly groups = new Map<string, RouteGroup>();
+
+  claim(owner: string, prefixes: string[]): () => void {
+    for (const prefix of prefixes) {
+      const holder = this.conflicting(prefix, owner);
+      if (holder) throw new PlinthError(409, 'PLINTH_ERR_ROUTE_CLAIM', `path ${prefix} is already claimed by ${holder.owner} (${holder.prefix})`);
+    }
+    for (const p of prefixes) this.claims.set(normalize(p), owner);
+    return () => { for (const p of prefixes) if (this.claims.get(normalize(p)) === owner) this.claims.delete(normalize(p)); };
+  }
+
+  private conflicting(prefix: string, owner: string): { owner: string; prefix: string } | undefined {
+    const p = normalize(prefix);
+    for (const [claimed, holder] of this.claims) {
+      if (holder === owner) continue;
+      if (claimed === p) return { owner: holder, prefix: claimed };
+    }
+    return undefined;
+  }
+
+  ownsPath(owner: string, path: string): boolean {
+    return this.ownerOf(path) === owner;
+  }
+
+  ownerOf(path: string): string | undefined {
+    let p = normalize(path);
+    for (;;) {
+      const owner = this.claims.get(p);
+      if (owner) return owner;
+      const cut = p.lastIndexOf('/');
+      if (cut <= 0) return this.claims.get('/');
+      p = p.slice(0, cut);
+    }
+  }
+
+  setGroup(owner: string, group: RouteGroup | undefined): void {
+    if (group) this.groups.set(owner, group);
+    else this.groups.delete(owner);
+  }
+
+  group(owner: string): RouteGroup | undefined {
+    return this.groups.get(owner);
+  }
+
+  allRoutes(): Array<RouteSpec & { owner: string }> {
+    return [...this.groups.values()].flatMap(g => g.routes.map(r => ({ ...r, owner: g.owner })));
+  }
+
+  async dispatch(ctx: Context, next: Next): Promise<void> {
+    const owner = this.ownerOf(ctx.path);
+    const group = owner ? this.groups.get(owner) : undefined;
+    if (!group) return next();
+    await group.dispatch(ctx, next);
+  }
+}
+
+function normalize(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}

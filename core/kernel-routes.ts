@@ -1,0 +1,154 @@
+import { errors, reply, type RouteHandler, type RouteOptions } from '../sdk';
+import type { AuthStore } from './auth/auth-store';
+import { SESSION_COOKIE, bearerToken, cookieToken } from './http/request-auth';
+import type { Method, RouteGroup, RouteTable } from './http/routes';
+import { buildOpenApi } from './http/openapi';
+import type { WsTickets } from './http/websocket';
+import type { LogSink } from './log';
+import type { PluginHost, PluginState } from './plugins/plugin-host';
+import type { KernelToolRegistry } from './tools';
+import type { KernelConfigStore } from './kernel-config';
+import { KERNEL_VERSION } from './version';
+
+export interface KernelRouteDeps {
+  host: PluginHost;
+  tools: KernelToolRegistry;
+  routeTable: RouteTable;
+  auth: AuthStore;
+  tickets: WsTickets;
+  logs: LogSink;
+  config: KernelConfigStore;
+  startedAt: number;
+  dialect: string;
+}
+
+const idParam = { type: 'object', properties: { id: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } } };
+
+function pluginSummary(s: PluginState, tools: KernelToolRegistry) {
+  return {
+    id: s.id,
+    version: s.manifest?.version ?? null,
+    description: s.manifest?.description ?? null,
+    path: s.entry.path,
+    status: s.status,
+    error: s.error ?? null,
+    generation: s.active?.number ?? null,
+    dependencies: { required: s.manifest?.dependsOn ?? [], optional: s.manifest?.optionalDependsOn ?? [] },
+    counts: { routes: s.active?.routes.routes.length ?? 0, tools: tools.countFor(s.id), ws: s.active?.wsEndpoints.size ?? 0 },
+    lastReload: s.lastReload ?? null,
+  };
+}
+
+/** The kernel's own HTTP API, registered through the same route machinery as any plugin's. */
+export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): void {
+  const route = (method: Method, path: string, options: RouteOptions, handler: RouteHandler) => group.add({ method, path, options: { tags: ['kernel'], ...options }, handler });
+  const { host, tools, auth } = deps;
+
+  route('GET', '/api/health', { auth: 'public', summary: 'Liveness' }, () => ({
+    status: 'ok', uptime: Math.round((Date.now() - deps.startedAt) / 1000), version: KERNEL_VERSION,
+  }));
+  route('GET', '/api/openapi.json', { auth: 'public', summary: 'OpenAPI 3.1 of every registered route' }, () => buildOpenApi(deps.routeTable.allRoutes(), KERNEL_VERSION));
+
+  // ---- plugins
+  route('GET', '/api/plugins', { auth: 'user', summary: 'Plugins and their status' }, () => ({ items: [...host.plugins.values()].map(s => pluginSummary(s, tools)) }));
+  route('GET', '/api/plugins/:id', { auth: 'user', params: idParam }, req => {
+    const s = host.plugins.get(req.params.id);
+    if (!s) throw errors.notFound(`plugin ${req.params.id}`);
+    return {
+      ...pluginSummary(s, tools),
+      manifest: s.manifest ?? null,
+      routes: s.active?.routes.routes.map(r => ({ method: r.method, path: r.path, auth: r.options.auth, summary: r.options.summary })) ?? [],
+      tools: tools.list().filter(t => t.plugin === s.id),
+      ws: [...(s.active?.wsEndpoints.keys() ?? [])],
+    };
+  });
+  route('POST', '/api/plugins/:id/reload', { auth: 'admin', params: idParam, summary: 'Reload a plugin as a transaction' }, async req => {
+    const s = await host.reload(req.params.id);
+    return pluginSummary(s, tools);
+  });
+  route('PUT', '/api/plugins/:id/toggle', {
+    auth: 'admin', params: idParam, summary: 'Enable or disable a plugin (flips when enabled is omitted)',
+    body: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' } } },
+  }, async req => {
+    const s = host.plugins.get(req.params.id);
+    if (!s) throw errors.notFound(`plugin ${req.params.id}`);
+    const enabled = typeof req.body?.enabled === 'boolean' ? req.body.enabled : s.status === 'disabled';
+    return pluginSummary(await host.setEnabled(s.id, enabled), tools);
+  });
+  route('POST', '/api/plugins/:id/execute/:tool', {
+    auth: 'user', summary: 'Run a tool of this plugin',
+    params: { type: 'object', properties: { id: idParam.properties.id, tool: { type: 'string', minLength: 1, maxLength: 200 } } },
+  }, async req => {
+    const name = req.params.tool.startsWith(`${req.params.id}.`) ? req.params.tool : `${req.params.id}.${req.params.tool}`;
+    const info = tools.get(name);
+    if (!info || info.plugin !== req.params.id) throw errors.notFound(`tool ${name}`);
+    const result = await tools.execute(name, req.body ?? {}, { user: req.user!, via: 'api', signal: req.signal });
+    return { tool: name, result: result ?? null };
+  });
+  route('GET', '/api/tools', { auth: 'user', summary: 'Every registered tool' }, () => ({ items: tools.list() }));
+
+  // ---- config and logs
+  route('GET', '/api/config', { auth: 'admin' }, () => deps.config.view());
+  route('PUT', '/api/config', {
+    auth: 'admin', summary: 'Change config; the answer says what applied live and what needs a restart',
+    body: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        kernel: { type: 'object', additionalProperties: false, properties: {
+          logLevel: { enum: ['debug', 'info', 'warn', 'error'] },
+          host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 },
+          bodyLimit: { type: 'integer', minimum: 1024 }, drainTimeoutMs: { type: 'integer', minimum: 0 },
+        } },
+        plugins: { type: 'object', additionalProperties: { type: 'object' } },
+      },
+    },
+  }, async req => deps.config.update(req.body));
+  route('GET', '/api/config/capabilities', { auth: 'user' }, () => deps.config.capabilities());
+  route('GET', '/api/logs', {
+    auth: 'admin',
+    query: { type: 'object', properties: { level: { enum: ['debug', 'info', 'warn', 'error'] }, plugin: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 2000, default: 200 } } },
+  }, req => ({ items: deps.logs.query(req.query as any) }));
+
+  // ---- auth
+  route('POST', '/auth/login', {
+    auth: 'public', summary: 'Email and password → token (and a session cookie)',
+    body: { type: 'object', required: ['email', 'password'], additionalProperties: false, properties: { email: { type: 'string', minLength: 3, maxLength: 320 }, password: { type: 'string', minLength: 1, maxLength: 1024 } } },
+  }, async req => {
+    const { user, token, expiresAt } = await auth.login(req.body.email, req.body.password);
+    return reply(200, { token, user, expiresAt }, {
+      headers: { 'set-cookie': `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${7 * 24 * 3600}` },
+    });
+  });
+  route('GET', '/auth/me', { auth: 'user' }, req => ({ user: req.user }));
+  route('POST', '/auth/logout', { auth: 'user' }, async req => {
+    const token = bearerToken(req.headers) ?? cookieToken(req.headers.cookie as string | undefined);
+    const resolved = token ? await auth.resolveToken(token) : undefined;
+    if (resolved) await auth.revokeToken(resolved.tokenId);
+    return reply(200, { ok: true }, { headers: { 'set-cookie': `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` } });
+  });
+  route('GET', '/api/users', { auth: 'admin' }, async () => ({ items: await auth.listUsers() }));
+  route('POST', '/api/users', {
+    auth: 'admin',
+    body: { type: 'object', required: ['email'], additionalProperties: false, properties: {
+      email: { type: 'string', format: 'email', maxLength: 320 }, password: { type: 'string', minLength: 8, maxLength: 1024 },
+      name: { type: 'string', maxLength: 200 }, role: { enum: ['admin', 'user'], default: 'user' },
+    } },
+  }, async req => reply(201, { user: await auth.createUser(req.body) }));
+  route('POST', '/api/users/:id/tokens', {
+    auth: 'user', summary: 'Create an API token (yourself, or anyone as admin)',
+    body: { type: 'object', additionalProperties: false, properties: { name: { type: 'string', maxLength: 200 }, expiresInDays: { type: 'integer', minimum: 1, maximum: 3650 } } },
+  }, async req => {
+    if (req.user!.role !== 'admin' && req.user!.id !== req.params.id) throw errors.notFound(`user ${req.params.id}`);
+    const t = await auth.createToken(req.params.id, { name: req.body.name, expiresInMs: req.body.expiresInDays ? req.body.expiresInDays * 86_400_000 : undefined });
+    return reply(201, t);
+  });
+  route('GET', '/api/tokens', { auth: 'user', summary: 'Your tokens (admins: all), never their secrets' }, async req => ({
+    items: await auth.listTokens(req.user!.role === 'admin' ? undefined : req.user!.id),
+  }));
+  route('DELETE', '/api/tokens/:id', { auth: 'user' }, async req => {
+    const owner = await auth.tokenOwner(req.params.id);
+    if (!owner || (req.user!.role !== 'admin' && owner !== req.user!.id)) throw errors.notFound(`token ${req.params.id}`);
+    await auth.revokeToken(req.params.id);
+  });
+  route('POST', '/api/ws/ticket', { auth: 'user', summary: 'A single-use ticket for a browser WebSocket (?ticket=)' }, req => deps.tickets.issue(req.user!.id));
+}

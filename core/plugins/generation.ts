@@ -1,0 +1,196 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DependencyContainer } from 'tsyringe';
+import {
+  PlinthError, coreServices,
+  type AnyServiceRef, type Clock, type Disposer, type EventBus, type HttpRouter, type KernelInfo, type Logger,
+  type PluginContext, type PluginDatabase, type ProvidedServices, type StorageService, type Timers, type WsRegistry,
+} from '../../sdk';
+import type { AuthStore } from '../auth/auth-store';
+import type { KernelEventBus } from '../events';
+import { RouteGroup, type Method, type RouteEnv } from '../http/routes';
+import type { WsEndpoint } from '../http/websocket';
+import { openDataSource, pluginDatabase, runMigrations, type DatabaseSettings } from '../storage/database';
+import { ToolSet, pluginToolRegistry, type KernelToolRegistry } from '../tools';
+import type { PluginManifest } from './manifest';
+
+export interface GenerationEnv {
+  routeEnv: RouteEnv;
+  tools: KernelToolRegistry;
+  bus: KernelEventBus;
+  auth: AuthStore;
+  database: DatabaseSettings;
+  clock: Clock;
+  kernel: KernelInfo;
+  dataDir: string;
+  isClaimedBy(pluginId: string, path: string, kind: 'routes' | 'ws'): boolean;
+  resolveService(id: string): { impl: unknown } | undefined;
+}
+
+/**
+ * One loaded version of a plugin with its own scoped services. Everything it registers is
+ * held here until `commit()`, so a failed setup leaves nothing behind, and `dispose()` removes
+ * it all — the reason reload and disable can be exact.
+ */
+export class Generation {
+  readonly routes: RouteGroup;
+  readonly toolSet: ToolSet;
+  readonly wsEndpoints = new Map<string, WsEndpoint>();
+  provided: ProvidedServices = {};
+  committed = false;
+  disposed = false;
+  private readonly disposers: Disposer[] = [];
+  private readonly staged: Array<() => Disposer> = [];
+
+  constructor(
+    readonly pluginId: string,
+    readonly number: number,
+    readonly manifest: PluginManifest,
+    readonly pluginDir: string,
+    readonly config: Record<string, unknown>,
+    readonly log: Logger,
+    readonly container: DependencyContainer,
+    private readonly env: GenerationEnv,
+  ) {
+    this.routes = new RouteGroup(pluginId, number, env.routeEnv);
+    this.toolSet = new ToolSet(pluginId);
+  }
+
+  /** Runs `fn` now if committed, else at commit; either way its disposer is ours. */
+  private whenLive(fn: () => Disposer): Disposer {
+    let dispose: Disposer | undefined;
+    let cancelled = false;
+    const start = () => { if (!cancelled) dispose = fn(); return () => dispose?.(); };
+    if (this.committed) start(); else this.staged.push(start);
+    const stop: Disposer = () => { cancelled = true; return dispose?.(); };
+    this.disposers.push(stop);
+    return stop;
+  }
+
+  commit(): void {
+    this.committed = true;
+    for (const start of this.staged.splice(0)) start();
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const d of this.disposers.splice(0).reverse()) {
+      try { await d(); } catch (err) { this.log.warn('disposer failed', { err }); }
+    }
+  }
+
+  private fullPath(path: string, kind: 'routes' | 'ws'): string {
+    const own = `/api/${this.pluginId}`;
+    if (path.startsWith('/') && this.env.isClaimedBy(this.pluginId, path, kind) && !path.startsWith(own + '/') && path !== own) return path;
+    const rel = path === '/' || path === '' ? '' : path.startsWith('/') ? path : `/${path}`;
+    return own + rel;
+  }
+
+  private http(): HttpRouter {
+    const add = (method: Method) => (path: string, options: any, handler: any) => {
+      const remove = this.routes.add({ method, path: this.fullPath(path, 'routes'), options, handler });
+      this.disposers.push(remove);
+      return remove;
+    };
+    return { get: add('GET'), post: add('POST'), put: add('PUT'), patch: add('PATCH'), delete: add('DELETE') };
+  }
+
+  private ws(): WsRegistry {
+    return {
+      handle: (path, options, handler) => {
+        const full = this.fullPath(path, 'ws');
+        if (this.wsEndpoints.has(full)) throw new PlinthError(500, 'PLINTH_ERR_WS_DUPLICATE', `WebSocket ${full} is registered twice by ${this.pluginId}`);
+        if (!options || !['public', 'user', 'admin'].includes(options.auth)) {
+          throw new PlinthError(500, 'PLINTH_ERR_ROUTE_AUTH', `WebSocket ${full} of ${this.pluginId} must declare auth: public, user or admin`);
+        }
+        this.wsEndpoints.set(full, { owner: this.pluginId, auth: options.auth, handler });
+        const remove = () => { this.wsEndpoints.delete(full); };
+        this.disposers.push(remove);
+        return remove;
+      },
+    };
+  }
+
+  private events(): EventBus {
+    const bus = this.env.bus;
+    return {
+      publish: (topic, payload, options) => bus.publish(topic, payload, options),
+      replay: (pattern, after, limit) => bus.replay(pattern, after, limit),
+      subscribe: (pattern, handler) => this.whenLive(() => bus.subscribe(pattern, handler)),
+    };
+  }
+
+  private timers(): Timers {
+    return {
+      setTimeout: (fn, ms) => this.whenLive(() => { const t = setTimeout(fn, ms); return () => clearTimeout(t); }),
+      setInterval: (fn, ms) => this.whenLive(() => { const t = setInterval(fn, ms); return () => clearInterval(t); }),
+    };
+  }
+
+  private storage(): StorageService {
+    return {
+      open: async (options = {}) => {
+        const ds = await openDataSource(this.env.database, this.pluginId, options.entities ?? []);
+        this.disposers.push(() => ds.destroy());
+        const db: PluginDatabase = pluginDatabase(ds, this.env.database.dialect, this.pluginId);
+        const applied = await runMigrations(db, this.pluginId, options.migrations ?? []);
+        if (applied.length) this.log.info('migrations applied', { migrations: applied });
+        return db;
+      },
+    };
+  }
+
+  /** Builds the setup argument: scoped services, then the declared deps resolved by ref id. */
+  buildContext(deps: Record<string, AnyServiceRef>): PluginContext & Record<string, unknown> {
+    const dataDir = join(this.env.dataDir, 'plugins', this.pluginId);
+    mkdirSync(dataDir, { recursive: true });
+    const secrets: Record<string, string | undefined> = {};
+    for (const name of this.manifest.permissions.secrets) secrets[name] = process.env[name];
+    const scoped = {
+      [coreServices.logger.id]: this.log,
+      [coreServices.config.id]: this.config,
+      [coreServices.http.id]: this.http(),
+      [coreServices.ws.id]: this.ws(),
+      [coreServices.events.id]: this.events(),
+      [coreServices.tools.id]: pluginToolRegistry(this.toolSet, this.env.tools),
+      [coreServices.storage.id]: this.storage(),
+      [coreServices.auth.id]: this.env.auth,
+      [coreServices.clock.id]: this.env.clock,
+      [coreServices.timers.id]: this.timers(),
+      [coreServices.kernel.id]: this.env.kernel,
+    };
+    for (const [id, value] of Object.entries(scoped)) this.container.register(id, { useValue: value });
+
+    const ctx: PluginContext & Record<string, unknown> = {
+      pluginId: this.pluginId,
+      generation: this.number,
+      pluginDir: this.pluginDir,
+      dataDir,
+      log: this.log,
+      config: this.config,
+      secrets,
+      http: this.container.resolve(coreServices.http.id),
+      ws: this.container.resolve(coreServices.ws.id),
+      events: this.container.resolve(coreServices.events.id),
+      tools: this.container.resolve(coreServices.tools.id),
+      storage: this.container.resolve(coreServices.storage.id),
+      auth: this.env.auth,
+      clock: this.env.clock,
+      timers: this.container.resolve(coreServices.timers.id),
+      kernel: this.env.kernel,
+      onDispose: fn => { this.disposers.push(fn); },
+    };
+    for (const [key, ref] of Object.entries(deps ?? {})) {
+      if (!ref || typeof ref.id !== 'string') throw new PlinthError(500, 'PLINTH_ERR_DEPENDENCY', `deps.${key} of ${this.pluginId} is not a service ref`);
+      if (this.container.isRegistered(ref.id, true)) { ctx[key] = this.container.resolve(ref.id); continue; }
+      const found = this.env.resolveService(ref.id);
+      if (!found && !ref.optional) {
+        throw new PlinthError(500, 'PLINTH_ERR_DEPENDENCY', `${this.pluginId} needs service "${ref.id}" (deps.${key}), and no active plugin provides it; add its provider to the registry and to dependsOn`);
+      }
+      ctx[key] = found?.impl;
+      if (found) this.container.register(ref.id, { useValue: found.impl });
+    }
+    return ctx;
+  }
+}

@@ -1,0 +1,48 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/** Kernel settings from the environment; everything a plugin needs comes from its own config. */
+export interface KernelSettings {
+  host: string;
+  port: number;
+  dataDir: string;
+  registryPath: string;
+  adminToken: string | undefined;
+  databaseUrl: string | undefined;
+  watch: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Also write log lines to stdout (the ring buffer always has them). */
+  logToStdout: boolean;
+  bodyLimit: number;
+  drainTimeoutMs: number;
+}
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): KernelSettings {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
+  const port = env.PLINTH_PORT === undefined || env.PLINTH_PORT === '' ? 7700 : Number(env.PLINTH_PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`PLINTH_PORT must be an integer from 0 to 65535, got "${env.PLINTH_PORT}"`);
+  }
+  const level = (env.PLINTH_LOG_LEVEL ?? 'info') as KernelSettings['logLevel'];
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+    throw new Error(`PLINTH_LOG_LEVEL must be debug, info, warn or error, got "${level}"`);
+  }
+  return {
+    host: env.PLINTH_HOST || '127.0.0.1',
+    port,
+    dataDir: abs(env.PLINTH_DATA_DIR || './data'),
+    registryPath: abs(env.PLINTH_REGISTRY || './plugin-registry.json'),
+    adminToken: env.PLINTH_ADMIN_TOKEN || undefined,
+    databaseUrl: env.PLINTH_DATABASE_URL || undefined,
+    watch: env.PLINTH_WATCH !== '0' && env.PLINTH_WATCH !== 'false',
+    logLevel: level,
+    logToStdout: env.PLINTH_LOG_STDOUT !== '0',
+    bodyLimit: 1024 * 1024,
+    drainTimeoutMs: Number(env.PLINTH_DRAIN_TIMEOUT_MS || 10_000),
+  };
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.replace(/^::ffff:/, '');
+  return a === '::1' || a.startsWith('127.') || a === 'localhost';
+}

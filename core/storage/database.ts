@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataSource, type EntitySchema } from 'typeorm';
+import type { Dialect, Migration, PluginDatabase, SqlRunner } from '../../sdk';
+
+export interface DatabaseSettings {
+  dialect: Dialect;
+  /** SQLite file, or PostgreSQL URL. */
+  location: string;
+}
+
+export function databaseSettings(dataDir: string, databaseUrl: string | undefined): DatabaseSettings {
+  if (databaseUrl && /^postgres(ql)?:\/\//.test(databaseUrl)) return { dialect: 'postgres', location: databaseUrl };
+  if (databaseUrl) throw new Error(`PLINTH_DATABASE_URL must be a postgres:// URL, got "${databaseUrl.split(':')[0]}:…"`);
+  mkdirSync(dataDir, { recursive: true });
+  return { dialect: 'sqlite', location: join(dataDir, 'plinth.db') };
+}
+
+/** `?` placeholders everywhere; PostgreSQL wants `$1…` (quoted strings are left alone). */
+export function toDialectSql(dialect: Dialect, sql: string): string {
+  if (dialect !== 'postgres') return sql;
+  let n = 0;
+  let out = '';
+  let quote: string | null = null;
+  for (const ch of sql) {
+    if (quote) { if (ch === quote) quote = null; out += ch; continue; }
+    if (ch === "'" || ch === '"') { quote = ch; out += ch; continue; }
+    out += ch === '?' ? `$${++n}` : ch;
+  }
+  return out;
+}
+
+export function tablePrefix(namespace: string): string {
+  return namespace.replace(/[^a-z0-9]/gi, '_').toLowerCase() + '_';
+}
+
+/**
+ * One DataSource per namespace (the kernel, and each plugin generation): entities differ per
+ * plugin and change on reload, and several SQLite connections share one WAL file safely.
+ */
+export async function openDataSource(settings: DatabaseSettings, namespace: string, entities: EntitySchema<any>[] = []): Promise<DataSource> {
+  const common = { entities, entityPrefix: tablePrefix(namespace), synchronize: false, logging: false } as const;
+  const ds = settings.dialect === 'postgres'
+    ? new DataSource({ type: 'postgres', url: settings.location, ...common, extra: { max: 4 } })
+    : new DataSource({ type: 'sqlite', database: settings.location, ...common, enableWAL: true, busyTimeout: 10_000 });
+  await ds.initialize();
+  if (settings.dialect === 'sqlite') {
+    await ds.query('PRAGMA synchronous = NORMAL');
+    await ds.query('PRAGMA foreign_keys = ON');
+  }
+  return ds;
+}
+
+function runner(dialect: Dialect, namespace: string, exec: (sql: string, params?: unknown[]) => Promise<any>): SqlRunner {
+  const prefix = tablePrefix(namespace);
+  return {
+    dialect,
+    table: name => prefix + name,
+    query: async (sql, params = []) => {
+      const rows = await exec(toDialectSql(dialect, sql), params);
+      // TypeORM answers [rows, affected] for some PostgreSQL UPDATE/DELETE statements.
+      return Array.isArray(rows) && dialect === 'postgres' && Array.isArray(rows[0]) && typeof rows[1] === 'number' ? rows[0] : rows;
+    },
+  };
+}
+
+export function pluginDatabase(ds: DataSource, dialect: Dialect, namespace: string): PluginDatabase {
+  const base = runner(dialect, namespace, (sql, params) => ds.query(sql, params as any[]));
+  return {
+    ...base,
+    dataSource: ds,
+    repository: schema => ds.getRepository(schema),
+    transaction: fn => ds.transaction(manager => fn({ ...runner(dialect, namespace, (sql, params) => manager.query(sql, params as any[])), manager })),
+  };
+}
+
+const MIGRATIONS_TABLE = 'plinth_migrations';
+
+/** Applies each not-yet-applied migration in its own transaction; the record is the unique key. */
+export async function runMigrations(db: PluginDatabase, namespace: string, migrations: Migration[]): Promise<string[]> {
+  await db.dataSource.query(
+    `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (namespace VARCHAR(100) NOT NULL, name VARCHAR(200) NOT NULL, applied_at VARCHAR(40) NOT NULL, PRIMARY KEY (namespace, name))`,
+  );
+  const done = new Set((await db.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} WHERE namespace = ?`, [namespace])).map(r => r.name));
+  const applied: string[] = [];
+  for (const m of migrations) {
+    if (done.has(m.name)) continue;
+    await db.transaction(async tx => {
+      await m.up(tx);
+      await tx.query(`INSERT INTO ${MIGRATIONS_TABLE} (namespace, name, applied_at) VALUES (?, ?, ?)`, [namespace, m.name, new Date().toISOString()]);
+    });
+    applied.push(m.name);
+  }
+  return applied;
+}

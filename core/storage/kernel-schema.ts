@@ -1,0 +1,28 @@
+import type { Migration } from '../../sdk';
+
+const auto = (dialect: string) => (dialect === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT');
+
+/** The kernel's own tables (users, tokens, event log) in the `kernel_` namespace. */
+export const kernelMigrations: Migration[] = [
+  {
+    name: '001-auth',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('users')} (
+        id VARCHAR(40) PRIMARY KEY, email VARCHAR(320) NOT NULL UNIQUE, name VARCHAR(200),
+        role VARCHAR(10) NOT NULL, password_hash VARCHAR(300), created_at VARCHAR(40) NOT NULL)`);
+      await db.query(`CREATE TABLE ${db.table('tokens')} (
+        id VARCHAR(40) PRIMARY KEY, user_id VARCHAR(40) NOT NULL, name VARCHAR(200), kind VARCHAR(10) NOT NULL,
+        token_hash VARCHAR(64) NOT NULL UNIQUE, created_at VARCHAR(40) NOT NULL, expires_at VARCHAR(40))`);
+      await db.query(`CREATE INDEX ${db.table('tokens_user')} ON ${db.table('tokens')} (user_id)`);
+    },
+  },
+  {
+    name: '002-events',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('events')} (
+        id ${auto(db.dialect)}, topic VARCHAR(200) NOT NULL, owner VARCHAR(40), audience VARCHAR(10) NOT NULL,
+        payload TEXT NOT NULL, time VARCHAR(40) NOT NULL)`);
+      await db.query(`CREATE INDEX ${db.table('events_topic')} ON ${db.table('events')} (topic, id)`);
+    },
+  },
+];

@@ -1,0 +1,46 @@
+'use strict';
+// Loads TypeScript as CommonJS through esbuild, with a content-addressed disk cache.
+// Why CommonJS and not ESM import(): ESM modules are never evicted, so hot reload would
+// keep every plugin generation alive; CommonJS entries can be purged (see core/module-loader.ts).
+// Why esbuild and not tsc: plugin code must not rely on decorator metadata, so any
+// transpiler works, and esbuild is fast enough to run on demand.
+const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const Module = require('node:module');
+
+if (!globalThis.__plinthTsHook) {
+  globalThis.__plinthTsHook = true;
+  const esbuild = require('esbuild');
+  const cacheDir = path.join(__dirname, '..', 'node_modules', '.cache', 'plinth-ts');
+  try { fs.mkdirSync(cacheDir, { recursive: true }); } catch { /* read-only install: no cache */ }
+  const hookVersion = '1';
+
+  function compile(source, filename) {
+    const key = crypto.createHash('sha1').update(hookVersion).update(filename).update(source).digest('hex');
+    const cached = path.join(cacheDir, key + '.js');
+    try { return fs.readFileSync(cached, 'utf8'); } catch { /* miss */ }
+    const out = esbuild.transformSync(source, {
+      loader: filename.endsWith('.tsx') ? 'tsx' : 'ts',
+      format: 'cjs',
+      target: 'node20',
+      sourcemap: 'inline',
+      sourcefile: filename,
+      tsconfigRaw: { compilerOptions: { experimentalDecorators: true, useDefineForClassFields: false } },
+    }).code;
+    try {
+      const tmp = cached + '.' + process.pid + '.tmp';
+      fs.writeFileSync(tmp, out);
+      fs.renameSync(tmp, cached);
+    } catch { /* cache is best effort */ }
+    return out;
+  }
+
+  for (const ext of ['.ts', '.tsx']) {
+    Module._extensions[ext] = function loadTs(module, filename) {
+      const source = fs.readFileSync(filename, 'utf8');
+      module._compile(compile(source, filename), filename);
+    };
+  }
+  process.setSourceMapsEnabled(true);
+}

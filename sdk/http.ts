@@ -1,0 +1,35 @@
+import { errors } from './errors';
+import type { Reply, User } from './types';
+
+/** A response with a status, headers or a non-JSON type; plain return values are JSON 200. */
+export function reply(status: number, body?: unknown, options: { headers?: Record<string, string>; type?: string } = {}): Reply {
+  return { __plinthReply: true, status, body, headers: options.headers, type: options.type };
+}
+
+export function isReply(value: unknown): value is Reply {
+  return !!value && typeof value === 'object' && (value as Reply).__plinthReply === true;
+}
+
+/** Returned by a handler that wrote the response itself through `req.node.res`. */
+export const HANDLED = Symbol.for('plinth.handled');
+
+/** Another user's object answers 404 (not 403), so ids do not leak; admins see everything. */
+export function assertOwner(user: User | undefined, owner: string | null | undefined, what: string): void {
+  if (!user) throw errors.unauthorized();
+  if (user.role === 'admin') return;
+  if (owner !== user.id) throw errors.notFound(what);
+}
+
+/** The owner to filter lists by: the caller, or nobody for admins. */
+export function ownerFilter(user: User | undefined): string | undefined {
+  if (!user) throw errors.unauthorized();
+  return user.role === 'admin' ? undefined : user.id;
+}
+
+/** The one pagination shape: `?limit=&cursor=` → `{ items, nextCursor }`. */
+export interface Page<T> { items: T[]; nextCursor: string | null }
+
+export const paginationQuery = {
+  limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+  cursor: { type: 'string', maxLength: 200 },
+} as const;

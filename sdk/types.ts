@@ -1,0 +1,293 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
+import type { EntitySchema, DataSource, EntityManager, Repository, ObjectLiteral } from 'typeorm';
+
+export type JsonSchema = Record<string, unknown>;
+export type Disposer = () => void | Promise<void>;
+export type AuthLevel = 'public' | 'user' | 'admin' | 'webhook';
+export type Role = 'admin' | 'user';
+
+export interface User {
+  id: string;
+  email: string;
+  name?: string;
+  role: Role;
+}
+
+// ---------------------------------------------------------------- logging
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+// ---------------------------------------------------------------- HTTP
+
+export interface RouteOptions {
+  /** Mandatory: a route without it is refused at registration. */
+  auth: AuthLevel;
+  summary?: string;
+  params?: JsonSchema;
+  query?: JsonSchema;
+  body?: JsonSchema;
+  /** Documented in the OpenAPI output; not enforced. */
+  response?: JsonSchema;
+  /** Body size limit in bytes for this route (default from the kernel, 1 MiB). */
+  bodyLimit?: number;
+  /** Accept a non-JSON body (`rawBody` only), e.g. file uploads. */
+  rawBody?: boolean;
+  tags?: string[];
+}
+
+export interface SseMessage {
+  id?: string | number;
+  event?: string;
+  data: unknown;
+}
+
+export interface SseStream {
+  /** The id the client resumes after (`Last-Event-ID` header or `last_event_id` query). */
+  readonly lastEventId: string | undefined;
+  readonly closed: boolean;
+  send(message: SseMessage): boolean;
+  comment(text: string): void;
+  close(): void;
+  /** Resolves when the client goes away or `close()` is called. */
+  done: Promise<void>;
+  /**
+   * Replays what was stored after `lastEventId`, then goes live without losing or doubling
+   * anything that happens between the two: live items are held while the replay runs and are
+   * dropped when their id was already replayed.
+   */
+  replayThenLive<T extends { id: string | number }>(options: {
+    replay(afterId: string | undefined): Promise<T[]> | T[];
+    live(push: (item: T) => void): Disposer;
+    frame(item: T): SseMessage;
+    /** Ends the stream when it returns true for an item (after sending it). */
+    isLast?(item: T): boolean;
+  }): Promise<void>;
+}
+
+export interface RouteRequest<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
+  method: string;
+  path: string;
+  params: P;
+  query: Q;
+  body: B;
+  rawBody: Buffer | undefined;
+  headers: Record<string, string | string[] | undefined>;
+  /** The authenticated caller; undefined on `public` and `webhook` routes. */
+  user: User | undefined;
+  ip: string;
+  /** Aborted when the client disconnects. */
+  signal: AbortSignal;
+  /** Switch the response to Server-Sent Events. */
+  sse(): SseStream;
+  /** In-process escape hatch for libraries that need Node's objects (MCP transports). */
+  node: { req: IncomingMessage; res: ServerResponse };
+}
+
+export interface Reply {
+  readonly __plinthReply: true;
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  type?: string;
+}
+
+/** What a handler returns: data (JSON 200), a `reply(...)`, or nothing (204). */
+export type RouteResult = unknown;
+export type RouteHandler<P = any, Q = any, B = any> = (req: RouteRequest<P, Q, B>) => RouteResult | Promise<RouteResult>;
+
+export interface HttpRouter {
+  /** Relative paths mount under `/api/<pluginId>`; absolute ones must be claimed in the manifest. */
+  get<P = any, Q = any>(path: string, options: RouteOptions, handler: RouteHandler<P, Q, undefined>): Disposer;
+  post<P = any, Q = any, B = any>(path: string, options: RouteOptions, handler: RouteHandler<P, Q, B>): Disposer;
+  put<P = any, Q = any, B = any>(path: string, options: RouteOptions, handler: RouteHandler<P, Q, B>): Disposer;
+  patch<P = any, Q = any, B = any>(path: string, options: RouteOptions, handler: RouteHandler<P, Q, B>): Disposer;
+  delete<P = any, Q = any, B = any>(path: string, options: RouteOptions, handler: RouteHandler<P, Q, B>): Disposer;
+}
+
+// ---------------------------------------------------------------- WebSocket
+
+export interface WsConnectionInfo {
+  user: User | undefined;
+  query: Record<string, string>;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface WsRegistry {
+  /** A WebSocket endpoint at an absolute path the manifest claims (e.g. `/api/terminal`). */
+  handle(path: string, options: { auth: Exclude<AuthLevel, 'webhook'> }, handler: (socket: WebSocket, info: WsConnectionInfo) => void): Disposer;
+}
+
+// ---------------------------------------------------------------- events
+
+export interface PlinthEvent<T = unknown> {
+  id: string;
+  topic: string;
+  payload: T;
+  /** User id that owns the event; `null` for system events. */
+  owner: string | null;
+  /** Who may see it on `/ws`: the owner (and admins), every signed-in user, or admins only. */
+  audience: 'owner' | 'all' | 'admin';
+  time: string;
+}
+
+export interface PublishOptions {
+  owner?: string | null;
+  audience?: PlinthEvent['audience'];
+  /** Store in the kernel's event log so that SSE clients can replay it. */
+  persist?: boolean;
+}
+
+export interface EventBus {
+  publish<T>(topic: string, payload: T, options?: PublishOptions): Promise<PlinthEvent<T>>;
+  /** `pattern` is a topic, or a prefix ending in `.*`, or `*`. */
+  subscribe<T = unknown>(pattern: string, handler: (event: PlinthEvent<T>) => void | Promise<void>): Disposer;
+  /** Persisted events after `afterId` on matching topics, oldest first. */
+  replay(pattern: string, afterId: string | undefined, limit?: number): Promise<PlinthEvent[]>;
+}
+
+// ---------------------------------------------------------------- tools
+
+export type ToolRisk = 'safe' | 'gated' | 'blocked';
+
+export interface ToolCallContext {
+  user: User;
+  sessionId?: string;
+  jobId?: string;
+  turnId?: string;
+  signal?: AbortSignal;
+  /** Where the call comes from, for audits: `agent`, `mcp`, `api`, `job`, … */
+  via?: string;
+}
+
+export interface ToolDefinition<I = any, O = unknown> {
+  /** Short name; the registry prefixes it with the plugin id (`search` → `memory.search`). */
+  name: string;
+  description: string;
+  inputSchema: JsonSchema;
+  outputSchema?: JsonSchema;
+  risk: ToolRisk;
+  run(input: I, ctx: ToolCallContext): Promise<O> | O;
+}
+
+export interface ToolInfo {
+  name: string;
+  plugin: string;
+  description: string;
+  inputSchema: JsonSchema;
+  outputSchema?: JsonSchema;
+  risk: ToolRisk;
+}
+
+export interface ToolRegistry {
+  register<I, O>(tool: ToolDefinition<I, O>): Disposer;
+  list(): ToolInfo[];
+  get(name: string): ToolInfo | undefined;
+  /** Validates input, asks approvals for `gated` tools (refused when none is present), runs. */
+  execute(name: string, input: unknown, ctx: ToolCallContext): Promise<unknown>;
+  /** Called whenever the set of tools changes (reload, toggle). */
+  onChange(listener: () => void): Disposer;
+}
+
+/** What the approvals plugin provides under `approvalGateRef`; the tool registry calls it. */
+export interface ApprovalDecision { approved: boolean; reason?: string; requestId?: string }
+export interface ApprovalGate {
+  /** Policy may raise or lower a tool's declared risk (per-tool overrides, auto-approve lists). */
+  riskFor?(tool: string, declared: ToolRisk, user: User): ToolRisk;
+  request(input: { tool: string; input: unknown; ctx: ToolCallContext; risk: ToolRisk }): Promise<ApprovalDecision>;
+}
+
+// ---------------------------------------------------------------- storage
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Migration {
+  /** Unique within the plugin and never renamed: it is the key of the applied-migrations table. */
+  name: string;
+  up(db: SqlRunner): Promise<void>;
+}
+
+export interface SqlRunner {
+  readonly dialect: Dialect;
+  /** `?` placeholders on both dialects (rewritten to `$n` for PostgreSQL). */
+  query<T = any>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Name of a table in this plugin's namespace: `table('jobs')` → `jobs_jobs`. */
+  table(name: string): string;
+}
+
+export interface PluginDatabase extends SqlRunner {
+  readonly dataSource: DataSource;
+  repository<E extends ObjectLiteral>(schema: EntitySchema<E>): Repository<E>;
+  transaction<T>(fn: (tx: SqlRunner & { manager: EntityManager }) => Promise<T>): Promise<T>;
+}
+
+export interface StorageService {
+  /**
+   * Opens this plugin's namespace: runs its pending migrations and returns a handle that is
+   * closed when the plugin generation is disposed. Entity tables must be created by migrations.
+   */
+  open(options?: { entities?: EntitySchema<any>[]; migrations?: Migration[] }): Promise<PluginDatabase>;
+}
+
+// ---------------------------------------------------------------- auth
+
+export interface AuthService {
+  /** The user a bearer token (API token or session) belongs to, or undefined. */
+  verifyToken(token: string): Promise<User | undefined>;
+  getUser(id: string): Promise<User | undefined>;
+  /** Create an API token for a user (e.g. the per-run token of a CLI agent). */
+  createToken(userId: string, options?: { name?: string; expiresInMs?: number }): Promise<{ id: string; token: string }>;
+  revokeToken(id: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------- time
+
+export interface Clock {
+  now(): number;
+}
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): Disposer;
+  setInterval(fn: () => void, ms: number): Disposer;
+}
+
+// ---------------------------------------------------------------- the plugin
+
+export interface KernelInfo {
+  version: string;
+  dataDir: string;
+  /** `http://host:port` once listening. */
+  baseUrl(): string;
+  dialect: Dialect;
+}
+
+export interface PluginContext<C = Record<string, unknown>> {
+  pluginId: string;
+  generation: number;
+  /** Folder of the plugin on disk (manifest, shipped files). */
+  pluginDir: string;
+  /** A writable folder for this plugin: `$PLINTH_DATA_DIR/plugins/<id>`. */
+  dataDir: string;
+  log: Logger;
+  /** Validated against the manifest's configSchema, defaults applied. */
+  config: C;
+  /** Only the secrets the manifest names under permissions.secrets. */
+  secrets: Record<string, string | undefined>;
+  http: HttpRouter;
+  ws: WsRegistry;
+  events: EventBus;
+  tools: ToolRegistry;
+  storage: StorageService;
+  auth: AuthService;
+  clock: Clock;
+  timers: Timers;
+  kernel: KernelInfo;
+  /** Registered disposers run in reverse order when this generation is disposed. */
+  onDispose(fn: Disposer): void;
+}
