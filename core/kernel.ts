@@ -150,7 +150,7 @@ export class Kernel {
     });
     this.server!.keepAliveTimeout = 5000;
     if (s.watch) {
-      const watcher = watchPlugins(this.host, this.log);
+      const watcher = await watchPlugins(this.host, this.log);
       this.closers.unshift(() => watcher.close());
     }
     this.log.info('kernel started', { url: this.baseUrl, plugins: [...this.host.plugins.values()].map(p => `${p.id}:${p.status}`) });

@@ -215,7 +215,8 @@ export interface Migration {
 
 export interface SqlRunner {
   readonly dialect: Dialect;
-  /** `?` placeholders on both dialects (rewritten to `$n` for PostgreSQL). */
+  /** `?` placeholders on both dialects (rewritten to `$n` for PostgreSQL). Always answers rows;
+   *  use `RETURNING` to learn what an INSERT, UPDATE or DELETE changed (SQLite 3.35+ and PostgreSQL). */
   query<T = any>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Name of a table in this plugin's namespace: `table('jobs')` → `jobs_jobs`. */
   table(name: string): string;

@@ -60,7 +60,8 @@ export class RouteGroup {
   private build(): (ctx: Context, next: Next) => Promise<unknown> {
     if (this.middleware && this.router) return this.middleware;
     const router = new Router();
-    for (const spec of this.routes) {
+    // Static segments before parameters, so `/stream` is not taken by `/:id` whatever the order of registration.
+    for (const spec of [...this.routes].sort(bySpecificity)) {
       const v: Validators = {
         params: spec.options.params ? this.validator.compile(spec.options.params, { coerce: true }) : undefined,
         query: spec.options.query ? this.validator.compile(spec.options.query, { coerce: true }) : undefined,
@@ -242,6 +243,17 @@ export class RouteTable {
     if (!group) return next();
     await group.dispatch(ctx, next);
   }
+}
+
+function bySpecificity(a: RouteSpec, b: RouteSpec): number {
+  const sa = a.path.split('/');
+  const sb = b.path.split('/');
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    const pa = sa[i].startsWith(':') ? 1 : 0;
+    const pb = sb[i].startsWith(':') ? 1 : 0;
+    if (pa !== pb) return pa - pb;
+  }
+  return 0;
 }
 
 function normalize(p: string): string {

@@ -57,9 +57,14 @@ function runner(dialect: Dialect, namespace: string, exec: (sql: string, params?
     dialect,
     table: name => prefix + name,
     query: async (sql, params = []) => {
-      const rows = await exec(toDialectSql(dialect, sql), params);
-      // TypeORM answers [rows, affected] for some PostgreSQL UPDATE/DELETE statements.
-      return Array.isArray(rows) && dialect === 'postgres' && Array.isArray(rows[0]) && typeof rows[1] === 'number' ? rows[0] : rows;
+      let text = toDialectSql(dialect, sql);
+      // TypeORM's SQLite runner sends statements that start with INSERT/UPDATE/DELETE through
+      // `run`, which drops RETURNING rows; a leading space sends them through `all` instead.
+      if (dialect === 'sqlite' && /\bRETURNING\b/i.test(text)) text = ' ' + text.trimStart();
+      const rows = await exec(text, params);
+      // TypeORM answers [rows, affected] for PostgreSQL UPDATE/DELETE statements.
+      if (dialect === 'postgres' && Array.isArray(rows) && rows.length === 2 && Array.isArray(rows[0]) && typeof rows[1] === 'number') return rows[0];
+      return Array.isArray(rows) ? rows : [];
     },
   };
 }
