@@ -17,7 +17,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'codegen': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true });
       if (positionals.length !== 1) { process.stderr.write('usage: plinth codegen <plugin dir>\n'); return 2; }
-      const { codegen } = await import('../sdk/codegen');
+      const { codegen } = require('../sdk/codegen') as typeof import('../sdk/codegen');
       const written = await codegen(positionals[0]);
       for (const f of written) process.stdout.write(`wrote ${f}\n`);
       return 0;

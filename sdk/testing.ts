@@ -22,11 +22,13 @@ export interface TestKernelOptions {
   /** Services present before any plugin starts, by ref id: `{ [approvalGateRef.id]: fakeGate }`. */
   services?: Record<string, unknown>;
   clock?: Clock;
-  /** `postgres` runs on a fresh database of PLINTH_TEST_POSTGRES_URL (dropped at stop). */
+  /** `postgres` runs on a fresh database of PLINTH_TEST_POSTGRES_URL (dropped at stop unless keepData). */
   database?: 'sqlite' | 'postgres';
+  /** Run on this PostgreSQL database (e.g. a previous kernel's, to test a restart); never dropped here. */
+  databaseUrl?: string;
   watch?: boolean;
   dataDir?: string;
-  /** Keep the data dir at stop (to start a second kernel on it). */
+  /** Keep the data dir (and a fresh PostgreSQL database) at stop, to start a second kernel on them. */
   keepData?: boolean;
 }
 
@@ -37,6 +39,7 @@ export interface TestKernel {
   adminToken: string;
   dataDir: string;
   registryPath: string;
+  databaseUrl: string | undefined;
   kernel: Kernel;
   request<T = any>(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string | Buffer }): Promise<TestResponse<T>>;
   createUser(options?: { role?: 'admin' | 'user'; email?: string; password?: string }): Promise<{ user: User; token: string }>;
@@ -53,9 +56,9 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
   });
   writeFileSync(registryPath, JSON.stringify({ plugins }, null, 2));
 
-  let databaseUrl: string | undefined;
+  let databaseUrl = options.databaseUrl;
   let dropDatabase: (() => Promise<void>) | undefined;
-  if (options.database === 'postgres') {
+  if (options.database === 'postgres' && !databaseUrl) {
     const base = process.env.PLINTH_TEST_POSTGRES_URL;
     if (!base) throw new Error('database: "postgres" needs PLINTH_TEST_POSTGRES_URL');
     ({ databaseUrl, dropDatabase } = await freshPostgresDatabase(base));
@@ -96,7 +99,7 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
 
   let n = 0;
   return {
-    baseUrl, adminToken, dataDir, registryPath, kernel, request,
+    baseUrl, adminToken, dataDir, registryPath, databaseUrl, kernel, request,
     async createUser(o = {}) {
       const email = o.email ?? `user${++n}-${randomBytes(3).toString('hex')}@example.test`;
       const user = await kernel.auth.createUser({ email, role: o.role ?? 'user', password: o.password });
@@ -105,13 +108,13 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     },
     async stop() {
       await kernel.stop();
-      await dropDatabase?.();
+      if (!options.keepData) await dropDatabase?.();
       if (!options.keepData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
 
-async function freshPostgresDatabase(baseUrl: string): Promise<{ databaseUrl: string; dropDatabase: () => Promise<void> }> {
+export async function freshPostgresDatabase(baseUrl: string): Promise<{ databaseUrl: string; dropDatabase: () => Promise<void> }> {
   const { Client } = require('pg');
   const name = `plinth_test_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: baseUrl });
