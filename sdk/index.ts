@@ -6,3 +6,7 @@ export * from './services';
 export * from './ids';
 export type * from './types';
 export { EntitySchema } from 'typeorm';
+export * from './contracts/agents';
+export * from './contracts/knowledge';
+export * from './contracts/work';
+export * from './contracts/channels';

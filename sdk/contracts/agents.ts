@@ -1,0 +1,112 @@
+/**
+ * Contract of the agent runtime (issue: agent runtime), provided by the `agents` plugin.
+ * Other plugins (jobs, channels, A2A, MCP, OpenAI-compatible API) run agent turns through it.
+ */
+import { createServiceRef } from '../refs';
+import type { Disposer, User } from '../types';
+
+export interface AgentProfile {
+  id: string;
+  name: string;
+  kind: 'llm' | 'cli';
+  /** `<provider>/<model>`, e.g. `builtin/echo`. */
+  model: string;
+  instructions: string;
+  allowed_tools: string[];
+  max_turns: number;
+  cli_name?: string | null;
+  provider_config?: Record<string, unknown> | null;
+  role?: string | null;
+  fallback_models?: string[];
+  owner: string | null;
+}
+
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  /** JSON text, as models produce it. */
+  arguments: string;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+  tool_calls?: ToolCallRequest[];
+  tool_call_id?: string;
+  name?: string;
+}
+
+export interface Usage { inputTokens: number; outputTokens: number }
+
+/** Streamed pieces of a turn, in order. */
+export type AgentChunk =
+  | { type: 'text'; text: string }
+  | { type: 'tool_call'; call: ToolCallRequest }
+  | { type: 'tool_result'; callId: string; name: string; ok: boolean; output: unknown }
+  | { type: 'usage'; usage: Usage };
+
+export interface AgentTurnRequest {
+  /** Agent name or id. */
+  agent: string;
+  message: string;
+  user: User;
+  /** Continue this session; a new one is created when absent (or with continuity `fresh`). */
+  sessionId?: string;
+  continuity?: 'fresh' | 'resume';
+  signal?: AbortSignal;
+  /** Where the turn comes from, for traces: `api`, `job:<id>`, `channel:telegram`, `a2a`, … */
+  via?: string;
+  onChunk?: (chunk: AgentChunk) => void;
+}
+
+export interface AgentTurnResult {
+  sessionId: string;
+  turnId: string;
+  text: string;
+  usage: Usage;
+  /** True when the turn was cut short (abort, max_turns, provider failure). */
+  partial: boolean;
+}
+
+export interface AgentRuntime {
+  getAgent(nameOrId: string): Promise<AgentProfile | undefined>;
+  listAgents(): Promise<AgentProfile[]>;
+  runTurn(request: AgentTurnRequest): Promise<AgentTurnResult>;
+}
+
+export const agentRuntimeRef = createServiceRef<AgentRuntime>({ id: 'agents.runtime' });
+
+// ---------------------------------------------------------------- model providers
+
+export interface ChatRequest {
+  /** The model id without the provider prefix. */
+  model: string;
+  messages: ChatMessage[];
+  tools?: Array<{ name: string; description: string; parameters: Record<string, unknown> }>;
+  signal?: AbortSignal;
+  temperature?: number;
+  maxTokens?: number;
+}
+
+export type ChatDelta = { type: 'text'; text: string } | { type: 'tool_call'; call: ToolCallRequest };
+
+export interface ChatResult {
+  text: string;
+  toolCalls: ToolCallRequest[];
+  usage: Usage;
+  finishReason: 'stop' | 'tool_calls' | 'length' | 'aborted' | 'error';
+}
+
+/** A model provider; third-party plugins add one through `modelProvidersRef`. */
+export interface ModelProvider {
+  /** The `<provider>` part of model ids. */
+  name: string;
+  listModels(): Promise<Array<{ id: string; contextWindow?: number }>>;
+  chat(request: ChatRequest, onDelta?: (delta: ChatDelta) => void): Promise<ChatResult>;
+}
+
+export interface ModelProviderRegistry {
+  register(provider: ModelProvider): Disposer;
+}
+
+export const modelProvidersRef = createServiceRef<ModelProviderRegistry>({ id: 'agents.providers' });

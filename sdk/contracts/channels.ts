@@ -1,0 +1,43 @@
+/** Contract of channel adapters (Telegram, WhatsApp, third-party), owned by the `channels` plugin. */
+import { createServiceRef } from '../refs';
+import type { Disposer } from '../types';
+
+export interface InboundMessage {
+  /** The platform's id for this update/message: duplicates with the same key are processed once. */
+  dedupeKey: string;
+  chatId: string;
+  senderId: string;
+  text: string;
+  messageId?: string;
+  kind: 'message' | 'edit' | 'callback';
+  /** For callback queries: the button's data. */
+  callbackData?: string;
+}
+
+export type WebhookResult =
+  | { type: 'messages'; messages: InboundMessage[] }
+  | { type: 'status'; updates: Array<{ messageId: string; status: string; error?: string }> }
+  | { type: 'ignored' };
+
+export interface OutboundMessage { chatId: string; text: string; replyTo?: string; buttons?: Array<{ text: string; data: string }> }
+
+/** Thrown by `send` when the platform asks to slow down. */
+export class RateLimitedError extends Error {
+  constructor(readonly retryAfterMs: number, message = 'rate limited') { super(message); this.name = 'RateLimitedError'; }
+}
+
+export interface ChannelAdapter {
+  name: string;
+  /** Verifies the webhook (signature, secret) over the raw body; throw PlinthError 401 when wrong. */
+  verify(input: { headers: Record<string, string | string[] | undefined>; rawBody: Buffer }): void;
+  parse(body: unknown): WebhookResult;
+  send(message: OutboundMessage): Promise<{ messageIds: string[] }>;
+}
+
+export interface ChannelRegistry {
+  register(adapter: ChannelAdapter): Disposer;
+  /** Hand verified inbound messages to the shared pipeline (store, dedupe, route, reply). */
+  receive(channel: string, result: WebhookResult): Promise<{ accepted: number; duplicates: number }>;
+}
+
+export const channelsRef = createServiceRef<ChannelRegistry>({ id: 'channels.registry' });

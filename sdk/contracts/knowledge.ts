@@ -1,0 +1,31 @@
+/** Contracts of the `memory` and `skills` plugins, both optional for the agent runtime. */
+import { createServiceRef } from '../refs';
+import type { User } from '../types';
+
+export interface MemoryHit {
+  kind: 'working' | 'episodic' | 'semantic';
+  id: string;
+  text: string;
+  /** With the matched words highlighted. */
+  snippet?: string;
+  score?: number;
+}
+
+export interface MemoryService {
+  /** The few items most relevant to a message, for the agent loop's context. */
+  relevant(input: { user: User; sessionId?: string; query: string; limit?: number }): Promise<MemoryHit[]>;
+  /** Record an event or a fact on the user's behalf. */
+  remember(input: { user: User; kind: 'working' | 'episodic' | 'semantic'; sessionId?: string; category?: string; key?: string; text: string; source?: string }): Promise<{ id: string }>;
+}
+
+export const memoryRef = createServiceRef<MemoryService>({ id: 'memory.store' });
+
+export interface SkillSummary { id: string; name: string; description: string; enabled: boolean; tools?: string[] }
+
+export interface SkillsService {
+  /** Enabled skills' names and descriptions, for agents' instructions. */
+  enabled(): Promise<SkillSummary[]>;
+  load(id: string): Promise<{ summary: SkillSummary; content: string } | undefined>;
+}
+
+export const skillsRef = createServiceRef<SkillsService>({ id: 'skills.catalog' });
