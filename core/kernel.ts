@@ -118,14 +118,21 @@ export class Kernel {
     });
     app.proxy = false;
     app.silent = true;
-    app.use(this.errorMiddleware());
-    app.use(this.loopbackGuard());
-    app.use(async (ctx, next) => {
-      ctx.set('x-content-type-options', 'nosniff');
-      await routeTable.dispatch(ctx, next);
-    });
-    app.use(async ctx => {
+    // One middleware for the whole request path: each Koa layer costs a promise per request.
+    const loopbackOnly = !isLoopback(s.host) && !s.adminToken;
+    const notFound = async (ctx: Koa.Context) => {
       throw new PlinthError(404, 'PLINTH_ERR_NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+    };
+    app.use(async ctx => {
+      try {
+        if (loopbackOnly && !isLoopback(ctx.req.socket.remoteAddress)) {
+          throw new PlinthError(403, 'PLINTH_ERR_LOOPBACK_ONLY', 'this server has no PLINTH_ADMIN_TOKEN configured and only accepts loopback clients');
+        }
+        ctx.set('x-content-type-options', 'nosniff');
+        await routeTable.dispatch(ctx, () => notFound(ctx));
+      } catch (err) {
+        this.writeError(ctx, err);
+      }
     });
     app.ws.use(async ctx => {
       const socket = (ctx as any).websocket;
@@ -156,38 +163,22 @@ export class Kernel {
     this.log.info('kernel started', { url: this.baseUrl, plugins: [...this.host.plugins.values()].map(p => `${p.id}:${p.status}`) });
   }
 
-  private errorMiddleware(): Koa.Middleware {
-    return async (ctx, next) => {
-      try {
-        await next();
-      } catch (err: any) {
-        let e: PlinthError;
-        if (isPlinthError(err)) e = err;
-        else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new PlinthError(err.status, 'PLINTH_ERR_HTTP', err.message);
-        else {
-          this.log.error('request failed', { method: ctx.method, path: ctx.path, err });
-          e = new PlinthError(500, 'PLINTH_ERR_INTERNAL', 'internal error; the server log has the details');
-        }
-        if (ctx.headerSent || !ctx.writable || ctx.respond === false) {
-          if (!ctx.res.writableEnded) ctx.res.end();
-          return;
-        }
-        ctx.status = e.status;
-        for (const [k, v] of Object.entries(e.headers ?? {})) ctx.set(k, v);
-        ctx.body = e.toJSON();
-      }
-    };
-  }
-
-  /** Bound beyond loopback with no admin token configured, only local clients get in. */
-  private loopbackGuard(): Koa.Middleware {
-    const open = isLoopback(this.settings.host) || !!this.settings.adminToken;
-    return async (ctx, next) => {
-      if (!open && !isLoopback(ctx.req.socket.remoteAddress)) {
-        throw new PlinthError(403, 'PLINTH_ERR_LOOPBACK_ONLY', 'this server has no PLINTH_ADMIN_TOKEN configured and only accepts loopback clients');
-      }
-      await next();
-    };
+  /** Every failure becomes the one JSON error body; a stack trace never reaches the client. */
+  private writeError(ctx: Koa.Context, err: any): void {
+    let e: PlinthError;
+    if (isPlinthError(err)) e = err;
+    else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new PlinthError(err.status, 'PLINTH_ERR_HTTP', err.message);
+    else {
+      this.log.error('request failed', { method: ctx.method, path: ctx.path, err });
+      e = new PlinthError(500, 'PLINTH_ERR_INTERNAL', 'internal error; the server log has the details');
+    }
+    if (ctx.headerSent || !ctx.writable || ctx.respond === false) {
+      if (!ctx.res.writableEnded) ctx.res.end();
+      return;
+    }
+    ctx.status = e.status;
+    for (const [k, v] of Object.entries(e.headers ?? {})) ctx.set(k, v);
+    ctx.body = e.toJSON();
   }
 
   /** Stop accepting, let requests finish (bounded), dispose plugins in reverse order, close the database. */

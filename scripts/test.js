@@ -27,5 +27,5 @@ const result = spawnSync(process.execPath, [
   '--require', join(root, 'scripts', 'ts-hook.js'),
   '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec',
   ...selected.sort(),
-], { cwd: root, stdio: 'inherit', env: { ...process.env, PLINTH_LOG_STDOUT: process.env.PLINTH_LOG_STDOUT ?? '0' } });
+], { cwd: root, stdio: 'inherit', env: { ...process.env, PLINTH_LOG_STDOUT: process.env.PLINTH_LOG_STDOUT ?? '0', PLINTH_SOURCE_MAPS: process.env.PLINTH_SOURCE_MAPS ?? '1' } });
 process.exit(result.status ?? 1);

@@ -78,28 +78,36 @@ export class AuthStore implements AuthService {
 
   async revokeToken(id: string): Promise<void> {
     await this.db.query(`DELETE FROM ${this.tokens} WHERE id = ?`, [id]);
-    for (const [hash, entry] of this.cache) if (entry.tokenId === id) this.cache.delete(hash);
+    for (const [key, entry] of this.cache) if (entry.tokenId === id) this.cache.delete(key);
   }
 
   async verifyToken(token: string): Promise<User | undefined> {
     return (await this.resolveToken(token))?.user;
   }
 
+  /** A recently verified token, answered from memory (keyed by the token itself; the database holds hashes). */
+  cachedToken(token: string): CachedToken | undefined {
+    const hit = this.cache.get(token);
+    if (!hit) return undefined;
+    const now = Date.now();
+    return hit.cachedUntil > now && (hit.expiresAt === null || hit.expiresAt > now) ? hit : undefined;
+  }
+
   async resolveToken(token: string): Promise<{ user: User; tokenId: string } | undefined> {
     if (!token) return undefined;
-    const hash = hashToken(token);
+    const hit = this.cachedToken(token);
+    if (hit) return hit;
     const now = Date.now();
-    const hit = this.cache.get(hash);
-    if (hit && hit.cachedUntil > now && (hit.expiresAt === null || hit.expiresAt > now)) return hit;
+    const hash = hashToken(token);
     const rows = await this.db.query(
       `SELECT t.id AS token_id, t.expires_at, u.* FROM ${this.tokens} t JOIN ${this.users} u ON u.id = t.user_id WHERE t.token_hash = ?`, [hash]);
     const row = rows[0];
-    if (!row) { this.cache.delete(hash); return undefined; }
+    if (!row) { this.cache.delete(token); return undefined; }
     const expiresAt = row.expires_at ? Date.parse(row.expires_at) : null;
     if (expiresAt !== null && expiresAt <= now) return undefined;
     if (this.cache.size > 10_000) this.cache.clear();
     const entry = { user: this.toUser(row), tokenId: row.token_id, expiresAt, cachedUntil: now + CACHE_MS };
-    this.cache.set(hash, entry);
+    this.cache.set(token, entry);
     return entry;
   }
 

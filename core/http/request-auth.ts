@@ -21,11 +21,10 @@ export function cookieToken(cookieHeader: string | undefined): string | undefine
 }
 
 /**
- * Resolves the caller for a route's auth level. A cookie session may not change state from
+ * Resolves the caller for a `user` or `admin` route. A cookie session may not change state from
  * another origin (CSRF): non-GET requests authenticated by cookie need a same-origin `Origin`.
  */
-export async function authenticate(ctx: Context, level: AuthLevel, store: AuthStore): Promise<{ user?: User; tokenId?: string }> {
-  if (level === 'public' || level === 'webhook') return {};
+export function authenticate(ctx: Context, level: AuthLevel, store: AuthStore): User | Promise<User> {
   let token = bearerToken(ctx.headers);
   if (!token) {
     token = cookieToken(ctx.get('cookie'));
@@ -35,8 +34,16 @@ export async function authenticate(ctx: Context, level: AuthLevel, store: AuthSt
     }
   }
   if (!token) throw errors.unauthorized();
-  const resolved = await store.resolveToken(token);
-  if (!resolved) throw errors.unauthorized('the token is invalid, expired or revoked');
-  if (level === 'admin' && resolved.user.role !== 'admin') throw errors.forbidden('this route needs the admin role');
-  return resolved;
+  // A token seen in the last seconds is answered from memory, without a promise.
+  const cached = store.cachedToken(token);
+  if (cached) return checkLevel(cached.user, level);
+  return store.resolveToken(token).then(resolved => {
+    if (!resolved) throw errors.unauthorized('the token is invalid, expired or revoked');
+    return checkLevel(resolved.user, level);
+  });
+}
+
+function checkLevel(user: User, level: AuthLevel): User {
+  if (level === 'admin' && user.role !== 'admin') throw errors.forbidden('this route needs the admin role');
+  return user;
 }

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { ValidateFunction } from 'ajv';
-import { PlinthError, isReply, HANDLED, type AuthLevel, type RouteHandler, type RouteOptions, type RouteRequest } from '../../sdk';
+import { PlinthError, isReply, HANDLED, type AuthLevel, type RouteHandler, type RouteOptions, type RouteRequest, type SseStream, type User } from '../../sdk';
 import { SchemaValidator, validationError } from '../validation';
 import type { AuthStore } from '../auth/auth-store';
 import { authenticate } from './request-auth';
@@ -33,7 +33,6 @@ export interface RouteEnv {
  */
 export class RouteGroup {
   readonly routes: RouteSpec[] = [];
-  private router: Router | undefined;
   private middleware: ((ctx: Context, next: Next) => Promise<unknown>) | undefined;
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
@@ -49,17 +48,18 @@ export class RouteGroup {
       throw new PlinthError(500, 'PLINTH_ERR_ROUTE_DUPLICATE', `route ${spec.method} ${spec.path} is registered twice by ${this.owner}`);
     }
     this.routes.push(spec);
-    this.router = undefined;
+    this.middleware = undefined;
     return () => {
       const i = this.routes.indexOf(spec);
       if (i >= 0) this.routes.splice(i, 1);
-      this.router = undefined;
+      this.middleware = undefined;
     };
   }
 
   private build(): (ctx: Context, next: Next) => Promise<unknown> {
-    if (this.middleware && this.router) return this.middleware;
+    if (this.middleware) return this.middleware;
     const router = new Router();
+    const exact = new Map<string, (ctx: Context) => Promise<void>>();
     // Static segments before parameters, so `/stream` is not taken by `/:id` whatever the order of registration.
     for (const spec of [...this.routes].sort(bySpecificity)) {
       const v: Validators = {
@@ -67,20 +67,25 @@ export class RouteGroup {
         query: spec.options.query ? this.validator.compile(spec.options.query, { coerce: true }) : undefined,
         body: spec.options.body ? this.validator.compile(spec.options.body) : undefined,
       };
-      router.register(spec.path, [spec.method], (ctx: Context) => this.run(ctx, spec, v));
+      const run = (ctx: Context) => this.run(ctx, spec, v);
+      router.register(spec.path, [spec.method], run);
+      if (!spec.path.includes(':') && !spec.path.includes('*')) exact.set(`${spec.method} ${spec.path}`, run);
     }
-    this.router = router;
-    this.middleware = router.routes() as any;
-    return this.middleware!;
+    const patterns = router.routes() as unknown as (ctx: Context, next: Next) => Promise<unknown>;
+    // Paths without parameters are found in a Map; @koa/router matches the patterns.
+    this.middleware = (ctx, next) => {
+      const hit = exact.get(`${ctx.method} ${ctx.path}`);
+      if (hit) {
+        (ctx as any).params = {};
+        return hit(ctx);
+      }
+      return patterns(ctx, next);
+    };
+    return this.middleware;
   }
 
-  async dispatch(ctx: Context, next: Next): Promise<void> {
-    this.inflight++;
-    try {
-      await this.build()(ctx, next);
-    } finally {
-      if (--this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
-    }
+  dispatch(ctx: Context, next: Next): Promise<unknown> {
+    return this.build()(ctx, next);
   }
 
   /** Resolves once no request (or SSE stream) is running on this group, or after the bound. */
@@ -96,12 +101,25 @@ export class RouteGroup {
   get inFlight(): number { return this.inflight; }
 
   private async run(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
+    this.inflight++;
+    try {
+      await this.handle(ctx, spec, v);
+    } finally {
+      if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async handle(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
     const { options } = spec;
-    const { user } = await authenticate(ctx, options.auth, this.env.auth);
+    let user: User | undefined;
+    if (options.auth === 'user' || options.auth === 'admin') {
+      const found = authenticate(ctx, options.auth, this.env.auth);
+      user = found instanceof Promise ? await found : found;
+    }
 
     const params = { ...(ctx as any).params };
     if (v.params && !v.params(params)) throw validationError('params', v.params.errors);
-    const query: Record<string, unknown> = { ...ctx.query };
+    const query: Record<string, unknown> = ctx.querystring ? { ...ctx.query } : {};
     if (v.query && !v.query(query)) throw validationError('query', v.query.errors);
 
     let rawBody: Buffer | undefined;
@@ -122,42 +140,72 @@ export class RouteGroup {
       if (!v.body(body)) throw validationError('body', v.body.errors);
     }
 
-    const controller = new AbortController();
-    const onClose = () => { if (!ctx.res.writableFinished) controller.abort(); };
-    ctx.res.once('close', onClose);
-    let sse: NodeSseStream | undefined;
-    const req: RouteRequest = {
-      method: ctx.method,
-      path: ctx.path,
-      params,
-      query,
-      body,
-      rawBody,
-      headers: ctx.headers,
-      user,
-      ip: ctx.ip,
-      signal: controller.signal,
-      node: { req: ctx.req, res: ctx.res },
-      sse: () => {
-        if (sse) return sse;
-        ctx.respond = false;
-        const lastId = ctx.get('last-event-id') || (typeof ctx.query.last_event_id === 'string' ? ctx.query.last_event_id : undefined);
-        sse = new NodeSseStream(ctx.res, lastId || undefined, () => this.env.onSseClose(sse!));
-        this.env.onSseOpen(sse);
-        return sse;
-      },
-    };
-
+    const req = new KoaRouteRequest(ctx, params, query, body, rawBody, user, this.env);
     try {
       const result = await spec.handler(req);
-      if (sse) {
-        await sse.done;
+      if (req.stream) {
+        await req.stream.done;
         return;
       }
       writeResult(ctx, result);
     } finally {
-      ctx.res.off('close', onClose);
+      req.release();
     }
+  }
+}
+
+/**
+ * What a handler receives. A class rather than an object literal with closures: it is built on
+ * every request, and the abort signal and SSE stream are made only when a handler asks.
+ */
+class KoaRouteRequest implements RouteRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+  stream: NodeSseStream | undefined;
+  private controller: AbortController | undefined;
+  private onClose: (() => void) | undefined;
+
+  constructor(
+    private readonly ctx: Context,
+    readonly params: Record<string, string>,
+    readonly query: Record<string, unknown>,
+    readonly body: unknown,
+    readonly rawBody: Buffer | undefined,
+    readonly user: User | undefined,
+    private readonly env: RouteEnv,
+  ) {
+    this.method = ctx.method;
+    this.path = ctx.path;
+    this.headers = ctx.headers;
+  }
+
+  get ip(): string { return this.ctx.ip; }
+  get node() { return { req: this.ctx.req, res: this.ctx.res }; }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const c = (this.controller = new AbortController());
+      const res = this.ctx.res;
+      this.onClose = () => { if (!res.writableFinished) c.abort(); };
+      res.once('close', this.onClose);
+    }
+    return this.controller.signal;
+  }
+
+  sse(): SseStream {
+    if (this.stream) return this.stream;
+    const ctx = this.ctx;
+    ctx.respond = false;
+    const lastId = ctx.get('last-event-id') || (typeof ctx.query.last_event_id === 'string' ? ctx.query.last_event_id : undefined);
+    const stream: NodeSseStream = new NodeSseStream(ctx.res, lastId || undefined, () => this.env.onSseClose(stream));
+    this.stream = stream;
+    this.env.onSseOpen(stream);
+    return stream;
+  }
+
+  release(): void {
+    if (this.onClose) this.ctx.res.off('close', this.onClose);
   }
 }
 
@@ -197,7 +245,11 @@ export class RouteTable {
       if (holder) throw new PlinthError(409, 'PLINTH_ERR_ROUTE_CLAIM', `path ${prefix} is already claimed by ${holder.owner} (${holder.prefix})`);
     }
     for (const p of prefixes) this.claims.set(normalize(p), owner);
-    return () => { for (const p of prefixes) if (this.claims.get(normalize(p)) === owner) this.claims.delete(normalize(p)); };
+    this.ownerCache.clear();
+    return () => {
+      for (const p of prefixes) if (this.claims.get(normalize(p)) === owner) this.claims.delete(normalize(p));
+      this.ownerCache.clear();
+    };
   }
 
   private conflicting(prefix: string, owner: string): { owner: string; prefix: string } | undefined {
@@ -213,7 +265,18 @@ export class RouteTable {
     return this.ownerOf(path) === owner;
   }
 
+  /** Paths seen recently and their owner; cleared whenever claims change. */
+  private readonly ownerCache = new Map<string, string | undefined>();
+
   ownerOf(path: string): string | undefined {
+    if (this.ownerCache.has(path)) return this.ownerCache.get(path);
+    const owner = this.findOwner(path);
+    if (this.ownerCache.size >= 10_000) this.ownerCache.clear();
+    this.ownerCache.set(path, owner);
+    return owner;
+  }
+
+  private findOwner(path: string): string | undefined {
     let p = normalize(path);
     for (;;) {
       const owner = this.claims.get(p);
