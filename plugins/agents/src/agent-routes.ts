@@ -16,6 +16,7 @@ export interface AgentRouteDeps {
   providerInfo(name: string): { configured: boolean; baseUrl?: string };
 }
 
+/** Routes of `/api/agents` are relative (the plugin's own prefix); the others are claimed in plugin.json. */
 export function registerAgentRoutes(http: HttpRouter, d: AgentRouteDeps): void {
   const { agents, runtime, router, vault } = d;
 
@@ -23,21 +24,21 @@ export function registerAgentRoutes(http: HttpRouter, d: AgentRouteDeps): void {
     for (const m of [body.model, ...(body.fallback_models ?? [])]) if (m) runtime.assertModelKnown(m);
   };
 
-  http.get('/api/agents', { auth: 'user', summary: 'Agents you can use: shared ones and your own' }, async req => ({ items: await agents.list(req.user!), nextCursor: null }));
-  http.post('/api/agents', { auth: 'user', body: AgentCreateBody, summary: 'Create an agent (shared when an admin creates it)' }, async req => {
+  http.get('/', { auth: 'user', summary: 'Agents you can use: shared ones and your own' }, async req => ({ items: await agents.list(req.user!), nextCursor: null }));
+  http.post('/', { auth: 'user', body: AgentCreateBody, summary: 'Create an agent (shared when an admin creates it)' }, async req => {
     checkModels(req.body);
     return reply(201, await agents.create(req.body, req.user!));
   });
-  http.get('/api/agents/:id', { auth: 'user', params: IdParams, summary: 'An agent by id or name' }, req => agents.getVisible(req.params.id, req.user!));
-  http.put('/api/agents/:id', { auth: 'user', params: IdParams, body: AgentUpdateBody }, async req => {
+  http.get('/:id', { auth: 'user', params: IdParams, summary: 'An agent by id or name' }, req => agents.getVisible(req.params.id, req.user!));
+  http.put('/:id', { auth: 'user', params: IdParams, body: AgentUpdateBody }, async req => {
     checkModels(req.body);
     return agents.update(req.params.id, req.body, req.user!);
   });
-  http.patch('/api/agents/:id', { auth: 'user', params: IdParams, body: AgentUpdateBody }, async req => {
+  http.patch('/:id', { auth: 'user', params: IdParams, body: AgentUpdateBody }, async req => {
     checkModels(req.body);
     return agents.update(req.params.id, req.body, req.user!);
   });
-  http.delete('/api/agents/:id', { auth: 'user', params: IdParams }, async req => { await agents.remove(req.params.id, req.user!); });
+  http.delete('/:id', { auth: 'user', params: IdParams }, async req => { await agents.remove(req.params.id, req.user!); });
 
   http.get('/api/roster', { auth: 'user', summary: 'Agents with the model each would use now' }, async req => ({
     items: (await agents.list(req.user!)).map(a => ({
