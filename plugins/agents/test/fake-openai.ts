@@ -52,7 +52,7 @@ export async function startFakeOpenAi(options: { chunkDelayMs?: number; models?:
     const chunk = (delta: any, finish: string | null = null, extra: any = {}) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`;
     if (!body.stream) {
-      const text = 'text' in script ? script.text.join('') : '';
+      const text = 'text' in script ? (script.text ?? []).join('') : '';
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id, object: 'chat.completion', created: 1, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }));
       return;
