@@ -14,13 +14,14 @@ export function recordedRouter(router: ProviderRouter, turns: TurnStore, price: 
       const id = newId('turn');
       const started = now();
       let ttft: number | null = null;
-      await turns.start({ id, session_id: null, owner: meta.user.id, agent: null, model, model_selection: { requested: model, chosen: model, reason: 'requested by the caller' }, context: request.messages, via: meta.via ?? 'proxy' });
+      // Off the critical path: the row is written while the provider is called (finish waits for it).
+      const startRow = turns.start({ id, session_id: null, owner: meta.user.id, agent: null, model, model_selection: { requested: model, chosen: model, reason: 'requested by the caller' }, context: request.messages, via: meta.via ?? 'proxy' }).catch(() => undefined);
       const finish = (r: { input: number; output: number; status: 'ok' | 'partial' | 'error'; error: string | null }) => {
         const p = price(model);
-        return turns.finish(id, {
+        return startRow.then(() => turns.finish(id, {
           model, model_selection: { requested: model, chosen: model, reason: 'requested by the caller' }, tool_calls: [], input_tokens: r.input, output_tokens: r.output,
           cost: p ? (r.input * p.input + r.output * p.output) / 1e6 : 0, latency_ms: now() - started, ttft_ms: ttft, status: r.status, error: r.error,
-        });
+        }));
       };
       try {
         const result = await router.chat(model, request, d => { if (ttft === null) ttft = now() - started; onDelta?.(d); });

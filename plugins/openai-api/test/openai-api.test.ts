@@ -85,7 +85,7 @@ describe('/v1 with the official openai client', () => {
     await assert.rejects(anon.models.list(), (e: any) => e instanceof OpenAI.AuthenticationError && e.code === 'invalid_api_key');
     const raw = await fetch(`${k.baseUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(raw.status, 401);
-    const body = await raw.json();
+    const body = await raw.json() as any;
     assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message', 'param', 'type']);
   });
 
