@@ -57,6 +57,11 @@ export interface AgentTurnRequest {
   /** Where the turn comes from, for traces: `api`, `job:<id>`, `channel:telegram`, `a2a`, … */
   via?: string;
   onChunk?: (chunk: AgentChunk) => void;
+  /**
+   * Earlier messages of a conversation kept by the caller (the OpenAI-compatible API sends the
+   * whole history each time); used instead of the stored session's history when given.
+   */
+  history?: ChatMessage[];
 }
 
 export interface AgentTurnResult {
@@ -110,3 +115,17 @@ export interface ModelProviderRegistry {
 }
 
 export const modelProvidersRef = createServiceRef<ModelProviderRegistry>({ id: 'agents.providers' });
+
+/**
+ * Calling a model by its full id (`openai/gpt-4o-mini`) through the registered providers, with the
+ * runtime's circuit breaker, fallbacks and stats: what the OpenAI-compatible API proxies to.
+ */
+export interface ModelRouter {
+  /** Every model the registered providers offer, as full ids. */
+  listModels(): Promise<Array<{ id: string; provider: string; contextWindow?: number }>>;
+  /** Throws a PlinthError 404 for an unknown provider or model, 503 when its breaker is open. */
+  chat(model: string, request: Omit<ChatRequest, 'model'>, onDelta?: (delta: ChatDelta) => void,
+    meta?: { user?: User; via?: string }): Promise<ChatResult & { model: string }>;
+}
+
+export const modelRouterRef = createServiceRef<ModelRouter>({ id: 'agents.models' });

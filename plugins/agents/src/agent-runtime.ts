@@ -1,0 +1,344 @@
+import {
+  PlinthError, errors, isPlinthError, newId, type AgentChunk, type AgentProfile, type AgentRuntime, type AgentTurnRequest,
+  type AgentTurnResult, type ChatMessage, type EventBus, type Logger, type MemoryService, type SkillsService, type ToolCallRequest,
+  type ToolRegistry, type Usage, type User,
+} from 'plinth/sdk';
+import { AgentStore, DEFAULT_MODEL_ALIAS } from './agent-store';
+import type { FrameLog } from './frame-log';
+import type { ProviderRouter } from './model-router';
+import { SessionStore, toChatHistory, type SessionRecord } from './session-store';
+import type { ToolCallRecord, TurnStore } from './turn-store';
+
+export interface RuntimeOptions {
+  defaultModel(): string;
+  price(model: string): { input: number; output: number } | undefined;
+  toolTimeoutMs: number;
+  memoryHits: number;
+  now(): number;
+}
+
+export interface RuntimeDeps {
+  agents: AgentStore;
+  sessions: SessionStore;
+  turns: TurnStore;
+  frames: FrameLog;
+  router: ProviderRouter;
+  tools: ToolRegistry;
+  events: EventBus;
+  log: Logger;
+  memory?: MemoryService;
+  skills?: SkillsService;
+}
+
+/** A turn on an existing session, from the HTTP routes (with attachments) or `runTurn`. */
+export interface SessionTurnInput {
+  session: SessionRecord;
+  user: User;
+  message: string;
+  attachments?: string[];
+  signal?: AbortSignal;
+  via?: string;
+  history?: ChatMessage[];
+  onChunk?: (chunk: AgentChunk) => void;
+}
+
+export type SessionTurnResult = AgentTurnResult & { error?: PlinthError };
+
+/** Model-facing tool names: OpenAI and Anthropic allow `[a-zA-Z0-9_-]` only, so `memory.search` goes out as `memory__search`. */
+const wireName = (name: string) => name.replace(/\./g, '__');
+
+export function toolAllowed(patterns: string[], name: string): boolean {
+  return patterns.some(p => p === '*' || p === name || (p.endsWith('.*') && name.startsWith(p.slice(0, -1))));
+}
+
+/**
+ * The agent loop: messages + instructions + skills + memory → model → tool calls (validated and
+ * gated by the kernel's registry; any failure goes back to the model as a tool result) → model …
+ * until an answer or max_turns. One turn at a time per session.
+ */
+export class AgentLoop implements AgentRuntime {
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(private readonly deps: RuntimeDeps, private readonly options: RuntimeOptions) {}
+
+  getAgent(nameOrId: string): Promise<AgentProfile | undefined> {
+    return this.deps.agents.find(nameOrId);
+  }
+
+  listAgents(): Promise<AgentProfile[]> {
+    return this.deps.agents.listAll();
+  }
+
+  activeSessions(): string[] {
+    return [...this.running.keys()];
+  }
+
+  isBusy(sessionId: string): boolean {
+    return this.running.has(sessionId);
+  }
+
+  resolveModel(model: string): string {
+    return model === DEFAULT_MODEL_ALIAS ? this.options.defaultModel() : model;
+  }
+
+  async createSession(user: User, input: { agent: string; model?: string; name?: string; via?: string }): Promise<SessionRecord> {
+    const agent = await this.deps.agents.getVisible(input.agent, user);
+    if (agent.kind !== 'llm') throw errors.unprocessable(`agent "${agent.name}" is a ${agent.kind} agent; it runs in a terminal through the runs plugin, not in a session`);
+    if (input.model) this.assertModelKnown(input.model);
+    const session = await this.deps.sessions.create({ owner: user.id, agentId: agent.id, agentName: agent.name, model: input.model, name: input.name, via: input.via });
+    this.publish('agent.session.created', { session }, user.id);
+    return session;
+  }
+
+  assertModelKnown(model: string): void {
+    if (model === DEFAULT_MODEL_ALIAS) return;
+    const i = model.indexOf('/');
+    if (i <= 0 || i === model.length - 1) throw errors.validation(`model "${model}" must look like <provider>/<model>, e.g. builtin/echo`);
+    if (!this.deps.router.has(model.slice(0, i))) {
+      throw new PlinthError(404, 'PLINTH_ERR_MODEL_NOT_FOUND', `model "${model}": no provider "${model.slice(0, i)}" (providers: ${this.deps.router.names().join(', ')})`);
+    }
+  }
+
+  async runTurn(request: AgentTurnRequest): Promise<AgentTurnResult> {
+    const agent = await this.deps.agents.getVisible(request.agent, request.user);
+    let session: SessionRecord | undefined;
+    if (request.sessionId && request.continuity !== 'fresh') {
+      session = await this.deps.sessions.getOwned(request.sessionId, request.user);
+      if (session.agent_id !== agent.id) throw errors.conflict(`session ${session.id} belongs to agent "${session.agent_name}", not "${agent.name}"`);
+    }
+    session ??= await this.createSession(request.user, { agent: agent.id, via: request.via });
+    // For callers of the contract (jobs, channels, A2A) a failed model call is an error they can retry on.
+    const { error, ...result } = await this.runSessionTurn({ session, user: request.user, message: request.message, signal: request.signal, via: request.via, history: request.history, onChunk: request.onChunk });
+    if (error) throw error;
+    return result;
+  }
+
+  /** Never throws for a model failure: that is an `error` frame and `result.error`, with the session intact. */
+  async runSessionTurn(input: SessionTurnInput): Promise<SessionTurnResult> {
+    const { session, user } = input;
+    if (this.running.has(session.id)) throw errors.conflict(`session ${session.id} is answering another message; wait for its done frame`);
+    const controller = new AbortController();
+    this.running.set(session.id, controller);
+    const onAbort = () => controller.abort();
+    input.signal?.addEventListener('abort', onAbort, { once: true });
+    if (input.signal?.aborted) controller.abort();
+    try {
+      await this.deps.frames.open(session.id);
+      return await this.loop(input, controller.signal);
+    } finally {
+      input.signal?.removeEventListener('abort', onAbort);
+      this.running.delete(session.id);
+    }
+  }
+
+  private async loop(input: SessionTurnInput, signal: AbortSignal): Promise<SessionTurnResult> {
+    const { session, user } = input;
+    const { sessions, frames, turns, router } = this.deps;
+    const started = this.options.now();
+    const agent = await this.deps.agents.find(session.agent_id);
+    if (!agent) throw errors.notFound(`agent of session ${session.id} (deleted)`);
+    const turnId = newId('turn');
+    const emit = (chunk: AgentChunk) => {
+      if (chunk.type !== 'usage') frames.append(session.id, 'chunk', { turnId, ...chunk });
+      input.onChunk?.(chunk);
+    };
+
+    // The user's message is stored before the model is called: a crash from here on loses no input.
+    const history = input.history ?? toChatHistory(await sessions.allMessages(session.id));
+    const userMessage = await sessions.addMessage(session.id, { role: 'user', content: input.message, attachments: input.attachments, turn_id: turnId });
+    frames.append(session.id, 'message', { turnId, message: userMessage });
+    this.publish('agent.message.added', { sessionId: session.id, message: userMessage }, user.id);
+
+    const selection = this.selectModel(agent, session);
+    const tools = this.toolsFor(agent);
+    const system = await this.systemPrompt(agent, user, session.id, input.message);
+    const messages: ChatMessage[] = [
+      ...(system ? [{ role: 'system' as const, content: system }] : []),
+      ...history.filter(m => m.role !== 'system'),
+      { role: 'user', content: input.message + (input.attachments?.length ? `\n\n[attachments: ${input.attachments.join(', ')}]` : '') },
+    ];
+    await turns.start({ id: turnId, session_id: session.id, owner: user.id, agent: agent.name, model: selection.chosen ?? selection.requested, model_selection: selection, context: messages, via: input.via ?? 'api' });
+
+    const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+    const toolRecords: ToolCallRecord[] = [];
+    let ttft: number | null = null;
+    let finalText = '';
+    let partial = false;
+    let status: 'ok' | 'partial' | 'error' = 'ok';
+    let failure: PlinthError | undefined;
+    let model = selection.chosen;
+    let answer: { id: string; content: string } | undefined;
+
+    try {
+      if (!model) throw new PlinthError(503, 'PLINTH_ERR_BREAKER_OPEN', `no model of agent "${agent.name}" is available: ${selection.reason}`, selection);
+      let step = 0;
+      for (; step < agent.max_turns; step++) {
+        // The answer row exists (marked partial) while it streams and is checkpointed, so a crash keeps what was said.
+        const row = await sessions.addMessage(session.id, { role: 'assistant', content: '', turn_id: turnId, partial: true });
+        let text = '';
+        let lastSave = this.options.now();
+        const result = await this.callModel(model, selection, { messages, tools: tools.wire, signal }, delta => {
+          if (ttft === null) ttft = this.options.now() - started;
+          if (delta.type === 'text') {
+            text += delta.text;
+            emit({ type: 'text', text: delta.text });
+            if (this.options.now() - lastSave > 1000) {
+              lastSave = this.options.now();
+              void sessions.updateMessage(row.id, text, true).catch(() => undefined);
+            }
+          } else emit({ type: 'tool_call', call: { ...delta.call, name: tools.realName(delta.call.name) } });
+        });
+        model = result.model;
+        usage.inputTokens += result.usage.inputTokens;
+        usage.outputTokens += result.usage.outputTokens;
+        const calls = result.toolCalls.map(c => ({ ...c, name: tools.realName(c.name) }));
+        if (result.finishReason === 'aborted') {
+          partial = true;
+          finalText = result.text;
+          await sessions.updateMessage(row.id, result.text, true);
+          answer = { id: row.id, content: result.text };
+          break;
+        }
+        await sessions.updateMessage(row.id, result.text, false, calls);
+        answer = { id: row.id, content: result.text };
+        if (!calls.length) {
+          finalText = result.text;
+          break;
+        }
+        messages.push({ role: 'assistant', content: result.text, tool_calls: result.toolCalls });
+        for (let i = 0; i < calls.length; i++) {
+          if (signal.aborted) break;
+          const rec = await this.callTool(calls[i], tools.allowed, { user, sessionId: session.id, turnId, signal });
+          toolRecords.push(rec);
+          const content = typeof rec.output === 'string' ? rec.output : JSON.stringify(rec.output ?? null);
+          emit({ type: 'tool_result', callId: rec.id, name: rec.name, ok: rec.ok, output: rec.output });
+          await sessions.addMessage(session.id, { role: 'tool', content, tool_call_id: rec.id, name: rec.name, turn_id: turnId });
+          messages.push({ role: 'tool', content, tool_call_id: result.toolCalls[i].id, name: result.toolCalls[i].name });
+          this.publish('agent.tool.called', { sessionId: session.id, turnId, tool: rec.name, input: rec.input, ok: rec.ok, output: rec.output, durationMs: rec.durationMs }, user.id);
+        }
+        if (signal.aborted) { partial = true; break; }
+      }
+      if (step >= agent.max_turns) {
+        partial = true;
+        finalText = answer?.content ?? '';
+      }
+    } catch (err) {
+      failure = isPlinthError(err) ? err : new PlinthError(500, 'PLINTH_ERR_AGENT', (err as Error)?.message ?? String(err));
+      if (!isPlinthError(err)) this.deps.log.error('agent turn failed', { sessionId: session.id, turnId, error: (err as Error)?.stack ?? String(err) });
+      partial = true;
+      if (answer) await sessions.updateMessage(answer.id, answer.content, true).catch(() => undefined);
+    }
+    status = failure ? 'error' : partial ? 'partial' : 'ok';
+    const price = model ? this.options.price(model) : undefined;
+    const cost = price ? (usage.inputTokens * price.input + usage.outputTokens * price.output) / 1e6 : 0;
+    const latency = this.options.now() - started;
+    if (usage.inputTokens || usage.outputTokens) input.onChunk?.({ type: 'usage', usage });
+    await turns.finish(turnId, {
+      model: model ?? selection.requested, model_selection: { ...selection, used: model }, tool_calls: toolRecords, input_tokens: usage.inputTokens,
+      output_tokens: usage.outputTokens, cost, latency_ms: latency, ttft_ms: ttft, status, error: failure?.message ?? null,
+    });
+    await sessions.touch(session.id);
+    if (failure) {
+      frames.append(session.id, 'error', { turnId, error: { code: failure.code, message: failure.message, ...(failure.details ? { details: failure.details } : {}) } });
+    } else {
+      frames.append(session.id, 'done', { turnId, message: { id: answer?.id ?? null, role: 'assistant', content: finalText, partial }, usage, partial });
+    }
+    if (answer) this.publish('agent.message.added', { sessionId: session.id, message: { id: answer.id, role: 'assistant', content: answer.content, partial } }, user.id);
+    this.publish('agent.turn.completed', { sessionId: session.id, turnId, agent: agent.name, model, usage, cost, partial, status, text: finalText, error: failure?.message ?? null }, user.id);
+    return { sessionId: session.id, turnId, text: finalText, usage, partial, ...(failure ? { error: failure } : {}) };
+  }
+
+  /** The first of the agent's model and its fallbacks whose provider exists and whose breaker is not open. */
+  selectModel(agent: AgentProfile, session: SessionRecord) {
+    const requested = this.resolveModel(session.model ?? agent.model);
+    const why = session.model ? 'session model' : agent.model === DEFAULT_MODEL_ALIAS ? 'runtime default model (agent model "default")' : 'agent model';
+    const candidates = [requested, ...(agent.fallback_models ?? []).map(m => this.resolveModel(m))].map(model => {
+      let available = false;
+      let note = 'available';
+      try {
+        available = this.deps.router.available(model);
+        if (!available) note = this.deps.router.has(model.split('/')[0]) ? 'circuit breaker open' : 'no such provider';
+      } catch (err) { note = (err as Error).message; }
+      return { model, available, note };
+    });
+    const pick = candidates.find(c => c.available);
+    const reason = !pick ? candidates.map(c => `${c.model}: ${c.note}`).join('; ')
+      : pick.model === requested ? why : `fallback: ${candidates.filter(c => !c.available).map(c => `${c.model} ${c.note}`).join(', ')}`;
+    return { requested, chosen: pick?.model ?? null, reason, candidates };
+  }
+
+  /** Calls the chosen model; when it fails before saying anything, the next available fallback gets the call. */
+  private async callModel(model: string, selection: ReturnType<AgentLoop['selectModel']>, request: { messages: ChatMessage[]; tools: any[]; signal: AbortSignal }, onDelta: Parameters<ProviderRouter['chat']>[2]) {
+    const order = [model, ...selection.candidates.map(c => c.model).filter(m => m !== model)];
+    let lastError: unknown;
+    for (const candidate of order) {
+      if (candidate !== model && !this.deps.router.available(candidate)) continue;
+      let said = false;
+      try {
+        return await this.deps.router.chat(candidate, request, d => { said = true; onDelta?.(d); });
+      } catch (err) {
+        lastError = err;
+        const retriable = isPlinthError(err) && (err.status === 502 || err.status === 503);
+        if (said || !retriable || order.length === 1) throw err;
+      }
+    }
+    throw lastError;
+  }
+
+  private async callTool(call: ToolCallRequest, allowed: (name: string) => boolean, ctx: { user: User; sessionId: string; turnId: string; signal: AbortSignal }): Promise<ToolCallRecord> {
+    const started = this.options.now();
+    let input: unknown = call.arguments;
+    const fail = (message: string): ToolCallRecord => ({ id: call.id, name: call.name, input, ok: false, output: { error: message }, durationMs: this.options.now() - started });
+    try {
+      input = call.arguments.trim() ? JSON.parse(call.arguments) : {};
+    } catch {
+      return fail(`arguments of ${call.name} are not valid JSON: ${call.arguments.slice(0, 200)}`);
+    }
+    if (!allowed(call.name)) return fail(`tool ${call.name} is not available to this agent`);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const output = await Promise.race([
+        this.deps.tools.execute(call.name, input, { ...ctx, via: 'agent' }),
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`tool ${call.name} did not finish within ${this.options.toolTimeoutMs} ms`)), this.options.toolTimeoutMs); }),
+      ]);
+      return { id: call.id, name: call.name, input, ok: true, output: output ?? null, durationMs: this.options.now() - started };
+    } catch (err) {
+      return fail((err as Error)?.message ?? String(err));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private toolsFor(agent: AgentProfile) {
+    const infos = this.deps.tools.list().filter(t => t.risk !== 'blocked' && toolAllowed(agent.allowed_tools, t.name));
+    const byWire = new Map(infos.map(t => [wireName(t.name), t.name]));
+    const names = new Set(infos.map(t => t.name));
+    return {
+      wire: infos.map(t => ({ name: wireName(t.name), description: t.description, parameters: t.inputSchema })),
+      realName: (name: string) => byWire.get(name) ?? name,
+      allowed: (name: string) => names.has(name) || (!this.deps.tools.get(name) && toolAllowed(agent.allowed_tools, name)),
+    };
+  }
+
+  private async systemPrompt(agent: AgentProfile, user: User, sessionId: string, message: string): Promise<string> {
+    const parts = [agent.instructions.trim()].filter(Boolean);
+    // Memory and skills are optional plugins; their failure must not fail the turn.
+    if (this.deps.skills) {
+      try {
+        const skills = (await this.deps.skills.enabled()).filter(s => s.enabled);
+        if (skills.length) parts.push('Skills you can use:\n' + skills.map(s => `- ${s.name}: ${s.description}`).join('\n'));
+      } catch (err) { this.deps.log.warn('skills unavailable for a turn', { error: String(err) }); }
+    }
+    if (this.deps.memory && this.options.memoryHits > 0) {
+      try {
+        const hits = await this.deps.memory.relevant({ user, sessionId, query: message, limit: this.options.memoryHits });
+        if (hits.length) parts.push('Relevant memory:\n' + hits.map(h => `- (${h.kind}) ${h.text}`).join('\n'));
+      } catch (err) { this.deps.log.warn('memory unavailable for a turn', { error: String(err) }); }
+    }
+    return parts.join('\n\n');
+  }
+
+  private publish(topic: string, payload: unknown, owner: string): void {
+    void this.deps.events.publish(topic, payload, { owner, audience: 'owner' }).catch(err => this.deps.log.warn('event not published', { topic, error: String(err) }));
+  }
+}

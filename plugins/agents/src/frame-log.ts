@@ -1,0 +1,75 @@
+import { errors, type Disposer, type SqlRunner } from 'plinth/sdk';
+
+export type FrameEvent = 'message' | 'chunk' | 'done' | 'error';
+export interface Frame { id: number; event: FrameEvent; data: Record<string, unknown> }
+
+/**
+ * The SSE frames of each session, numbered 1, 2, 3… per session and stored, so that a client that
+ * reconnects with `Last-Event-ID: n` gets frames n+1… from the log and then the live ones.
+ * Frames go to live listeners at once; their inserts queue per session (in order) behind them,
+ * and a replay first waits for that queue, so a frame is never in neither place.
+ */
+export class FrameLog {
+  private readonly t: string;
+  private readonly next = new Map<string, number>();
+  private readonly writes = new Map<string, Promise<void>>();
+  private readonly listeners = new Map<string, Set<(f: Frame) => void>>();
+
+  constructor(private readonly db: SqlRunner, private readonly now: () => number, private readonly onWriteError: (err: unknown) => void) {
+    this.t = db.table('frames');
+  }
+
+  /** Call once before a turn appends frames: learns the last number used (after a restart too). */
+  async open(sessionId: string): Promise<void> {
+    if (this.next.has(sessionId)) return;
+    const [{ n }] = await this.db.query(`SELECT COALESCE(MAX(seq), 0) AS n FROM ${this.t} WHERE session_id = ?`, [sessionId]);
+    if (!this.next.has(sessionId)) this.next.set(sessionId, Number(n));
+  }
+
+  append(sessionId: string, event: FrameEvent, data: Record<string, unknown>): Frame {
+    const id = (this.next.get(sessionId) ?? 0) + 1;
+    this.next.set(sessionId, id);
+    const frame: Frame = { id, event, data };
+    for (const l of this.listeners.get(sessionId) ?? []) l(frame);
+    const at = new Date(this.now()).toISOString();
+    const prev = this.writes.get(sessionId) ?? Promise.resolve();
+    const write = prev.then(() => this.db.query(`INSERT INTO ${this.t} (session_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)`,
+      [sessionId, id, event, JSON.stringify(data), at])).then(() => undefined, err => this.onWriteError(err));
+    this.writes.set(sessionId, write);
+    void write.then(() => { if (this.writes.get(sessionId) === write) this.writes.delete(sessionId); });
+    return frame;
+  }
+
+  async flush(sessionId: string): Promise<void> {
+    await this.writes.get(sessionId);
+  }
+
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.writes.values()]);
+  }
+
+  async after(sessionId: string, lastEventId: string | undefined): Promise<Frame[]> {
+    let after = 0;
+    if (lastEventId !== undefined) {
+      if (!/^\d{1,12}$/.test(lastEventId)) throw errors.validation(`Last-Event-ID "${lastEventId}" is not a frame id of this session`);
+      after = Number(lastEventId);
+    }
+    await this.flush(sessionId);
+    const rows = await this.db.query(`SELECT seq, event, data FROM ${this.t} WHERE session_id = ? AND seq > ? ORDER BY seq`, [sessionId, after]);
+    return rows.map(r => ({ id: Number(r.seq), event: r.event, data: JSON.parse(r.data) }));
+  }
+
+  subscribe(sessionId: string, listener: (f: Frame) => void): Disposer {
+    let set = this.listeners.get(sessionId);
+    if (!set) this.listeners.set(sessionId, set = new Set());
+    set.add(listener);
+    return () => {
+      set!.delete(listener);
+      if (!set!.size) this.listeners.delete(sessionId);
+    };
+  }
+
+  forget(sessionId: string): void {
+    this.next.delete(sessionId);
+  }
+}

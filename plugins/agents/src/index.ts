@@ -1,0 +1,59 @@
+import { agentRuntimeRef, definePlugin, memoryRef, modelProvidersRef, modelRouterRef, skillsRef } from 'plinth/sdk';
+import { AgentLoop } from './agent-runtime';
+import { registerAgentRoutes } from './agent-routes';
+import { AgentStore } from './agent-store';
+import { AttachmentStore } from './attachment-store';
+import { FrameLog } from './frame-log';
+import { KeyVault } from './key-vault';
+import { migrations } from './migrations';
+import { ProviderRouter } from './model-router';
+import { AnthropicProvider } from './providers/anthropic';
+import { BuiltinProvider } from './providers/builtin';
+import { OpenAiProvider } from './providers/openai';
+import { recordedRouter } from './recorded-router';
+import { registerSessionRoutes } from './session-routes';
+import { SessionStore } from './session-store';
+import { registerTurnRoutes } from './turn-routes';
+import { TurnStore } from './turn-store';
+import { resolveSettings, type AgentsConfig } from './settings';
+
+export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; skills: ReturnType<typeof skillsRef.asOptional> }, AgentsConfig>({
+  deps: { memory: memoryRef.asOptional(), skills: skillsRef.asOptional() },
+  provides: [agentRuntimeRef, modelProvidersRef, modelRouterRef],
+  async setup({ http, tools, events, storage, config, secrets, dataDir, clock, log, memory, skills, onDispose }) {
+    const now = () => clock.now();
+    const db = await storage.open({ migrations });
+    const vault = new KeyVault(db, dataDir, now);
+    await vault.load();
+    const settings = resolveSettings(config, secrets, vault);
+
+    const router = new ProviderRouter(config.breaker as any, clock);
+    onDispose(router.register(new BuiltinProvider()));
+    onDispose(router.register(new OpenAiProvider('openai', settings.openai)));
+    onDispose(router.register(new AnthropicProvider(settings.anthropic)));
+
+    const agents = new AgentStore(db, now);
+    await agents.seedDefault();
+    const sessions = new SessionStore(db, now);
+    const turns = new TurnStore(db, now);
+    const interrupted = await turns.markInterrupted(config.requestTimeoutMs * 2);
+    if (interrupted) log.warn('turns left running by a previous run were marked interrupted', { count: interrupted });
+    const frames = new FrameLog(db, now, err => log.error('an SSE frame was not stored', { error: String(err) }));
+    onDispose(() => frames.flushAll());
+    const attachments = new AttachmentStore(db, dataDir, config.attachments as any, now);
+    const runtime = new AgentLoop(
+      { agents, sessions, turns, frames, router, tools, events, log, memory, skills },
+      { defaultModel: settings.defaultModel, price: settings.price, toolTimeoutMs: config.toolTimeoutMs, memoryHits: config.memoryHits, now },
+    );
+
+    registerAgentRoutes(http, { agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo });
+    registerSessionRoutes(http, { runtime, sessions, frames, attachments });
+    registerTurnRoutes(http, { turns, sessions, router, runtime });
+
+    return {
+      [agentRuntimeRef.id]: runtime,
+      [modelProvidersRef.id]: router,
+      [modelRouterRef.id]: recordedRouter(router, turns, settings.price, now),
+    };
+  },
+});

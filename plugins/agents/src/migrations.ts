@@ -1,0 +1,44 @@
+import type { Migration } from 'plinth/sdk';
+
+/** Portable SQL (SQLite and PostgreSQL): text ids and ISO timestamps, JSON kept as TEXT. */
+export const migrations: Migration[] = [
+  {
+    name: '001-agent-runtime',
+    async up(db) {
+      const t = (n: string) => db.table(n);
+      await db.query(`CREATE TABLE ${t('agents')} (
+        id VARCHAR(40) PRIMARY KEY, name VARCHAR(100) NOT NULL UNIQUE, kind VARCHAR(10) NOT NULL,
+        model VARCHAR(200) NOT NULL, instructions TEXT NOT NULL, allowed_tools TEXT NOT NULL,
+        max_turns INTEGER NOT NULL, cli_name VARCHAR(100), provider_config TEXT, role VARCHAR(100),
+        fallback_models TEXT NOT NULL, owner VARCHAR(40), created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
+      await db.query(`CREATE TABLE ${t('sessions')} (
+        id VARCHAR(40) PRIMARY KEY, owner VARCHAR(40) NOT NULL, agent_id VARCHAR(40) NOT NULL, agent_name VARCHAR(100) NOT NULL,
+        model VARCHAR(200), name VARCHAR(200), via VARCHAR(100), created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
+      await db.query(`CREATE INDEX ${t('sessions_owner')} ON ${t('sessions')} (owner, created_at)`);
+      await db.query(`CREATE TABLE ${t('messages')} (
+        id VARCHAR(40) PRIMARY KEY, session_id VARCHAR(40) NOT NULL, seq INTEGER NOT NULL, role VARCHAR(10) NOT NULL,
+        content TEXT NOT NULL, tool_calls TEXT, tool_call_id VARCHAR(100), name VARCHAR(200), attachments TEXT,
+        turn_id VARCHAR(40), partial INTEGER NOT NULL, created_at VARCHAR(40) NOT NULL)`);
+      await db.query(`CREATE UNIQUE INDEX ${t('messages_seq')} ON ${t('messages')} (session_id, seq)`);
+      await db.query(`CREATE TABLE ${t('frames')} (
+        session_id VARCHAR(40) NOT NULL, seq INTEGER NOT NULL, event VARCHAR(20) NOT NULL, data TEXT NOT NULL,
+        created_at VARCHAR(40) NOT NULL, PRIMARY KEY (session_id, seq))`);
+      await db.query(`CREATE TABLE ${t('turns')} (
+        id VARCHAR(40) PRIMARY KEY, session_id VARCHAR(40), owner VARCHAR(40) NOT NULL, agent VARCHAR(100),
+        model VARCHAR(200) NOT NULL, model_selection TEXT NOT NULL, context TEXT NOT NULL, tool_calls TEXT NOT NULL,
+        input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost DOUBLE PRECISION NOT NULL,
+        latency_ms INTEGER NOT NULL, ttft_ms INTEGER, status VARCHAR(20) NOT NULL, error TEXT, via VARCHAR(100),
+        created_at VARCHAR(40) NOT NULL, completed_at VARCHAR(40))`);
+      await db.query(`CREATE INDEX ${t('turns_session')} ON ${t('turns')} (session_id, created_at)`);
+      await db.query(`CREATE INDEX ${t('turns_owner')} ON ${t('turns')} (owner, created_at)`);
+      await db.query(`CREATE TABLE ${t('feedback')} (
+        turn_id VARCHAR(40) PRIMARY KEY, session_id VARCHAR(40), owner VARCHAR(40) NOT NULL, grade INTEGER NOT NULL,
+        comment TEXT, created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
+      await db.query(`CREATE TABLE ${t('attachments')} (
+        id VARCHAR(40) PRIMARY KEY, owner VARCHAR(40) NOT NULL, content_type VARCHAR(100) NOT NULL, size INTEGER NOT NULL,
+        filename VARCHAR(255), sha256 VARCHAR(64) NOT NULL, created_at VARCHAR(40) NOT NULL)`);
+      await db.query(`CREATE TABLE ${t('provider_keys')} (
+        provider VARCHAR(50) PRIMARY KEY, secret TEXT NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
+    },
+  },
+];

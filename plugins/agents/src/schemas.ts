@@ -1,0 +1,49 @@
+import { paginationQuery } from 'plinth/sdk';
+
+const name = { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' } as const;
+const modelId = { type: 'string', minLength: 3, maxLength: 200, pattern: '^(default|[a-z0-9-]+/.+)$' } as const;
+
+const agentFields = {
+  name,
+  kind: { type: 'string', enum: ['llm', 'cli'] },
+  model: modelId,
+  instructions: { type: 'string', maxLength: 100_000 },
+  allowed_tools: { type: 'array', maxItems: 500, items: { type: 'string', minLength: 1, maxLength: 200 } },
+  max_turns: { type: 'integer', minimum: 1, maximum: 1000 },
+  cli_name: { type: ['string', 'null'], maxLength: 100 },
+  provider_config: { type: ['object', 'null'] },
+  role: { type: ['string', 'null'], maxLength: 100 },
+  fallback_models: { type: 'array', maxItems: 10, items: modelId },
+} as const;
+
+export const AgentCreateBody = { type: 'object', additionalProperties: false, required: ['name'], properties: agentFields };
+export const AgentUpdateBody = { type: 'object', additionalProperties: false, minProperties: 1, properties: agentFields };
+export const RosterModelBody = { type: 'object', additionalProperties: false, required: ['model'], properties: { model: modelId } };
+export const ProviderKeyBody = { type: 'object', additionalProperties: false, required: ['apiKey'], properties: { apiKey: { type: 'string', minLength: 1, maxLength: 1000 } } };
+export const ProviderParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: '^[a-z0-9-]+$', maxLength: 50 } } };
+export const BreakerParams = { type: 'object', required: ['provider'], properties: { provider: { type: 'string', pattern: '^[a-z0-9-]+$', maxLength: 50 } } };
+
+export const SessionCreateBody = {
+  type: 'object', additionalProperties: false, required: ['agent'],
+  properties: { agent: { type: 'string', minLength: 1, maxLength: 100 }, model: modelId, name: { type: 'string', minLength: 1, maxLength: 200 } },
+};
+const messageFields = {
+  message: { type: 'string', minLength: 1, maxLength: 1_000_000 },
+  attachments: { type: 'array', maxItems: 20, uniqueItems: true, items: { type: 'string', pattern: '^att_[a-z2-7]{20}$' } },
+} as const;
+export const SessionMessageBody = { type: 'object', additionalProperties: false, required: ['message'], properties: messageFields };
+export const AgentMessageBody = {
+  type: 'object', additionalProperties: false, required: ['message'],
+  properties: { ...messageFields, agent: { type: 'string', minLength: 1, maxLength: 100 }, sessionId: { type: 'string', maxLength: 40 }, model: modelId },
+};
+export const Pagination = { type: 'object', additionalProperties: false, properties: { ...paginationQuery } };
+export const IdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } };
+export const FeedbackBody = {
+  type: 'object', additionalProperties: false, required: ['grade'],
+  properties: { grade: { type: 'integer', minimum: 1, maximum: 5 }, comment: { type: 'string', maxLength: 10_000 } },
+};
+const range = { since: { type: 'string', format: 'date-time' }, until: { type: 'string', format: 'date-time' } } as const;
+export const CostsQuery = { type: 'object', additionalProperties: false, properties: { ...range, group: { type: 'string', enum: ['model', 'agent', 'day'], default: 'model' } } };
+export const TimeseriesQuery = { type: 'object', additionalProperties: false, properties: { ...range, bucket: { type: 'string', enum: ['hour', 'day'], default: 'hour' } } };
+export const RangeQuery = { type: 'object', additionalProperties: false, properties: range };
+export const AttachmentQuery = { type: 'object', additionalProperties: false, properties: { filename: { type: 'string', maxLength: 255 } } };

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import type { AgentRuntime, ChatDelta, ModelRouter, RouteRequest, ToolCallRequest, Usage, User } from 'plinth/sdk';
+import { reply } from 'plinth/sdk';
+import { toOpenAiError, type CompletionRequest } from './openai-shapes';
+
+type Finish = 'stop' | 'tool_calls' | 'length';
+interface Outcome { text: string; toolCalls: ToolCallRequest[]; usage: Usage; finish: Finish }
+
+const AGENT_PREFIX = 'agent/';
+
+/**
+ * `/v1/chat/completions` over the runtime: `agent/<name>` runs that agent's loop (its tools run
+ * server-side; the caller sees the answer), any other id is proxied to its provider model (the
+ * caller's tools come back as tool_calls for the caller to run, as with OpenAI).
+ */
+export class ChatCompletions {
+  constructor(private readonly runtime: AgentRuntime, private readonly models: ModelRouter) {}
+
+  async handle(req: RouteRequest, user: User, request: CompletionRequest) {
+    const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
+    const created = Math.floor(Date.now() / 1000);
+    if (!request.stream) {
+      const out = await this.run(user, request, req.signal);
+      return {
+        id, object: 'chat.completion', created, model: request.model, system_fingerprint: null,
+        choices: [{
+          index: 0, logprobs: null, finish_reason: out.finish,
+          message: {
+            role: 'assistant', content: out.toolCalls.length && !out.text ? null : out.text, refusal: null,
+            ...(out.toolCalls.length ? { tool_calls: out.toolCalls.map(c => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) } : {}),
+          },
+        }],
+        usage: usageBody(out.usage),
+      };
+    }
+
+    // Errors before the first byte keep their HTTP status; after it they arrive as an error event.
+    let sse: ReturnType<RouteRequest['sse']> | undefined;
+    const usageField = request.includeUsage ? { usage: null } : {};
+    const send = (delta: Record<string, unknown>, finish: Finish | null = null) => {
+      if (!sse) {
+        sse = req.sse();
+        sse.send({ data: { id, object: 'chat.completion.chunk', created, model: request.model, system_fingerprint: null, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], ...usageField } });
+      }
+      sse.send({ data: { id, object: 'chat.completion.chunk', created, model: request.model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...usageField } });
+    };
+    let toolIndex = 0;
+    try {
+      const out = await this.run(user, request, req.signal, d => {
+        if (d.type === 'text') send({ content: d.text });
+        else send({ tool_calls: [{ index: toolIndex++, id: d.call.id, type: 'function', function: { name: d.call.name, arguments: d.call.arguments } }] });
+      });
+      send({}, out.finish);
+      if (request.includeUsage) sse!.send({ data: { id, object: 'chat.completion.chunk', created, model: request.model, system_fingerprint: null, choices: [], usage: usageBody(out.usage) } });
+      sse!.send({ data: '[DONE]' });
+      sse!.close();
+    } catch (err) {
+      const e = toOpenAiError(err);
+      if (!sse) return reply(e.status, e.body());
+      sse.send({ data: e.body() });
+      sse.close();
+    }
+  }
+
+  private async run(user: User, request: CompletionRequest, signal: AbortSignal, onDelta?: (d: ChatDelta) => void): Promise<Outcome> {
+    if (request.model.startsWith(AGENT_PREFIX)) {
+      const history = request.messages.slice(0, -1);
+      const last = request.messages[request.messages.length - 1];
+      const result = await this.runtime.runTurn({
+        agent: request.model.slice(AGENT_PREFIX.length), message: last.content, user, signal, via: 'openai-api', history,
+        onChunk: c => { if (c.type === 'text') onDelta?.({ type: 'text', text: c.text }); },
+      });
+      return { text: result.text, toolCalls: [], usage: result.usage, finish: 'stop' };
+    }
+    const result = await this.models.chat(request.model, { messages: request.messages, tools: request.tools, signal, temperature: request.temperature, maxTokens: request.maxTokens }, onDelta, { user, via: 'openai-api' });
+    const finish: Finish = result.toolCalls.length ? 'tool_calls' : result.finishReason === 'length' ? 'length' : 'stop';
+    return { text: result.text, toolCalls: result.toolCalls, usage: result.usage, finish };
+  }
+}
+
+function usageBody(u: Usage) {
+  return { prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens };
+}
