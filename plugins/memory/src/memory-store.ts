@@ -181,9 +181,13 @@ export class MemoryStore implements MemoryService {
     return rows.length;
   }
 
-  async search(input: SearchInput): Promise<SearchHit[]> {
+  /**
+   * The SQL and parameters of a search, or undefined when the input has no searchable word.
+   * Public so that the benchmark can run the very same statement directly against the file.
+   */
+  searchStatement(input: SearchInput): { sql: string; params: unknown[] } | undefined {
     const match = compileQuery(this.dialect, input.q, input.mode ?? 'all');
-    if (!match) return [];
+    if (!match) return undefined;
     const where: string[] = [];
     const args: unknown[] = [];
     const add = (cond: string, ...values: unknown[]) => { where.push(cond); args.push(...values); };
@@ -197,20 +201,33 @@ export class MemoryStore implements MemoryService {
     }
     const limit = Math.min(Math.max(input.limit ?? 20, 1), 100);
     const filter = where.length ? ' AND ' + where.join(' AND ') : '';
-    try {
-      const rows = this.dialect === 'sqlite'
-        // CROSS JOIN keeps the FTS5 index as the outer loop: SQLite never reorders it.
-        ? await this.db.query(`SELECT e.seq, e.id, e.kind, e.owner, e.session_id, e.category, e.fact_key, e.text, e.source, e.confidence,
+    if (this.dialect === 'sqlite') {
+      // CROSS JOIN keeps the FTS5 index as the outer loop: SQLite never reorders it.
+      return {
+        sql: `SELECT e.seq, e.id, e.kind, e.owner, e.session_id, e.category, e.fact_key, e.text, e.source, e.confidence,
               e.topic, e.occurred_at, e.created_at, e.updated_at,
               -bm25(${this.fts}) AS score, snippet(${this.fts}, -1, '<mark>', '</mark>', '…', 16) AS snippet
             FROM ${this.fts} CROSS JOIN ${this.t} e ON e.seq = ${this.fts}.rowid
-            WHERE ${this.fts} MATCH ?${filter} ORDER BY bm25(${this.fts}) LIMIT ?`, [match, ...args, limit])
-        // ts_headline is costly: rank and cut first, then highlight only the page.
-        : await this.db.query(`SELECT r.*, ts_headline('english', r.text, to_tsquery('english', ?),
+            WHERE ${this.fts} MATCH ?${filter} ORDER BY bm25(${this.fts}) LIMIT ?`,
+        params: [match, ...args, limit],
+      };
+    }
+    // ts_headline is costly: rank and cut first, then highlight only the page.
+    return {
+      sql: `SELECT r.*, ts_headline('english', r.text, to_tsquery('english', ?),
               'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=…') AS snippet
             FROM (SELECT ${COLUMNS.split(', ').map(c => 'e.' + c).join(', ')}, ts_rank(e.tsv, q) AS score
                   FROM ${this.t} e, to_tsquery('english', ?) q WHERE e.tsv @@ q${filter} ORDER BY score DESC, e.seq DESC LIMIT ?) r
-            ORDER BY r.score DESC, r.seq DESC`, [match, match, ...args, limit]);
+            ORDER BY r.score DESC, r.seq DESC`,
+      params: [match, match, ...args, limit],
+    };
+  }
+
+  async search(input: SearchInput): Promise<SearchHit[]> {
+    const statement = this.searchStatement(input);
+    if (!statement) return [];
+    try {
+      const rows = await this.db.query(statement.sql, statement.params);
       return rows.map(r => ({ ...toEntry(r), snippet: r.snippet ?? r.text, score: Number(r.score) }));
     } catch (err) {
       throw queryError(err, input.q) ?? err;
