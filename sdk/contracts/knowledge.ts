@@ -1,6 +1,6 @@
 /** Contracts of the `memory` and `skills` plugins, both optional for the agent runtime. */
 import { createServiceRef } from '../refs';
-import type { User } from '../types';
+import type { Disposer, User } from '../types';
 
 export interface MemoryHit {
   kind: 'working' | 'episodic' | 'semantic';
@@ -26,6 +26,12 @@ export interface SkillsService {
   /** Enabled skills' names and descriptions, for agents' instructions. */
   enabled(): Promise<SkillSummary[]>;
   load(id: string): Promise<{ summary: SkillSummary; content: string } | undefined>;
+  /**
+   * Extension point for plugins that ship skills (the folders their manifest lists under
+   * `contributes.skills`): each folder holds one skill per subfolder. The disposer removes it;
+   * call it from `onDispose` (the kernel does not let a plugin read another plugin's manifest).
+   */
+  registerSource(source: { plugin: string; dir: string }): Disposer;
 }
 
 export const skillsRef = createServiceRef<SkillsService>({ id: 'skills.catalog' });
