@@ -19,6 +19,20 @@ const BASE_ENV: Record<string, string> = {
   GIT_CONFIG_NOSYSTEM: '1',
 };
 
+const repoLocks = new Map<string, Promise<unknown>>();
+
+/**
+ * One worktree/ref-changing operation per repository at a time in this process: concurrent
+ * `git worktree add` in one repo race on `.git/worktrees` ("failed to read …/commondir").
+ */
+export function withRepoLock<T>(repo: string, fn: () => Promise<T>): Promise<T> {
+  const prev = repoLocks.get(repo) ?? Promise.resolve();
+  const next = prev.catch(() => undefined).then(fn);
+  repoLocks.set(repo, next);
+  void next.catch(() => undefined).then(() => { if (repoLocks.get(repo) === next) repoLocks.delete(repo); });
+  return next;
+}
+
 export function runGit(cwd: string, args: string[], env: Record<string, string> = {}): Promise<GitResult> {
   return new Promise(resolve => {
     execFile('git', args, { cwd, env: { ...BASE_ENV, ...env }, maxBuffer: 256 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {

@@ -6,7 +6,7 @@ import {
 } from 'plinth/sdk';
 import type { CliAdapters } from './adapters';
 import { OUTPUT, type RunEventLog } from './event-log';
-import { PLINTH_IDENTITY, assertRepoPath, commitAll, currentBranch, git, resolveCommit, runGit } from './git';
+import { PLINTH_IDENTITY, assertRepoPath, commitAll, currentBranch, git, resolveCommit, runGit, withRepoLock } from './git';
 import { mapHook } from './hooks';
 import { ACTIVE, type RunRepoRow, type RunRow, type RunStatus, type RunStore } from './store';
 import { PtyProcess, minimalEnv } from './terminal';
@@ -72,7 +72,7 @@ export class RunService {
     mkdirSync(runDir, { recursive: true });
     const made: RunRepoRow[] = [];
     try {
-      for (const r of rows) { await git(r.repo_path, ['worktree', 'add', '-q', '-b', branch, r.worktree, r.base_commit]); made.push(r); }
+      for (const r of rows) { await withRepoLock(r.repo_path, () => git(r.repo_path, ['worktree', 'add', '-q', '-b', branch, r.worktree, r.base_commit])); made.push(r); }
     } catch (err) {
       await this.removeWorktrees(made, branch);
       rmSync(runDir, { recursive: true, force: true });
@@ -125,9 +125,12 @@ export class RunService {
   }
 
   private async finish(runId: string, liveRun: LiveRun, exitCode: number, signal: number | undefined): Promise<void> {
-    // node-pty may deliver the last output just after the exit notification.
-    await new Promise(r => setTimeout(r, 50));
+    // node-pty delivers the last output after the exit notification, and a PTY paused for
+    // backpressure still holds some: resume and wait until it has been quiet for a moment.
     this.d.log.onPressure(runId, undefined);
+    liveRun.proc.resume();
+    await liveRun.proc.quiet(100, 3000);
+    await this.d.log.flushed(runId);
     const run = await this.d.store.run(runId);
     this.live.delete(runId);
     LIVE.delete(runId);
@@ -204,8 +207,10 @@ export class RunService {
     try {
       for (const r of repos) {
         if (existsSync(r.worktree)) continue;
-        await runGit(r.repo_path, ['worktree', 'prune']);
-        await git(r.repo_path, ['worktree', 'add', '-q', r.worktree, run.branch]);
+        await withRepoLock(r.repo_path, async () => {
+          await runGit(r.repo_path, ['worktree', 'prune']);
+          await git(r.repo_path, ['worktree', 'add', '-q', r.worktree, run.branch]);
+        });
       }
     } catch (err) {
       await this.d.store.updateRun(id, { status: run.status }, this.now());
@@ -239,9 +244,11 @@ export class RunService {
 
   private async removeWorktrees(repos: Array<{ repo_path: string; worktree: string }>, branch: string): Promise<void> {
     for (const r of repos) {
-      await runGit(r.repo_path, ['worktree', 'remove', '--force', r.worktree]);
-      await runGit(r.repo_path, ['worktree', 'prune']);
-      await runGit(r.repo_path, ['branch', '-D', branch]);
+      await withRepoLock(r.repo_path, async () => {
+        await runGit(r.repo_path, ['worktree', 'remove', '--force', r.worktree]);
+        await runGit(r.repo_path, ['worktree', 'prune']);
+        await runGit(r.repo_path, ['branch', '-D', branch]);
+      });
     }
   }
 

@@ -66,16 +66,20 @@ export class RunStore {
     return (await this.db.query(`DELETE FROM ${this.t('repos')} WHERE project_id = ? AND id = ? RETURNING id`, [projectId, repoId])).length > 0;
   }
 
+  // No db.transaction here: on SQLite the kernel's one connection refuses a transaction begun while
+  // another request's is open ("cannot start a transaction within a transaction") under concurrent
+  // run creation. The repos rows are written first, so a run row never lacks them.
   async createRun(run: RunRow, repos: RunRepoRow[]): Promise<void> {
-    await this.db.transaction(async tx => {
-      await tx.query(`INSERT INTO ${this.t('runs')} (id, owner, project_id, agent_id, adapter, task, status, branch, cwd, session_id, exit_code, error, result, config, token_hash, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [run.id, run.owner, run.project_id, run.agent_id, run.adapter, run.task, run.status, run.branch, run.cwd, run.session_id, run.exit_code, run.error, run.result, run.config, run.token_hash, run.created_at, run.updated_at]);
+    const tx = this.db;
+    {
       for (const r of repos) {
         await tx.query(`INSERT INTO ${this.t('run_repos')} (run_id, repo_id, name, repo_path, worktree, base_commit, base_branch) VALUES (?, ?, ?, ?, ?, ?, ?)`,
           [r.run_id, r.repo_id, r.name, r.repo_path, r.worktree, r.base_commit, r.base_branch]);
       }
-    });
+      await tx.query(`INSERT INTO ${this.t('runs')} (id, owner, project_id, agent_id, adapter, task, status, branch, cwd, session_id, exit_code, error, result, config, token_hash, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [run.id, run.owner, run.project_id, run.agent_id, run.adapter, run.task, run.status, run.branch, run.cwd, run.session_id, run.exit_code, run.error, run.result, run.config, run.token_hash, run.created_at, run.updated_at]);
+    }
   }
   async run(id: string): Promise<RunRow | undefined> {
     return (await this.db.query(`SELECT * FROM ${this.t('runs')} WHERE id = ?`, [id]))[0];
@@ -112,11 +116,9 @@ export class RunStore {
     await this.updateRun(runId, { branch }, now);
   }
   async deleteRun(id: string): Promise<void> {
-    await this.db.transaction(async tx => {
-      await tx.query(`DELETE FROM ${this.t('run_events')} WHERE run_id = ?`, [id]);
-      await tx.query(`DELETE FROM ${this.t('run_repos')} WHERE run_id = ?`, [id]);
-      await tx.query(`DELETE FROM ${this.t('runs')} WHERE id = ?`, [id]);
-    });
+    await this.db.query(`DELETE FROM ${this.t('runs')} WHERE id = ?`, [id]);
+    await this.db.query(`DELETE FROM ${this.t('run_events')} WHERE run_id = ?`, [id]);
+    await this.db.query(`DELETE FROM ${this.t('run_repos')} WHERE run_id = ?`, [id]);
   }
 
   async lastSeq(runId: string): Promise<number> {

@@ -27,11 +27,13 @@ export class PtyProcess {
   private readonly dataListeners = new Set<(data: string) => void>();
   readonly exited: Promise<{ exitCode: number; signal?: number }>;
   private hasExited = false;
+  private received = 0;
 
   constructor(file: string, args: string[], options: { cwd: string; env: Record<string, string>; cols?: number; rows?: number }) {
     this.term = pty.spawn(file, args, { name: 'xterm-256color', cwd: options.cwd, env: options.env, cols: options.cols ?? 120, rows: options.rows ?? 40 });
     this.pid = this.term.pid;
     this.term.onData(data => {
+      this.received += data.length;
       this.tail = (this.tail + data).slice(-TAIL_BYTES);
       for (const fn of this.dataListeners) fn(data);
     });
@@ -45,6 +47,16 @@ export class PtyProcess {
   onData(fn: (data: string) => void): () => void {
     this.dataListeners.add(fn);
     return () => { this.dataListeners.delete(fn); };
+  }
+
+  /** Resolves once no output has come for `ms` (at most `maxMs`). */
+  async quiet(ms: number, maxMs: number): Promise<void> {
+    const end = Date.now() + maxMs;
+    for (;;) {
+      const before = this.received;
+      await new Promise(r => setTimeout(r, ms));
+      if (this.received === before || Date.now() > end) return;
+    }
   }
 
   write(data: string): void { if (!this.hasExited) this.term.write(data); }
