@@ -4,8 +4,8 @@ import type { RunEvent, RunStore } from './store';
 export const OUTPUT = 'terminal.output';
 const MAX_OUTPUT_CHUNK = 64 * 1024;
 const COALESCE_MS = 15;
-const HIGH_WATER = 2 * 1024 * 1024;
-const LOW_WATER = 512 * 1024;
+const HIGH_WATER = 8 * 1024 * 1024;
+const LOW_WATER = 2 * 1024 * 1024;
 
 interface Pending { type: string; data: any; time: string; size: number; open: boolean; waiters: Array<(e: RunEvent) => void> }
 

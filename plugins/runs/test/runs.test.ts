@@ -22,7 +22,7 @@ describe('runs: coding agents in worktrees and PTYs', () => {
       plugins: [
         { path: FIXTURE_AGENTS, config: { agents: [
           cliAgent('editor', 'edit', ['{task}']), cliAgent('sleeper', 'sleep', [pidDir]), cliAgent('envy', 'env'),
-          cliAgent('crasher', 'fail'), cliAgent('echoer', 'echo'),
+          cliAgent('crasher', 'fail'), cliAgent('echoer', 'echo'), cliAgent('flood', 'flood', ['2']),
           { id: 'llm-agent', kind: 'llm' },
         ] } },
         { path: PLUGIN },
@@ -154,6 +154,21 @@ describe('runs: coding agents in worktrees and PTYs', () => {
     assert.equal(existsSync(done.cwd), false);
     assert.equal((await k.request('GET', `/api/runs/${run.id}`, as(user.token))).status, 404);
     assert.throws(() => gitIn(repo, 'rev-parse', '--verify', 'feature/agent'));
+  });
+
+  test('concurrent fast writers: every byte of output is stored, in order, before run.completed', async () => {
+    // The PTY tail used to be lost under load (Linux hangs up the master when the child exits).
+    const runs = await Promise.all(Array.from({ length: 8 }, () => start('flood')));
+    const lines = Math.round(2 * 1024 * 1024 / 100);
+    for (const run of runs) {
+      assert.equal((await settle(run.id)).status, 'completed');
+      const logs = (await k.request('GET', `/api/runs/${run.id}/logs`, as(user.token))).text.split('\r\n');
+      assert.equal(logs.pop(), '');
+      assert.equal(logs.length, lines);
+      logs.forEach((l, i) => { if (!l.startsWith(String(i).padStart(10, '0') + ' ')) assert.fail(`line ${i}: ${l.slice(0, 20)}`); });
+      const types = (await k.request('GET', `/api/runs/${run.id}/events?limit=5000`, as(user.token))).body.items.map((e: any) => e.type);
+      assert.equal(types[types.length - 1], 'run.completed');
+    }
   });
 
   test('the CLI gets a minimal environment, never the kernel\'s', async () => {
