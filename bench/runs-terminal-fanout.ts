@@ -113,7 +113,7 @@ async function main() {
       runs_completed: statuses.filter(s => s === 'completed').length,
       kernel_cpu_seconds: Number(kernelCpuSeconds.toFixed(2)),
       kernel_cpu_cores: Number((kernelCpuSeconds / seconds).toFixed(2)),
-      kernel_share_of_busy_cpu: Number((kernelCpuSeconds * 100 / Math.max(1e-9, (m1.busy - m0.busy) / 100)).toFixed(1)) / 100,
+      kernel_share_of_busy_cpu: Number((kernelCpuSeconds / Math.max(1e-9, (m1.busy - m0.busy) / 100)).toFixed(3)),
     }));
   } catch (err) {
     process.stderr.write(server.output().slice(-3000) + '\n');
