@@ -1,0 +1,96 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+
+export const AGENT = join(__dirname, 'fixtures', 'agent.sh');
+export const FIXTURE_AGENTS = join(__dirname, 'fixtures', 'cli-agents');
+export const PLUGIN = join(__dirname, '..');
+
+export const gitIn = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+
+/** A real repository with two commits on `main`. */
+export function makeRepo(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'plinth-repo-'));
+  gitIn(dir, 'init', '-q', '-b', 'main');
+  writeFileSync(join(dir, 'README.md'), 'line one\nline two\nline three\n');
+  writeFileSync(join(dir, 'old.txt'), 'to be removed\n');
+  gitIn(dir, 'add', '-A');
+  gitIn(dir, 'commit', '-q', '-m', 'first');
+  writeFileSync(join(dir, 'src.txt'), 'source\n');
+  gitIn(dir, 'add', '-A');
+  gitIn(dir, 'commit', '-q', '-m', 'second');
+  return dir;
+}
+
+export function cliAgent(id: string, mode: string, extra: string[] = [], providerConfig: Record<string, unknown> = {}) {
+  return { id, kind: 'cli', cli_name: 'command', provider_config: { command: AGENT, args: [mode, ...extra], ...providerConfig } };
+}
+
+export async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as T;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 50));
+  }
+}
+
+export function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** Reads an SSE stream into parsed frames until `stop` says so or the time runs out. */
+export async function readSse(url: string, token: string, stop: (frames: Array<{ id: string; event: string; data: any }>) => boolean, ms = 10_000) {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), ms);
+  const frames: Array<{ id: string; event: string; data: any }> = [];
+  try {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: ac.signal });
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i); buf = buf.slice(i + 2);
+        const f: any = { data: '' };
+        for (const line of block.split('\n')) {
+          if (line.startsWith('id: ')) f.id = line.slice(4);
+          else if (line.startsWith('event: ')) f.event = line.slice(7);
+          else if (line.startsWith('data: ')) f.data += line.slice(6);
+        }
+        if (f.id === undefined) continue;
+        f.data = JSON.parse(f.data);
+        frames.push(f);
+      }
+      if (stop(frames)) break;
+    }
+  } catch (err: any) {
+    if (err.name !== 'AbortError') throw err;
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+  return frames;
+}
+
+export function openTerminal(url: string, headers: Record<string, string>) {
+  return new Promise<{ ws: WebSocket; frames: any[]; wait(pred: (f: any) => boolean, ms?: number): Promise<any> }>((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    const frames: any[] = [];
+    ws.on('message', d => frames.push(JSON.parse(String(d))));
+    ws.once('unexpected-response', (_q, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    ws.once('error', reject);
+    ws.once('open', () => resolve({
+      ws, frames,
+      wait: (pred, ms = 5000) => until(() => frames.find(pred), ms, 'terminal frame'),
+    }));
+  });
+}
