@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { PlinthError, errors, type Disposer, type Logger, type Timers, type ToolRegistry, type ToolRisk } from 'plinth/sdk';
@@ -136,7 +136,8 @@ export class McpClientPool {
     const client = new Client({ name: 'plinth', version: '1.0.0' }, { capabilities: {} });
     e.client = client;
     client.onclose = () => {
-      if (epoch !== e.epoch || this.stopped || e.held) return;
+      // While connecting, the SDK closes on a failed initialize before connect() rejects: keep that reason.
+      if (epoch !== e.epoch || this.stopped || e.held || e.state === 'connecting') return;
       this.fail(e, epoch, new Error('the connection closed (the server exited or hung up)'));
     };
     client.onerror = err => this.o.log.debug('MCP client transport error', { server: e.name, error: String(err) });
@@ -211,14 +212,16 @@ export class McpClientPool {
     // A new epoch first: closing the connection below fires its onclose, which must not fail twice.
     const mine = ++e.epoch;
     e.state = 'error';
-    e.lastError = (err as Error)?.message ?? String(err);
+    e.lastError = describeError(err);
     this.o.log.warn('MCP server unavailable', { server: e.name, error: e.lastError, attempts: e.attempts });
-    void this.drop(e, false).then(() => {
+    const min = this.o.minBackoffMs ?? 1000;
+    const delay = Math.min(this.o.maxBackoffMs ?? 60_000, min * 2 ** Math.min(e.attempts - 1, 16));
+    const dropping = this.drop(e, false); // clears the old retry synchronously, before the next line
+    e.nextRetryAt = Date.now() + delay;
+    void dropping.then(() => {
       if (mine !== e.epoch || this.stopped || e.held) return;
-      const min = this.o.minBackoffMs ?? 1000;
-      const delay = Math.min(this.o.maxBackoffMs ?? 60_000, min * 2 ** Math.min(e.attempts - 1, 16));
-      e.nextRetryAt = Date.now() + delay;
-      e.retry = this.o.timers.setTimeout(() => { e.retry = undefined; e.nextRetryAt = null; void this.connect(e); }, delay);
+      e.retry = this.o.timers.setTimeout(() => { e.retry = undefined; e.nextRetryAt = null; void this.connect(e); },
+        Math.max(0, (e.nextRetryAt ?? Date.now()) - Date.now()));
     });
   }
 
@@ -238,6 +241,12 @@ export class McpClientPool {
     for (const d of e.toolDisposers.splice(0)) void d();
     e.tools = [];
   }
+}
+
+function describeError(err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  // The SDK's HTTP errors keep the status apart from a message that may be empty.
+  return err instanceof StreamableHTTPError && err.code ? `${message.trim()} (HTTP ${err.code})` : message;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
