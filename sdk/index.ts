@@ -10,3 +10,4 @@ export * from './contracts/agents';
 export * from './contracts/knowledge';
 export * from './contracts/work';
 export * from './contracts/channels';
+export * from './contracts/mcp';

@@ -164,6 +164,21 @@ export interface ToolCallContext {
   signal?: AbortSignal;
   /** Where the call comes from, for audits: `agent`, `mcp`, `api`, `job`, … */
   via?: string;
+  /** A way back to the caller while the tool runs, when its transport has one (MCP does). */
+  caller?: ToolCaller;
+}
+
+/**
+ * Messages a running tool may send to whoever called it. MCP maps them to `notifications/message`,
+ * `notifications/progress` and server-to-client requests (`sampling/createMessage`,
+ * `elicitation/create`); callers without such a channel leave `ToolCallContext.caller` unset.
+ */
+export interface ToolCaller {
+  log(level: 'debug' | 'info' | 'notice' | 'warning' | 'error', data: unknown): Promise<void>;
+  /** Only delivered when the caller asked for progress (MCP: a `progressToken`). */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** Rejects when the caller does not support the method. */
+  request(method: string, params: Record<string, unknown>): Promise<unknown>;
 }
 
 export interface ToolDefinition<I = any, O = unknown> {

@@ -1,0 +1,146 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Role, TaskState } from '@a2a-js/sdk';
+import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
+import { approvalGateRef } from 'plinth/sdk';
+import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+
+// The agents plugin is built in parallel: a fixture provides `agents.runtime` (see fixtures/echo-agents).
+const text = (value: string, agent?: string) => ({
+  message: { messageId: randomUUID(), role: Role.ROLE_USER, parts: [{ content: { $case: 'text', value } }], metadata: agent ? { agent } : undefined },
+}) as any;
+const partsText = (parts: any[] = []) => parts.map(p => p.content?.value ?? '').join('');
+
+async function clientFor(baseUrl: string, token: string): Promise<Client> {
+  const fetchImpl: typeof fetch = (url, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    return fetch(url, { ...init, headers });
+  };
+  const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new JsonRpcTransportFactory({ fetchImpl })] }));
+  return factory.createFromUrl(baseUrl);
+}
+
+describe('A2A server and client', () => {
+  let k: TestKernel;
+  let approve = true;
+  before(async () => {
+    k = await createTestKernel({
+      services: { [approvalGateRef.id]: { request: async () => ({ approved: approve, reason: 'test' }) } },
+      plugins: [{ path: join(__dirname, 'fixtures/echo-agents') }, { path: join(__dirname, '..'), config: { defaultAgent: 'echo' } }],
+    });
+  });
+  after(() => k.stop());
+
+  test('the agent card is public at both paths, with the JSON-RPC interface, bearer scheme and one skill per agent', async () => {
+    const card = (await k.request('GET', '/.well-known/agent-card.json', { token: null })).body;
+    assert.deepEqual((await k.request('GET', '/.well-known/agent.json', { token: null })).body, card);
+    assert.equal(card.supportedInterfaces[0].url, `${k.baseUrl}/a2a`);
+    assert.equal(card.supportedInterfaces[0].protocolVersion, '1.0');
+    assert.equal(card.capabilities.streaming, true);
+    assert.ok(card.securitySchemes.bearer);
+    assert.deepEqual(card.skills.map((s: any) => s.id), ['echo', 'slow']);
+    assert.equal(card.skills[0].description, 'Repeats what you say.');
+  });
+
+  test('unauthenticated or badly authenticated JSON-RPC calls are refused', async () => {
+    const body = { jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'hi' }] } } };
+    const r = await k.request('POST', '/a2a', { token: null, body, headers: { 'a2a-version': '1.0' } });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error.code, -32001);
+    assert.equal((await k.request('POST', '/a2a', { token: 'plt_nope', body })).status, 401);
+    const factory = new ClientFactory();
+    const anon = await factory.createFromUrl(k.baseUrl);
+    await assert.rejects(anon.sendMessage(text('hi')));
+  });
+
+  test('sendMessage runs a turn as the caller and answers a completed task; getTask finds it, another user does not', async () => {
+    const u = await k.createUser();
+    const client = await clientFor(k.baseUrl, u.token);
+    const res: any = await client.sendMessage(text('hello there'));
+    const task = res.payload?.value ?? res;
+    assert.equal(task.status.state, TaskState.TASK_STATE_COMPLETED);
+    assert.equal(partsText(task.status.message.parts), `echo(${u.user.id}, new): hello there`);
+    assert.equal(partsText(task.artifacts[0].parts), `echo(${u.user.id}, new): hello there`);
+    const got: any = await client.getTask({ id: task.id } as any);
+    assert.equal(got.id, task.id);
+    // The same context continues the same Plinth session.
+    const again: any = await client.sendMessage({ message: { ...text('more').message, contextId: task.contextId } } as any);
+    assert.match(partsText((again.payload?.value ?? again).status.message.parts), /resumed/);
+    const other = await clientFor(k.baseUrl, (await k.createUser()).token);
+    await assert.rejects(other.getTask({ id: task.id } as any), /not found/i);
+    await assert.rejects(client.getTask({ id: 'no-such-task' } as any), /not found/i);
+  });
+
+  test('sendMessageStream streams the task, working status, text chunks and the final state', async () => {
+    const client = await clientFor(k.baseUrl, k.adminToken);
+    const kinds: string[] = [];
+    let streamed = '';
+    let final: number | undefined;
+    for await (const ev of client.sendMessageStream(text('one two three')) as AsyncIterable<any>) {
+      const kind = ev.payload?.$case ?? ev.kind;
+      kinds.push(kind);
+      const v = ev.payload?.value ?? ev;
+      if (kind === 'artifactUpdate') streamed += partsText(v.artifact.parts);
+      if (kind === 'statusUpdate') final = v.status.state;
+    }
+    assert.equal(kinds[0], 'task');
+    assert.ok(kinds.filter(x => x === 'artifactUpdate').length >= 3, `chunks streamed: ${kinds.join(',')}`);
+    assert.match(streamed, /: one two three$/);
+    assert.equal(final, TaskState.TASK_STATE_COMPLETED);
+  });
+
+  test('cancelTask cancels a running turn; a finished task is not cancelable', async () => {
+    const client = await clientFor(k.baseUrl, k.adminToken);
+    const stream = client.sendMessageStream(text('wait', 'slow'))[Symbol.asyncIterator]();
+    const first: any = await stream.next();
+    const taskId = (first.value.payload?.value ?? first.value).id;
+    const canceled: any = await client.cancelTask({ id: taskId } as any);
+    assert.equal(canceled.status.state, TaskState.TASK_STATE_CANCELED);
+    await stream.return?.(undefined);
+    const done: any = await client.sendMessage(text('quick'));
+    await assert.rejects(client.cancelTask({ id: (done.payload?.value ?? done).id } as any), /cancel/i);
+  });
+
+  test('v0.3 method names work through the SDK legacy layer', async () => {
+    const r = await k.request('POST', '/a2a', {
+      headers: { 'a2a-version': '0.3' },
+      body: { jsonrpc: '2.0', id: 7, method: 'message/send', params: { message: { kind: 'message', messageId: 'm1', role: 'user', parts: [{ kind: 'text', text: 'legacy' }] } } },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.ok(r.body.result, r.text);
+    assert.equal(r.body.result.kind, 'task');
+    assert.equal(r.body.result.status.state, 'completed');
+    const got = await k.request('POST', '/a2a', { headers: { 'a2a-version': '0.3' }, body: { jsonrpc: '2.0', id: 8, method: 'tasks/get', params: { id: r.body.result.id } } });
+    assert.equal(got.body.result.id, r.body.result.id);
+    const unknown = await k.request('POST', '/a2a', { headers: { 'a2a-version': '9.9' }, body: { jsonrpc: '2.0', id: 9, method: 'GetTask', params: { id: 'x' } } });
+    assert.ok(unknown.body.error, 'an unsupported version is an A2A error');
+  });
+
+  test('hello records a peer; a2a.send talks to it (gated) and bad peers fail clearly', async () => {
+    const bad = await k.request('POST', '/api/a2a/hello', { body: { name: 'nobody', cardUrl: `${k.baseUrl}/api/health` } });
+    assert.equal(bad.status, 502);
+    assert.equal((await k.request('POST', '/api/a2a/hello', { body: { name: 'bad name!', cardUrl: 'ftp://x' } })).status, 400);
+    const ok = await k.request('POST', '/api/a2a/hello', { body: { name: 'self', cardUrl: `${k.baseUrl}/.well-known/agent-card.json` } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.body.agentName, 'Plinth');
+    const peers = (await k.request('GET', '/api/a2a/peers')).body.items;
+    assert.deepEqual(peers.map((p: any) => p.name), ['self']);
+    // The peer got no token (hello records none), so the remote refuses: a clear 502, not a hang.
+    const refused = await k.request('POST', '/api/plugins/a2a/execute/send', { body: { peer: 'self', message: 'hi' } });
+    assert.equal(refused.status, 502, refused.text);
+    const u = await k.createUser();
+    await k.request('POST', '/api/a2a/hello', { body: { name: 'selfauth', cardUrl: `${k.baseUrl}/.well-known/agent-card.json`, token: u.token } });
+    assert.ok(!JSON.stringify((await k.request('GET', '/api/a2a/peers')).body).includes(u.token), 'tokens are never listed');
+    const sent = await k.request('POST', '/api/plugins/a2a/execute/send', { body: { peer: 'selfauth', message: 'ping' } });
+    assert.equal(sent.status, 200, sent.text);
+    assert.equal(sent.body.result.kind, 'task');
+    assert.equal(sent.body.result.text, `echo(${u.user.id}, new): ping`);
+    approve = false;
+    assert.equal((await k.request('POST', '/api/plugins/a2a/execute/send', { body: { peer: 'self', message: 'hi' } })).status, 403);
+    approve = true;
+    assert.equal((await k.request('POST', '/api/plugins/a2a/execute/send', { body: { peer: 'ghost', message: 'hi' } })).status, 404);
+  });
+});

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { HANDLED, reply, type AuthService, type Logger, type RouteRequest, type User } from 'plinth/sdk';
+
+interface McpSession {
+  id: string;
+  userId: string;
+  transport: StreamableHTTPServerTransport;
+  server: Server;
+  lastSeen: number;
+}
+
+export interface McpHttpOptions {
+  auth: AuthService;
+  log: Logger;
+  now(): number;
+  createServer(): Server;
+  /** Host names (no port) allowed in `Host` and `Origin`, beside the loopback names. */
+  allowedHosts: string[];
+  /** The kernel's own host name, known only once it listens. */
+  ownHost(): string | undefined;
+  maxSessions: number;
+  sessionIdleMs: number;
+}
+
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+/**
+ * The Streamable HTTP endpoint at `/mcp`, adapting the SDK's Node transport to a Plinth route:
+ * the route is `public` so that refusals are MCP-shaped (JSON-RPC error bodies, `WWW-Authenticate`)
+ * and the bearer check is done here, on every request, binding each session to one user.
+ */
+export class McpHttpEndpoint {
+  private readonly sessions = new Map<string, McpSession>();
+  private readonly allowed: Set<string>;
+
+  constructor(private readonly o: McpHttpOptions) {
+    this.allowed = new Set([...LOOPBACK, ...o.allowedHosts.map(h => h.toLowerCase())]);
+  }
+
+  get sessionCount(): number { return this.sessions.size; }
+
+  async handle(req: RouteRequest): Promise<unknown> {
+    // DNS rebinding: a browser page on evil.example resolving to 127.0.0.1 still sends its own Host and Origin.
+    const refusal = this.checkHostAndOrigin(req.headers);
+    if (refusal) return rpcError(403, -32000, refusal);
+
+    const token = bearer(req.headers.authorization);
+    const user = token ? await this.o.auth.verifyToken(token) : undefined;
+    if (!user) {
+      return rpcError(401, -32001, token ? 'the bearer token is invalid, expired or revoked' : 'authentication required: send a Plinth token as a bearer token',
+        { 'www-authenticate': 'Bearer realm="plinth"' });
+    }
+
+    let body: unknown;
+    if (req.method === 'POST') {
+      try {
+        body = JSON.parse(req.rawBody?.toString('utf8') ?? '');
+      } catch {
+        return rpcError(400, -32700, 'Parse error: the body is not JSON');
+      }
+    }
+
+    const sessionId = header(req.headers['mcp-session-id']);
+    let session: McpSession | undefined;
+    if (sessionId) {
+      session = this.sessions.get(sessionId);
+      // Another user's session answers like an unknown one, so session ids leak nothing.
+      if (!session || session.userId !== user.id) return rpcError(404, -32001, 'Session not found');
+    } else if (req.method === 'POST' && (isInitializeRequest(body) || (Array.isArray(body) && body.some(isInitializeRequest)))) {
+      if (this.sessions.size >= this.o.maxSessions) this.closeIdle(0);
+      if (this.sessions.size >= this.o.maxSessions) return rpcError(503, -32000, `too many MCP sessions (${this.o.maxSessions}); close some first`);
+      session = this.open(user);
+    } else {
+      return rpcError(400, -32000, 'Bad Request: no valid MCP-Session-Id header; send initialize first');
+    }
+
+    session.lastSeen = this.o.now();
+    const nodeReq = req.node.req as typeof req.node.req & { auth?: AuthInfo };
+    nodeReq.auth = { token: token!, clientId: user.id, scopes: [], extra: { user } };
+    await session.transport.handleRequest(nodeReq, req.node.res, body);
+    return HANDLED;
+  }
+
+  /** Runs `fn` on every live session's server (notifications such as `tools/list_changed`). */
+  broadcast(fn: (server: Server) => Promise<void>): void {
+    for (const s of this.sessions.values()) {
+      fn(s.server).catch(err => this.o.log.debug('MCP notification not delivered', { session: s.id, error: String(err) }));
+    }
+  }
+
+  closeIdle(idleMs = this.o.sessionIdleMs): void {
+    const cutoff = this.o.now() - idleMs;
+    for (const s of [...this.sessions.values()]) if (s.lastSeen <= cutoff) void this.close(s);
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map(s => this.close(s)));
+  }
+
+  private open(user: User): McpSession {
+    const session = { userId: user.id, lastSeen: this.o.now() } as McpSession;
+    session.transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: id => { session.id = id; this.sessions.set(id, session); },
+    });
+    session.transport.onclose = () => { if (session.id) this.sessions.delete(session.id); };
+    session.server = this.o.createServer();
+    // connect() only wires callbacks and starts the transport; it never waits on the network.
+    void session.server.connect(session.transport);
+    return session;
+  }
+
+  private async close(s: McpSession): Promise<void> {
+    this.sessions.delete(s.id);
+    await s.server.close().catch(() => undefined);
+  }
+
+  private checkHostAndOrigin(headers: RouteRequest['headers']): string | undefined {
+    const host = header(headers.host);
+    const own = this.o.ownHost();
+    if (own && !this.allowed.has(own)) this.allowed.add(own.toLowerCase());
+    if (!host || !this.allowed.has(hostname(host))) return `Forbidden: host "${host ?? ''}" is not allowed`;
+    const origin = header(headers.origin);
+    if (origin) {
+      let name: string;
+      try { name = new URL(origin).hostname.toLowerCase(); } catch { return `Forbidden: origin "${origin}" is not allowed`; }
+      if (!this.allowed.has(name)) return `Forbidden: origin "${origin}" is not allowed`;
+    }
+    return undefined;
+  }
+}
+
+function rpcError(status: number, code: number, message: string, headers: Record<string, string> = {}) {
+  return reply(status, { jsonrpc: '2.0', error: { code, message }, id: null }, { headers });
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function bearer(v: string | string[] | undefined): string | undefined {
+  const m = /^Bearer\s+(\S+)$/i.exec(header(v) ?? '');
+  return m?.[1];
+}
+
+function hostname(host: string): string {
+  const h = host.toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  return h.replace(/:\d+$/, '');
+}

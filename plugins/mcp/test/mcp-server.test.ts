@@ -1,0 +1,116 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { approvalGateRef } from 'plinth/sdk';
+import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { connectMcp, testGate } from './helpers';
+
+const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+describe('MCP server at /mcp', () => {
+  let k: TestKernel;
+  before(async () => {
+    k = await createTestKernel({
+      plugins: [{ path: join(__dirname, '..') }, { path: join(__dirname, 'fixtures/toolbox') }],
+      services: { [approvalGateRef.id]: testGate },
+    });
+  });
+  after(() => k.stop());
+
+  test('refuses a missing or bad token with an MCP-shaped 401, and a foreign Host or Origin with 403', async () => {
+    const none = await k.request('POST', '/mcp', { token: null, headers: HEADERS, body: INIT });
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
+    assert.equal(none.body.error.code, -32001);
+    assert.equal((await k.request('POST', '/mcp', { token: 'plt_wrong', headers: HEADERS, body: INIT })).status, 401);
+    assert.equal((await k.request('GET', '/mcp', { token: null })).status, 401);
+    // fetch forbids setting Host; Origin is enough to show the check (Host is covered by the conformance suite).
+    const evil = await k.request('POST', '/mcp', { headers: { ...HEADERS, origin: 'http://evil.example' }, body: INIT });
+    assert.equal(evil.status, 403);
+    assert.equal((await k.request('POST', '/mcp', { headers: HEADERS, raw: '{not json' })).status, 400);
+    assert.equal((await k.request('POST', '/mcp', { headers: HEADERS, body: { jsonrpc: '2.0', id: 2, method: 'tools/list' } })).status, 400);
+  });
+
+  test('a user lists the registry tools it may use and calls them as itself', async () => {
+    const u = await k.createUser();
+    const { client } = await connectMcp(k.baseUrl, u.token);
+    try {
+      assert.equal(client.getServerVersion()?.name, 'plinth');
+      const names = (await client.listTools()).tools.map(t => t.name);
+      assert.ok(names.includes('toolbox.echo') && names.includes('toolbox.danger'));
+      assert.ok(!names.includes('toolbox.secret'), 'a tool blocked for this user is not listed');
+      const r: any = await client.callTool({ name: 'toolbox.echo', arguments: { text: 'hi' } });
+      assert.deepEqual(r.structuredContent, { text: 'hi', user: u.user.id, via: 'mcp' });
+      assert.equal(r.isError, undefined);
+      const bad: any = await client.callTool({ name: 'toolbox.echo', arguments: { text: '' } });
+      assert.equal(bad.isError, true);
+      assert.match(bad.content[0].text, /PLINTH_ERR_TOOL_INPUT/);
+      await assert.rejects(client.callTool({ name: 'nope.nothing', arguments: {} }), /Unknown tool/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a gated tool runs once approved; a denial is a tool error, not a protocol error', async () => {
+    const u = await k.createUser();
+    const { client } = await connectMcp(k.baseUrl, u.token);
+    try {
+      const ok: any = await client.callTool({ name: 'toolbox.danger', arguments: { text: 'yes' } });
+      assert.deepEqual(ok.content, [{ type: 'text', text: 'did yes' }]);
+      const denied: any = await client.callTool({ name: 'toolbox.danger', arguments: { text: 'no' } });
+      assert.equal(denied.isError, true);
+      assert.match(denied.content[0].text, /PLINTH_ERR_TOOL_DENIED.*reviewer said no/);
+      const admin = await connectMcp(k.baseUrl, k.adminToken);
+      assert.ok((await admin.client.listTools()).tools.some(t => t.name === 'toolbox.secret'));
+      await admin.client.close();
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('tools/list_changed reaches connected clients when a plugin reloads with other tools', async () => {
+    const { client } = await connectMcp(k.baseUrl, k.adminToken);
+    try {
+      let changed = 0;
+      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => { changed++; });
+      // The standalone GET stream carries server-initiated notifications; give it a moment to open.
+      await new Promise(r => setTimeout(r, 100));
+      const toggled = await k.request('PUT', '/api/plugins/toolbox/toggle', { body: { enabled: false } });
+      assert.equal(toggled.status, 200, toggled.text);
+      await waitFor(() => changed > 0);
+      assert.ok(!(await client.listTools()).tools.some(t => t.name.startsWith('toolbox.')));
+      await k.request('PUT', '/api/plugins/toolbox/toggle', { body: { enabled: true } });
+      await waitFor(() => changed > 1);
+      assert.ok((await client.listTools()).tools.some(t => t.name === 'toolbox.echo'));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a session belongs to its user: another token gets 404, DELETE ends it', async () => {
+    const a = await k.createUser();
+    const b = await k.createUser();
+    const { client, transport } = await connectMcp(k.baseUrl, a.token);
+    const sessionId = transport.sessionId!;
+    assert.ok(sessionId);
+    const list = { jsonrpc: '2.0', id: 5, method: 'tools/list' };
+    const stolen = await k.request('POST', '/mcp', { token: b.token, headers: { ...HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }, body: list });
+    assert.equal(stolen.status, 404);
+    const mine = await k.request('POST', '/mcp', { token: a.token, headers: { ...HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }, body: list });
+    assert.equal(mine.status, 200);
+    await transport.terminateSession();
+    const gone = await k.request('POST', '/mcp', { token: a.token, headers: { ...HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }, body: list });
+    assert.equal(gone.status, 404);
+    await client.close();
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise(r => setTimeout(r, 20));
+  }
+}
