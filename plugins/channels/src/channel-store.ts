@@ -56,18 +56,23 @@ export class ChannelStore {
 
   // ------------------------------------------------------------ inbound
 
-  /** One statement per message so the webhook can answer at once; the unique key makes retries of the platform a no-op. */
-  async insertInbound(channel: string, m: InboundMessage, now: number): Promise<{ id: string; traceId: string } | undefined> {
-    const id = newId('inb');
-    const traceId = newId('trc');
+  /**
+   * One statement for many messages (the webhook path groups concurrent requests), so ingest is
+   * not bound by one write per update; the unique key makes the platform's retries a no-op, also
+   * within one batch. Returns, per message, its ids or undefined for a duplicate.
+   */
+  async insertInbound(items: Array<{ channel: string; m: InboundMessage }>, now: number): Promise<Array<{ id: string; traceId: string } | undefined>> {
+    const ids = items.map(() => ({ id: newId('inb'), traceId: newId('trc') }));
+    const values: unknown[] = [];
+    items.forEach(({ channel, m }, i) => values.push(ids[i].id, channel, m.dedupeKey, ids[i].traceId, m.kind, m.chatId, m.senderId, m.senderName ?? null,
+      m.messageId ?? null, m.text, m.callbackData ?? null, m.callbackId ?? null, now, now, now));
     const rows = await this.db.query(
       `INSERT INTO ${this.inbound} (id, channel, dedupe_key, trace_id, kind, chat_id, sender_id, sender_name, message_id, text,
         callback_data, callback_id, state, received_at, verified_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)
-       ON CONFLICT (channel, dedupe_key) DO NOTHING RETURNING id`,
-      [id, channel, m.dedupeKey, traceId, m.kind, m.chatId, m.senderId, m.senderName ?? null, m.messageId ?? null, m.text,
-        m.callbackData ?? null, m.callbackId ?? null, now, now, now]);
-    return rows.length ? { id, traceId } : undefined;
+       VALUES ${items.map(() => `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)`).join(', ')}
+       ON CONFLICT (channel, dedupe_key) DO NOTHING RETURNING id`, values);
+    const inserted = new Set(rows.map(r => r.id));
+    return ids.map(x => (inserted.has(x.id) ? x : undefined));
   }
 
   /** Takes a message for processing; a lease lets another worker (or kernel) take it over after a crash. */

@@ -58,14 +58,28 @@ export class InboundPipeline {
       }
       return { accepted, duplicates: 0 };
     }
-    let accepted = 0, duplicates = 0;
-    for (const m of result.messages) {
-      const row = await store.insertInbound(channel, m, clock.now());
-      if (!row) { duplicates++; continue; }
-      accepted++;
-      this.push(row.id);
-    }
-    return { accepted, duplicates };
+    const rows = await Promise.all(result.messages.map(m => this.store(channel, m)));
+    for (const row of rows) if (row) this.push(row.id);
+    const accepted = rows.filter(Boolean).length;
+    return { accepted, duplicates: rows.length - accepted };
+  }
+
+  private batch: Array<{ channel: string; m: InboundMessage; done: (r: { id: string; traceId: string } | undefined) => void; fail: (e: unknown) => void }> = [];
+
+  /** Group commit: webhooks arriving together share one INSERT; each still answers only after it is stored. */
+  private store(channel: string, m: InboundMessage): Promise<{ id: string; traceId: string } | undefined> {
+    return new Promise((done, fail) => {
+      this.batch.push({ channel, m, done, fail });
+      if (this.batch.length === 1) setImmediate(() => this.flush());
+      else if (this.batch.length >= 200) this.flush();
+    });
+  }
+
+  private flush(): void {
+    const items = this.batch.splice(0);
+    if (!items.length) return;
+    this.deps.store.insertInbound(items, this.deps.clock.now())
+      .then(rows => items.forEach((it, i) => it.done(rows[i])), err => items.forEach(it => it.fail(err)));
   }
 
   /** After a restart (or another kernel's crash): messages stored but never finished. */
