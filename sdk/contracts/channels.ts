@@ -12,6 +12,10 @@ export interface InboundMessage {
   kind: 'message' | 'edit' | 'callback';
   /** For callback queries: the button's data. */
   callbackData?: string;
+  /** Display name of the sender, for traces and agent context. */
+  senderName?: string;
+  /** For callback queries: the platform's id of the query, to acknowledge it. */
+  callbackId?: string;
 }
 
 export type WebhookResult =
@@ -28,6 +32,14 @@ export class RateLimitedError extends Error {
 
 export interface ChannelAdapter {
   name: string;
+  /**
+   * Longest text one platform message may carry (Telegram and WhatsApp: 4,096). The pipeline
+   * splits longer replies and sends the parts in order, remembering which were sent, so a retry
+   * never repeats a part the platform already took.
+   */
+  maxTextLength?: number;
+  /** For `GET /api/channels/status`: whether the secrets it needs are present ("not configured" rather than failing). */
+  status?(): { configured: boolean; detail?: string };
   /** Verifies the webhook (signature, secret) over the raw body; throw PlinthError 401 when wrong. */
   verify(input: { headers: Record<string, string | string[] | undefined>; rawBody: Buffer }): void;
   parse(body: unknown): WebhookResult;

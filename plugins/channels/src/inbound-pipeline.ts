@@ -1,0 +1,219 @@
+import { randomInt } from 'node:crypto';
+import type {
+  AgentRuntime, ApprovalsService, AuthService, Clock, InboundMessage, Logger, User, WebhookResult,
+} from 'plinth/sdk';
+import type { ChannelStore, InboundRow, NewDelivery } from './channel-store';
+import { parseApprovalCallback } from './approval-prompts';
+
+export type SenderPolicy = 'open' | 'allowlist' | 'pairing';
+
+export interface ChannelSettings { agent?: string; policy?: SenderPolicy; allow?: string[]; runAs?: string }
+
+export interface PipelineSettings {
+  defaultAgent: string;
+  defaultPolicy: SenderPolicy;
+  runAs?: string;
+  channels: Record<string, ChannelSettings>;
+  inbound: { concurrency: number; leaseMs: number };
+}
+
+export interface PipelineDeps {
+  store: ChannelStore;
+  agents: AgentRuntime | undefined;
+  approvals: ApprovalsService | undefined;
+  auth: AuthService;
+  clock: Clock;
+  log: Logger;
+  /** Puts a reply in the outbound queue (and records `queued` on the trace). */
+  enqueue(delivery: NewDelivery): Promise<string | undefined>;
+}
+
+const PAIRING_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/**
+ * What happens to a verified inbound message: stored once (the platform's id is the key), then
+ * processed behind the webhook's 200 — sender check, approval callbacks, an agent turn in the
+ * chat's session, the reply queued for delivery. Every step is a stage on the message's trace.
+ */
+export class InboundPipeline {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private running = 0;
+  private stopped = false;
+  private readonly chats = new Map<string, Promise<void>>();
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(private readonly deps: PipelineDeps, private readonly settings: PipelineSettings) {}
+
+  async receive(channel: string, result: WebhookResult): Promise<{ accepted: number; duplicates: number }> {
+    const { store, clock } = this.deps;
+    if (result.type === 'ignored') return { accepted: 0, duplicates: 0 };
+    if (result.type === 'status') {
+      let accepted = 0;
+      for (const u of result.updates) {
+        const found = await store.deliveryOfPlatformMessage(channel, u.messageId);
+        if (!found) continue;
+        accepted++;
+        await store.stage(found.trace_id, found.delivery_id, u.status, clock.now(), { messageId: u.messageId }, u.error);
+      }
+      return { accepted, duplicates: 0 };
+    }
+    const rows = await Promise.all(result.messages.map(m => this.store(channel, m)));
+    for (const row of rows) if (row) this.push(row.id);
+    const accepted = rows.filter(Boolean).length;
+    return { accepted, duplicates: rows.length - accepted };
+  }
+
+  private batch: Array<{ channel: string; m: InboundMessage; done: (r: { id: string; traceId: string } | undefined) => void; fail: (e: unknown) => void }> = [];
+
+  /** Group commit: webhooks arriving together share one INSERT; each still answers only after it is stored. */
+  private store(channel: string, m: InboundMessage): Promise<{ id: string; traceId: string } | undefined> {
+    return new Promise((done, fail) => {
+      this.batch.push({ channel, m, done, fail });
+      if (this.batch.length === 1) setImmediate(() => this.flush());
+      else if (this.batch.length >= 200) this.flush();
+    });
+  }
+
+  private flush(): void {
+    const items = this.batch.splice(0);
+    if (!items.length) return;
+    this.deps.store.insertInbound(items, this.deps.clock.now())
+      .then(rows => items.forEach((it, i) => it.done(rows[i])), err => items.forEach(it => it.fail(err)));
+  }
+
+  /** After a restart (or another kernel's crash): messages stored but never finished. */
+  async recover(): Promise<number> {
+    const ids = await this.deps.store.pendingInbound(this.deps.clock.now());
+    for (const id of ids) this.push(id);
+    return ids.length;
+  }
+
+  private push(id: string): void {
+    if (this.stopped || this.queued.has(id)) return;
+    this.queued.add(id);
+    this.queue.push(id);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running < this.settings.inbound.concurrency && this.queue.length) {
+      const id = this.queue.shift()!;
+      this.queued.delete(id);
+      this.running++;
+      const p = this.process(id)
+        .catch(err => this.deps.log.error('processing an inbound message failed', { inbound: id, err: String(err) }))
+        .finally(() => { this.running--; this.inflight.delete(p); this.pump(); });
+      this.inflight.add(p);
+    }
+  }
+
+  private async process(id: string): Promise<void> {
+    const { store, clock } = this.deps;
+    const m = await store.claimInbound(id, clock.now(), this.settings.inbound.leaseMs);
+    if (!m) return;
+    // One chat's messages are answered in order and share one session.
+    const key = `${m.channel}\u0000${m.chat_id}`;
+    const before = this.chats.get(key) ?? Promise.resolve();
+    const mine = before.then(() => this.handle(m));
+    const tail = mine.catch(() => undefined);
+    this.chats.set(key, tail);
+    try { await mine; } finally { if (this.chats.get(key) === tail) this.chats.delete(key); }
+  }
+
+  private async handle(m: InboundRow): Promise<void> {
+    const { store, clock } = this.deps;
+    try {
+      const allowed = await this.checkSender(m);
+      if (!allowed) return;
+      const approval = m.kind === 'callback' ? parseApprovalCallback(m.callback_data) : undefined;
+      if (approval) return await this.decideApproval(m, approval);
+      await this.answerWithAgent(m);
+    } catch (err: any) {
+      const message = String(err?.message ?? err);
+      await store.stage(m.trace_id, m.id, 'failed', clock.now(), undefined, message);
+      await store.finishInbound(m.id, 'failed', clock.now(), message);
+    }
+  }
+
+  private channelSettings(channel: string): ChannelSettings { return this.settings.channels[channel] ?? {}; }
+
+  /** Allowlist by sender or chat id; unknown senders get nothing or a pairing code, per policy. */
+  private async checkSender(m: InboundRow): Promise<boolean> {
+    const { store, clock } = this.deps;
+    const cs = this.channelSettings(m.channel);
+    const policy = cs.policy ?? this.settings.defaultPolicy;
+    if (policy === 'open') return true;
+    const allow = cs.allow ?? [];
+    if (allow.includes(m.sender_id) || allow.includes(m.chat_id)) return true;
+    const pairing = await store.pairing(m.channel, m.sender_id);
+    if (pairing?.state === 'approved') return true;
+    if (policy === 'allowlist' || pairing) {
+      await store.stage(m.trace_id, m.id, 'rejected', clock.now(), { reason: pairing ? 'pairing pending' : 'sender not in allowlist', senderId: m.sender_id });
+      await store.finishInbound(m.id, 'ignored', clock.now());
+      return false;
+    }
+    const code = Array.from({ length: 8 }, () => PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)]).join('');
+    const created = await store.createPairing(m.channel, m.sender_id, m.chat_id, code, clock.now());
+    await store.stage(m.trace_id, m.id, 'rejected', clock.now(), { reason: 'unknown sender: pairing code sent', senderId: m.sender_id });
+    if (created) {
+      await this.deps.enqueue({ channel: m.channel, chatId: m.chat_id, replyTo: m.message_id, traceId: m.trace_id,
+        text: `This bot does not know you yet. Your pairing code is ${created}; ask its operator to approve it.` });
+    }
+    await store.finishInbound(m.id, 'ignored', clock.now());
+    return false;
+  }
+
+  private async runAs(channel: string): Promise<User> {
+    const id = this.channelSettings(channel).runAs ?? this.settings.runAs;
+    if (id) {
+      const user = await this.deps.auth.getUser(id);
+      if (!user) throw new Error(`runAs user ${id} does not exist`);
+      return user;
+    }
+    // No configured user: a non-admin principal named after the channel, so a chat never acts as an admin.
+    return { id: `channel:${channel}`, email: `${channel}@channels.plinth.local`, name: `${channel} channel`, role: 'user' };
+  }
+
+  private async answerWithAgent(m: InboundRow): Promise<void> {
+    const { store, clock, agents } = this.deps;
+    if (!agents) throw new Error('no agent runtime: enable a plugin providing agents.runtime');
+    const agent = this.channelSettings(m.channel).agent ?? this.settings.defaultAgent;
+    const user = await this.runAs(m.channel);
+    const session = await store.sessionFor(m.channel, m.chat_id);
+    const sessionId = session?.agent === agent ? session.session_id : undefined;
+    await store.stage(m.trace_id, m.id, 'routed', clock.now(), { agent, sessionId: sessionId ?? null, kind: m.kind });
+    const text = m.kind === 'edit' ? `(edited) ${m.text}` : m.text;
+    const result = await agents.runTurn({ agent, message: text, user, sessionId, continuity: sessionId ? 'resume' : 'fresh', via: `channel:${m.channel}` });
+    if (result.sessionId !== sessionId) await store.saveSession(m.channel, m.chat_id, agent, result.sessionId, clock.now());
+    await store.stage(m.trace_id, m.id, 'answered', clock.now(), { sessionId: result.sessionId, turnId: result.turnId, chars: result.text.length, partial: result.partial });
+    if (result.text.trim()) {
+      await this.deps.enqueue({ channel: m.channel, chatId: m.chat_id, text: result.text, replyTo: m.message_id, traceId: m.trace_id });
+    }
+    await store.finishInbound(m.id, 'done', clock.now());
+  }
+
+  private async decideApproval(m: InboundRow, a: { id: string; approved: boolean }): Promise<void> {
+    const { store, clock, approvals } = this.deps;
+    if (!approvals) throw new Error('no approvals service: enable a plugin providing approvals.service');
+    const by = await this.runAs(m.channel);
+    let text: string;
+    try {
+      const view = await approvals.decide(a.id, { approved: a.approved, by, reason: `${a.approved ? 'approved' : 'denied'} in ${m.channel} by ${m.sender_name ?? m.sender_id}` });
+      await store.stage(m.trace_id, m.id, 'approval-decided', clock.now(), { approvalId: a.id, state: view.state });
+      text = `${view.state === 'approved' ? 'Approved' : view.state === 'denied' ? 'Denied' : `Now ${view.state}`}: ${view.tool}`;
+    } catch (err: any) {
+      await store.stage(m.trace_id, m.id, 'approval-failed', clock.now(), { approvalId: a.id }, String(err?.message ?? err));
+      text = `Could not decide approval ${a.id}: ${err?.message ?? err}`;
+    }
+    await this.deps.enqueue({ channel: m.channel, chatId: m.chat_id, text, traceId: m.trace_id });
+    await store.finishInbound(m.id, 'done', clock.now());
+  }
+
+  async stop(timeoutMs = 5000): Promise<void> {
+    this.stopped = true;
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise(r => setTimeout(r, timeoutMs).unref?.())]);
+  }
+}
+
+export type { InboundMessage };
