@@ -3,14 +3,13 @@ import {
   PlinthError, approvalGateRef, errors,
   type ApprovalGate, type Disposer, type ToolCallContext, type ToolDefinition, type ToolInfo, type ToolRegistry,
 } from '../sdk';
-import { SchemaValidator, describeErrors } from './validation';
+import { describeErrors, lazyValidator } from './validation';
 
 export interface ToolEntry { info: ToolInfo; def: ToolDefinition; validate: ValidateFunction }
 
 /** One plugin generation's tools; it becomes the live set when the generation commits. */
 export class ToolSet {
   readonly entries = new Map<string, ToolEntry>();
-  private readonly validator = new SchemaValidator();
   onChange: (() => void) | undefined;
 
   constructor(readonly pluginId: string) {}
@@ -27,7 +26,7 @@ export class ToolSet {
     const entry: ToolEntry = {
       info: { name, plugin: this.pluginId, description: def.description, inputSchema: def.inputSchema, outputSchema: def.outputSchema, risk: def.risk },
       def,
-      validate: this.validator.compile(def.inputSchema),
+      validate: lazyValidator(def.inputSchema),
     };
     this.entries.set(name, entry);
     this.onChange?.();

@@ -1,27 +1,70 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { PlinthError, type JsonSchema } from '../sdk';
 
+type Flavour = 'strict' | 'coerce' | 'strict2020' | 'coerce2020';
+const instances = new Map<Flavour, Ajv>();
+
+function ajvFor(flavour: Flavour): Ajv {
+  let ajv = instances.get(flavour);
+  if (!ajv) {
+    const options = { allErrors: true, useDefaults: true, strict: false, coerceTypes: flavour.startsWith('coerce') ? ('array' as const) : false };
+    ajv = flavour.endsWith('2020') ? new Ajv2020(options) : new Ajv(options);
+    addFormats(ajv);
+    instances.set(flavour, ajv);
+  }
+  return ajv;
+}
+
 /**
- * One Ajv per owner (kernel, or a plugin generation): Ajv caches compiled schemas by object
- * identity forever, so a shared instance would keep every reloaded generation's schemas alive.
+ * Compiled validators, keyed by the schema's text. Ajv would cache by object identity, so a
+ * reloaded plugin (new objects, same schemas) would compile again and keep every generation's
+ * schemas alive; by text, a reload reuses what it had, and only changed schemas add an entry.
  */
-export class SchemaValidator {
-  private readonly strict = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-  private coercing: Ajv | undefined;
+const compiled = new Map<string, ValidateFunction>();
 
-  constructor() {
-    addFormats(this.strict);
-  }
-
-  compile(schema: JsonSchema, options: { coerce?: boolean } = {}): ValidateFunction {
-    if (!options.coerce) return this.strict.compile(schema);
-    if (!this.coercing) {
-      this.coercing = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: 'array', strict: false });
-      addFormats(this.coercing);
+export function compileSchema(schema: JsonSchema, options: { coerce?: boolean } = {}): ValidateFunction {
+  const is2020 = typeof schema.$schema === 'string' && schema.$schema.includes('2020-12');
+  const flavour = `${options.coerce ? 'coerce' : 'strict'}${is2020 ? '2020' : ''}` as Flavour;
+  const key = flavour + '\u0000' + JSON.stringify(schema);
+  let fn = compiled.get(key);
+  if (!fn) {
+    const ajv = ajvFor(flavour);
+    try {
+      fn = ajv.compile(schema);
+    } catch (err) {
+      // Two different schemas with one `$id` cannot share an Ajv instance.
+      if (!/already exists/.test((err as Error).message)) throw err;
+      const own = new (is2020 ? Ajv2020 : Ajv)({ allErrors: true, useDefaults: true, strict: false, coerceTypes: options.coerce ? 'array' : false });
+      addFormats(own);
+      fn = own.compile(schema);
     }
-    return this.coercing.compile(schema);
+    compiled.set(key, fn);
   }
+  return fn;
+}
+
+/**
+ * Compiles on first use: most schemas of most plugins are never exercised right after start,
+ * and compiling them all eagerly was most of the kernel's cold start.
+ */
+export function lazyValidator(schema: JsonSchema, options: { coerce?: boolean } = {}): ValidateFunction {
+  let fn: ValidateFunction | undefined;
+  const validate = ((data: unknown) => {
+    if (!fn) {
+      try {
+        fn = compileSchema(schema, options);
+      } catch (err) {
+        throw new PlinthError(500, 'PLINTH_ERR_SCHEMA', `a registered schema is not valid JSON Schema: ${(err as Error).message}`);
+      }
+    }
+    const ok = fn(data) as boolean;
+    validate.errors = fn.errors;
+    return ok;
+  }) as ValidateFunction;
+  validate.errors = null;
+  return validate;
 }
 
 export function describeErrors(where: string, errs: ErrorObject[] | null | undefined): { message: string; details: unknown[] } {

@@ -11,3 +11,4 @@ export * from './contracts/knowledge';
 export * from './contracts/work';
 export * from './contracts/channels';
 export * from './contracts/mcp';
+export * from './lazy';

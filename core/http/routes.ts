@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { ValidateFunction } from 'ajv';
 import { PlinthError, isReply, HANDLED, type AuthLevel, type RouteHandler, type RouteOptions, type RouteRequest, type SseStream, type User } from '../../sdk';
-import { SchemaValidator, validationError } from '../validation';
+import { lazyValidator, validationError } from '../validation';
 import type { AuthStore } from '../auth/auth-store';
 import { authenticate } from './request-auth';
 import { isJsonType, parseJson, readBody } from './body';
@@ -36,7 +36,6 @@ export class RouteGroup {
   private middleware: ((ctx: Context, next: Next) => Promise<unknown>) | undefined;
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
-  private readonly validator = new SchemaValidator();
 
   constructor(readonly owner: string, readonly generation: number, private readonly env: RouteEnv) {}
 
@@ -63,9 +62,9 @@ export class RouteGroup {
     // Static segments before parameters, so `/stream` is not taken by `/:id` whatever the order of registration.
     for (const spec of [...this.routes].sort(bySpecificity)) {
       const v: Validators = {
-        params: spec.options.params ? this.validator.compile(spec.options.params, { coerce: true }) : undefined,
-        query: spec.options.query ? this.validator.compile(spec.options.query, { coerce: true }) : undefined,
-        body: spec.options.body ? this.validator.compile(spec.options.body) : undefined,
+        params: spec.options.params ? lazyValidator(spec.options.params, { coerce: true }) : undefined,
+        query: spec.options.query ? lazyValidator(spec.options.query, { coerce: true }) : undefined,
+        body: spec.options.body ? lazyValidator(spec.options.body) : undefined,
       };
       const run = (ctx: Context) => this.run(ctx, spec, v);
       router.register(spec.path, [spec.method], run);

@@ -37,6 +37,8 @@ export class Generation {
   readonly toolSet: ToolSet;
   readonly wsEndpoints = new Map<string, WsEndpoint>();
   provided: ProvidedServices = {};
+  /** How long loading the code and running setup took, for start-up diagnostics. */
+  timings: { loadMs: number; setupMs: number } | undefined;
   committed = false;
   disposed = false;
   private readonly disposers: Disposer[] = [];

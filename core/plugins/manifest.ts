@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import semver from 'semver';
 import { PlinthError } from '../../sdk';
 import { KERNEL_VERSION } from '../version';
-import { SchemaValidator, describeErrors } from '../validation';
+import { compileSchema, describeErrors } from '../validation';
 
 export interface PluginManifest {
   id: string;
@@ -60,8 +60,7 @@ export const manifestSchema = {
   },
 } as const;
 
-const validator = new SchemaValidator();
-const validateManifest = validator.compile(manifestSchema as any);
+const validateManifest = compileSchema(manifestSchema as any);
 
 export function manifestError(message: string, details?: unknown): PlinthError {
   return new PlinthError(400, 'PLINTH_ERR_MANIFEST', message, details);

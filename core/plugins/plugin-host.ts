@@ -7,7 +7,7 @@ import type { LogSink } from '../log';
 import { createLogger } from '../log';
 import type { RouteTable } from '../http/routes';
 import type { WsTable } from '../http/websocket';
-import { SchemaValidator, describeErrors } from '../validation';
+import { compileSchema, describeErrors } from '../validation';
 import { dependencyOrder } from './dependency-order';
 import { Generation, type GenerationEnv } from './generation';
 import { readManifest, type PluginManifest } from './manifest';
@@ -144,6 +144,7 @@ export class PluginHost {
     if (!existsSync(mainFile)) throw new PlinthError(400, 'PLINTH_ERR_MANIFEST', `plugin.json/main: ${manifest.main} does not exist in ${state.dir}`);
 
     let definition: PluginDefinition;
+    const loadStarted = performance.now();
     try {
       const loaded = loadFresh(state.dir, mainFile);
       if (!isPluginDefinition(loaded)) throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_ENTRY', `${manifest.main} must default-export definePlugin({...})`);
@@ -153,6 +154,7 @@ export class PluginHost {
       throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_LOAD', `loading ${manifest.main} failed: ${(err as Error).message}`);
     }
 
+    const loadMs = performance.now() - loadStarted;
     const number = ++state.generations;
     const log = createLogger(this.env.logSink, { plugin: state.id, generation: number });
     const gen = new Generation(state.id, number, manifest, state.dir, config, log, this.env.root.createChildContainer(), this.generationEnv());
@@ -160,6 +162,7 @@ export class PluginHost {
       const ctx = gen.buildContext(definition.deps);
       const provided = await withTimeout(Promise.resolve(definition.setup(ctx as any)), this.env.setupTimeoutMs, `setup of ${state.id} did not finish within ${this.env.setupTimeoutMs} ms`);
       gen.provided = (provided ?? {}) as Record<string, unknown>;
+      gen.timings = { loadMs: Math.round(loadMs), setupMs: Math.round(performance.now() - loadStarted - loadMs) };
       for (const ref of definition.provides) {
         if (!(ref.id in gen.provided)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${state.id} declares that it provides "${ref.id}" but setup did not return it`);
       }
@@ -200,7 +203,7 @@ export class PluginHost {
   private validateConfig(pluginId: string, manifest: PluginManifest, config: Record<string, unknown>): Record<string, unknown> {
     const copy = structuredClone(config);
     if (!manifest.configSchema) return copy;
-    const validate = new SchemaValidator().compile(manifest.configSchema);
+    const validate = compileSchema(manifest.configSchema);
     if (!validate(copy)) {
       const { message, details } = describeErrors('config', validate.errors);
       throw new PlinthError(400, 'PLINTH_ERR_CONFIG', `invalid config for ${pluginId}: ${message}`, details);
@@ -227,7 +230,7 @@ export class PluginHost {
     state.error = undefined;
     state.contentHash = contentHash(state.dir);
     if (old) this.retire(old);
-    this.env.log.info('plugin active', { plugin: state.id, generation: gen.number });
+    this.env.log.info('plugin active', { plugin: state.id, generation: gen.number, ...gen.timings });
   }
 
   /** In-flight requests and SSE streams finish on the old generation (bounded), then it goes. */

@@ -1,7 +1,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { PlinthError } from '../../sdk';
-import { SchemaValidator, describeErrors } from '../validation';
+import { compileSchema, describeErrors } from '../validation';
 
 export interface RegistryEntry {
   id: string;
@@ -30,7 +30,7 @@ const registrySchema = {
     },
   },
 };
-const validate = new SchemaValidator().compile(registrySchema);
+const validate = compileSchema(registrySchema);
 
 /** The allowlist of plugins. Only what it lists loads; writes go through a rename so a crash never leaves half a file. */
 export class RegistryFile {

@@ -1,10 +1,16 @@
-import { DefaultRequestHandler, InMemoryTaskStore } from '@a2a-js/sdk/server';
-import { agentRuntimeRef, definePlugin, reply, type ToolRisk } from 'plinth/sdk';
-import { buildAgentCard } from './agent-card';
-import { A2AJsonRpcEndpoint } from './jsonrpc-endpoint';
-import { PeerDirectory } from './peer-directory';
+import { agentRuntimeRef, definePlugin, lazy, reply, type ToolRisk } from 'plinth/sdk';
 import { HelloBody, SendInput } from './schemas';
-import { TurnExecutor } from './turn-executor';
+
+// The A2A SDK is required on first use (a card, a JSON-RPC call, a peer), not at kernel start.
+const load = {
+  card: lazy(() => require('./agent-card') as typeof import('./agent-card')),
+  server: lazy(() => ({
+    ...(require('@a2a-js/sdk/server') as typeof import('@a2a-js/sdk/server')),
+    ...(require('./jsonrpc-endpoint') as typeof import('./jsonrpc-endpoint')),
+    ...(require('./turn-executor') as typeof import('./turn-executor')),
+  })),
+  peers: lazy(() => require('./peer-directory') as typeof import('./peer-directory')),
+};
 
 interface A2AConfig {
   name: string;
@@ -19,38 +25,43 @@ export default definePlugin({
   deps: { agents: agentRuntimeRef.asOptional() },
   async setup({ http, tools, auth, kernel, config, onDispose, agents }) {
     const cfg = config as A2AConfig;
-    const card = async () => buildAgentCard(
+    const card = async () => load.card().buildAgentCard(
       { name: cfg.name, description: cfg.description, baseUrl: kernel.baseUrl(), version: kernel.version },
       agents ? await agents.listAgents().then(list => list.filter(a => a.owner === null)) : [],
     );
-    const executor = new TurnExecutor({
-      runtime: () => agents,
-      defaultAgent: async () => cfg.defaultAgent ?? (agents ? (await agents.listAgents()).find(a => a.owner === null)?.name : undefined),
+    let executor: { abortAll(): void } | undefined;
+    const endpoint = lazy(() => {
+      const { TurnExecutor, DefaultRequestHandler, InMemoryTaskStore, A2AJsonRpcEndpoint } = load.server();
+      const turns = new TurnExecutor({
+        runtime: () => agents,
+        defaultAgent: async () => cfg.defaultAgent ?? (agents ? (await agents.listAgents()).find(a => a.owner === null)?.name : undefined),
+      });
+      executor = turns;
+      // Tasks live in memory, scoped per user by the SDK's store; see README (not persisted).
+      // The handler reads capabilities from the card it is given; the served card needs the listening
+      // URL and the current agents, so getAgentCard is answered fresh on each call.
+      const handler = new DefaultRequestHandler({ capabilities: { streaming: true, pushNotifications: false } } as any, new InMemoryTaskStore(), turns);
+      handler.getAgentCard = async () => card() as any;
+      return new A2AJsonRpcEndpoint(handler, auth);
     });
-    onDispose(() => executor.abortAll());
-    // Tasks live in memory, scoped per user by the SDK's store; see README (not persisted).
-    // The handler reads capabilities from the card it is given; the served card needs the listening
-    // URL and the current agents, so getAgentCard is answered fresh on each call.
-    const handler = new DefaultRequestHandler({ capabilities: { streaming: true, pushNotifications: false } } as any, new InMemoryTaskStore(), executor);
-    handler.getAgentCard = async () => card() as any;
-    const endpoint = new A2AJsonRpcEndpoint(handler, auth);
+    onDispose(() => executor?.abortAll());
 
     const cardRoute = { auth: 'public' as const, summary: 'A2A agent card' };
     const serveCard = async () => reply(200, await card(), { headers: { 'cache-control': 'no-cache' } });
     http.get('/.well-known/agent-card.json', cardRoute, serveCard);
     http.get('/.well-known/agent.json', { ...cardRoute, summary: 'A2A agent card (pre-1.0 path)' }, serveCard);
     // `public` so that the refusal of a missing token is a JSON-RPC body; the endpoint checks the bearer itself.
-    http.post('/a2a', { auth: 'public', bodyLimit: 4 * 1024 * 1024, summary: 'A2A JSON-RPC (v1.0; v0.3 method names with A2A-Version: 0.3)' }, req => endpoint.handle(req));
+    http.post('/a2a', { auth: 'public', bodyLimit: 4 * 1024 * 1024, summary: 'A2A JSON-RPC (v1.0; v0.3 method names with A2A-Version: 0.3)' }, req => endpoint().handle(req));
 
-    const peers = new PeerDirectory(cfg.peers, cfg.sendTimeoutMs);
-    http.post('/hello', { auth: 'user', body: HelloBody, summary: 'Record a peer agent by its card URL' }, req => peers.hello(req.body));
-    http.get('/peers', { auth: 'user', summary: 'Known peer agents' }, () => ({ items: peers.list(), nextCursor: null }));
+    const peers = lazy(() => new (load.peers().PeerDirectory)(cfg.peers, cfg.sendTimeoutMs));
+    http.post('/hello', { auth: 'user', body: HelloBody, summary: 'Record a peer agent by its card URL' }, req => peers().hello(req.body));
+    http.get('/peers', { auth: 'user', summary: 'Known peer agents' }, () => ({ items: peers().list(), nextCursor: null }));
     tools.register({
       name: 'send',
       description: 'Send a message to a known A2A peer agent and return its answer or task',
       inputSchema: SendInput,
       risk: cfg.sendRisk,
-      run: (input: { peer: string; message: string; timeoutMs?: number }) => peers.send(input.peer, input.message, input.timeoutMs),
+      run: (input: { peer: string; message: string; timeoutMs?: number }) => peers().send(input.peer, input.message, input.timeoutMs),
     });
   },
 });

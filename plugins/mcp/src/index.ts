@@ -1,12 +1,18 @@
 import {
-  agentRuntimeRef, approvalGateRef, definePlugin, mcpExtensionsRef, memoryRef, skillsRef,
+  agentRuntimeRef, approvalGateRef, definePlugin, errors, lazy, mcpExtensionsRef, memoryRef, skillsRef,
 } from 'plinth/sdk';
 import { McpExtensionRegistry } from './extensions';
 import { McpCatalog } from './mcp-catalog';
-import { McpHttpEndpoint } from './mcp-http';
-import { createMcpServer } from './mcp-server';
-import { McpClientPool, type McpServerConfig } from './client-pool';
+import type { McpServerConfig } from './client-pool';
 import { ClientNameParams } from './schemas';
+
+// The MCP SDK is most of this plugin's load time: it is required on the first MCP request, and
+// the client side only when servers are configured.
+const serverSide = lazy(() => ({
+  ...(require('./mcp-http') as typeof import('./mcp-http')),
+  ...(require('./mcp-server') as typeof import('./mcp-server')),
+}));
+type McpServerInstance = ReturnType<typeof import('./mcp-server').createMcpServer>;
 
 interface McpConfig {
   allowedHosts: string[];
@@ -29,24 +35,30 @@ export default definePlugin({
     const cfg = config as McpConfig;
     const extensions = new McpExtensionRegistry();
     const catalog = new McpCatalog({ tools, extensions, gate, skills, memory, agents });
-    const endpoint = new McpHttpEndpoint({
-      auth, log, now: () => clock.now(),
-      createServer: () => createMcpServer(catalog, extra => extra.authInfo!.extra!.user as any),
-      allowedHosts: cfg.allowedHosts,
-      ownHost: () => {
-        try { return new URL(kernel.baseUrl()).hostname; } catch { return undefined; }
-      },
-      maxSessions: cfg.maxSessions,
-      sessionIdleMs: cfg.sessionIdleMs,
+    let endpointMade = false;
+    const endpoint = lazy(() => {
+      const { McpHttpEndpoint, createMcpServer } = serverSide();
+      endpointMade = true;
+      return new McpHttpEndpoint({
+        auth, log, now: () => clock.now(),
+        createServer: () => createMcpServer(catalog, extra => extra.authInfo!.extra!.user as any),
+        allowedHosts: cfg.allowedHosts,
+        ownHost: () => {
+          try { return new URL(kernel.baseUrl()).hostname; } catch { return undefined; }
+        },
+        maxSessions: cfg.maxSessions,
+        sessionIdleMs: cfg.sessionIdleMs,
+      });
     });
-    onDispose(() => endpoint.closeAll());
-    onDispose(timers.setInterval(() => endpoint.closeIdle(), 60_000));
+    onDispose(() => { if (endpointMade) return endpoint().closeAll(); });
+    onDispose(timers.setInterval(() => { if (endpointMade) endpoint().closeIdle(); }, 60_000));
 
     // A reload swaps many tools at once: tell clients once, after the burst.
     let pending: (() => void) | undefined;
-    const notify = (send: (s: ReturnType<typeof createMcpServer>) => Promise<void>) => {
+    const notify = (send: (s: McpServerInstance) => Promise<void>) => {
+      if (!endpointMade) return;
       pending?.();
-      pending = timers.setTimeout(() => { pending = undefined; endpoint.broadcast(send); }, 20);
+      pending = timers.setTimeout(() => { pending = undefined; endpoint().broadcast(send); }, 20);
     };
     onDispose(() => pending?.());
     onDispose(tools.onChange(() => notify(s => s.sendToolListChanged())));
@@ -54,21 +66,26 @@ export default definePlugin({
       : kind === 'resources' ? s.sendResourceListChanged() : s.sendToolListChanged())));
 
     const mcpRoute = { auth: 'public' as const, rawBody: true, bodyLimit: 4 * 1024 * 1024, summary: 'MCP Streamable HTTP endpoint (bearer: a Plinth token)' };
-    http.post('/mcp', mcpRoute, req => endpoint.handle(req));
-    http.get('/mcp', mcpRoute, req => endpoint.handle(req));
-    http.delete('/mcp', mcpRoute, req => endpoint.handle(req));
+    http.post('/mcp', mcpRoute, req => endpoint().handle(req));
+    http.get('/mcp', mcpRoute, req => endpoint().handle(req));
+    http.delete('/mcp', mcpRoute, req => endpoint().handle(req));
 
-    const pool = new McpClientPool({
+    const hasServers = Object.keys(cfg.mcpServers ?? {}).length > 0;
+    const pool = hasServers ? new (require('./client-pool') as typeof import('./client-pool')).McpClientPool({
       servers: cfg.mcpServers, tools, log, timers,
       connectTimeoutMs: cfg.connectTimeoutMs, callTimeoutMs: cfg.callTimeoutMs,
-    });
-    pool.start();
-    onDispose(() => pool.stop());
-    http.get('/api/runtime/mcp', { auth: 'admin', summary: 'MCP clients: state, tools, last error' }, () => ({ items: pool.list(), nextCursor: null }));
+    }) : undefined;
+    pool?.start();
+    onDispose(() => pool?.stop());
+    const clientPool = (name: string) => {
+      if (!pool) throw errors.notFound(`MCP client ${name}`);
+      return pool;
+    };
+    http.get('/api/runtime/mcp', { auth: 'admin', summary: 'MCP clients: state, tools, last error' }, () => ({ items: pool?.list() ?? [], nextCursor: null }));
     http.post('/api/runtime/mcp/clients/:name/discover', { auth: 'admin', params: ClientNameParams, summary: 'Reconnect if needed and list the server\'s tools again' },
-      req => pool.discover(req.params.name));
+      req => clientPool(req.params.name).discover(req.params.name));
     http.post('/api/runtime/mcp/clients/:name/disconnect', { auth: 'admin', params: ClientNameParams, summary: 'Disconnect and stop reconnecting until discover' },
-      req => pool.disconnect(req.params.name));
+      req => clientPool(req.params.name).disconnect(req.params.name));
 
     return { [mcpExtensionsRef.id]: extensions };
   },
