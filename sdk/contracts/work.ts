@@ -18,9 +18,31 @@ export interface JobExecutor {
   run(ctx: JobExecutionContext): Promise<unknown>;
 }
 
+/** A job as other plugins see it (no heavy fields). */
+export interface JobSummary {
+  id: string;
+  kind: string;
+  title: string | null;
+  owner: string;
+  state: 'queued' | 'ready' | 'running' | 'blocked' | 'done' | 'failed' | 'cancelled' | 'archived';
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface JobsService {
   registerExecutor(executor: JobExecutor): Disposer;
-  enqueue(input: { kind: string; request: Record<string, unknown>; owner: string; maxRetries?: number; parents?: string[]; title?: string }): Promise<{ id: string }>;
+  /**
+   * `idempotencyKey` is a unique key: enqueueing twice with the same key answers the first job
+   * (`created: false`) instead of making a second one — how a schedule fires once across restarts.
+   */
+  enqueue(input: {
+    kind: string; request: Record<string, unknown>; owner: string; maxRetries?: number; parents?: string[]; title?: string;
+    idempotencyKey?: string; source?: string;
+  }): Promise<{ id: string; created?: boolean }>;
+  /** Creates the crew of a `*.job_workflow.yaml` template after validating `inputs` (400 when they do not fit). */
+  enqueueTemplate?(input: { template: string; inputs: Record<string, unknown>; owner: string; idempotencyKey?: string; source?: string }): Promise<{ crewId: string; ids: string[]; created?: boolean }>;
+  getJob?(id: string): Promise<JobSummary | undefined>;
 }
 
 export const jobsRef = createServiceRef<JobsService>({ id: 'jobs.service' });
