@@ -31,7 +31,7 @@ export default definePlugin({
     const config = raw as unknown as Config;
     const store = new JobStore(await storage.open({ migrations }));
     const templates = new TemplateLibrary(join(kernel.dataDir, 'templates'));
-    const service = new JobService(store, templates, events, clock, config);
+    const service = new JobService(store, templates, events, clock, config, id => auth.getUser(id));
     const dispatcher = new Dispatcher(store, service, auth, clock, timers, log, config);
     service.dispatcher = dispatcher;
     service.registerExecutor(commandExecutor({

@@ -36,6 +36,7 @@ export class JobService implements JobsService {
     private readonly bus: EventBus,
     private readonly clock: Clock,
     private readonly options: { defaultMaxRetries: number; allowUserCommands: boolean },
+    private readonly userOf: (id: string) => Promise<User | undefined>,
   ) {
     this.feed.setMaxListeners(0);
     store.onEvents = events => { for (const e of events) this.feed.emit('event', e); };
@@ -112,7 +113,8 @@ export class JobService implements JobsService {
   }
 
   async enqueue(input: Parameters<JobsService['enqueue']>[0]): Promise<{ id: string; created: boolean }> {
-    this.validateNew({ kind: input.kind, request: input.request }, undefined);
+    // Jobs enqueued by other plugins (a schedule) act for their owner: the same role rules apply.
+    this.validateNew({ kind: input.kind, request: input.request }, await this.ownerFor(input.kind, input.owner));
     const now = this.clock.now();
     const [out] = await this.store.insert([{
       owner: input.owner, kind: input.kind, title: input.title ?? null, request: input.request, maxRetries: input.maxRetries ?? this.options.defaultMaxRetries,
@@ -146,8 +148,14 @@ export class JobService implements JobsService {
     return { crewId: out[0].job.crewId ?? crewId, ids: out.map(o => o.job.id), created: out.some(o => o.created), jobs: out.map(o => o.job) };
   }
 
+  private async ownerFor(kind: string, owner: string): Promise<User | undefined> {
+    if (kind !== 'command' || this.options.allowUserCommands) return undefined;
+    return (await this.userOf(owner)) ?? { id: owner, email: '', role: 'user' };
+  }
+
   async enqueueTemplate(input: { template: string; inputs: Record<string, unknown>; owner: string; idempotencyKey?: string; source?: string }) {
-    const { crewId, ids, created } = await this.createFromTemplate(input);
+    const user = (await this.userOf(input.owner)) ?? { id: input.owner, email: '', role: 'user' as const };
+    const { crewId, ids, created } = await this.createFromTemplate({ ...input, user });
     return { crewId, ids, created };
   }
 
