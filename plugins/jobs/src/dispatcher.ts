@@ -114,9 +114,9 @@ export class Dispatcher {
     try {
       const executor = this.hooks.executor(job.kind);
       if (!executor) throw new Error(`no executor for kind "${job.kind}" is registered`);
-      const user: User = (await this.auth.getUser(job.owner)) ?? { id: job.owner, email: '', role: 'user' };
+      const user = await this.userOf(job.owner);
       const parentResults: Record<string, unknown> = {};
-      for (const p of await this.store.parents(job.id)) parentResults[p.step ?? p.id] = p.result;
+      if (job.parentCount) for (const p of await this.store.parents(job.id)) parentResults[p.step ?? p.id] = p.result;
       const request = job.feedback ? { ...job.request, feedback: job.feedback } : job.request;
       const result = await executor.run({
         job: { id: job.id, kind: job.kind, request, owner: job.owner, attempt: job.attempts, parentResults },
@@ -139,6 +139,18 @@ export class Dispatcher {
       this.running.delete(job.id);
       this.wake();
     }
+  }
+
+  private readonly users = new Map<string, { user: User; atMs: number }>();
+
+  /** Owners are looked up once every few seconds, not once per job: a role change still lands quickly. */
+  private async userOf(id: string): Promise<User> {
+    const hit = this.users.get(id);
+    if (hit && Date.now() - hit.atMs < 5000) return hit.user;
+    const user: User = (await this.auth.getUser(id)) ?? { id, email: '', role: 'user' };
+    if (this.users.size > 1000) this.users.clear();
+    this.users.set(id, { user, atMs: Date.now() });
+    return user;
   }
 
   /** A failed attempt: retried after a backoff while retries are left, else `failed` with the reason. */

@@ -28,6 +28,7 @@ export interface Job {
   runAfter: number;
   pid: number | null;
   childCount: number;
+  parentCount: number;
   createdAt: string;
   updatedAt: string;
   readyAt: string | null;
@@ -47,7 +48,7 @@ export const migrations: Migration[] = [
         state VARCHAR(16) NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, max_retries INTEGER NOT NULL, result TEXT, result_schema TEXT,
         error TEXT, feedback TEXT, continuity VARCHAR(16), process_scope VARCHAR(200), crew_id VARCHAR(40), step VARCHAR(100),
         template VARCHAR(200), source VARCHAR(200), idempotency_key VARCHAR(300) UNIQUE, lease_owner VARCHAR(60), lease_until BIGINT,
-        run_after BIGINT NOT NULL, pid INTEGER, child_count INTEGER NOT NULL DEFAULT 0, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL,
+        run_after BIGINT NOT NULL, pid INTEGER, child_count INTEGER NOT NULL DEFAULT 0, parent_count INTEGER NOT NULL DEFAULT 0, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL,
         ready_ms BIGINT, started_ms BIGINT, finished_ms BIGINT)`);
       await db.query(`CREATE INDEX ${db.table('jobs_dispatch')} ON ${db.table('jobs')} (state, run_after)`);
       await db.query(`CREATE INDEX ${db.table('jobs_owner')} ON ${db.table('jobs')} (owner, created_ms)`);
@@ -75,7 +76,7 @@ export function toJob(r: any): Job {
     error: r.error ?? null, feedback: r.feedback ?? null, continuity: r.continuity ?? null, processScope: r.process_scope ?? null,
     crewId: r.crew_id ?? null, step: r.step ?? null, template: r.template ?? null, source: r.source ?? null,
     idempotencyKey: r.idempotency_key ?? null, leaseOwner: r.lease_owner ?? null, leaseUntil: num(r.lease_until), runAfter: Number(r.run_after),
-    pid: num(r.pid), childCount: Number(r.child_count ?? 0), createdAt: iso(r.created_ms)!, updatedAt: iso(r.updated_ms)!,
+    pid: num(r.pid), childCount: Number(r.child_count ?? 0), parentCount: Number(r.parent_count ?? 0), createdAt: iso(r.created_ms)!, updatedAt: iso(r.updated_ms)!,
     readyAt: iso(r.ready_ms), startedAt: iso(r.started_ms), finishedAt: iso(r.finished_ms),
   };
 }
@@ -116,11 +117,11 @@ export class JobStore {
         const state: JobState = parents.length ? 'queued' : 'ready';
         const rows = await tx.query(
           `INSERT INTO ${this.jobs} (id, owner, kind, title, request, state, attempts, max_retries, result_schema, continuity, process_scope,
-             crew_id, step, template, source, idempotency_key, run_after, created_ms, updated_ms, ready_ms)
-           VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+             crew_id, step, template, source, idempotency_key, run_after, created_ms, updated_ms, ready_ms, parent_count)
+           VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
           [id, j.owner, j.kind, j.title ?? null, JSON.stringify(j.request), state, j.maxRetries, j.resultSchema ? JSON.stringify(j.resultSchema) : null,
             j.continuity ?? null, j.processScope ?? null, j.crewId ?? null, j.step ?? null, j.template ?? null, j.source ?? null,
-            j.idempotencyKey ?? null, j.runAfter ?? nowMs, nowMs, nowMs, state === 'ready' ? nowMs : null]);
+            j.idempotencyKey ?? null, j.runAfter ?? nowMs, nowMs, nowMs, state === 'ready' ? nowMs : null, parents.length]);
         if (!rows.length) {
           const [existing] = await tx.query(`SELECT * FROM ${this.jobs} WHERE idempotency_key = ?`, [j.idempotencyKey]);
           out.push({ job: toJob(existing), created: false });
