@@ -18,6 +18,14 @@ export interface JobExecutor {
   run(ctx: JobExecutionContext): Promise<unknown>;
 }
 
+export interface EnqueueInput {
+  kind: string; request: Record<string, unknown>; owner: string; maxRetries?: number; parents?: string[]; title?: string;
+  /** A unique key: a second enqueue with it answers the first job (`created: false`). */
+  idempotencyKey?: string;
+  /** Who made the job, e.g. `schedule:<id>`. */
+  source?: string;
+}
+
 /** A job as other plugins see it (no heavy fields). */
 export interface JobSummary {
   id: string;
@@ -36,10 +44,9 @@ export interface JobsService {
    * `idempotencyKey` is a unique key: enqueueing twice with the same key answers the first job
    * (`created: false`) instead of making a second one — how a schedule fires once across restarts.
    */
-  enqueue(input: {
-    kind: string; request: Record<string, unknown>; owner: string; maxRetries?: number; parents?: string[]; title?: string;
-    idempotencyKey?: string; source?: string;
-  }): Promise<{ id: string; created?: boolean }>;
+  enqueue(input: EnqueueInput): Promise<{ id: string; created?: boolean }>;
+  /** Many jobs without parents in a few statements (a burst of schedule fires); answers in input order. */
+  enqueueMany?(inputs: Array<Omit<EnqueueInput, 'parents'>>): Promise<Array<{ id: string; created: boolean }>>;
   /** Creates the crew of a `*.job_workflow.yaml` template after validating `inputs` (400 when they do not fit). */
   enqueueTemplate?(input: { template: string; inputs: Record<string, unknown>; owner: string; idempotencyKey?: string; source?: string }): Promise<{ crewId: string; ids: string[]; created?: boolean }>;
   getJob?(id: string): Promise<JobSummary | undefined>;
