@@ -148,6 +148,17 @@ export class JobService implements JobsService {
     return { crewId: out[0].job.crewId ?? crewId, ids: out.map(o => o.job.id), created: out.some(o => o.created), jobs: out.map(o => o.job) };
   }
 
+  async enqueueMany(inputs: Array<Omit<Parameters<JobsService['enqueue']>[0], 'parents'>>): Promise<Array<{ id: string; created: boolean }>> {
+    for (const input of inputs) this.validateNew({ kind: input.kind, request: input.request }, await this.ownerFor(input.kind, input.owner));
+    const out = await this.store.insertMany(inputs.map(input => ({
+      owner: input.owner, kind: input.kind, title: input.title ?? null, request: input.request, maxRetries: input.maxRetries ?? this.options.defaultMaxRetries,
+      idempotencyKey: input.idempotencyKey ?? null, source: input.source ?? null,
+    })), this.clock.now());
+    for (const o of out) if (o.created) this.changed(o.job);
+    this.dispatcher.wake();
+    return out.map(o => ({ id: o.job.id, created: o.created }));
+  }
+
   private async ownerFor(kind: string, owner: string): Promise<User | undefined> {
     if (kind !== 'command' || this.options.allowUserCommands) return undefined;
     return (await this.userOf(owner)) ?? { id: owner, email: '', role: 'user' };

@@ -140,6 +140,30 @@ export class JobStore {
     });
   }
 
+  /**
+   * Many jobs without parents: one multi-row INSERT per chunk that skips used idempotency keys,
+   * then one lookup for those. Answers in input order.
+   */
+  async insertMany(jobs: NewJob[], nowMs: number): Promise<Array<{ job: Job; created: boolean }>> {
+    const out: Array<{ job: Job; created: boolean }> = [];
+    for (let i = 0; i < jobs.length; i += 400) {
+      const chunk = jobs.slice(i, i + 400).map(j => ({ ...j, id: newId('job') }));
+      const rows = await this.db.query(
+        `INSERT INTO ${this.jobs} (id, owner, kind, title, request, state, attempts, max_retries, source, idempotency_key, run_after, created_ms, updated_ms, ready_ms)
+         VALUES ${chunk.map(() => `(?, ?, ?, ?, ?, 'ready', 0, ?, ?, ?, ?, ?, ?, ?)`).join(', ')} ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+        chunk.flatMap(j => [j.id, j.owner, j.kind, j.title ?? null, JSON.stringify(j.request), j.maxRetries, j.source ?? null, j.idempotencyKey ?? null, nowMs, nowMs, nowMs, nowMs]));
+      const created = new Map(rows.map(r => [r.id, toJob(r)]));
+      const missing = chunk.filter(j => !created.has(j.id)).map(j => j.idempotencyKey!);
+      const existing = new Map<string, Job>();
+      if (missing.length) {
+        for (const r of await this.db.query(`SELECT * FROM ${this.jobs} WHERE idempotency_key IN (${missing.map(() => '?').join(', ')})`, missing)) existing.set(r.idempotency_key, toJob(r));
+      }
+      await this.addEvents([...created.values()].map(j => ({ jobId: j.id, type: 'state', data: { state: 'ready' } })), nowMs);
+      for (const j of chunk) out.push(created.has(j.id) ? { job: created.get(j.id)!, created: true } : { job: existing.get(j.idempotencyKey!)!, created: false });
+    }
+    return out;
+  }
+
   private txTail: Promise<unknown> = Promise.resolve();
 
   /**

@@ -128,10 +128,24 @@ export class ScheduleStore {
     return rows.length > 0;
   }
 
-  async advance(id: string, kernelId: string, next: { nextRunMs: number | null; lastRunMs: number; enabled: boolean }, nowMs: number): Promise<void> {
-    await this.db.query(
-      `UPDATE ${this.t} SET next_run_ms = ?, last_run_ms = ?, enabled = ?, lease_owner = NULL, lease_until = NULL, updated_ms = ? WHERE id = ? AND lease_owner = ?`,
-      [next.nextRunMs, next.lastRunMs, next.enabled ? 1 : 0, nowMs, id, kernelId]);
+  /** Releases fired schedules with their next run; only while this kernel still holds them. */
+  async advance(ids: string[], kernelId: string, next: { nextRunMs: number | null; lastRunMs: number; enabled: boolean }, nowMs: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      await this.db.query(
+        `UPDATE ${this.t} SET next_run_ms = ?, last_run_ms = ?, enabled = ?, lease_owner = NULL, lease_until = NULL, updated_ms = ? WHERE id IN (${chunk.map(() => '?').join(', ')}) AND lease_owner = ?`,
+        [next.nextRunMs, next.lastRunMs, next.enabled ? 1 : 0, nowMs, ...chunk, kernelId]);
+    }
+  }
+
+  /** Records many fires in one statement; a fire already recorded under its key is left as it was. */
+  async recordFires(fires: Array<{ scheduleId: string; owner: string; dueMs: number; firedMs: number; status: Fire['status']; jobIds: string[]; crewId: string | null; error: string | null }>): Promise<void> {
+    for (let i = 0; i < fires.length; i += 400) {
+      const chunk = fires.slice(i, i + 400);
+      await this.db.query(
+        `INSERT INTO ${this.f} (schedule_id, due_ms, owner, fired_ms, status, job_ids, crew_id, error) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (schedule_id, due_ms) DO NOTHING`,
+        chunk.flatMap(f => [f.scheduleId, f.dueMs, f.owner, f.firedMs, f.status, JSON.stringify(f.jobIds), f.crewId, f.error]));
+    }
   }
 
   async nextDueMs(): Promise<number | null> {

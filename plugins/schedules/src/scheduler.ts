@@ -2,6 +2,9 @@ import { newId, type Clock, type JobsService, type Logger, type Timers } from 'p
 import type { ScheduleRow, ScheduleStore, Target } from './schedule-store';
 import { nextCronRun } from './timing';
 
+type Outcome = { status: 'fired' | 'skipped' | 'error'; jobIds: string[]; crewId: string | null; error: string | null };
+type JobTarget = Extract<Target, { job: unknown }>;
+
 export interface SchedulerOptions { pollMs: number; leaseMs: number; missedGraceMs: number; batch: number }
 
 /**
@@ -47,8 +50,7 @@ export class Scheduler {
       do {
         this.again = false;
         const due = await this.store.claimDue(this.kernelId, this.clock.now(), this.options.leaseMs, this.options.batch);
-        // A few fires at a time: the database pipelines them, and lateness stays low under bursts.
-        for (let i = 0; i < due.length; i += 32) await Promise.all(due.slice(i, i + 32).map(s => this.fire(s)));
+        if (due.length) await this.fireBatch(due);
         if (due.length === this.options.batch) this.again = true;
       } while (this.again && !this.stopped);
     } catch (err) {
@@ -63,23 +65,54 @@ export class Scheduler {
     this.clearTimer = this.timers.setTimeout(() => { void this.round(); }, wait);
   }
 
-  private async fire(s: ScheduleRow): Promise<void> {
+  /**
+   * Fires a claimed batch in a few statements: the job-target fires go to the jobs plugin in one
+   * call, the fires are recorded in one INSERT, and the schedules advance grouped by next run.
+   */
+  private async fireBatch(rows: ScheduleRow[]): Promise<void> {
     const now = this.clock.now();
-    const missed = now - s.dueMs > this.options.missedGraceMs;
-    let out: { status: 'fired' | 'skipped' | 'error'; jobIds: string[]; crewId: string | null; error: string | null };
-    if (missed && s.missed === 'skip') out = { status: 'skipped', jobIds: [], crewId: null, error: `missed by ${now - s.dueMs} ms (policy: skip)` };
-    else out = await this.spawn(s.id, s.owner, s.target, s.dueMs);
-    await this.store.recordFire({ scheduleId: s.id, owner: s.owner, dueMs: s.dueMs, firedMs: now, ...out });
-    // Missed fires are coalesced: the next run is computed from now, not from the missed time.
-    let nextRunMs: number | null = null;
-    if (s.kind === 'cron' && s.cron) {
-      try { nextRunMs = nextCronRun(s.cron, s.timezone, Math.max(now, s.dueMs)); } catch (err) { this.log.warn('cron has no next run', { schedule: s.id, error: String(err) }); }
+    const outs = new Map<string, Outcome>();
+    const toFire: ScheduleRow[] = [];
+    for (const s of rows) {
+      if (now - s.dueMs > this.options.missedGraceMs && s.missed === 'skip') outs.set(s.id, { status: 'skipped', jobIds: [], crewId: null, error: `missed by ${now - s.dueMs} ms (policy: skip)` });
+      else toFire.push(s);
     }
-    await this.store.advance(s.id, this.kernelId, { nextRunMs, lastRunMs: s.dueMs, enabled: nextRunMs !== null }, this.clock.now());
+    const simple = toFire.filter(s => 'job' in s.target);
+    if (simple.length > 1 && this.jobs.enqueueMany) {
+      try {
+        const ids = await this.jobs.enqueueMany(simple.map(s => this.jobInput(s.id, s.owner, s.target as JobTarget, s.dueMs)));
+        simple.forEach((s, i) => outs.set(s.id, { status: 'fired', jobIds: [ids[i].id], crewId: null, error: null }));
+      } catch {
+        // One bad schedule must not stop the others: fire them one by one, each with its own error.
+      }
+    }
+    for (const s of toFire) if (!outs.has(s.id)) outs.set(s.id, await this.spawn(s.id, s.owner, s.target, s.dueMs));
+    const firedMs = this.clock.now();
+    await this.store.recordFires(rows.map(s => ({ scheduleId: s.id, owner: s.owner, dueMs: s.dueMs, firedMs, ...outs.get(s.id)! })));
+    // Missed fires are coalesced: the next run is computed from now, not from the missed time.
+    const groups = new Map<string, { nextRunMs: number | null; lastRunMs: number; ids: string[] }>();
+    for (const s of rows) {
+      let nextRunMs: number | null = null;
+      if (s.kind === 'cron' && s.cron) {
+        try { nextRunMs = nextCronRun(s.cron, s.timezone, Math.max(now, s.dueMs)); } catch (err) { this.log.warn('cron has no next run', { schedule: s.id, error: String(err) }); }
+      }
+      const key = `${nextRunMs}:${s.dueMs}`;
+      const g = groups.get(key) ?? { nextRunMs, lastRunMs: s.dueMs, ids: [] };
+      g.ids.push(s.id);
+      groups.set(key, g);
+    }
+    for (const g of groups.values()) await this.store.advance(g.ids, this.kernelId, { nextRunMs: g.nextRunMs, lastRunMs: g.lastRunMs, enabled: g.nextRunMs !== null }, this.clock.now());
+  }
+
+  private jobInput(id: string, owner: string, target: JobTarget, dueMs: number) {
+    return {
+      kind: target.job.kind, request: target.job.request ?? {}, title: target.job.title, maxRetries: target.job.max_retries,
+      owner, idempotencyKey: `sched:${id}:${dueMs}`, source: `schedule:${id}`,
+    };
   }
 
   /** Enqueues the schedule's job or crew under the fire's idempotency key. */
-  async spawn(id: string, owner: string, target: Target, dueMs: number): Promise<{ status: 'fired' | 'error'; jobIds: string[]; crewId: string | null; error: string | null }> {
+  async spawn(id: string, owner: string, target: Target, dueMs: number): Promise<Outcome> {
     const key = `sched:${id}:${dueMs}`;
     try {
       if ('template' in target) {
@@ -87,10 +120,7 @@ export class Scheduler {
         const r = await this.jobs.enqueueTemplate({ template: target.template, inputs: target.inputs ?? {}, owner, idempotencyKey: key, source: `schedule:${id}` });
         return { status: 'fired', jobIds: r.ids, crewId: r.crewId, error: null };
       }
-      const r = await this.jobs.enqueue({
-        kind: target.job.kind, request: target.job.request ?? {}, title: target.job.title, maxRetries: target.job.max_retries,
-        owner, idempotencyKey: key, source: `schedule:${id}`,
-      });
+      const r = await this.jobs.enqueue(this.jobInput(id, owner, target, dueMs));
       return { status: 'fired', jobIds: [r.id], crewId: null, error: null };
     } catch (err: any) {
       this.log.warn('schedule fire failed', { schedule: id, error: err?.message ?? String(err) });
