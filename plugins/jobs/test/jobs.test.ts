@@ -7,6 +7,7 @@ import { logOf, sleep, until, waitForJob } from './helpers';
 
 const JOBS = join(__dirname, '..');
 const ECHO_AGENTS = join(__dirname, 'fixtures', 'echo-agents');
+const CLIENT = join(__dirname, 'fixtures', 'jobs-client');
 const dialects: Array<'sqlite' | 'postgres'> = process.env.PLINTH_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 
 const TEMPLATE = `name: build-and-report
@@ -43,6 +44,7 @@ for (const database of dialects) {
         plugins: [
           { path: ECHO_AGENTS },
           { path: JOBS, config: { concurrency: 4, backoffBaseMs: 50, backoffMaxMs: 200, pollMs: 100, heartbeatMs: 100, leaseMs: 2000, defaultMaxRetries: 0, allowUserCommands: true } },
+          { path: CLIENT },
         ],
       });
       alice = await k.createUser();
@@ -222,6 +224,18 @@ for (const database of dialects) {
       const rest = (await resumed.text()).split('\n\n').filter(f => f.includes('data:')).map(f => Number(/id: (\d+)/.exec(f)![1]));
       assert.deepEqual(rest, ids.slice(3));
       assert.equal((await fetch(`${k.baseUrl}/api/jobs/${r.body.id}/stream`, { headers: { authorization: `Bearer ${bob.token}` } })).status, 404);
+    });
+
+    test('another plugin\'s kind runs; an idempotency key makes one job however often it is enqueued', async () => {
+      const one = (await k.request('POST', '/api/jobs-client/enqueue', { token: alice.token, body: { keys: ['k1', 'k1', 'k2'] } })).body.items;
+      assert.deepEqual(one.map((i: any) => i.created), [true, false, true]);
+      assert.equal(one[0].id, one[1].id);
+      const many = (await k.request('POST', '/api/jobs-client/enqueue', { token: alice.token, body: { keys: ['k2', 'k3', 'k4', 'k3'], many: true } })).body.items;
+      assert.deepEqual(many.map((i: any) => i.created), [false, true, true, false]);
+      assert.equal(many[0].id, one[2].id);
+      assert.equal(many[1].id, many[3].id);
+      const d = await waitForJob(k, many[1].id, ['done', 'failed']);
+      assert.deepEqual(d.job.result, { n: 42 });
     });
 
     test('dispatcher status reports liveness and counts', async () => {
