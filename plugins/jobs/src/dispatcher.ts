@@ -117,7 +117,7 @@ export class Dispatcher {
       const user = await this.userOf(job.owner);
       const parentResults: Record<string, unknown> = {};
       if (job.parentCount) for (const p of await this.store.parents(job.id)) parentResults[p.step ?? p.id] = p.result;
-      const request = job.feedback ? { ...job.request, feedback: job.feedback } : job.request;
+      const request = executorRequest(job);
       const result = await executor.run({
         job: { id: job.id, kind: job.kind, request, owner: job.owner, attempt: job.attempts, parentResults },
         user, signal: ac.signal, log: line => logs.push(line),
@@ -187,6 +187,21 @@ export class Dispatcher {
     await this.store.beat(this.kernelId, this.host, this.startedMs, now, this.running.size);
     this.lastBeatMs = now;
   }
+}
+
+/**
+ * What an executor sees as the request: the job's own, plus what a person or the job's settings
+ * added — redo feedback, continuity (with the session of the previous result to resume) and the
+ * process scope.
+ */
+export function executorRequest(job: Job): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...job.request };
+  if (job.feedback) out.feedback = job.feedback;
+  if (job.continuity) out.continuity = job.continuity;
+  if (job.processScope) out.process_scope = job.processScope;
+  const previous = (job.result as { sessionId?: unknown } | null)?.sessionId;
+  if (job.continuity === 'resume' && !out.sessionId && typeof previous === 'string') out.sessionId = previous;
+  return out;
 }
 
 /** Collects output lines and writes them as job events in batches; keeps at most `max` lines per attempt. */

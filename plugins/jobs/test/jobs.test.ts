@@ -177,6 +177,15 @@ for (const database of dialects) {
         return d.job.state === 'done' && d.attempts.length === 2 ? d : undefined;
       });
       assert.match(again.job.result.text, /shorter please/);
+      assert.notEqual(again.job.result.sessionId, done.job.result.sessionId, 'fresh: a new session each run');
+      const resumed = await create({ kind: 'agent', continuity: 'resume', request: { agent: 'echo', message: 'step one' } });
+      const first = await waitForJob(k, resumed.body.id, ['done', 'failed']);
+      await k.request('POST', `/api/jobs/${resumed.body.id}/redo`, { token: alice.token, body: { feedback: 'step two' } });
+      const second = await until(async () => {
+        const d = (await k.request('GET', `/api/jobs/${resumed.body.id}`)).body;
+        return d.job.state === 'done' && d.attempts.length === 2 ? d : undefined;
+      });
+      assert.equal(second.job.result.sessionId, first.job.result.sessionId, 'resume: the redo continues the same session');
       assert.equal((await k.request('POST', `/api/jobs/${plain.body.id}/redo`, { token: alice.token, body: { feedback: 5 } })).status, 400);
     });
 
@@ -236,6 +245,18 @@ for (const database of dialects) {
       assert.equal(many[1].id, many[3].id);
       const d = await waitForJob(k, many[1].id, ['done', 'failed']);
       assert.deepEqual(d.job.result, { n: 42 });
+    });
+
+    test('a hot reload hands a running job to the new generation: not a failed attempt, and it completes', async () => {
+      const r = await create({ kind: 'command', request: { command: 'echo "run $PLINTH_JOB_ATTEMPT" >> runs.txt; sleep 0.6; echo finished' } });
+      const runs = join(k.dataDir, 'plugins', 'jobs', 'work', r.body.id, 'runs.txt');
+      await until(async () => { try { return readFileSync(runs, 'utf8').length > 0; } catch { return false; } }, 5000, 'first run started');
+      const reload = await k.request('POST', '/api/plugins/jobs/reload');
+      assert.equal(reload.status, 200, reload.text);
+      const d = await waitForJob(k, r.body.id, ['done', 'failed'], undefined, 10_000);
+      assert.equal(d.job.state, 'done', d.job.error);
+      assert.equal(d.job.attempts, 1, 'the interrupted run does not count');
+      assert.deepEqual(readFileSync(runs, 'utf8').trim().split('\n'), ['run 1', 'run 1']);
     });
 
     test('dispatcher status reports liveness and counts', async () => {
