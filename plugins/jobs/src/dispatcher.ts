@@ -170,6 +170,7 @@ export class Dispatcher {
   /** Jobs whose kernel stopped renewing their lease: kill what is left of the attempt here, then retry or fail. */
   async reclaim(): Promise<void> {
     if (this.stopped) return;
+    for (const j of await this.store.settleQueued(this.clock.now())) this.hooks.changed(j);
     for (const job of await this.store.expiredLeases(this.clock.now())) {
       if (this.running.has(job.id)) continue;
       if (killOrphan(job.id, job.pid)) this.log.info('killed the orphaned process of a reclaimed job', { job: job.id, pid: job.pid });

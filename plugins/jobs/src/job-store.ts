@@ -134,8 +134,18 @@ export class JobStore {
         await this.addEventsWith(tx, [{ jobId: id, type: 'state', data: { state } }], nowMs);
         out.push({ job: toJob(rows[0]), created: true });
       }
-      // A parent that is already done releases its new child at once.
-      for (const { job, created } of out) if (created && job.state === 'queued') await this.promoteWith(tx, job.id, nowMs);
+      // A parent that is already done releases its new child at once; one that already failed fails it.
+      for (const o of out) {
+        if (!o.created || o.job.state !== 'queued') continue;
+        o.job = (await this.promoteWith(tx, o.job.id, nowMs)) ?? o.job;
+        const [dead] = await tx.query(`SELECT p.id, p.state FROM ${this.links} l JOIN ${this.jobs} p ON p.id = l.parent_id WHERE l.child_id = ? AND p.state IN ('failed', 'cancelled')`, [o.job.id]);
+        if (dead) {
+          const reason = `parent ${dead.id} ${dead.state === 'failed' ? 'failed' : 'was cancelled'}`;
+          const [row] = await tx.query(`UPDATE ${this.jobs} SET state = ?, error = ?, finished_ms = ?, updated_ms = ? WHERE id = ? RETURNING *`, [dead.state, reason, nowMs, nowMs, o.job.id]);
+          await this.addEventsWith(tx, [{ jobId: o.job.id, type: 'state', data: { state: dead.state, reason } }], nowMs);
+          o.job = toJob(row);
+        }
+      }
       return out;
     });
   }
@@ -281,6 +291,26 @@ export class JobStore {
     if (!rows.length) return undefined;
     await this.addEventsWith(db, [{ jobId: childId, type: 'state', data: { state: 'ready', reason: 'parents done' } }], nowMs);
     return toJob(rows[0]);
+  }
+
+  /**
+   * Heals the race between creating a child and finishing its parent (the parent's follow-up may
+   * not see a link that was not committed yet): queued jobs whose parents are all done become
+   * ready, and those with a failed or cancelled parent fail. Run on every poll.
+   */
+  async settleQueued(nowMs: number): Promise<Job[]> {
+    const j = this.jobs;
+    const ready = await this.db.query(
+      `UPDATE ${j} SET state = 'ready', ready_ms = ?, run_after = ?, updated_ms = ? WHERE state = 'queued' AND NOT EXISTS (
+         SELECT 1 FROM ${this.links} l JOIN ${j} p ON p.id = l.parent_id WHERE l.child_id = ${j}.id AND p.state <> 'done') RETURNING *`,
+      [nowMs, nowMs, nowMs]);
+    const failed = await this.db.query(
+      `UPDATE ${j} SET state = 'failed', error = 'a parent failed or was cancelled', finished_ms = ?, updated_ms = ? WHERE state = 'queued' AND EXISTS (
+         SELECT 1 FROM ${this.links} l JOIN ${j} p ON p.id = l.parent_id WHERE l.child_id = ${j}.id AND p.state IN ('failed', 'cancelled')) RETURNING *`,
+      [nowMs, nowMs]);
+    const jobs = [...ready, ...failed].map(toJob);
+    await this.addEvents(jobs.map(x => ({ jobId: x.id, type: 'state', data: { state: x.state, reason: x.state === 'ready' ? 'parents done' : x.error } })), nowMs);
+    return jobs;
   }
 
   /** Descendants still waiting can never run once a parent failed or was cancelled. */
