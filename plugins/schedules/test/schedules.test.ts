@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
 import { nextCronRun } from '../src/timing';
@@ -97,6 +97,31 @@ for (const database of dialects) {
       assert.equal(p.status, 200);
       assert.equal(new Date(p.body.nextRunAt).getUTCHours(), 0, '09:00 in Tokyo is 00:00 UTC');
       assert.equal((await k.request('GET', '/api/schedules')).body.items.length, before + 1);
+    });
+
+    test('a schedule of a template spawns the whole crew; inputs that do not fit are a recorded error', async () => {
+      mkdirSync(join(k.dataDir, 'templates'), { recursive: true });
+      writeFileSync(join(k.dataDir, 'templates', 'pair.job_workflow.yaml'), [
+        'name: pair', 'inputs: { type: object, required: [word], properties: { word: { type: string } } }', 'steps:',
+        '  - { id: first, kind: command, request: { command: "echo {{ inputs.word }}" } }',
+        '  - { id: second, kind: command, depends_on: [first], request: { command: "echo \\"$PLINTH_PARENT_RESULTS\\"" } }', '',
+      ].join('\n'));
+      const s = (await k.request('POST', '/api/schedules', { body: { cron: '0 0 1 1 *', template: 'pair', inputs: { word: 'hi' } } })).body;
+      const run = await k.request('POST', `/api/schedules/${s.id}/run-now`);
+      assert.equal(run.status, 201, run.text);
+      assert.equal(run.body.jobIds.length, 2);
+      assert.ok(run.body.crewId);
+      const second = await until(async () => {
+        const d = (await k.request('GET', `/api/jobs/${run.body.jobIds[1]}`)).body;
+        return d.job.state === 'done' ? d : undefined;
+      }, 8000, 'crew done');
+      assert.equal(second.parentResults.first.output, 'hi');
+      const bad = (await k.request('POST', '/api/schedules', { body: { cron: '0 0 1 1 *', template: 'pair', inputs: { word: 5 } } })).body;
+      const refused = await k.request('POST', `/api/schedules/${bad.id}/run-now`);
+      assert.equal(refused.status, 400);
+      assert.match(refused.body.error.message, /inputs do not fit template pair/);
+      const fires = (await k.request('GET', `/api/schedules/${bad.id}/jobs`)).body.fires;
+      assert.equal(fires[0].status, 'error');
     });
 
     test('owners only: another user gets 404; run-now fires at once; the cron aliases work', async () => {
