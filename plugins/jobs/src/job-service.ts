@@ -235,6 +235,12 @@ export class JobService implements JobsService {
       if (e.type === 'attempt_lost') Object.assign(open, { endedAt: e.at, outcome: 'lost' });
       else if (e.type === 'state' && e.data.state !== 'blocked') Object.assign(open, { endedAt: e.at, outcome: e.data.state === 'done' ? 'done' : e.data.state === 'cancelled' ? 'cancelled' : 'failed', error: e.data.error ?? null });
     }
+    // The state event is written just after the row changes: a reader in between sees the row's word.
+    const last = attempts[attempts.length - 1];
+    if (last && !last.endedAt && job.state !== 'running' && job.state !== 'blocked') {
+      const outcome = job.state === 'done' ? 'done' : job.state === 'cancelled' || job.state === 'archived' ? 'cancelled' : 'failed';
+      Object.assign(last, { endedAt: job.finishedAt ?? job.updatedAt, outcome, error: outcome === 'failed' ? job.error : null });
+    }
     const parents = await this.store.parents(job.id);
     return {
       job: jobView(job), attempts, events: events.slice(-200), comments: await this.store.commentsOf(job.id),
