@@ -248,7 +248,7 @@ for (const database of dialects) {
     });
 
     test('a hot reload hands a running job to the new generation: not a failed attempt, and it completes', async () => {
-      const r = await create({ kind: 'command', request: { command: 'echo "run $PLINTH_JOB_ATTEMPT" >> runs.txt; sleep 0.6; echo finished' } });
+      const r = await create({ kind: 'command', request: { command: 'echo "run $PLINTH_JOB_ATTEMPT" >> runs.txt; sleep 2.5; echo end >> runs.txt' } });
       const runs = join(k.dataDir, 'plugins', 'jobs', 'work', r.body.id, 'runs.txt');
       await until(async () => { try { return readFileSync(runs, 'utf8').length > 0; } catch { return false; } }, 5000, 'first run started');
       const reload = await k.request('POST', '/api/plugins/jobs/reload');
@@ -256,7 +256,7 @@ for (const database of dialects) {
       const d = await waitForJob(k, r.body.id, ['done', 'failed'], undefined, 10_000);
       assert.equal(d.job.state, 'done', d.job.error);
       assert.equal(d.job.attempts, 1, 'the interrupted run does not count');
-      assert.deepEqual(readFileSync(runs, 'utf8').trim().split('\n'), ['run 1', 'run 1']);
+      assert.deepEqual(readFileSync(runs, 'utf8').trim().split('\n'), ['run 1', 'run 1', 'end'], 'the first run was stopped by the reload');
     });
 
     test('dispatcher status reports liveness and counts', async () => {
