@@ -18,9 +18,38 @@ export interface JobExecutor {
   run(ctx: JobExecutionContext): Promise<unknown>;
 }
 
+export interface EnqueueInput {
+  kind: string; request: Record<string, unknown>; owner: string; maxRetries?: number; parents?: string[]; title?: string;
+  /** A unique key: a second enqueue with it answers the first job (`created: false`). */
+  idempotencyKey?: string;
+  /** Who made the job, e.g. `schedule:<id>`. */
+  source?: string;
+}
+
+/** A job as other plugins see it (no heavy fields). */
+export interface JobSummary {
+  id: string;
+  kind: string;
+  title: string | null;
+  owner: string;
+  state: 'queued' | 'ready' | 'running' | 'blocked' | 'done' | 'failed' | 'cancelled' | 'archived';
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface JobsService {
   registerExecutor(executor: JobExecutor): Disposer;
-  enqueue(input: { kind: string; request: Record<string, unknown>; owner: string; maxRetries?: number; parents?: string[]; title?: string }): Promise<{ id: string }>;
+  /**
+   * `idempotencyKey` is a unique key: enqueueing twice with the same key answers the first job
+   * (`created: false`) instead of making a second one — how a schedule fires once across restarts.
+   */
+  enqueue(input: EnqueueInput): Promise<{ id: string; created?: boolean }>;
+  /** Many jobs without parents in a few statements (a burst of schedule fires); answers in input order. */
+  enqueueMany?(inputs: Array<Omit<EnqueueInput, 'parents'>>): Promise<Array<{ id: string; created: boolean }>>;
+  /** Creates the crew of a `*.job_workflow.yaml` template after validating `inputs` (400 when they do not fit). */
+  enqueueTemplate?(input: { template: string; inputs: Record<string, unknown>; owner: string; idempotencyKey?: string; source?: string }): Promise<{ crewId: string; ids: string[]; created?: boolean }>;
+  getJob?(id: string): Promise<JobSummary | undefined>;
 }
 
 export const jobsRef = createServiceRef<JobsService>({ id: 'jobs.service' });

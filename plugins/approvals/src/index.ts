@@ -1,0 +1,77 @@
+import { approvalGateRef, approvalsRef, assertOwner, definePlugin, errors, ownerFilter, type ToolRisk } from 'plinth/sdk';
+import { ApprovalStore, migrations, type ApprovalRequest } from './approval-store';
+import { ApprovalService, view } from './approval-service';
+import { ToolPolicy } from './policy';
+import { AnswerBody, AskBody, DenyBody, IdParams, ListQuery, TurnParams } from './schemas';
+
+interface Config {
+  timeoutMs: number;
+  questionWaitCapMs: number;
+  sweepMs: number;
+  riskOverrides: Record<string, ToolRisk>;
+  autoApprove: Record<string, string[]>;
+}
+
+const cursorOf = (r: ApprovalRequest) => Buffer.from(`${Date.parse(r.createdAt)}:${r.id}`).toString('base64url');
+function parseCursor(c: string | undefined): { ms: number; id: string } | undefined {
+  if (!c) return undefined;
+  const [ms, id] = Buffer.from(c, 'base64url').toString().split(':');
+  if (!id || !Number.isFinite(Number(ms))) throw errors.badRequest('cursor is not one this API gave out');
+  return { ms: Number(ms), id };
+}
+
+export default definePlugin<{}, Config>({
+  provides: [approvalGateRef, approvalsRef],
+  async setup({ http, storage, events, clock, timers, log, config, onDispose }) {
+    const store = new ApprovalStore(await storage.open({ migrations }));
+    const service = new ApprovalService(store, new ToolPolicy(config), events, clock, timers, log, config);
+    await service.start();
+    onDispose(() => service.stop());
+
+    const owned = async (id: string, user: any) => {
+      const r = await service.find(id);
+      if (!r) throw errors.notFound(`approval ${id}`);
+      assertOwner(user, r.requester, `approval ${id}`);
+      return r;
+    };
+
+    http.get('/', { auth: 'user', query: ListQuery, summary: 'Approval requests and questions, newest first' }, async req => {
+      const q = req.query as any;
+      const rows = await store.list({ owner: ownerFilter(req.user), state: q.state, kind: q.kind, limit: q.limit, cursor: parseCursor(q.cursor) });
+      const items = rows.slice(0, q.limit);
+      return { items: items.map(view), nextCursor: rows.length > q.limit ? cursorOf(items[items.length - 1]) : null };
+    });
+    http.get('/:id', { auth: 'user', params: IdParams }, async req => view(await owned(req.params.id, req.user)));
+    http.post('/:id/approve', { auth: 'user', params: IdParams, body: DenyBody }, async req => {
+      await owned(req.params.id, req.user);
+      return service.decide(req.params.id, { approved: true, reason: (req.body as any)?.reason, by: req.user! });
+    });
+    http.post('/:id/deny', { auth: 'user', params: IdParams, body: DenyBody }, async req => {
+      await owned(req.params.id, req.user);
+      return service.decide(req.params.id, { approved: false, reason: (req.body as any)?.reason, by: req.user! });
+    });
+
+    http.post('/api/questions/ask-blocking', { auth: 'user', body: AskBody, summary: 'Ask a question and hold the connection until it is answered or the wait cap passes' }, async req => {
+      const b = req.body as any;
+      if (b.type === 'choice' && !b.choices) throw errors.validation('a choice question needs choices', [{ field: 'body/choices', message: 'required when type is choice' }]);
+      const waitMs = Math.min(b.wait_ms ?? config.questionWaitCapMs, config.questionWaitCapMs);
+      const r = await service.ask(req.user!, {
+        text: b.question, type: b.tool_permission ? 'boolean' : b.type, choices: b.choices, toolPermission: b.tool_permission,
+        waitMs, tool: b.tool, sessionId: b.session_id, jobId: b.job_id, turnId: b.turn_id,
+      });
+      return { id: r.id, state: r.state, answer: r.answer ?? null, answered: r.decidedBy !== 'timeout' && r.state !== 'expired', reason: r.reason ?? null };
+    });
+    http.post('/api/answer', { auth: 'user', body: AnswerBody, summary: 'Answer a pending question' }, async req => {
+      const b = req.body as any;
+      await owned(b.id, req.user);
+      return view(await service.answer(b.id, req.user!, b.answer, b.reason));
+    });
+
+    http.get('/api/audit/tools/:turn_id', { auth: 'user', params: TurnParams, summary: 'Tool approval decisions of one turn' },
+      async req => ({ items: await store.auditFor(req.params.turn_id, 'tool', ownerFilter(req.user)), nextCursor: null }));
+    http.get('/api/audit/policy/:turn_id', { auth: 'user', params: TurnParams, summary: 'Policy decisions (risk overrides, auto-approvals) of one turn' },
+      async req => ({ items: await store.auditFor(req.params.turn_id, 'policy', ownerFilter(req.user)), nextCursor: null }));
+
+    return { [approvalGateRef.id]: service, [approvalsRef.id]: service };
+  },
+});

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import type { JobExecutionContext, JobExecutor } from 'plinth/sdk';
+import { CommandRequest } from '../schemas';
+
+export interface CommandOptions {
+  workDir: string;
+  timeoutMs: number;
+  path?: string;
+  /** Told the pid as soon as the process exists, so a later kernel can find an orphan. */
+  onSpawn(jobId: string, pid: number): void;
+}
+
+/**
+ * Runs a process with a minimal environment: PATH, HOME (the job's folder), LANG and the job's
+ * own variables, never the kernel's environment, so no secret leaks into a job. The process gets
+ * its own process group, so a timeout or cancel kills its children too.
+ */
+export function commandExecutor(options: CommandOptions): JobExecutor {
+  return {
+    kind: 'command',
+    requestSchema: CommandRequest,
+    run: ctx => runCommand(ctx, options),
+  };
+}
+
+async function runCommand(ctx: JobExecutionContext, o: CommandOptions): Promise<unknown> {
+  const req = ctx.job.request as { command?: string; argv?: string[]; cwd?: string; env?: Record<string, string>; timeoutMs?: number };
+  const home = join(o.workDir, ctx.job.id);
+  mkdirSync(home, { recursive: true });
+  const cwd = req.cwd ? (isAbsolute(req.cwd) ? req.cwd : join(home, req.cwd)) : home;
+  const env: Record<string, string> = {
+    PATH: o.path ?? [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
+    HOME: home, LANG: 'C.UTF-8', ...req.env,
+    PLINTH_JOB_ID: ctx.job.id, PLINTH_JOB_ATTEMPT: String(ctx.job.attempt),
+    // A crew's results reach a command as JSON (keyed by step id, or job id outside a template).
+    ...(Object.keys(ctx.job.parentResults).length ? { PLINTH_PARENT_RESULTS: JSON.stringify(ctx.job.parentResults) } : {}),
+  };
+  const [file, args] = req.command ? ['/bin/sh', ['-c', req.command]] : [req.argv![0], req.argv!.slice(1)];
+  const timeoutMs = req.timeoutMs ?? o.timeoutMs;
+  const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail: string[] = [];
+  const lineReader = (stream: 'stdout' | 'stderr') => {
+    let buf = '';
+    return {
+      push(chunk: Buffer) {
+        buf += chunk.toString('utf8');
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) { emit(buf.slice(0, nl)); buf = buf.slice(nl + 1); }
+        if (buf.length > 64 * 1024) { emit(buf); buf = ''; }
+      },
+      flush() { if (buf) emit(buf); buf = ''; },
+    };
+    function emit(line: string) {
+      ctx.log(stream === 'stderr' ? `[stderr] ${line}` : line);
+      tail.push(line);
+      if (tail.length > 50) tail.shift();
+    }
+  };
+  const out = lineReader('stdout');
+  const err = lineReader('stderr');
+  child.stdout!.on('data', d => out.push(d));
+  child.stderr!.on('data', d => err.push(d));
+  const killGroup = () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ } };
+  let why: string | undefined;
+  const timer = setTimeout(() => { why = `timed out after ${timeoutMs} ms`; killGroup(); }, timeoutMs);
+  const onAbort = () => { why = 'cancelled'; killGroup(); };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('spawn', () => o.onSpawn(ctx.job.id, child.pid!));
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    out.flush();
+    err.flush();
+    if (why) throw new Error(`command ${why}`);
+    if (code !== 0) throw new Error(`command exited with ${code ?? signal}: ${tail.slice(-3).join(' | ')}`);
+    return { exitCode: code, output: tail.join('\n') };
+  } finally {
+    clearTimeout(timer);
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Kills what is left of an attempt whose kernel died. The pid is only trusted when the process
+ * still carries the job's id in its environment, so a reused pid is never killed.
+ */
+export function killOrphan(jobId: string, pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    if (!environ.split('\0').includes(`PLINTH_JOB_ID=${jobId}`)) return false;
+    process.kill(-pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}

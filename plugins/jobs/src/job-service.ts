@@ -1,0 +1,268 @@
+import { EventEmitter } from 'node:events';
+import Ajv, { type ValidateFunction } from 'ajv';
+import {
+  errors, newId, type Clock, type Disposer, type EventBus, type JobExecutor, type JobsService, type JobSummary, type User,
+} from 'plinth/sdk';
+import { ACTIVE, type Job, type JobEvent, type JobState, type JobStore, type NewJob } from './job-store';
+import type { Dispatcher } from './dispatcher';
+import { interpolate, order, type TemplateLibrary } from './templates';
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+
+export interface CreateJobInput {
+  kind: string; request?: Record<string, unknown>; title?: string; max_retries?: number; result_schema?: Record<string, unknown>;
+  parents?: string[]; continuity?: 'fresh' | 'resume'; process_scope?: string; delay_ms?: number;
+}
+
+/** What a reader sees of a job: everything, or the summary without the heavy fields. */
+export function jobView(j: Job, view: 'full' | 'summary' = 'full') {
+  const { leaseOwner, leaseUntil, pid, childCount, parentCount, runAfter, ...rest } = j;
+  const base = { ...rest, runAfter: new Date(runAfter).toISOString(), lease: leaseOwner ? { owner: leaseOwner, until: new Date(leaseUntil!).toISOString() } : null };
+  if (view === 'full') return base;
+  const { request, result, resultSchema, feedback, ...summary } = base;
+  return summary;
+}
+
+/** Creating jobs and crews, the human-driven transitions, and the live feed of job events. */
+export class JobService implements JobsService {
+  private readonly executors = new Map<string, { executor: JobExecutor; validate?: ValidateFunction }>();
+  private readonly schemas = new Map<string, ValidateFunction>();
+  readonly feed = new EventEmitter();
+  dispatcher!: Dispatcher;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly templates: TemplateLibrary,
+    private readonly bus: EventBus,
+    private readonly clock: Clock,
+    private readonly options: { defaultMaxRetries: number; allowUserCommands: boolean },
+    private readonly userOf: (id: string) => Promise<User | undefined>,
+  ) {
+    this.feed.setMaxListeners(0);
+    store.onEvents = events => { for (const e of events) this.feed.emit('event', e); };
+  }
+
+  registerExecutor(executor: JobExecutor): Disposer {
+    if (!/^[a-z][a-z0-9_-]{0,63}$/.test(executor.kind)) throw errors.badRequest(`executor kind "${executor.kind}" must be lower-case letters, digits, - or _`);
+    if (this.executors.has(executor.kind)) throw errors.conflict(`an executor for kind "${executor.kind}" is already registered`);
+    const entry = { executor, validate: executor.requestSchema ? ajv.compile(executor.requestSchema) : undefined };
+    this.executors.set(executor.kind, entry);
+    this.dispatcher?.wake();
+    return () => { if (this.executors.get(executor.kind) === entry) this.executors.delete(executor.kind); };
+  }
+
+  executor(kind: string): JobExecutor | undefined {
+    return this.executors.get(kind)?.executor;
+  }
+
+  kinds(): string[] {
+    return [...this.executors.keys()].sort();
+  }
+
+  checkResult(job: Job, result: unknown): string | undefined {
+    if (!job.resultSchema) return undefined;
+    const key = JSON.stringify(job.resultSchema);
+    let check = this.schemas.get(key);
+    if (!check) { check = ajv.compile(job.resultSchema); this.schemas.set(key, check); }
+    return check(result) ? undefined : `the result does not fit result_schema: ${ajv.errorsText(check.errors, { dataVar: 'result' })}`;
+  }
+
+  /** Every state change goes to the bus (for /ws, channels) under the job's owner. */
+  changed(job: Job): void {
+    void this.bus.publish('job.updated', { id: job.id, kind: job.kind, title: job.title, state: job.state, attempts: job.attempts, error: job.error }, { owner: job.owner }).catch(() => undefined);
+  }
+
+  private validateNew(input: CreateJobInput, user: User | undefined): void {
+    const entry = this.executors.get(input.kind);
+    if (!entry) throw errors.validation(`no executor for kind "${input.kind}"; known kinds: ${this.kinds().join(', ') || 'none'}`, [{ field: 'body/kind', message: 'unknown kind' }]);
+    if (input.kind === 'command' && user && user.role !== 'admin' && !this.options.allowUserCommands) {
+      throw errors.forbidden('command jobs run as the kernel\'s OS user: only admins may create them (config allowUserCommands)');
+    }
+    if (entry.validate && !entry.validate(input.request ?? {})) {
+      throw errors.validation(`request does not fit kind ${input.kind}: ${ajv.errorsText(entry.validate.errors, { dataVar: 'request' })}`,
+        (entry.validate.errors ?? []).map(e => ({ field: `body/request${e.instancePath}`, message: e.message })));
+    }
+    if (input.result_schema) {
+      try { ajv.compile(input.result_schema); } catch (err: any) { throw errors.validation(`result_schema is not a valid JSON Schema: ${err.message}`, [{ field: 'body/result_schema', message: err.message }]); }
+    }
+  }
+
+  private async checkParents(parents: string[], user: User | undefined, owner: string): Promise<void> {
+    if (!parents.length) return;
+    const found = await this.store.getMany(parents);
+    for (const id of parents) {
+      const p = found.find(j => j.id === id);
+      const visible = p && (p.owner === owner || user?.role === 'admin');
+      if (!visible) throw errors.validation(`parent job ${id} not found`, [{ field: 'body/parents', message: `${id} not found` }]);
+    }
+  }
+
+  async create(input: CreateJobInput, user: User, extra: Partial<NewJob> = {}): Promise<{ job: Job; created: boolean }> {
+    this.validateNew(input, user);
+    const parents = input.parents ?? [];
+    await this.checkParents(parents, user, user.id);
+    const now = this.clock.now();
+    const [out] = await this.store.insert([{
+      owner: extra.owner ?? user.id, kind: input.kind, title: input.title ?? null, request: input.request ?? {},
+      maxRetries: input.max_retries ?? this.options.defaultMaxRetries, resultSchema: input.result_schema ?? null,
+      continuity: input.continuity ?? null, processScope: input.process_scope ?? null, parents,
+      runAfter: input.delay_ms ? now + input.delay_ms : now, ...extra,
+    }], now);
+    if (out.created) { this.changed(out.job); this.dispatcher.wake(); }
+    return out;
+  }
+
+  async enqueue(input: Parameters<JobsService['enqueue']>[0]): Promise<{ id: string; created: boolean }> {
+    // Jobs enqueued by other plugins (a schedule) act for their owner: the same role rules apply.
+    this.validateNew({ kind: input.kind, request: input.request }, await this.ownerFor(input.kind, input.owner));
+    const now = this.clock.now();
+    const [out] = await this.store.insert([{
+      owner: input.owner, kind: input.kind, title: input.title ?? null, request: input.request, maxRetries: input.maxRetries ?? this.options.defaultMaxRetries,
+      parents: input.parents, idempotencyKey: input.idempotencyKey ?? null, source: input.source ?? null,
+    }], now);
+    if (out.created) { this.changed(out.job); this.dispatcher.wake(); }
+    return { id: out.job.id, created: out.created };
+  }
+
+  /** The whole crew of a template, one job per step, linked by `depends_on`, in one transaction. */
+  async createFromTemplate(input: { template: string; inputs: Record<string, unknown>; owner: string; user?: User; idempotencyKey?: string; source?: string }) {
+    const t = this.templates.get(input.template);
+    this.templates.validateInputs(t, input.inputs);
+    const crewId = newId('crew');
+    const ids = new Map(t.steps.map(s => [s.id, newId('job')]));
+    const steps = order(t.steps);
+    const jobs = steps.map(s => {
+      const request = interpolate(s.request ?? {}, input.inputs) as Record<string, unknown>;
+      const kindInput = { kind: s.kind, request, result_schema: s.result_schema };
+      this.validateNew(kindInput, input.user);
+      return {
+        id: ids.get(s.id)!, owner: input.owner, kind: s.kind, title: s.title ? String(interpolate(s.title, input.inputs)) : `${t.name}: ${s.id}`, request,
+        maxRetries: s.max_retries ?? this.options.defaultMaxRetries, resultSchema: s.result_schema ?? null, crewId, step: s.id, template: t.name,
+        source: input.source ?? null, idempotencyKey: input.idempotencyKey ? `${input.idempotencyKey}:${s.id}` : null,
+        parents: s.depends_on.map(d => ids.get(d)!),
+      };
+    });
+    const out = await this.store.insert(jobs, this.clock.now());
+    for (const o of out) if (o.created) this.changed(o.job);
+    this.dispatcher.wake();
+    return { crewId: out[0].job.crewId ?? crewId, ids: out.map(o => o.job.id), created: out.some(o => o.created), jobs: out.map(o => o.job) };
+  }
+
+  async enqueueMany(inputs: Array<Omit<Parameters<JobsService['enqueue']>[0], 'parents'>>): Promise<Array<{ id: string; created: boolean }>> {
+    for (const input of inputs) this.validateNew({ kind: input.kind, request: input.request }, await this.ownerFor(input.kind, input.owner));
+    const out = await this.store.insertMany(inputs.map(input => ({
+      owner: input.owner, kind: input.kind, title: input.title ?? null, request: input.request, maxRetries: input.maxRetries ?? this.options.defaultMaxRetries,
+      idempotencyKey: input.idempotencyKey ?? null, source: input.source ?? null,
+    })), this.clock.now());
+    for (const o of out) if (o.created) this.changed(o.job);
+    this.dispatcher.wake();
+    return out.map(o => ({ id: o.job.id, created: o.created }));
+  }
+
+  private async ownerFor(kind: string, owner: string): Promise<User | undefined> {
+    if (kind !== 'command' || this.options.allowUserCommands) return undefined;
+    return (await this.userOf(owner)) ?? { id: owner, email: '', role: 'user' };
+  }
+
+  async enqueueTemplate(input: { template: string; inputs: Record<string, unknown>; owner: string; idempotencyKey?: string; source?: string }) {
+    const user = (await this.userOf(input.owner)) ?? { id: input.owner, email: '', role: 'user' as const };
+    const { crewId, ids, created } = await this.createFromTemplate({ ...input, user });
+    return { crewId, ids, created };
+  }
+
+  async getJob(id: string): Promise<JobSummary | undefined> {
+    const j = await this.store.get(id);
+    return j && { id: j.id, kind: j.kind, title: j.title, owner: j.owner, state: j.state, attempts: j.attempts, createdAt: j.createdAt, updatedAt: j.updatedAt };
+  }
+
+  /** A guarded transition, or a 409 that says which state the job is in. */
+  private async move(job: Job, from: JobState[], to: JobState, extra: Parameters<JobStore['transition']>[4] = {}): Promise<Job> {
+    const next = await this.store.transition(job.id, from, to, this.clock.now(), extra);
+    if (!next) {
+      const now = await this.store.get(job.id);
+      throw errors.conflict(`job ${job.id} is ${now?.state ?? 'gone'}; ${to} needs it to be ${from.join(' or ')}`, { state: now?.state });
+    }
+    this.changed(next);
+    return next;
+  }
+
+  async cancel(job: Job): Promise<Job> {
+    const next = await this.move(job, ACTIVE, 'cancelled', { reason: 'cancelled' });
+    this.dispatcher.abort(job.id);
+    for (const c of await this.store.cascade(job.id, 'cancelled', `parent ${job.id} was cancelled`, this.clock.now())) this.changed(c);
+    return next;
+  }
+
+  async block(job: Job, reason: string): Promise<Job> {
+    return this.move(job, ['running', 'ready', 'queued'], 'blocked', { error: reason, reason });
+  }
+
+  async unblock(job: Job): Promise<Job> {
+    const next = await this.move(job, ['blocked'], 'ready', { error: null, resetAttempts: true, reason: 'unblocked' });
+    this.dispatcher.wake();
+    return next;
+  }
+
+  async redo(job: Job, feedback: string | undefined): Promise<Job> {
+    const next = await this.move(job, ['done', 'blocked', 'failed'], 'ready', { error: null, feedback: feedback ?? null, resetAttempts: true, reason: feedback ? 'redo with feedback' : 'redo' });
+    this.dispatcher.wake();
+    return next;
+  }
+
+  async archive(job: Job): Promise<Job> {
+    return this.move(job, ['done', 'failed', 'cancelled'], 'archived', { reason: 'archived' });
+  }
+
+  async remove(job: Job): Promise<void> {
+    if (job.state === 'running') throw errors.conflict(`job ${job.id} is running; cancel it first`, { state: job.state });
+    await this.store.remove([job.id]);
+  }
+
+  async clear(): Promise<number> {
+    const ids = await this.store.finishedIds();
+    for (let i = 0; i < ids.length; i += 500) await this.store.remove(ids.slice(i, i + 500));
+    return ids.length;
+  }
+
+  /** Everything about one job: attempts (from its events), recent events, comments and its parents' results. */
+  async detail(job: Job) {
+    const events = await this.store.eventsOf(job.id, 0, 5000, ['state', 'attempt_lost', 'comment']);
+    const attempts: Array<{ n: number; kernel: string | null; startedAt: string; endedAt: string | null; outcome: string | null; error: string | null }> = [];
+    for (const e of events) {
+      if (e.type === 'state' && e.data.state === 'running') { attempts.push({ n: e.data.attempt, kernel: e.data.kernel ?? null, startedAt: e.at, endedAt: null, outcome: null, error: null }); continue; }
+      const open = attempts[attempts.length - 1];
+      if (!open || open.endedAt) continue;
+      if (e.type === 'attempt_lost') Object.assign(open, { endedAt: e.at, outcome: 'lost' });
+      else if (e.type === 'state' && e.data.state !== 'blocked') Object.assign(open, { endedAt: e.at, outcome: e.data.state === 'done' ? 'done' : e.data.state === 'cancelled' ? 'cancelled' : 'failed', error: e.data.error ?? null });
+    }
+    // The state event is written just after the row changes: a reader in between sees the row's word.
+    const last = attempts[attempts.length - 1];
+    if (last && !last.endedAt && job.state !== 'running' && job.state !== 'blocked') {
+      const outcome = job.state === 'done' ? 'done' : job.state === 'cancelled' || job.state === 'archived' ? 'cancelled' : 'failed';
+      Object.assign(last, { endedAt: job.finishedAt ?? job.updatedAt, outcome, error: outcome === 'failed' ? job.error : null });
+    }
+    const parents = await this.store.parents(job.id);
+    return {
+      job: jobView(job), attempts, events: events.slice(-200), comments: await this.store.commentsOf(job.id),
+      parentResults: Object.fromEntries(parents.map(p => [p.step ?? p.id, p.result])),
+      parents: parents.map(p => ({ id: p.id, step: p.step, state: p.state })),
+    };
+  }
+
+  async graph(job: Job) {
+    const { jobs, links } = await this.store.crewOf(job.id);
+    const steps = jobs.map(j => ({ id: j.id, kind: j.kind, request: {}, depends_on: links.filter(l => l.child === j.id).map(l => l.parent) }));
+    const byId = new Map(jobs.map(j => [j.id, j]));
+    return {
+      crewId: job.crewId,
+      jobs: order(steps).map(s => ({ ...jobView(byId.get(s.id)!, 'summary'), dependsOn: s.depends_on })),
+      links,
+    };
+  }
+
+  liveEvents(jobId: string, push: (e: JobEvent) => void): Disposer {
+    const on = (e: JobEvent) => { if (e.jobId === jobId) push(e); };
+    this.feed.on('event', on);
+    return () => { this.feed.off('event', on); };
+  }
+}

@@ -1,0 +1,100 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv from 'ajv';
+import { parse } from 'yaml';
+import { errors } from 'plinth/sdk';
+import { TemplateSchema } from './schemas';
+
+export interface TemplateStep {
+  id: string;
+  kind: string;
+  title?: string;
+  request: Record<string, unknown>;
+  depends_on: string[];
+  max_retries?: number;
+  result_schema?: Record<string, unknown>;
+}
+
+export interface JobTemplate {
+  name: string;
+  description?: string;
+  inputs?: Record<string, unknown>;
+  steps: TemplateStep[];
+  file: string;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+const validateTemplate = ajv.compile(TemplateSchema as any);
+
+/** `*.job_workflow.yaml` files under `$PLINTH_DATA_DIR/templates`, read fresh on each call (they are few and small). */
+export class TemplateLibrary {
+  constructor(private readonly dir: string) {}
+
+  list(): Array<JobTemplate | { file: string; error: string }> {
+    let files: string[];
+    try { files = readdirSync(this.dir).filter(f => f.endsWith('.job_workflow.yaml')).sort(); } catch { return []; }
+    return files.map(f => {
+      try { return this.load(f); } catch (err: any) { return { file: f, error: err.message }; }
+    });
+  }
+
+  get(name: string): JobTemplate {
+    const found = this.list().find(t => 'name' in t && t.name === name);
+    if (!found) throw errors.notFound(`template ${name}`);
+    return found as JobTemplate;
+  }
+
+  private load(file: string): JobTemplate {
+    const doc = parse(readFileSync(join(this.dir, file), 'utf8'));
+    if (!validateTemplate(doc)) throw new Error(`invalid template: ${ajv.errorsText(validateTemplate.errors)}`);
+    const t = doc as unknown as JobTemplate;
+    const ids = new Set(t.steps.map(s => s.id));
+    if (ids.size !== t.steps.length) throw new Error('invalid template: step ids must be unique');
+    for (const s of t.steps) for (const d of s.depends_on) if (!ids.has(d)) throw new Error(`invalid template: step ${s.id} depends on unknown step ${d}`);
+    if (t.inputs) ajv.compile(t.inputs);
+    order(t.steps);
+    return { ...t, file };
+  }
+
+  /** Checks inputs against the template's JSON Schema; a mismatch is a 400 naming the fields. */
+  validateInputs(t: JobTemplate, inputs: Record<string, unknown>): void {
+    if (!t.inputs) return;
+    const check = ajv.compile(t.inputs);
+    if (!check(inputs)) {
+      throw errors.validation(`inputs do not fit template ${t.name}: ${ajv.errorsText(check.errors, { dataVar: 'inputs' })}`,
+        (check.errors ?? []).map(e => ({ field: `inputs${e.instancePath}`, message: e.message })));
+    }
+  }
+}
+
+/** Steps in dependency order; a cycle is an error that names it. */
+export function order(steps: TemplateStep[]): TemplateStep[] {
+  const byId = new Map(steps.map(s => [s.id, s]));
+  const out: TemplateStep[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (s: TemplateStep, path: string[]) => {
+    if (state.get(s.id) === 'done') return;
+    if (state.get(s.id) === 'visiting') throw new Error(`invalid template: dependency cycle ${[...path, s.id].join(' -> ')}`);
+    state.set(s.id, 'visiting');
+    for (const d of s.depends_on) visit(byId.get(d)!, [...path, s.id]);
+    state.set(s.id, 'done');
+    out.push(s);
+  };
+  for (const s of steps) visit(s, []);
+  return out;
+}
+
+/** Replaces `{{ inputs.x }}` in strings; a string that is only a placeholder takes the input's value as is. */
+export function interpolate(value: unknown, inputs: Record<string, unknown>): unknown {
+  if (typeof value === 'string') {
+    const whole = /^\{\{\s*inputs\.([A-Za-z0-9_]+)\s*\}\}$/.exec(value);
+    if (whole) return inputs[whole[1]];
+    return value.replace(/\{\{\s*inputs\.([A-Za-z0-9_]+)\s*\}\}/g, (_, k) => {
+      const v = inputs[k];
+      return v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+    });
+  }
+  if (Array.isArray(value)) return value.map(v => interpolate(v, inputs));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, inputs)]));
+  return value;
+}

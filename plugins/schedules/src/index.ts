@@ -1,0 +1,56 @@
+import { assertOwner, definePlugin, errors, jobsRef, ownerFilter, reply, type User } from 'plinth/sdk';
+import { ScheduleStore, migrations, type Schedule } from './schedule-store';
+import { Scheduler, type SchedulerOptions } from './scheduler';
+import { ScheduleService } from './schedule-service';
+import { CreateBody, IdParams, ListQuery, PatchBody } from './schemas';
+
+const cursorOf = (s: Schedule) => Buffer.from(`${Date.parse(s.createdAt)}:${s.id}`).toString('base64url');
+function parseCursor(c: string | undefined) {
+  if (!c) return undefined;
+  const [ms, id] = Buffer.from(c, 'base64url').toString().split(':');
+  if (!id || !Number.isFinite(Number(ms))) throw errors.badRequest('cursor is not one this API gave out');
+  return { ms: Number(ms), id };
+}
+
+export default definePlugin({
+  deps: { jobs: jobsRef },
+  async setup({ http, storage, clock, timers, log, config, jobs, onDispose }) {
+    const store = new ScheduleStore(await storage.open({ migrations }));
+    const scheduler = new Scheduler(store, jobs, clock, timers, log, config as unknown as SchedulerOptions);
+    const service = new ScheduleService(store, scheduler, jobs, clock);
+    scheduler.start();
+    onDispose(() => scheduler.stop());
+
+    const owned = async (id: string, user: User | undefined) => {
+      const s = await store.get(id);
+      if (!s) throw errors.notFound(`schedule ${id}`);
+      assertOwner(user, s.owner, `schedule ${id}`);
+      return s;
+    };
+    const list = async (req: any) => {
+      const q = req.query;
+      const rows = await store.list({ owner: ownerFilter(req.user), limit: q.limit, cursor: parseCursor(q.cursor) });
+      const items = rows.slice(0, q.limit);
+      return { items, nextCursor: rows.length > q.limit ? cursorOf(items[items.length - 1]) : null };
+    };
+
+    // Both the /api/schedules routes and their /api/cron/jobs aliases.
+    for (const base of ['', '/api/cron/jobs']) {
+      http.get(base || '/', { auth: 'user', query: ListQuery, summary: 'Schedules, newest first' }, list);
+      http.post(base || '/', { auth: 'user', body: CreateBody, summary: 'Create a one-shot (at) or cron schedule of a job or template' },
+        async req => reply(201, await service.create(req.user!.id, req.body as any)));
+      http.get(`${base}/:id`, { auth: 'user', params: IdParams }, async req => owned(req.params.id, req.user));
+      http.delete(`${base}/:id`, { auth: 'user', params: IdParams, summary: 'Delete a schedule; the jobs it made are kept' }, async req => {
+        await store.remove((await owned(req.params.id, req.user)).id);
+        scheduler.poke();
+      });
+    }
+    http.patch('/:id', { auth: 'user', params: IdParams, body: PatchBody }, async req => service.patch(await owned(req.params.id, req.user), req.body as any));
+    http.post('/:id/enable', { auth: 'user', params: IdParams, summary: 'Enable and recompute the next run' }, async req => service.enable(await owned(req.params.id, req.user)));
+    http.post('/:id/disable', { auth: 'user', params: IdParams, summary: 'Disable and clear the next run' }, async req => service.disable(await owned(req.params.id, req.user)));
+    http.post('/:id/run-now', { auth: 'user', params: IdParams }, async req => reply(201, await service.runNow(await owned(req.params.id, req.user))));
+    http.get('/:id/jobs', { auth: 'user', params: IdParams, summary: 'Jobs this schedule made, newest fire first' }, async req => service.jobsOf(await owned(req.params.id, req.user)));
+    http.get('/api/cron/runs', { auth: 'user', query: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } } }, summary: 'Recent fires of every visible schedule' },
+      async req => ({ items: await store.fires(ownerFilter(req.user), (req.query as any).limit), nextCursor: null }));
+  },
+});
