@@ -55,3 +55,11 @@ export async function autocannon(opts: Record<string, unknown>): Promise<any> {
   const run = require('autocannon');
   return new Promise((resolve, reject) => run(opts, (err: Error, res: any) => (err ? reject(err) : resolve(res))));
 }
+
+/** A load that runs until stopped (bounded by `duration` all the same). */
+export function startAutocannon(opts: Record<string, unknown>): { stop(): void; done: Promise<any> } {
+  const run = require('autocannon');
+  let instance: any;
+  const done = new Promise((resolve, reject) => { instance = run(opts, (err: Error, res: any) => (err ? reject(err) : resolve(res))); });
+  return { stop: () => instance.stop(), done };
+}

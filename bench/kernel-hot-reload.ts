@@ -8,7 +8,7 @@
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestKernel } from '../sdk/testing';
-import { ROOT, autocannon, log, median, percentile, round } from './_lib';
+import { ROOT, log, median, percentile, round, startAutocannon } from './_lib';
 
 const source = (version: string) => `import { definePlugin } from 'plinth/sdk';
 
@@ -56,11 +56,12 @@ async function main() {
     log(`latency median ${round(median(latencies))} ms`);
 
     // 2. 50 reloads while autocannon keeps 10 connections busy on the reloading plugin's route.
-    const load = autocannon({ url: `${k.baseUrl}/api/ping/ping`, connections: 10, duration: 60, headers: { authorization: `Bearer ${k.adminToken}` } });
+    const load = startAutocannon({ url: `${k.baseUrl}/api/ping/ping`, connections: 10, duration: 60, headers: { authorization: `Bearer ${k.adminToken}` } });
     const underLoad: number[] = [];
     for (let i = 0; i < 50; i++) underLoad.push(await reloadByWrite());
-    (load as any).stop?.();
-    const inst = await stopAutocannon(load);
+    load.stop();
+    const totals = await load.done;
+    const inst = { requests: totals.requests.total, failed: totals.errors + totals.non2xx + totals.timeouts };
     log(`under load: ${inst.requests} requests, ${inst.failed} failed`);
 
     // 3. Heap: 200 reloads through the API (the same purge-and-load path as a file change).
@@ -83,12 +84,6 @@ async function main() {
   } finally {
     await k.stop();
   }
-}
-
-/** autocannon's run handle: stop it and read its totals. */
-async function stopAutocannon(run: Promise<any> & { stop?: () => void }): Promise<{ requests: number; failed: number }> {
-  const r = await run;
-  return { requests: r.requests.total, failed: r.errors + r.non2xx + r.timeouts };
 }
 
 main().catch(err => { console.error(err); process.exit(1); });
