@@ -33,3 +33,26 @@ export const paginationQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
   cursor: { type: 'string', maxLength: 200 },
 } as const;
+
+/** Keyset position of the last item of a page: its creation time and id (opaque to clients). */
+export interface PagePosition { ms: number; id: string }
+
+export function decodeCursor(cursor: string | undefined): PagePosition | undefined {
+  if (!cursor) return undefined;
+  const [ms, id] = Buffer.from(cursor, 'base64url').toString().split(':');
+  if (!id || !Number.isFinite(Number(ms))) throw errors.badRequest('cursor is not one this API gave out');
+  return { ms: Number(ms), id };
+}
+
+export function encodeCursor(position: PagePosition): string {
+  return Buffer.from(`${position.ms}:${position.id}`).toString('base64url');
+}
+
+/** A page from `limit + 1` rows (the extra row only says whether there is more). */
+export function pageOf<T, V = T>(rows: T[], limit: number, positionOf: (row: T) => PagePosition, view?: (row: T) => V): Page<V> {
+  const items = rows.slice(0, limit);
+  return {
+    items: view ? items.map(view) : (items as unknown as V[]),
+    nextCursor: rows.length > limit && items.length ? encodeCursor(positionOf(items[items.length - 1])) : null,
+  };
+}

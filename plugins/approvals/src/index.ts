@@ -1,4 +1,4 @@
-import { approvalGateRef, approvalsRef, assertOwner, definePlugin, errors, ownerFilter, type ToolRisk } from 'plinth/sdk';
+import { approvalGateRef, approvalsRef, assertOwner, decodeCursor, definePlugin, errors, ownerFilter, pageOf, type ToolRisk } from 'plinth/sdk';
 import { ApprovalStore, migrations, type ApprovalRequest } from './approval-store';
 import { ApprovalService, view } from './approval-service';
 import { ToolPolicy } from './policy';
@@ -12,13 +12,7 @@ interface Config {
   autoApprove: Record<string, string[]>;
 }
 
-const cursorOf = (r: ApprovalRequest) => Buffer.from(`${Date.parse(r.createdAt)}:${r.id}`).toString('base64url');
-function parseCursor(c: string | undefined): { ms: number; id: string } | undefined {
-  if (!c) return undefined;
-  const [ms, id] = Buffer.from(c, 'base64url').toString().split(':');
-  if (!id || !Number.isFinite(Number(ms))) throw errors.badRequest('cursor is not one this API gave out');
-  return { ms: Number(ms), id };
-}
+const positionOf = (row: ApprovalRequest) => ({ ms: Date.parse(row.createdAt), id: row.id });
 
 export default definePlugin<{}, Config>({
   provides: [approvalGateRef, approvalsRef],
@@ -37,9 +31,8 @@ export default definePlugin<{}, Config>({
 
     http.get('/', { auth: 'user', query: ListQuery, summary: 'Approval requests and questions, newest first' }, async req => {
       const q = req.query as any;
-      const rows = await store.list({ owner: ownerFilter(req.user), state: q.state, kind: q.kind, limit: q.limit, cursor: parseCursor(q.cursor) });
-      const items = rows.slice(0, q.limit);
-      return { items: items.map(view), nextCursor: rows.length > q.limit ? cursorOf(items[items.length - 1]) : null };
+      const rows = await store.list({ owner: ownerFilter(req.user), state: q.state, kind: q.kind, limit: q.limit, cursor: decodeCursor(q.cursor) });
+      return pageOf(rows, q.limit, positionOf, view);
     });
     http.get('/:id', { auth: 'user', params: IdParams }, async req => view(await owned(req.params.id, req.user)));
     http.post('/:id/approve', { auth: 'user', params: IdParams, body: DenyBody }, async req => {

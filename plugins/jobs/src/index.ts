@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { agentRuntimeRef, assertOwner, definePlugin, errors, jobsRef, ownerFilter, reply, type User } from 'plinth/sdk';
+import { agentRuntimeRef, assertOwner, decodeCursor, definePlugin, errors, jobsRef, ownerFilter, pageOf, reply, type User } from 'plinth/sdk';
 import { JobStore, migrations, type Job, type JobEvent } from './job-store';
 import { JobService, jobView } from './job-service';
 import { Dispatcher, type DispatcherOptions } from './dispatcher';
@@ -16,13 +16,7 @@ interface Config extends DispatcherOptions {
 }
 
 const TERMINAL = new Set(['done', 'failed', 'cancelled', 'archived']);
-const cursorOf = (j: Job) => Buffer.from(`${Date.parse(j.createdAt)}:${j.id}`).toString('base64url');
-function parseCursor(c: string | undefined) {
-  if (!c) return undefined;
-  const [ms, id] = Buffer.from(c, 'base64url').toString().split(':');
-  if (!id || !Number.isFinite(Number(ms))) throw errors.badRequest('cursor is not one this API gave out');
-  return { ms: Number(ms), id };
-}
+const positionOf = (row: Job) => ({ ms: Date.parse(row.createdAt), id: row.id });
 
 export default definePlugin({
   deps: { agents: agentRuntimeRef.asOptional() },
@@ -60,9 +54,8 @@ export default definePlugin({
     http.get('/', { auth: 'user', query: ListQuery, summary: 'Jobs, newest first' }, async req => {
       const q = req.query as any;
       const owner = q.mine ? req.user!.id : ownerFilter(req.user);
-      const rows = await store.list({ owner, state: q.status, kind: q.kind, limit: q.limit, cursor: parseCursor(q.cursor) });
-      const items = rows.slice(0, q.limit);
-      return { items: items.map(j => jobView(j, q.view)), nextCursor: rows.length > q.limit ? cursorOf(items[items.length - 1]) : null };
+      const rows = await store.list({ owner, state: q.status, kind: q.kind, limit: q.limit, cursor: decodeCursor(q.cursor) });
+      return pageOf(rows, q.limit, positionOf, j => jobView(j, q.view));
     });
     http.post('/clear', { auth: 'admin', summary: 'Delete every finished job (done, failed, cancelled, archived)' }, async () => ({ deleted: await service.clear() }));
     http.get('/:id', { auth: 'user', params: IdParams }, async req => service.detail(await owned(req.params.id, req.user)));

@@ -1,16 +1,10 @@
-import { assertOwner, definePlugin, errors, jobsRef, ownerFilter, reply, type User } from 'plinth/sdk';
+import { assertOwner, decodeCursor, definePlugin, errors, jobsRef, ownerFilter, pageOf, reply, type User } from 'plinth/sdk';
 import { ScheduleStore, migrations, type Schedule } from './schedule-store';
 import { Scheduler, type SchedulerOptions } from './scheduler';
 import { ScheduleService } from './schedule-service';
 import { CreateBody, IdParams, ListQuery, PatchBody } from './schemas';
 
-const cursorOf = (s: Schedule) => Buffer.from(`${Date.parse(s.createdAt)}:${s.id}`).toString('base64url');
-function parseCursor(c: string | undefined) {
-  if (!c) return undefined;
-  const [ms, id] = Buffer.from(c, 'base64url').toString().split(':');
-  if (!id || !Number.isFinite(Number(ms))) throw errors.badRequest('cursor is not one this API gave out');
-  return { ms: Number(ms), id };
-}
+const positionOf = (row: Schedule) => ({ ms: Date.parse(row.createdAt), id: row.id });
 
 export default definePlugin({
   deps: { jobs: jobsRef },
@@ -29,9 +23,8 @@ export default definePlugin({
     };
     const list = async (req: any) => {
       const q = req.query;
-      const rows = await store.list({ owner: ownerFilter(req.user), limit: q.limit, cursor: parseCursor(q.cursor) });
-      const items = rows.slice(0, q.limit);
-      return { items, nextCursor: rows.length > q.limit ? cursorOf(items[items.length - 1]) : null };
+      const rows = await store.list({ owner: ownerFilter(req.user), limit: q.limit, cursor: decodeCursor(q.cursor) });
+      return pageOf(rows, q.limit, positionOf);
     };
 
     // Both the /api/schedules routes and their /api/cron/jobs aliases.
