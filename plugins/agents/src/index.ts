@@ -3,6 +3,7 @@ import { AgentLoop } from './agent-runtime';
 import { registerAgentRoutes } from './agent-routes';
 import { AgentStore } from './agent-store';
 import { AttachmentStore } from './attachment-store';
+import { attachChatSocket } from './chat-socket';
 import { FrameLog } from './frame-log';
 import { KeyVault } from './key-vault';
 import { migrations } from './migrations';
@@ -20,7 +21,7 @@ import { resolveSettings, type AgentsConfig } from './settings';
 export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; skills: ReturnType<typeof skillsRef.asOptional> }, AgentsConfig>({
   deps: { memory: memoryRef.asOptional(), skills: skillsRef.asOptional() },
   provides: [agentRuntimeRef, modelProvidersRef, modelRouterRef],
-  async setup({ http, tools, events, storage, config, secrets, dataDir, clock, log, memory, skills, onDispose }) {
+  async setup({ http, ws, tools, events, storage, config, secrets, dataDir, clock, log, memory, skills, onDispose }) {
     const now = () => clock.now();
     const db = await storage.open({ migrations });
     const vault = new KeyVault(db, dataDir, now);
@@ -49,6 +50,8 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     registerAgentRoutes(http, { agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo });
     registerSessionRoutes(http, { runtime, sessions, frames, attachments });
     registerTurnRoutes(http, { turns, sessions, router, runtime });
+    ws.handle('/api/agent/ws', { auth: 'user' }, (socket, info) => attachChatSocket(socket, info.user!, runtime, log,
+      async () => (await runtime.listAgents()).find(a => a.owner === null && a.kind === 'llm')?.name));
 
     return {
       [agentRuntimeRef.id]: runtime,
