@@ -59,7 +59,7 @@ describe('A2A tasks as turns of the real agent runtime', () => {
     assert.ok(session, 'the task made a session of the caller');
     assert.equal(session.via, 'a2a');
     assert.equal(session.agent_name, 'assistant');
-    const again = taskOf(await client.sendMessage({ message: { ...message('and more').message, contextId: task.contextId } }));
+    const again = taskOf(await client.sendMessage({ message: { ...message('and more').message, contextId: task.contextId } } as any));
     assert.equal(partsText(again.status.message.parts), 'and more');
     assert.equal((await sessionsOf(u.token)).length, 1, 'one A2A context is one session');
     const msgs = await messagesOf(session.id, u.token);
@@ -121,7 +121,7 @@ describe('A2A tasks as turns of the real agent runtime', () => {
     assert.equal(((await client.getTask({ id: first.id } as any)) as any).status.state, TaskState.TASK_STATE_CANCELED);
 
     upstream.script({ text: ['The ', 'end.'] });
-    const next = taskOf(await client.sendMessage({ message: { ...message('finish it', { metadata: { agent: 'slowpoke' } }).message, contextId: first.contextId } }));
+    const next = taskOf(await client.sendMessage({ message: { ...message('finish it', { metadata: { agent: 'slowpoke' } }).message, contextId: first.contextId } } as any));
     assert.equal(partsText(next.status.message.parts), 'The end.');
     const sent = upstream.requests.at(-1);
     assert.deepEqual(sent.messages.slice(1).map((m: any) => [m.role, m.content]), [['user', 'tell me a story'], ['assistant', 'Once upon a time'], ['user', 'finish it']]);
