@@ -81,7 +81,7 @@ for (const database of dialects) {
       assert.equal(turn.via, 'channel:telegram');
       assert.equal(turn.agent, 'assistant');
       assert.equal(turn.model, 'builtin/echo');
-      assert.equal(turn.owner, 'channel:telegram');
+      assert.equal(turn.owner, 'channel:telegram:1111111', 'a principal per chat');
       assert.equal((await k.request('GET', '/api/traces/trc_nope')).status, 404);
       assert.equal((await k.request('GET', `/api/traces/${inbound.traceId}`, { token: (await k.createUser()).token })).status, 403);
     });
