@@ -19,7 +19,7 @@ async function main() {
   const api = await startFakeBotApi(TOKEN);
   const k = await createTestKernel({
     plugins: [
-      { path: join(ROOT, 'plugins', 'channels', 'test', 'fixtures', 'agents') },
+      { path: join(ROOT, 'plugins', 'agents') },
       { path: join(ROOT, 'plugins', 'channels'), config: { defaultPolicy: 'open', delivery: { concurrency: Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 4), pollIntervalMs: 200, backoffBaseMs: 50 }, inbound: { concurrency: Number(process.env.BENCH_INBOUND_CONCURRENCY ?? 2) } } },
       { path: join(ROOT, 'plugins', 'telegram'), config: { apiBaseUrl: api.url, botToken: TOKEN, webhookSecret: SECRET } },
     ],
@@ -46,7 +46,7 @@ async function main() {
     const texts = api.delivered.map(d => d.params.text as string);
     const unique = new Set(texts);
     let missing = 0;
-    for (let i = 1; i <= TOTAL; i++) if (!unique.has(`echo: m${i}`)) missing++;
+    for (let i = 1; i <= TOTAL; i++) if (!unique.has(`m${i}`)) missing++;
     console.log(JSON.stringify({
       bench: 'channels-ingest', updates: TOTAL, connections: CONNECTIONS,
       ackPerSec: Math.round(result.requests.average), ackPerSecOverall: Math.round(TOTAL / (ingestMs / 1000)),

@@ -12,8 +12,11 @@ export interface MemoryHit {
 }
 
 export interface MemoryService {
-  /** The few items most relevant to a message, for the agent loop's context. */
-  relevant(input: { user: User; sessionId?: string; query: string; limit?: number }): Promise<MemoryHit[]>;
+  /**
+   * The few items most relevant to a message, for the agent loop's context. `kinds` narrows the
+   * search (the MCP server asks for semantic facts only, so episodes cannot crowd them out).
+   */
+  relevant(input: { user: User; sessionId?: string; query: string; limit?: number; kinds?: Array<MemoryHit['kind']> }): Promise<MemoryHit[]>;
   /** Record an event or a fact on the user's behalf. */
   remember(input: { user: User; kind: 'working' | 'episodic' | 'semantic'; sessionId?: string; category?: string; key?: string; text: string; source?: string }): Promise<{ id: string }>;
 }

@@ -27,8 +27,8 @@ before(async () => {
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/inbox`;
   k = await createTestKernel({
     plugins: [
-      // The agents plugin stands in through the channels plugin's test fixture (echo model).
-      { path: join(ROOT, 'plugins', 'channels', 'test', 'fixtures', 'agents') },
+      // The real agents plugin answers, on its offline builtin/echo model.
+      { path: join(ROOT, 'plugins', 'agents') },
       { path: join(ROOT, 'plugins', 'channels'), config: { defaultPolicy: 'open', delivery: { backoffBaseMs: 10, pollIntervalMs: 50 } } },
       { path: join(__dirname, '..'), config: { signingSecret: SECRET, outboundUrl: url } },
     ],
@@ -49,7 +49,7 @@ test('a third-party channel built on the SDK contract alone: verified, deduped, 
   assert.deepEqual((await post({ id: 'm1', chat: 'room-1', text: 'hi' })).body, { accepted: 0, duplicates: 1 });
   const until = Date.now() + 5000;
   while (!got.length && Date.now() < until) await new Promise(r => setTimeout(r, 20));
-  assert.deepEqual(got, [{ chat: 'room-1', text: 'echo: hi', replyTo: 'm1' }]);
+  assert.deepEqual(got, [{ chat: 'room-1', text: 'hi', replyTo: 'm1' }]);
   const status = (await k.request('GET', '/api/channels/status')).body.channels.find((c: any) => c.name === 'webhook-chat');
   assert.equal(status.configured, true);
   assert.equal(status.failures, 1, 'the first attempt failed and was retried');

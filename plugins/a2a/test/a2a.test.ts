@@ -7,7 +7,8 @@ import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, type Clie
 import { approvalGateRef } from 'plinth/sdk';
 import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
 
-// The agents plugin is built in parallel: a fixture provides `agents.runtime` (see fixtures/echo-agents).
+// A fixture provides `agents.runtime` (fixtures/echo-agents: an agent that names the caller, a slow one) so these tests
+// pin the A2A mapping alone; test/e2e/a2a-agents.test.ts runs the same client against the real agents plugin.
 const text = (value: string, agent?: string) => ({
   message: { messageId: randomUUID(), role: Role.ROLE_USER, parts: [{ content: { $case: 'text', value } }], metadata: agent ? { agent } : undefined },
 }) as any;

@@ -168,6 +168,8 @@ export class AgentLoop implements AgentRuntime {
     let failure: PlinthError | undefined;
     let model = selection.chosen;
     let answer: { id: string; content: string } | undefined;
+    // The answer row being streamed into, with what has streamed so far: kept if the call fails midway.
+    let streaming: { id: string; text: string } | undefined;
 
     try {
       if (!model) throw new PlinthError(503, 'PLINTH_ERR_BREAKER_OPEN', `no model of agent "${agent.name}" is available: ${selection.reason}`, selection);
@@ -175,19 +177,20 @@ export class AgentLoop implements AgentRuntime {
       for (; step < agent.max_turns; step++) {
         // The answer row exists (marked partial) while it streams and is checkpointed, so a crash keeps what was said.
         const row = await sessions.addMessage(session.id, { role: 'assistant', content: '', turn_id: turnId, partial: true });
-        let text = '';
+        const current = streaming = { id: row.id, text: '' };
         let lastSave = this.options.now();
         const result = await this.callModel(model, selection, { messages, tools: tools.wire, signal }, delta => {
           if (ttft === null) ttft = this.options.now() - started;
           if (delta.type === 'text') {
-            text += delta.text;
+            current.text += delta.text;
             emit({ type: 'text', text: delta.text });
             if (this.options.now() - lastSave > 1000) {
               lastSave = this.options.now();
-              void sessions.updateMessage(row.id, text, true).catch(() => undefined);
+              void sessions.updateMessage(row.id, current.text, true).catch(() => undefined);
             }
           } else emit({ type: 'tool_call', call: { ...delta.call, name: tools.realName(delta.call.name) } });
         });
+        streaming = undefined;
         model = result.model;
         usage.inputTokens += result.usage.inputTokens;
         usage.outputTokens += result.usage.outputTokens;
@@ -226,6 +229,7 @@ export class AgentLoop implements AgentRuntime {
       failure = isPlinthError(err) ? err : new PlinthError(500, 'PLINTH_ERR_AGENT', (err as Error)?.message ?? String(err));
       if (!isPlinthError(err)) this.deps.log.error('agent turn failed', { sessionId: session.id, turnId, error: (err as Error)?.stack ?? String(err) });
       partial = true;
+      if (streaming) answer = { id: streaming.id, content: streaming.text };
       if (answer) await sessions.updateMessage(answer.id, answer.content, true).catch(() => undefined);
     }
     status = failure ? 'error' : partial ? 'partial' : 'ok';
@@ -244,7 +248,8 @@ export class AgentLoop implements AgentRuntime {
       frames.append(session.id, 'done', { turnId, message: { id: answer?.id ?? null, role: 'assistant', content: finalText, partial }, usage, partial });
     }
     if (answer) this.publish('agent.message.added', { sessionId: session.id, message: { id: answer.id, role: 'assistant', content: answer.content, partial } }, user.id);
-    this.publish('agent.turn.completed', { sessionId: session.id, turnId, agent: agent.name, model, usage, cost, partial, status, text: finalText, error: failure?.message ?? null }, user.id);
+    // `message` is the user's text: the memory plugin records the turn as an episode from this event.
+    this.publish('agent.turn.completed', { sessionId: session.id, turnId, agent: agent.name, model, usage, cost, partial, status, message: input.message, text: finalText, error: failure?.message ?? null }, user.id);
     return { sessionId: session.id, turnId, text: finalText, usage, partial, ...(failure ? { error: failure } : {}) };
   }
 
@@ -326,7 +331,8 @@ export class AgentLoop implements AgentRuntime {
     if (this.deps.skills) {
       try {
         const skills = (await this.deps.skills.enabled()).filter(s => s.enabled);
-        if (skills.length) parts.push('Skills you can use:\n' + skills.map(s => `- ${s.name}: ${s.description}`).join('\n'));
+        // The id is what `skills.load` takes; a name alone leaves the model guessing.
+        if (skills.length) parts.push('Skills you can use (load one\'s full instructions with the tool skills.load {"id": "<id>"}):\n' + skills.map(s => `- ${s.id}: ${s.name} — ${s.description}`).join('\n'));
       } catch (err) { this.deps.log.warn('skills unavailable for a turn', { error: String(err) }); }
     }
     if (this.deps.memory && this.options.memoryHits > 0) {

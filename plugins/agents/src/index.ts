@@ -37,7 +37,9 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     await agents.seedDefault();
     const sessions = new SessionStore(db, now);
     const turns = new TurnStore(db, now);
-    const interrupted = await turns.markInterrupted(config.requestTimeoutMs * 2);
+    // A SQLite file has one kernel: a turn still `running` at start died with the previous process.
+    // On PostgreSQL other kernels may be mid-turn, so only turns older than any request could run count.
+    const interrupted = await turns.markInterrupted(db.dialect === 'sqlite' ? 0 : config.requestTimeoutMs * 2);
     if (interrupted) log.warn('turns left running by a previous run were marked interrupted', { count: interrupted });
     const frames = new FrameLog(db, now, err => log.error('an SSE frame was not stored', { error: String(err) }));
     onDispose(() => frames.flushAll());

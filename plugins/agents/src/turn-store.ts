@@ -75,7 +75,7 @@ export class TurnStore {
   /** Turns left `running` by a kernel that stopped mid-turn. */
   async markInterrupted(olderThanMs: number): Promise<number> {
     const before = new Date(this.now() - olderThanMs).toISOString();
-    const rows = await this.db.query(`UPDATE ${this.t} SET status = 'interrupted', error = 'the kernel stopped during this turn' WHERE status = 'running' AND created_at < ? RETURNING id`, [before]);
+    const rows = await this.db.query(`UPDATE ${this.t} SET status = 'interrupted', error = 'the kernel stopped during this turn' WHERE status = 'running' AND created_at <= ? RETURNING id`, [before]);
     return rows.length;
   }
 

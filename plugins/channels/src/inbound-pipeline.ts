@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import type {
   AgentRuntime, ApprovalsService, AuthService, Clock, InboundMessage, Logger, User, WebhookResult,
 } from 'plinth/sdk';
@@ -164,22 +164,23 @@ export class InboundPipeline {
     return false;
   }
 
-  private async runAs(channel: string): Promise<User> {
+  private async runAs(channel: string, chatId: string): Promise<User> {
     const id = this.channelSettings(channel).runAs ?? this.settings.runAs;
     if (id) {
       const user = await this.deps.auth.getUser(id);
       if (!user) throw new Error(`runAs user ${id} does not exist`);
       return user;
     }
-    // No configured user: a non-admin principal named after the channel, so a chat never acts as an admin.
-    return { id: `channel:${channel}`, email: `${channel}@channels.plinth.local`, name: `${channel} channel`, role: 'user' };
+    // No configured user: a non-admin principal per chat, so a chat never acts as an admin, and what
+    // is owned per user (sessions, memory recalled into the context) never crosses from one chat to another.
+    return { id: chatPrincipal(channel, chatId), email: `${channel}@channels.plinth.local`, name: `${channel} chat ${chatId}`, role: 'user' };
   }
 
   private async answerWithAgent(m: InboundRow): Promise<void> {
     const { store, clock, agents } = this.deps;
     if (!agents) throw new Error('no agent runtime: enable a plugin providing agents.runtime');
     const agent = this.channelSettings(m.channel).agent ?? this.settings.defaultAgent;
-    const user = await this.runAs(m.channel);
+    const user = await this.runAs(m.channel, m.chat_id);
     const session = await store.sessionFor(m.channel, m.chat_id);
     const sessionId = session?.agent === agent ? session.session_id : undefined;
     await store.stage(m.trace_id, m.id, 'routed', clock.now(), { agent, sessionId: sessionId ?? null, kind: m.kind });
@@ -196,7 +197,7 @@ export class InboundPipeline {
   private async decideApproval(m: InboundRow, a: { id: string; approved: boolean }): Promise<void> {
     const { store, clock, approvals } = this.deps;
     if (!approvals) throw new Error('no approvals service: enable a plugin providing approvals.service');
-    const by = await this.runAs(m.channel);
+    const by = await this.runAs(m.channel, m.chat_id);
     let text: string;
     try {
       const view = await approvals.decide(a.id, { approved: a.approved, by, reason: `${a.approved ? 'approved' : 'denied'} in ${m.channel} by ${m.sender_name ?? m.sender_id}` });
@@ -217,3 +218,9 @@ export class InboundPipeline {
 }
 
 export type { InboundMessage };
+
+/** `channel:<name>:<chat>`; owner columns hold 40 characters, so a longer one names the chat by a hash. */
+export function chatPrincipal(channel: string, chatId: string): string {
+  const id = `channel:${channel}:${chatId}`;
+  return id.length <= 40 ? id : `channel:${createHash('sha256').update(`${channel}\u0000${chatId}`).digest('hex').slice(0, 31)}`;
+}

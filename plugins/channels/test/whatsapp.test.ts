@@ -29,7 +29,7 @@ describe('whatsapp channel', () => {
     graph = await startFakeGraphApi(ACCESS, PHONE_ID);
     k = await createTestKernel({
       plugins: [
-        { path: join(__dirname, 'fixtures', 'agents') },
+        { path: join(ROOT, 'plugins', 'agents') },
         { path: join(ROOT, 'plugins', 'channels'), config: { defaultPolicy: 'allowlist', channels: { whatsapp: { allow: ['PHONE_NUMBER', '4915112345678'] } }, delivery: { backoffBaseMs: 10, pollIntervalMs: 50, maxAttempts: 3 } } },
         { path: join(ROOT, 'plugins', 'whatsapp'), config: { graphBaseUrl: graph.url, apiVersion: 'v21.0', phoneNumberId: PHONE_ID, accessToken: ACCESS, appSecret: APP_SECRET, verifyToken: VERIFY } },
       ],
@@ -62,10 +62,10 @@ describe('whatsapp channel', () => {
     const raw = JSON.stringify(whatsappText);
     assert.equal((await post(k, raw, sign(raw))).status, 200);
     assert.equal((await post(k, raw, sign(raw))).status, 200, 'a retried notification is acknowledged');
-    const sent = await waitFor(() => graph.delivered.find(d => d.params.text?.body === 'echo: MESSAGE_BODY'), 'the reply');
+    const sent = await waitFor(() => graph.delivered.find(d => d.params.text?.body === 'MESSAGE_BODY'), 'the reply');
     assert.deepEqual({ ...sent.params, id: undefined }, {
       messaging_product: 'whatsapp', recipient_type: 'individual', to: 'PHONE_NUMBER', type: 'text',
-      text: { preview_url: false, body: 'echo: MESSAGE_BODY' }, context: { message_id: 'wamid.ID' }, id: undefined,
+      text: { preview_url: false, body: 'MESSAGE_BODY' }, context: { message_id: 'wamid.ID' }, id: undefined,
     });
     await sleep(200);
     assert.equal(graph.delivered.length, 1, 'answered once');
@@ -93,14 +93,14 @@ describe('whatsapp channel', () => {
     const raw = JSON.stringify(msg);
     assert.notEqual(sign(raw), signEscaped(raw));
     assert.equal((await post(k, raw, signEscaped(raw))).status, 200);
-    await waitFor(() => graph.delivered.find(d => d.params.text?.body === 'echo: Grüße, 東京 🚀'), 'the non-ASCII reply');
+    await waitFor(() => graph.delivered.find(d => d.params.text?.body === 'Grüße, 東京 🚀'), 'the non-ASCII reply');
     msg.entry[0].changes[0].value.messages[0].id = 'wamid.second';
     const raw2 = JSON.stringify(msg);
     assert.equal((await post(k, raw2, sign(raw2))).status, 200);
     // A signature over the escaped form of a different body still fails.
     msg.entry[0].changes[0].value.messages[0].id = 'wamid.third';
     assert.equal((await post(k, JSON.stringify(msg), signEscaped(raw2))).status, 401);
-    await waitFor(async () => (await k.request('GET', '/api/agents/turns')).body.items.length === 3, 'three turns');
+    await waitFor(async () => (await k.request('GET', '/api/stats/costs')).body.total.turns === 3, 'three turns');
   });
 
   test('a sender outside the allowlist gets nothing', async () => {

@@ -88,8 +88,8 @@ export class McpCatalog {
     const memoryQuery = this.deps.memory && matchUriTemplate(MEMORY_TEMPLATE, uri);
     if (memoryQuery) {
       // Memory is per user: the service answers only the caller's own items.
-      const hits = await this.deps.memory!.relevant({ user, query: memoryQuery.query, limit: 20 });
-      return [{ uri, mimeType: 'application/json', text: JSON.stringify(hits.filter(h => h.kind === 'semantic')) }];
+      const hits = await this.deps.memory!.relevant({ user, query: memoryQuery.query, limit: 20, kinds: ['semantic'] });
+      return [{ uri, mimeType: 'application/json', text: JSON.stringify(hits) }];
     }
     throw new McpLookupError(`Resource ${uri} not found`);
   }

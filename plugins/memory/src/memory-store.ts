@@ -40,6 +40,8 @@ export interface SearchInput {
   /** undefined: every owner (admins). */
   owner: string | undefined;
   kind?: MemoryKind;
+  /** Any of these kinds (with `kind`, both apply). */
+  kinds?: MemoryKind[];
   category?: string;
   session_id?: string;
   limit?: number;
@@ -193,6 +195,7 @@ export class MemoryStore implements MemoryService {
     const add = (cond: string, ...values: unknown[]) => { where.push(cond); args.push(...values); };
     if (input.owner !== undefined) add('e.owner = ?', input.owner);
     if (input.kind) add('e.kind = ?', input.kind);
+    if (input.kinds?.length) add(`e.kind IN (${input.kinds.map(() => '?').join(', ')})`, ...input.kinds);
     if (input.category) add('e.category = ?', input.category);
     if (input.session_id) add('e.session_id = ?', input.session_id);
     if (input.workingSession !== undefined) {
@@ -236,9 +239,9 @@ export class MemoryStore implements MemoryService {
 
   // ---- the service other plugins use (memoryRef)
 
-  async relevant(input: { user: User; sessionId?: string; query: string; limit?: number }): Promise<MemoryHit[]> {
+  async relevant(input: { user: User; sessionId?: string; query: string; limit?: number; kinds?: MemoryKind[] }): Promise<MemoryHit[]> {
     const hits = await this.search({
-      q: input.query, owner: input.user.id, mode: 'any', limit: input.limit ?? this.options.relevantLimit,
+      q: input.query, owner: input.user.id, mode: 'any', limit: input.limit ?? this.options.relevantLimit, kinds: input.kinds,
       workingSession: input.sessionId ?? null,
     });
     return hits.map(h => ({ kind: h.kind, id: h.id, text: h.kind === 'semantic' ? `${h.category}/${h.key}: ${h.text}` : h.text, snippet: h.snippet, score: h.score }));
