@@ -1,99 +1,73 @@
-import { parseArgs } from 'node:util';
-import { Kernel } from './kernel';
-import { settingsFromEnv } from './settings';
+/**
+ * `plinth <command>`: a thin dispatcher. Each command lives in core/cli/ and answers an exit code:
+ * 0 done, 1 failed (with what to fix), 2 wrong usage.
+ */
+import { CliFailure, EXIT, Output, UsageError } from './cli/output';
 
-const USAGE = `usage: plinth <command>
+const USAGE = `usage: plinth <command> [--json] [--help]
 
 commands:
-  start               start the server (PLINTH_HOST, PLINTH_PORT, PLINTH_DATA_DIR, PLINTH_REGISTRY, PLINTH_ADMIN_TOKEN)
-  mcp                 serve the kernel's MCP endpoint over stdio (JSON-RPC on stdout, logs on stderr; PLINTH_MCP_TOKEN acts as that user, else as the admin)
-  codegen <plugin>    write TypeScript types for a plugin's config and tool schemas
+  start                          start the server (PLINTH_HOST, PLINTH_PORT, PLINTH_DATA_DIR, PLINTH_REGISTRY, PLINTH_ADMIN_TOKEN)
+  plugins list|enable|disable|reload <id>
+                                 manage plugins on the running server (or in the registry when none runs)
+  plugin new <name>              scaffold a plugin that passes its own test, added to the registry disabled
+  codegen <plugin dir>           write TypeScript types for a plugin's config and tool schemas
+  user add --email <e>           create a user (password by --password or --password-stdin)
+  token create --user <e|id>     create an API token for a user
+  doctor                         check Node, registry, manifests, database, port and model providers
+  mcp                            serve the kernel's MCP endpoint over stdio (PLINTH_MCP_TOKEN acts as that user, else as the admin)
+
+Commands that talk to a server use --url / PLINTH_URL (else the configured host and port) and
+--token / PLINTH_ADMIN_TOKEN (else $PLINTH_DATA_DIR/admin-token).
 `;
+
+type Runner = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Runner> = {
+  start: () => require('./cli/start').startCommand,
+  mcp: () => () => require('./cli/mcp').mcpStdio(),
+  plugins: () => require('./cli/plugins').pluginsCommand,
+  plugin: () => require('./cli/scaffold').pluginNewCommand,
+  codegen: () => codegenCommand,
+  user: () => require('./cli/users').userCommand,
+  users: () => require('./cli/users').userCommand,
+  token: () => require('./cli/users').tokenCommand,
+  tokens: () => require('./cli/users').tokenCommand,
+  doctor: () => require('./cli/doctor').doctorCommand,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  switch (command) {
-    case 'start':
-      return start();
-    case 'mcp':
-      return mcpStdio();
-    case 'codegen': {
-      const { positionals } = parseArgs({ args: rest, allowPositionals: true });
-      if (positionals.length !== 1) { process.stderr.write('usage: plinth codegen <plugin dir>\n'); return 2; }
-      const { codegen } = require('../sdk/codegen') as typeof import('../sdk/codegen');
-      const written = await codegen(positionals[0]);
-      for (const f of written) process.stdout.write(`wrote ${f}\n`);
-      return 0;
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-      process.stdout.write(USAGE);
-      return command ? 0 : 2;
-    default:
-      process.stderr.write(`unknown command "${command}"\n${USAGE}`);
-      return 2;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  const load = COMMANDS[command];
+  const json = rest.includes('--json');
+  if (!load) {
+    new Output({ json }).error(new UsageError(`unknown command "${command}"`, USAGE));
+    return EXIT.usage;
+  }
+  try {
+    return await load()(rest);
+  } catch (err: any) {
+    const out: Output = err.out ?? new Output({ json });
+    if (err instanceof UsageError) { out.error(err); return EXIT.usage; }
+    if (err instanceof CliFailure) { out.error(err); return EXIT.failure; }
+    throw err;
   }
 }
 
-async function start(): Promise<number> {
-  const kernel = new Kernel({ settings: settingsFromEnv() });
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    kernel.log.info('shutting down', { signal });
-    kernel.stop().then(() => process.exit(0), err => { console.error(err); process.exit(1); });
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  await kernel.start();
-  process.stdout.write(`listening on ${kernel.baseUrl}\n`);
-  if (kernel.generatedAdminTokenFile) process.stdout.write(`admin token written to ${kernel.generatedAdminTokenFile}\n`);
-  return new Promise<number>(() => { /* runs until a signal */ });
-}
-
-/**
- * `plinth mcp`: an in-process kernel on a free loopback port, and a transport-level bridge
- * between stdio and its `/mcp` endpoint. Bridging (rather than the kernel knowing about the mcp
- * plugin) keeps the core free of plugin code, and stdio clients get exactly what HTTP clients get.
- */
-async function mcpStdio(): Promise<number> {
-  const { StdioServerTransport } = require('@modelcontextprotocol/sdk/server/stdio.js');
-  const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
-  // stdout carries JSON-RPC only: the kernel logs go to stderr.
-  const settings = { ...settingsFromEnv(), host: '127.0.0.1', port: 0, watch: false, logToStdout: false };
-  const kernel = new Kernel({ settings });
-  const write = kernel.logs.write.bind(kernel.logs);
-  kernel.logs.write = line => { write(line); process.stderr.write(JSON.stringify(line) + '\n'); };
-  await kernel.start();
-  let token = process.env.PLINTH_MCP_TOKEN;
-  let tokenId: string | undefined;
-  if (!token) {
-    const admin = (await kernel.auth.listUsers()).find(u => u.role === 'admin');
-    if (!admin) throw new Error('no admin user to act as; set PLINTH_MCP_TOKEN');
-    ({ token, id: tokenId } = await kernel.auth.createToken(admin.id, { name: 'mcp-stdio', expiresInMs: 24 * 3600_000 }));
-  }
-  const stdio = new StdioServerTransport();
-  const upstream = new StreamableHTTPClientTransport(new URL('/mcp', kernel.baseUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    await upstream.terminateSession?.().catch(() => undefined);
-    await upstream.close().catch(() => undefined);
-    if (tokenId) await kernel.auth.revokeToken(tokenId).catch(() => undefined);
-    await kernel.stop();
-    process.exit(code);
-  };
-  stdio.onmessage = (message: unknown) => { upstream.send(message).catch((err: Error) => process.stderr.write(`mcp bridge: ${err.message}\n`)); };
-  upstream.onmessage = (message: unknown) => { stdio.send(message).catch(() => undefined); };
-  upstream.onerror = (err: Error) => process.stderr.write(`mcp bridge: ${err.message}\n`);
-  stdio.onclose = () => { void stop(0); };
-  process.stdin.on('end', () => { void stop(0); });
-  process.on('SIGTERM', () => { void stop(0); });
-  process.on('SIGINT', () => { void stop(0); });
-  await upstream.start();
-  await stdio.start();
-  return new Promise<number>(() => { /* runs until stdin closes or a signal */ });
+async function codegenCommand(args: string[]): Promise<number> {
+  const usage = 'usage: plinth codegen <plugin dir> [--json]\n';
+  const { commandContext } = require('./cli/command') as typeof import('./cli/command');
+  const ctx = commandContext(args, {}, usage);
+  if (ctx.values.help) { ctx.out.line(usage); return EXIT.ok; }
+  if (ctx.positionals.length !== 1) throw new UsageError('codegen needs exactly one plugin folder', usage);
+  const { codegen } = require('../sdk/codegen') as typeof import('../sdk/codegen');
+  let written: string[];
+  try { written = await codegen(ctx.positionals[0]); } catch (err: any) { throw new CliFailure(err.message, 'the folder needs a plugin.json (and src/schemas.ts for tool types)'); }
+  ctx.out.result({ ok: true, files: written });
+  for (const f of written) ctx.out.line(`wrote ${f}`);
+  return EXIT.ok;
 }
