@@ -7,7 +7,7 @@ import { RegistryFile, type RegistryEntry } from '../plugins/registry-file';
 import type { KernelSettings } from '../settings';
 import { databaseSettings, openDataSource } from '../storage/database';
 import { kernelMigrations } from '../storage/kernel-schema';
-import { SchemaValidator, describeErrors } from '../validation';
+import { compileSchema, describeErrors } from '../validation';
 import { commandContext } from './command';
 import { UsageError } from './output';
 import { serverAnswers, type ServerTarget } from './server-client';
@@ -85,7 +85,6 @@ function registryCheck(registry: RegistryFile): { check: Check; entries?: Regist
 function manifestChecks(registry: RegistryFile, entries: RegistryEntry[] | undefined): Check[] {
   if (!entries) return [{ name: 'manifests', status: 'skip', detail: 'the registry could not be read' }];
   const enabledIds = new Set(entries.filter(e => e.enabled !== false).map(e => e.id));
-  const validator = new SchemaValidator();
   return entries.map(entry => {
     const name = `plugin ${entry.id}`;
     const dir = registry.resolvePath(entry);
@@ -93,7 +92,7 @@ function manifestChecks(registry: RegistryFile, entries: RegistryEntry[] | undef
       const m = readManifest(dir, entry.id);
       if (!existsSync(join(dir, m.main))) return { name, status: 'fail', detail: `main file ${m.main} is missing in ${dir}`, fix: 'fix "main" in plugin.json' };
       if (m.configSchema) {
-        const validate = validator.compile(m.configSchema);
+        const validate = compileSchema(m.configSchema);
         if (!validate(structuredClone(entry.config ?? {}))) {
           return { name, status: 'fail', detail: `config: ${describeErrors('config', validate.errors).message}`, fix: `fix "config" of ${entry.id} in the registry` };
         }
