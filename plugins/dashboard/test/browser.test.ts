@@ -49,8 +49,8 @@ test('sign in: a wrong password is a readable error, the right one opens the ove
   await page.getByTestId('plugins').waitFor();
   await page.getByTestId('socket-state').filter({ hasText: 'live' }).waitFor();
   // The session is the HttpOnly cookie: nothing is readable from script, nothing kept in localStorage.
-  assert.equal(await page.evaluate(() => document.cookie), '');
-  assert.equal(await page.evaluate(() => localStorage.getItem('plinth.token')), null);
+  assert.equal(await page.evaluate<string>('document.cookie'), '');
+  assert.equal(await page.evaluate<string | null>("localStorage.getItem('plinth.token')"), null);
   await page.locator('[data-plugin=approvals] .badge').filter({ hasText: 'active' }).waitFor();
   await shot(page, '02-overview');
 });

@@ -13,7 +13,9 @@ export function LineChart(props: { points: Point[]; format: (v: number) => strin
   const W = 560; const H = props.height ?? 180; const L = 56; const R = 12; const T = 12; const B = 26;
   const pts = [...props.points].sort((a, b) => a.t - b.t);
   if (!pts.length) return <div class="chart-empty">No data yet for {props.label.toLowerCase()}.</div>;
-  const t0 = pts[0].t; const t1 = pts[pts.length - 1].t === t0 ? t0 + 3600_000 : pts[pts.length - 1].t;
+  // One bucket alone sits in the middle of an hour either side.
+  const single = pts[pts.length - 1].t === pts[0].t;
+  const t0 = single ? pts[0].t - 3600_000 : pts[0].t; const t1 = single ? pts[0].t + 3600_000 : pts[pts.length - 1].t;
   const max = niceMax(Math.max(...pts.map(p => p.v)));
   const x = (t: number) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
   const y = (v: number) => T + (1 - v / max) * (H - T - B);

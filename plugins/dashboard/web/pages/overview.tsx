@@ -35,7 +35,7 @@ export function Overview({ me }: PageProps) {
           </>
         )}
       </div>
-      <div class="grid-2">
+      <div class="grid-2 wide-left">
         <Card title="Plugins">
           <LiveData live={plugins}>{d => (
             <table class="table" data-testid="plugins">
@@ -43,7 +43,7 @@ export function Overview({ me }: PageProps) {
               <tbody>
                 {d.items.map(p => (
                   <tr key={p.id} data-plugin={p.id}>
-                    <td><b>{p.id}</b> <small class="muted">{p.version}</small><div class="sub">{p.description}</div>
+                    <td><b>{p.id}</b> <small class="muted">{p.version}</small><div class="sub ellipsis desc" title={p.description ?? ''}>{p.description}</div>
                       {p.error && <div class="error-text">{p.error}</div>}</td>
                     <td><Badge value={p.status} />{p.generation !== null && <small class="muted"> gen {p.generation}</small>}</td>
                     <td class="nowrap">{p.counts.routes} · {p.counts.tools}</td>

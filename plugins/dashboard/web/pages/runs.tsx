@@ -90,7 +90,7 @@ function RunDiff({ id }: { id: string }) {
           {files.map(f => (
             <div class="diff-file" key={`${f.repo}/${f.path}`}>
               <div class="diff-head"><b>{f.repo}/{f.path}</b> <span class="ok-text">+{f.additions}</span> <span class="bad-text">−{f.deletions}</span></div>
-              <table class="diff-table"><tbody>
+              <table class="diff-table"><colgroup><col class="ln-col" /><col /><col class="ln-col" /><col /></colgroup><tbody>
                 {f.rows.map((row, i) => row.kind === 'hunk'
                   ? <tr key={i} class="hunk"><td colSpan={4}>{row.text}</td></tr>
                   : (
