@@ -1,0 +1,21 @@
+import { join } from 'node:path';
+import { definePlugin } from 'plinth/sdk';
+import { ensureBundle } from './bundle';
+import { StaticSite } from './static-site';
+
+/**
+ * Serves the dashboard's built web app at /dashboard. The app signs in against the kernel's API
+ * itself, so these files are public; index.html answers every client route.
+ */
+export default definePlugin<{}, { buildOnSetup: boolean }>({
+  async setup({ http, config, log, pluginDir }) {
+    if (config.buildOnSetup) {
+      const { built, ms, info } = await ensureBundle(pluginDir);
+      if (built) log.info('dashboard bundle built', { ms, js: info.entry.js });
+    }
+    const site = new StaticSite(join(pluginDir, 'dist'));
+    const options = { auth: 'public' as const, summary: 'The dashboard web app (static files; client routes answer index.html)', tags: ['dashboard'] };
+    http.get('/dashboard', options, req => site.serve('index.html', req.headers));
+    http.get('/dashboard/{*path}', options, req => site.serve(req.params.path ?? 'index.html', req.headers));
+  },
+});

@@ -1,0 +1,162 @@
+/**
+ * The dashboard in a real headless Chromium against a real kernel with the real plugins: sign
+ * in, chat with streaming, approve a gated tool and see it finish, toggle a plugin, and a
+ * screenshot of every page under test-output/dashboard/.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { TestKernel } from 'plinth/sdk/testing';
+import { CHROMIUM, CHROMIUM_ARGS, dashboardKernel, seedRun, shotsDir, until } from './helpers';
+
+const hasChromium = existsSync(CHROMIUM);
+let k: TestKernel;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const email = 'admin@example.test';
+const password = 'correct horse battery';
+const shot = (p: Page, name: string) => p.screenshot({ path: join(shotsDir(), `${name}.png`), fullPage: true });
+
+before(async () => {
+  if (!hasChromium) return;
+  k = await dashboardKernel();
+  await k.kernel.auth.createUser({ email, role: 'admin', password });
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 });
+  context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+  context.setDefaultTimeout(8000);
+  page = await context.newPage();
+});
+
+after(async () => {
+  await browser?.close();
+  await k?.stop();
+});
+
+test('sign in: a wrong password is a readable error, the right one opens the overview, live over /ws', { skip: !hasChromium && 'no /usr/bin/chromium' }, async () => {
+  await page.goto(`${k.baseUrl}/dashboard`);
+  await page.getByTestId('login-form').waitFor();
+  await shot(page, '01-sign-in');
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', 'wrong password');
+  await page.click('button[type=submit]');
+  await page.getByRole('alert').filter({ hasText: 'Not signed in' }).waitFor();
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.getByTestId('plugins').waitFor();
+  await page.getByTestId('socket-state').filter({ hasText: 'live' }).waitFor();
+  // The session is the HttpOnly cookie: nothing is readable from script, nothing kept in localStorage.
+  assert.equal(await page.evaluate<string>('document.cookie'), '');
+  assert.equal(await page.evaluate<string | null>("localStorage.getItem('plinth.token')"), null);
+  await page.locator('[data-plugin=approvals] .badge').filter({ hasText: 'active' }).waitFor();
+  await shot(page, '02-overview');
+});
+
+test('chat: a message streams back from the builtin model, a tool call shows its result, a turn is graded', { skip: !hasChromium && 'no chromium' }, async () => {
+  await page.goto(`${k.baseUrl}/dashboard/chat`);
+  await page.getByTestId('new-session').click();
+  await page.waitForURL(/\/dashboard\/chat\/ses_/);
+  await page.getByTestId('chat-input').fill('hello streaming world');
+  await page.getByTestId('send').click();
+  const turn = page.locator('.turn[data-status=done]').first();
+  await turn.locator('.bubble.agent', { hasText: 'hello streaming world' }).waitFor();
+  await page.getByTestId('chat-input').fill('/tool memory.search {"query":"streaming"}');
+  await page.getByTestId('send').click();
+  await page.locator('.turn[data-status=done]').nth(1).getByTestId('tool-call').waitFor();
+  await page.locator('.turn[data-status=done]').nth(1).locator('.text', { hasText: 'memory.search returned' }).waitFor();
+  await turn.getByRole('button', { name: 'grade 4' }).click();
+  const sessionId = page.url().split('/').pop()!;
+  const turns = await k.request('GET', `/api/sessions/${sessionId}/turns`);
+  const graded = await until(async () => (await k.request('GET', `/api/turns/${turns.body.items[0].id}/feedback`)).body, 5000, 'feedback');
+  assert.equal(graded.grade ?? graded.items?.[0]?.grade, 4);
+  await shot(page, '03-chat');
+});
+
+test('approvals: a gated tool called from the chat appears in Approvals live, is approved with a reason, and the chat shows its result', { skip: !hasChromium && 'no chromium' }, async () => {
+  const approvals = await context.newPage();
+  await approvals.goto(`${k.baseUrl}/dashboard/approvals`);
+  await approvals.getByText('Nothing is waiting').waitFor();
+  await approvals.getByTestId('socket-state').filter({ hasText: 'live' }).waitFor();
+
+  await page.getByTestId('chat-input').fill('/tool gated-tool.write {"line":"from the browser"}');
+  await page.getByTestId('send').click();
+  const waiting = page.locator('.tool.waiting', { hasText: 'gated-tool.write' });
+  await waiting.waitFor();
+
+  // No reload: the request arrives over /ws (approval.requested).
+  const card = approvals.locator('.approval', { hasText: 'gated-tool.write' });
+  await card.waitFor();
+  await card.getByText('from the browser').waitFor();
+  await shot(approvals, '04-approvals-pending');
+  await card.getByTestId('approval-reason').fill('looks fine');
+  await card.getByTestId('approve').click();
+  await approvals.getByText('Nothing is waiting').waitFor();
+  await approvals.locator('table', { hasText: 'looks fine' }).waitFor();
+  await shot(approvals, '05-approvals-decided');
+  await approvals.close();
+
+  const result = page.locator('.tool.ok', { hasText: 'gated-tool.write' }).getByTestId('tool-result');
+  await result.waitFor();
+  assert.match(await result.innerText(), /"written": "from the browser"/);
+  await page.locator('.turn[data-status=done]').nth(2).waitFor();
+  const list = await k.request('GET', '/api/approvals?state=approved');
+  assert.equal(list.body.items.length, 1);
+  assert.equal(list.body.items[0].reason, 'looks fine');
+});
+
+test('overview: toggling a plugin changes its status on the page and in the kernel, and back', { skip: !hasChromium && 'no chromium' }, async () => {
+  await page.goto(`${k.baseUrl}/dashboard`);
+  const row = page.locator('[data-plugin=skills]');
+  await row.locator('.badge', { hasText: 'active' }).waitFor();
+  await page.getByTestId('toggle-skills').click();
+  await row.locator('.badge', { hasText: 'disabled' }).waitFor();
+  assert.equal((await k.request('GET', '/api/plugins/skills')).body.status, 'disabled');
+  await page.getByTestId('recent-events').getByText('plugin.disabled').waitFor();
+  await shot(page, '06-overview-plugin-disabled');
+  await page.getByTestId('toggle-skills').click();
+  await row.locator('.badge', { hasText: 'active' }).waitFor();
+  assert.equal((await k.request('GET', '/api/plugins/skills')).body.status, 'active');
+});
+
+test('jobs, runs and the other pages render their data (screenshots)', { skip: !hasChromium && 'no chromium' }, async () => {
+  const parent = (await k.request('POST', '/api/jobs', { body: { kind: 'command', title: 'build', request: { command: 'echo compiling; echo linking' } } })).body;
+  const child = (await k.request('POST', '/api/jobs', { body: { kind: 'command', title: 'report', parents: [parent.id], request: { command: 'echo reporting' } } })).body;
+  await k.request('POST', '/api/jobs', { body: { kind: 'command', title: 'broken', max_retries: 0, request: { command: 'echo oops; exit 3' } } });
+  await k.request('POST', '/api/schedules', { body: { name: 'nightly report', cron: '0 3 * * *', job: { kind: 'command', request: { command: 'echo nightly' } } } });
+  const runId = await seedRun(k);
+  await until(async () => ['completed', 'failed'].includes((await k.request('GET', `/api/runs/${runId}`)).body.status), 10_000, 'run to finish');
+
+  await page.goto(`${k.baseUrl}/dashboard/jobs/${child.id}`);
+  await page.locator(`[data-state=done] [data-job="${child.id}"]`).waitFor();
+  await page.getByTestId('crew-graph').locator('.node').nth(1).waitFor();
+  await page.getByTestId('job-log').getByText('reporting').waitFor();
+  await page.locator('[data-state=failed]', { hasText: 'broken' }).waitFor();
+  await shot(page, '07-jobs');
+  await page.getByTestId('schedules-tab').click();
+  await page.getByTestId('schedules').getByText('nightly report').waitFor();
+  await shot(page, '08-schedules');
+
+  await page.goto(`${k.baseUrl}/dashboard/runs/${runId}`);
+  await page.getByTestId('diff').getByText('line 2 (edited)').waitFor();
+  await page.getByTestId('terminal').getByText('working on: edit the readme').waitFor();
+  await shot(page, '09-runs');
+
+  await page.goto(`${k.baseUrl}/dashboard/memory`);
+  await page.getByTestId('memory-query').fill('streaming');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('memory-results').locator('mark').first().waitFor();
+  await shot(page, '10-memory');
+  for (const [path, name, text] of [['skills', '11-skills', 'Loaded skills'], ['channels', '12-channels', 'Dead letters'], ['integrations', '13-mcp-a2a', 'A2A peers']]) {
+    await page.goto(`${k.baseUrl}/dashboard/${path}`);
+    await page.getByText(text).first().waitFor();
+    await page.waitForLoadState('networkidle');
+    await shot(page, name);
+  }
+  await page.goto(`${k.baseUrl}/dashboard/stats`);
+  await page.getByTestId('efficiency').getByText('builtin/echo').waitFor();
+  await page.locator('svg.chart circle').first().waitFor();
+  await shot(page, '14-stats');
+});
