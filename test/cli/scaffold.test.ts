@@ -29,7 +29,7 @@ test('`plinth plugin new` scaffolds a plugin that passes its own test at once an
     assert.deepEqual(specs.filter(s => !s.startsWith('node:') && !s.startsWith('./') && !s.startsWith('plinth/sdk')), [], `${f} imports only the SDK and its own files`);
   }
 
-  const run = spawnSync(process.execPath, ['--require', join(ROOT, 'scripts', 'ts-hook.js'), '--test', join(dir, 'test', 'price-watch.test.ts')], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME, PLINTH_LOG_STDOUT: '0' }, timeout: 60_000 });
+  const run = spawnSync(process.execPath, ['--require', join(ROOT, 'scripts', 'ts-hook.js'), '--test', '--test-reporter=tap', join(dir, 'test', 'price-watch.test.ts')], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME, PLINTH_LOG_STDOUT: '0' }, timeout: 60_000 });
   assert.equal(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /# pass 2/);
 
