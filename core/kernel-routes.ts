@@ -1,5 +1,6 @@
 import { errors, reply, type RouteHandler, type RouteOptions } from '../sdk';
 import type { AuthStore } from './auth/auth-store';
+import { LoginThrottle } from './auth/login-throttle';
 import { SESSION_COOKIE, bearerToken, cookieToken } from './http/request-auth';
 import type { Method, RouteGroup, RouteTable } from './http/routes';
 import { buildOpenApi } from './http/openapi';
@@ -43,6 +44,7 @@ function pluginSummary(s: PluginState, tools: KernelToolRegistry) {
 export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): void {
   const route = (method: Method, path: string, options: RouteOptions, handler: RouteHandler) => group.add({ method, path, options: { tags: ['kernel'], ...options }, handler });
   const { host, tools, auth } = deps;
+  const throttle = new LoginThrottle();
 
   route('GET', '/api/health', { auth: 'public', summary: 'Liveness' }, () => ({
     status: 'ok', uptime: Math.round((Date.now() - deps.startedAt) / 1000), version: KERNEL_VERSION,
@@ -114,7 +116,16 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     auth: 'public', summary: 'Email and password → token (and a session cookie)',
     body: { type: 'object', required: ['email', 'password'], additionalProperties: false, properties: { email: { type: 'string', minLength: 3, maxLength: 320 }, password: { type: 'string', minLength: 1, maxLength: 1024 } } },
   }, async req => {
-    const { user, token, expiresAt } = await auth.login(req.body.email, req.body.password);
+    throttle.check(req.ip);
+    let session: Awaited<ReturnType<AuthStore['login']>>;
+    try {
+      session = await auth.login(req.body.email, req.body.password);
+    } catch (err) {
+      throttle.failed(req.ip);
+      throw err;
+    }
+    throttle.succeeded(req.ip);
+    const { user, token, expiresAt } = session;
     return reply(200, { token, user, expiresAt }, {
       headers: { 'set-cookie': `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${7 * 24 * 3600}` },
     });

@@ -11,12 +11,13 @@ import { KernelEventBus } from './events';
 import { RouteGroup, RouteTable, type RouteEnv } from './http/routes';
 import type { NodeSseStream } from './http/sse';
 import { WsTable, WsTickets, attachEventSocket, verifyUpgrade } from './http/websocket';
-import { KernelConfigStore, readSavedKernelSettings } from './kernel-config';
+import { KernelConfigStore } from './kernel-config';
 import { registerKernelRoutes } from './kernel-routes';
 import { LogSink, createLogger } from './log';
 import { PluginHost } from './plugins/plugin-host';
 import { RegistryFile } from './plugins/registry-file';
 import { watchPlugins } from './plugins/watcher';
+import { Admission } from './http/admission';
 import { isLoopback, type KernelSettings } from './settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from './storage/database';
 import { kernelMigrations } from './storage/kernel-schema';
@@ -46,6 +47,7 @@ export class Kernel {
   tools!: KernelToolRegistry;
   generatedAdminTokenFile: string | undefined;
   private server: Server | undefined;
+  private wsServer: { clients: Set<{ close(code: number, reason: string): void; terminate(): void }> } | undefined;
   private readonly sseStreams = new Set<NodeSseStream>();
   private closers: Array<() => Promise<void> | void> = [];
   private stopping: Promise<void> | undefined;
@@ -53,9 +55,6 @@ export class Kernel {
 
   constructor(private readonly options: KernelOptions) {
     this.settings = { ...options.settings };
-    const saved = readSavedKernelSettings(this.settings.dataDir);
-    // Saved settings apply only where the environment said nothing.
-    if (saved.bodyLimit) this.settings.bodyLimit = saved.bodyLimit;
     this.logs = new LogSink(this.settings.logLevel, this.settings.logToStdout);
     this.log = createLogger(this.logs, { plugin: 'kernel' });
   }
@@ -107,27 +106,30 @@ export class Kernel {
     });
 
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);
-    routeTable.claim('kernel', KERNEL_CLAIMS);
+    routeTable.setClaims('kernel', KERNEL_CLAIMS);
     const configStore = new KernelConfigStore(s, this.host, this.tools, this.logs, dbSettings.dialect);
     registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configStore, startedAt: this.startedAt, dialect: dbSettings.dialect });
     routeTable.setGroup('kernel', kernelRoutes);
 
+    const admission = new Admission(s);
     const app = websockify(new Koa(), {
-      verifyClient: verifyUpgrade({ auth: this.auth, tickets, table: wsTable, bus: this.bus, allowedOrigin: (origin, host) => safeOrigin(origin, host) }) as any,
+      verifyClient: verifyUpgrade({
+        auth: this.auth, tickets, table: wsTable, bus: this.bus,
+        allowedOrigin: (origin, host) => safeOrigin(origin, host),
+        admitted: (remote, host) => admission.check(remote, host) === undefined,
+      }) as any,
       maxPayload: 1024 * 1024,
     });
     app.proxy = false;
     app.silent = true;
     // One middleware for the whole request path: each Koa layer costs a promise per request.
-    const loopbackOnly = !isLoopback(s.host) && !s.adminToken;
     const notFound = async (ctx: Koa.Context) => {
       throw new PlinthError(404, 'PLINTH_ERR_NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
     };
     app.use(async ctx => {
       try {
-        if (loopbackOnly && !isLoopback(ctx.req.socket.remoteAddress)) {
-          throw new PlinthError(403, 'PLINTH_ERR_LOOPBACK_ONLY', 'this server has no PLINTH_ADMIN_TOKEN configured and only accepts loopback clients');
-        }
+        const refused = admission.check(ctx.req.socket.remoteAddress, ctx.get('host'));
+        if (refused) throw refused;
         ctx.set('x-content-type-options', 'nosniff');
         await routeTable.dispatch(ctx, () => notFound(ctx));
       } catch (err) {
@@ -141,12 +143,15 @@ export class Kernel {
       if (url.pathname === '/ws') return attachEventSocket(socket, user, this.bus);
       const endpoint = wsTable.get(url.pathname);
       if (!endpoint) return socket.close(4404, 'no WebSocket endpoint here');
-      try {
-        endpoint.handler(socket, { user, query: Object.fromEntries(url.searchParams), headers: ctx.req.headers });
-      } catch (err) {
-        this.log.error('WebSocket handler failed', { plugin: endpoint.owner, err });
-        socket.close(1011, 'internal error');
-      }
+      endpoint.sockets.add(socket);
+      socket.once('close', () => endpoint.sockets.delete(socket));
+      // A plugin's handler that throws (or rejects) closes its socket, never the kernel.
+      Promise.resolve()
+        .then(() => endpoint.handler(socket, { user, query: Object.fromEntries(url.searchParams), headers: ctx.req.headers }))
+        .catch(err => {
+          this.log.error('WebSocket handler failed', { plugin: endpoint.owner, err });
+          socket.close(1011, 'internal error');
+        });
     });
 
     await this.host.startAll();
@@ -155,6 +160,7 @@ export class Kernel {
       this.server = app.listen(s.port, s.host, () => resolve());
       this.server.once('error', reject);
     });
+    this.wsServer = (app.ws as any).server;
     this.server!.keepAliveTimeout = 5000;
     if (s.watch) {
       const watcher = await watchPlugins(this.host, this.log);
@@ -189,6 +195,9 @@ export class Kernel {
         const closed = new Promise<void>(resolve => server.close(() => resolve()));
         server.closeIdleConnections();
         for (const st of [...this.sseStreams]) st.close();
+        // Upgraded sockets would keep server.close() waiting for the whole drain bound.
+        for (const ws of this.wsServer?.clients ?? []) ws.close(1001, 'server shutting down');
+        setTimeout(() => { for (const ws of this.wsServer?.clients ?? []) ws.terminate(); }, 1000).unref();
         const bound = new Promise<void>(resolve => setTimeout(resolve, this.settings.drainTimeoutMs).unref());
         await Promise.race([closed, bound]);
         server.closeAllConnections();

@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 
 /** Kernel settings from the environment; everything a plugin needs comes from its own config. */
 export interface KernelSettings {
@@ -14,11 +15,18 @@ export interface KernelSettings {
   logToStdout: boolean;
   bodyLimit: number;
   drainTimeoutMs: number;
+  /** Host names answered besides loopback ones (`PLINTH_ALLOWED_HOSTS`, comma-separated). */
+  allowedHosts: string[];
 }
 
+/**
+ * Settings from the environment; `PUT /api/config` may have saved some in
+ * `$PLINTH_DATA_DIR/kernel.json`, and those apply where the environment says nothing.
+ */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): KernelSettings {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
-  const port = env.PLINTH_PORT === undefined || env.PLINTH_PORT === '' ? 7700 : Number(env.PLINTH_PORT);
+  const saved = readSaved(abs(env.PLINTH_DATA_DIR || './data'));
+  const port = env.PLINTH_PORT === undefined || env.PLINTH_PORT === '' ? (typeof saved.port === 'number' ? saved.port : 7700) : Number(env.PLINTH_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`PLINTH_PORT must be an integer from 0 to 65535, got "${env.PLINTH_PORT}"`);
   }
@@ -27,7 +35,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
     throw new Error(`PLINTH_LOG_LEVEL must be debug, info, warn or error, got "${level}"`);
   }
   return {
-    host: env.PLINTH_HOST || '127.0.0.1',
+    host: env.PLINTH_HOST || (typeof saved.host === 'string' ? saved.host : '127.0.0.1'),
     port,
     dataDir: abs(env.PLINTH_DATA_DIR || './data'),
     registryPath: abs(env.PLINTH_REGISTRY || './plugin-registry.json'),
@@ -36,8 +44,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
     watch: env.PLINTH_WATCH !== '0' && env.PLINTH_WATCH !== 'false',
     logLevel: level,
     logToStdout: env.PLINTH_LOG_STDOUT !== '0',
-    bodyLimit: 1024 * 1024,
-    drainTimeoutMs: Number(env.PLINTH_DRAIN_TIMEOUT_MS || 10_000),
+    bodyLimit: typeof saved.bodyLimit === 'number' ? saved.bodyLimit : 1024 * 1024,
+    drainTimeoutMs: Number(env.PLINTH_DRAIN_TIMEOUT_MS || (typeof saved.drainTimeoutMs === 'number' ? saved.drainTimeoutMs : 10_000)),
+    allowedHosts: (env.PLINTH_ALLOWED_HOSTS ?? '').split(',').map(h => h.trim()).filter(Boolean),
   };
 }
 
@@ -45,4 +54,8 @@ export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   const a = address.replace(/^::ffff:/, '');
   return a === '::1' || a.startsWith('127.') || a === 'localhost';
+}
+
+function readSaved(dataDir: string): Record<string, unknown> {
+  try { return JSON.parse(readFileSync(join(dataDir, 'kernel.json'), 'utf8')); } catch { return {}; }
 }

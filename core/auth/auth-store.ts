@@ -117,8 +117,17 @@ export class AuthStore implements AuthService {
    * 0600 file in the data dir.
    */
   async bootstrapAdmin(dataDir: string, configuredToken: string | undefined): Promise<{ admin: User; generatedTokenFile?: string }> {
-    let admin = (await this.db.query(`SELECT * FROM ${this.users} WHERE role = 'admin' ORDER BY created_at LIMIT 1`)).map(r => this.toUser(r))[0];
-    if (!admin) admin = await this.createUser({ email: 'admin@localhost', name: 'Administrator', role: 'admin' });
+    const firstAdmin = async () => (await this.db.query(`SELECT * FROM ${this.users} WHERE role = 'admin' ORDER BY created_at LIMIT 1`)).map(r => this.toUser(r))[0];
+    let admin = await firstAdmin();
+    if (!admin) {
+      try {
+        admin = await this.createUser({ email: 'admin@localhost', name: 'Administrator', role: 'admin' });
+      } catch (err) {
+        // Another kernel on the same database made it first.
+        admin = await firstAdmin();
+        if (!admin) throw err;
+      }
+    }
     if (configuredToken) {
       const hash = hashToken(configuredToken);
       const rows = await this.db.query(`SELECT id FROM ${this.tokens} WHERE token_hash = ?`, [hash]);
@@ -128,6 +137,9 @@ export class AuthStore implements AuthService {
       }
       return { admin };
     }
+    // An unset PLINTH_ADMIN_TOKEN revokes the one it used to set.
+    await this.db.query(`DELETE FROM ${this.tokens} WHERE name = 'env-admin'`);
+    this.cache.clear();
     const generated = await this.db.query(`SELECT id FROM ${this.tokens} WHERE name = 'generated-admin'`);
     const file = join(dataDir, 'admin-token');
     if (!generated.length && !existsSync(file)) {

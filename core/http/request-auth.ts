@@ -15,7 +15,9 @@ export function cookieToken(cookieHeader: string | undefined): string | undefine
   if (!cookieHeader) return undefined;
   for (const part of cookieHeader.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === SESSION_COOKIE) return decodeURIComponent(v.join('='));
+    if (k !== SESSION_COOKIE) continue;
+    // A mangled cookie is no credential (401), not a server error.
+    try { return decodeURIComponent(v.join('=')); } catch { return undefined; }
   }
   return undefined;
 }
@@ -29,8 +31,7 @@ export function authenticate(ctx: Context, level: AuthLevel, store: AuthStore): 
   if (!token) {
     token = cookieToken(ctx.get('cookie'));
     if (token && !['GET', 'HEAD'].includes(ctx.method)) {
-      const origin = ctx.get('origin');
-      if (!origin || new URL(origin).host !== ctx.get('host')) throw errors.forbidden('cookie-authenticated requests that change state must come from the same origin');
+      if (!sameOrigin(ctx.get('origin'), ctx.get('host'))) throw errors.forbidden('cookie-authenticated requests that change state must come from the same origin');
     }
   }
   if (!token) throw errors.unauthorized();
@@ -46,4 +47,9 @@ export function authenticate(ctx: Context, level: AuthLevel, store: AuthStore): 
 function checkLevel(user: User, level: AuthLevel): User {
   if (level === 'admin' && user.role !== 'admin') throw errors.forbidden('this route needs the admin role');
   return user;
+}
+
+function sameOrigin(origin: string, host: string): boolean {
+  if (!origin) return false;
+  try { return new URL(origin).host === host; } catch { return false; }
 }

@@ -36,8 +36,20 @@ export class RouteGroup {
   private middleware: ((ctx: Context, next: Next) => Promise<unknown>) | undefined;
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
+  private readonly streams = new Set<NodeSseStream>();
+  private readonly sseHooks: Pick<RouteEnv, 'onSseOpen' | 'onSseClose'>;
 
-  constructor(readonly owner: string, readonly generation: number, private readonly env: RouteEnv) {}
+  constructor(readonly owner: string, readonly generation: number, private readonly env: RouteEnv) {
+    this.sseHooks = {
+      onSseOpen: st => { this.streams.add(st); env.onSseOpen(st); },
+      onSseClose: st => { this.streams.delete(st); env.onSseClose(st); },
+    };
+  }
+
+  /** Ends the SSE streams still open on this group (a retired generation): clients resume with Last-Event-ID. */
+  closeStreams(): void {
+    for (const st of [...this.streams]) st.close();
+  }
 
   add(spec: RouteSpec): () => void {
     if (!spec.options || !AUTH_LEVELS.includes(spec.options.auth)) {
@@ -139,7 +151,7 @@ export class RouteGroup {
       if (!v.body(body)) throw validationError('body', v.body.errors);
     }
 
-    const req = new KoaRouteRequest(ctx, params, query, body, rawBody, user, this.env);
+    const req = new KoaRouteRequest(ctx, params, query, body, rawBody, user, this.sseHooks);
     try {
       const result = await spec.handler(req);
       if (req.stream) {
@@ -172,7 +184,7 @@ class KoaRouteRequest implements RouteRequest {
     readonly body: unknown,
     readonly rawBody: Buffer | undefined,
     readonly user: User | undefined,
-    private readonly env: RouteEnv,
+    private readonly env: Pick<RouteEnv, 'onSseOpen' | 'onSseClose'>,
   ) {
     this.method = ctx.method;
     this.path = ctx.path;
@@ -238,26 +250,30 @@ export class RouteTable {
   private readonly claims = new Map<string, string>();
   private readonly groups = new Map<string, RouteGroup>();
 
-  claim(owner: string, prefixes: string[]): () => void {
-    for (const prefix of prefixes) {
-      const holder = this.conflicting(prefix, owner);
-      if (holder) throw new PlinthError(409, 'PLINTH_ERR_ROUTE_CLAIM', `path ${prefix} is already claimed by ${holder.owner} (${holder.prefix})`);
+  /**
+   * Throws when `prefixes` would take paths another owner serves: the same prefix, or one nested
+   * in (or around) another owner's, unless the two plugins depend on each other that way (the
+   * telegram plugin's `/api/channels/telegram` inside the channels plugin's `/api/channels`).
+   * The kernel's prefixes never nest with anything.
+   */
+  checkClaims(owner: string, prefixes: string[], mayNestUnder: (holder: string) => boolean, mayHoldInside: (holder: string) => boolean): void {
+    for (const raw of prefixes) {
+      const p = normalize(raw);
+      for (const [claimed, holder] of this.claims) {
+        if (holder === owner) continue;
+        const kernel = holder === 'kernel' || owner === 'kernel';
+        if (claimed === p) throw claimError(p, holder, claimed);
+        if (isUnder(p, claimed) && (kernel || !mayNestUnder(holder))) throw claimError(p, holder, claimed);
+        if (isUnder(claimed, p) && (kernel || !mayHoldInside(holder))) throw claimError(p, holder, claimed);
+      }
     }
-    for (const p of prefixes) this.claims.set(normalize(p), owner);
-    this.ownerCache.clear();
-    return () => {
-      for (const p of prefixes) if (this.claims.get(normalize(p)) === owner) this.claims.delete(normalize(p));
-      this.ownerCache.clear();
-    };
   }
 
-  private conflicting(prefix: string, owner: string): { owner: string; prefix: string } | undefined {
-    const p = normalize(prefix);
-    for (const [claimed, holder] of this.claims) {
-      if (holder === owner) continue;
-      if (claimed === p) return { owner: holder, prefix: claimed };
-    }
-    return undefined;
+  /** Replaces an owner's claims in one step (an empty list drops them). */
+  setClaims(owner: string, prefixes: string[]): void {
+    for (const [claimed, holder] of [...this.claims]) if (holder === owner) this.claims.delete(claimed);
+    for (const p of prefixes) this.claims.set(normalize(p), owner);
+    this.ownerCache.clear();
   }
 
   ownsPath(owner: string, path: string): boolean {
@@ -316,6 +332,14 @@ function bySpecificity(a: RouteSpec, b: RouteSpec): number {
     if (pa !== pb) return pa - pb;
   }
   return 0;
+}
+
+function isUnder(path: string, prefix: string): boolean {
+  return prefix === '/' || path.startsWith(prefix + '/');
+}
+
+function claimError(prefix: string, holder: string, claimed: string): PlinthError {
+  return new PlinthError(409, 'PLINTH_ERR_ROUTE_CLAIM', `path ${prefix} is already claimed by ${holder} (${claimed})`);
 }
 
 function normalize(p: string): string {

@@ -7,7 +7,7 @@ import { canSee, topicMatches, type KernelEventBus } from '../events';
 import { bearerToken } from './request-auth';
 
 type WsAuth = 'public' | 'user' | 'admin';
-export interface WsEndpoint { owner: string; auth: WsAuth; handler: (socket: WebSocket, info: WsConnectionInfo) => void }
+export interface WsEndpoint { owner: string; auth: WsAuth; handler: (socket: WebSocket, info: WsConnectionInfo) => void; sockets: Set<WebSocket> }
 
 /** Short-lived single-use tickets, because browsers cannot set headers on a WebSocket. */
 export class WsTickets {
@@ -48,12 +48,18 @@ export class WsTable {
   countFor(owner: string): number { return this.byOwner.get(owner)?.size ?? 0; }
 }
 
-export interface UpgradeDeps { auth: AuthStore; tickets: WsTickets; table: WsTable; bus: KernelEventBus; allowedOrigin(origin: string, host: string | undefined): boolean }
+export interface UpgradeDeps {
+  auth: AuthStore; tickets: WsTickets; table: WsTable; bus: KernelEventBus;
+  allowedOrigin(origin: string, host: string | undefined): boolean;
+  /** The same client and Host rules as HTTP (loopback-only mode, DNS rebinding). */
+  admitted(remoteAddress: string | undefined, host: string | undefined): boolean;
+}
 
 /** Decides an upgrade before it is accepted, so a refused client gets a plain HTTP 401/403/404. */
 export function verifyUpgrade(deps: UpgradeDeps) {
   return (info: { req: IncomingMessage; origin?: string }, done: (ok: boolean, code?: number, message?: string) => void) => {
     (async () => {
+      if (!deps.admitted(info.req.socket.remoteAddress, info.req.headers.host)) return done(false, 403, 'client or Host not allowed');
       const url = new URL(info.req.url ?? '/', 'http://localhost');
       const origin = info.req.headers.origin;
       if (origin && !deps.allowedOrigin(origin, info.req.headers.host)) return done(false, 403, 'origin not allowed');
@@ -77,6 +83,7 @@ export function verifyUpgrade(deps: UpgradeDeps) {
 }
 
 const MAX_BUFFERED = 1024 * 1024;
+const MAX_TOPICS = 100;
 
 /** `/ws`: subscribe to topics and receive bus events the caller may see. */
 export function attachEventSocket(socket: WebSocket, user: User, bus: KernelEventBus): void {
@@ -99,7 +106,11 @@ export function attachEventSocket(socket: WebSocket, user: User, bus: KernelEven
     let msg: any;
     try { msg = JSON.parse(String(data)); } catch { return send({ type: 'error', error: { code: 'PLINTH_ERR_MALFORMED_JSON', message: 'frames must be JSON' } }); }
     const topics = Array.isArray(msg?.topics) ? msg.topics.filter((t: unknown) => typeof t === 'string' && t.length > 0 && t.length < 200) : null;
-    if (msg?.type === 'subscribe' && topics) { for (const t of topics) patterns.add(t); return send({ type: 'subscribed', topics: [...patterns] }); }
+    if (msg?.type === 'subscribe' && topics) {
+      if (patterns.size + topics.length > MAX_TOPICS) return send({ type: 'error', error: { code: 'PLINTH_ERR_TOO_MANY_TOPICS', message: `at most ${MAX_TOPICS} topics per connection` } });
+      for (const t of topics) patterns.add(t);
+      return send({ type: 'subscribed', topics: [...patterns] });
+    }
     if (msg?.type === 'unsubscribe' && topics) { for (const t of topics) patterns.delete(t); return send({ type: 'subscribed', topics: [...patterns] }); }
     if (msg?.type === 'ping') return send({ type: 'pong' });
     send({ type: 'error', error: { code: 'PLINTH_ERR_BAD_FRAME', message: 'expected {"type":"subscribe","topics":[...]}, unsubscribe or ping' } });

@@ -23,7 +23,6 @@ export interface GenerationEnv {
   clock: Clock;
   kernel: KernelInfo;
   dataDir: string;
-  isClaimedBy(pluginId: string, path: string, kind: 'routes' | 'ws'): boolean;
   resolveService(id: string): { impl: unknown } | undefined;
 }
 
@@ -41,7 +40,8 @@ export class Generation {
   timings: { loadMs: number; setupMs: number } | undefined;
   committed = false;
   disposed = false;
-  private readonly disposers: Disposer[] = [];
+  /** A Set, so that a disposer that has run (a fired timer, an unsubscribe) leaves it. */
+  private readonly disposers = new Set<Disposer>();
   private readonly staged: Array<() => Disposer> = [];
 
   constructor(
@@ -58,15 +58,41 @@ export class Generation {
     this.toolSet = new ToolSet(pluginId);
   }
 
+  /** Registers a disposer; after disposal (a setup that outlived its timeout) it runs at once. */
+  private own(dispose: Disposer): Disposer {
+    if (this.disposed) {
+      void Promise.resolve().then(dispose).catch(err => this.log.warn('disposer failed', { err }));
+      return dispose;
+    }
+    this.disposers.add(dispose);
+    return dispose;
+  }
+
   /** Runs `fn` now if committed, else at commit; either way its disposer is ours. */
-  private whenLive(fn: () => Disposer): Disposer {
+  private whenLive(fn: (done: () => void) => Disposer): Disposer {
     let dispose: Disposer | undefined;
     let cancelled = false;
-    const start = () => { if (!cancelled) dispose = fn(); return () => dispose?.(); };
+    const stop: Disposer = () => {
+      cancelled = true;
+      this.disposers.delete(stop);
+      return dispose?.();
+    };
+    const start = () => { if (!cancelled) dispose = fn(() => this.disposers.delete(stop)); return stop; };
+    this.own(stop);
     if (this.committed) start(); else this.staged.push(start);
-    const stop: Disposer = () => { cancelled = true; return dispose?.(); };
-    this.disposers.push(stop);
     return stop;
+  }
+
+  /** A plugin's callback that throws is logged; it must never take the kernel down. */
+  private guard(what: string, fn: () => unknown): () => void {
+    return () => {
+      try {
+        const r = fn() as Promise<unknown> | undefined;
+        if (r && typeof r.catch === 'function') r.catch(err => this.log.error(`${what} failed`, { err }));
+      } catch (err) {
+        this.log.error(`${what} failed`, { err });
+      }
+    };
   }
 
   commit(): void {
@@ -77,23 +103,26 @@ export class Generation {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    for (const d of this.disposers.splice(0).reverse()) {
+    this.routes.closeStreams();
+    const all = [...this.disposers].reverse();
+    this.disposers.clear();
+    for (const d of all) {
       try { await d(); } catch (err) { this.log.warn('disposer failed', { err }); }
     }
   }
 
   private fullPath(path: string, kind: 'routes' | 'ws'): string {
     const own = `/api/${this.pluginId}`;
-    if (path.startsWith('/') && this.env.isClaimedBy(this.pluginId, path, kind) && !path.startsWith(own + '/') && path !== own) return path;
+    if (path === own || path.startsWith(own + '/')) return path;
+    const claimed = kind === 'routes' ? this.manifest.contributes.routes : this.manifest.contributes.ws;
+    if (path.startsWith('/') && claimed.some(p => path === p || path.startsWith(p.endsWith('/') ? p : p + '/'))) return path;
     const rel = path === '/' || path === '' ? '' : path.startsWith('/') ? path : `/${path}`;
     return own + rel;
   }
 
   private http(): HttpRouter {
     const add = (method: Method) => (path: string, options: any, handler: any) => {
-      const remove = this.routes.add({ method, path: this.fullPath(path, 'routes'), options, handler });
-      this.disposers.push(remove);
-      return remove;
+      return this.own(this.routes.add({ method, path: this.fullPath(path, 'routes'), options, handler }));
     };
     return { get: add('GET'), post: add('POST'), put: add('PUT'), patch: add('PATCH'), delete: add('DELETE') };
   }
@@ -106,10 +135,13 @@ export class Generation {
         if (!options || !['public', 'user', 'admin'].includes(options.auth)) {
           throw new PlinthError(500, 'PLINTH_ERR_ROUTE_AUTH', `WebSocket ${full} of ${this.pluginId} must declare auth: public, user or admin`);
         }
-        this.wsEndpoints.set(full, { owner: this.pluginId, auth: options.auth, handler });
-        const remove = () => { this.wsEndpoints.delete(full); };
-        this.disposers.push(remove);
-        return remove;
+        const sockets = new Set<import('ws').WebSocket>();
+        this.wsEndpoints.set(full, { owner: this.pluginId, auth: options.auth, handler, sockets });
+        return this.own(() => {
+          this.wsEndpoints.delete(full);
+          // Sockets must not go on talking to a disposed generation: clients reconnect to the new one.
+          for (const socket of sockets) socket.close(1012, 'plugin reloaded or disabled; reconnect');
+        });
       },
     };
   }
@@ -125,8 +157,12 @@ export class Generation {
 
   private timers(): Timers {
     return {
-      setTimeout: (fn, ms) => this.whenLive(() => { const t = setTimeout(fn, ms); return () => clearTimeout(t); }),
-      setInterval: (fn, ms) => this.whenLive(() => { const t = setInterval(fn, ms); return () => clearInterval(t); }),
+      setTimeout: (fn, ms) => this.whenLive(done => {
+        const run = this.guard('timer', fn);
+        const t = setTimeout(() => { done(); run(); }, ms);
+        return () => clearTimeout(t);
+      }),
+      setInterval: (fn, ms) => this.whenLive(() => { const t = setInterval(this.guard('interval', fn), ms); return () => clearInterval(t); }),
     };
   }
 
@@ -134,7 +170,7 @@ export class Generation {
     return {
       open: async (options = {}) => {
         const ds = await openDataSource(this.env.database, this.pluginId, options.entities ?? []);
-        this.disposers.push(() => ds.destroy());
+        this.own(() => ds.destroy());
         const db: PluginDatabase = pluginDatabase(ds, this.env.database.dialect, this.pluginId);
         const applied = await runMigrations(db, this.pluginId, options.migrations ?? []);
         if (applied.length) this.log.info('migrations applied', { migrations: applied });
@@ -181,7 +217,7 @@ export class Generation {
       clock: this.env.clock,
       timers: this.container.resolve(coreServices.timers.id),
       kernel: this.env.kernel,
-      onDispose: fn => { this.disposers.push(fn); },
+      onDispose: fn => { this.own(fn); },
     };
     for (const [key, ref] of Object.entries(deps ?? {})) {
       if (!ref || typeof ref.id !== 'string') throw new PlinthError(500, 'PLINTH_ERR_DEPENDENCY', `deps.${key} of ${this.pluginId} is not a service ref`);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
 import { PlinthError, errors, isPluginDefinition, isPlinthError, type Logger, type PluginDefinition } from '../../sdk';
 import type { LogSink } from '../log';
@@ -29,7 +29,7 @@ export interface PluginState {
   lastReload?: { at: string; ok: boolean; ms: number };
 }
 
-export interface HostEnv extends Omit<GenerationEnv, 'isClaimedBy' | 'resolveService'> {
+export interface HostEnv extends Omit<GenerationEnv, 'resolveService'> {
   registry: RegistryFile;
   routeTable: RouteTable;
   wsTable: WsTable;
@@ -52,17 +52,28 @@ export class PluginHost {
   private readonly services = new Map<string, { pluginId: string; impl: unknown }>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly disposing = new Set<Promise<void>>();
-  private readonly claimReleases = new Map<string, () => void>();
+  private readonly retiring: Generation[] = [];
   private stopped = false;
 
   constructor(private readonly env: HostEnv) {
     for (const [id, impl] of Object.entries(env.presetServices ?? {})) this.services.set(id, { pluginId: 'preset', impl });
   }
 
+  /**
+   * Operations run one at a time. Generations replaced during one are disposed only when it has
+   * finished, so that dependents still bound to a provider's old service are restarted first.
+   */
   private serial<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(op, op);
-    this.queue = run.catch(() => undefined);
-    return run;
+    const run = async () => {
+      try {
+        return await op();
+      } finally {
+        for (const gen of this.retiring.splice(0)) this.dispose(gen);
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   service(id: string): unknown {
@@ -72,11 +83,6 @@ export class PluginHost {
   private generationEnv(): GenerationEnv {
     return {
       ...this.env,
-      isClaimedBy: (pluginId, path, kind) => {
-        const m = this.plugins.get(pluginId)?.manifest;
-        const prefixes = kind === 'routes' ? m?.contributes.routes : m?.contributes.ws;
-        return !!prefixes?.some(p => path === p || path.startsWith(p.endsWith('/') ? p : p + '/'));
-      },
       resolveService: id => this.services.get(id),
     };
   }
@@ -137,11 +143,13 @@ export class PluginHost {
 
   /** Loads fresh code and runs setup in a new generation; nothing is live until commit. */
   private async prepare(state: PluginState, manifest: PluginManifest): Promise<Generation> {
-    const claimed = this.claim(state.id, manifest);
     const config = this.validateConfig(state.id, manifest, state.entry.config ?? {});
     const mainFile = resolve(state.dir, manifest.main);
-    if (!mainFile.startsWith(resolve(state.dir))) throw new PlinthError(400, 'PLINTH_ERR_MANIFEST', `plugin.json/main must stay inside the plugin folder`);
+    const inside = relative(resolve(state.dir), mainFile);
+    if (inside.startsWith('..') || isAbsolute(inside)) throw new PlinthError(400, 'PLINTH_ERR_MANIFEST', `plugin.json/main must stay inside the plugin folder`);
     if (!existsSync(mainFile)) throw new PlinthError(400, 'PLINTH_ERR_MANIFEST', `plugin.json/main: ${manifest.main} does not exist in ${state.dir}`);
+    // Checked now, applied at commit: a failed reload leaves the old generation's claims alone.
+    this.env.routeTable.checkClaims(state.id, claimsOf(state.id, manifest), owner => this.dependsOn(state.id, owner, manifest), owner => this.dependsOn(owner, state.id));
 
     let definition: PluginDefinition;
     const loadStarted = performance.now();
@@ -166,38 +174,21 @@ export class PluginHost {
       for (const ref of definition.provides) {
         if (!(ref.id in gen.provided)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${state.id} declares that it provides "${ref.id}" but setup did not return it`);
       }
+      for (const id of Object.keys(gen.provided)) {
+        // A plugin provides only its own services: no plugin can stand in for `approvals.gate`.
+        if (!id.startsWith(`${state.id}.`)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${state.id} may only provide services named "${state.id}.<name>", not "${id}"`);
+      }
       return gen;
     } catch (err) {
       await gen.dispose();
-      if (claimed) this.releaseClaims(state.id);
       if (isPlinthError(err)) throw err;
       throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_SETUP', `setup of ${state.id} failed: ${(err as Error).message}`);
     }
   }
 
-  /** Returns true when this call made the claim (so a failed first start can release it). */
-  private claim(pluginId: string, manifest: PluginManifest): boolean {
-    if (this.claimReleases.has(pluginId)) {
-      // Reload: the claims may have changed with the manifest.
-      const old = this.claimReleases.get(pluginId)!;
-      old();
-      this.claimReleases.delete(pluginId);
-      try {
-        this.claimReleases.set(pluginId, this.env.routeTable.claim(pluginId, claimsOf(pluginId, manifest)));
-      } catch (err) {
-        const prev = this.plugins.get(pluginId)?.active?.manifest;
-        if (prev) this.claimReleases.set(pluginId, this.env.routeTable.claim(pluginId, claimsOf(pluginId, prev)));
-        throw err;
-      }
-      return false;
-    }
-    this.claimReleases.set(pluginId, this.env.routeTable.claim(pluginId, claimsOf(pluginId, manifest)));
-    return true;
-  }
-
-  private releaseClaims(pluginId: string): void {
-    this.claimReleases.get(pluginId)?.();
-    this.claimReleases.delete(pluginId);
+  /** Whether `a` depends on `b` (required or optional), by a's current (or given) manifest. */
+  private dependsOn(a: string, b: string, manifest = this.plugins.get(a)?.manifest): boolean {
+    return !!manifest && (manifest.dependsOn.includes(b) || manifest.optionalDependsOn.includes(b));
   }
 
   private validateConfig(pluginId: string, manifest: PluginManifest, config: Record<string, unknown>): Record<string, unknown> {
@@ -214,6 +205,7 @@ export class PluginHost {
   /** The swap: one generation out, the next in, with no moment where neither serves. */
   private commit(state: PluginState, gen: Generation): void {
     const old = state.active;
+    this.env.routeTable.setClaims(state.id, claimsOf(state.id, gen.manifest));
     this.env.routeTable.setGroup(state.id, gen.routes);
     this.env.tools.install(state.id, gen.toolSet);
     this.env.wsTable.install(state.id, gen.wsEndpoints);
@@ -233,8 +225,12 @@ export class PluginHost {
     this.env.log.info('plugin active', { plugin: state.id, generation: gen.number, ...gen.timings });
   }
 
-  /** In-flight requests and SSE streams finish on the old generation (bounded), then it goes. */
   private retire(gen: Generation): void {
+    this.retiring.push(gen);
+  }
+
+  /** In-flight requests and SSE streams finish on the old generation (bounded), then it goes. */
+  private dispose(gen: Generation): void {
     const p = gen.routes.drain(this.env.drainTimeoutMs).then(() => gen.dispose());
     this.disposing.add(p);
     void p.finally(() => this.disposing.delete(p));
@@ -246,7 +242,7 @@ export class PluginHost {
     this.env.tools.install(state.id, undefined);
     this.env.wsTable.install(state.id, undefined);
     for (const [id, entry] of [...this.services]) if (entry.pluginId === state.id) this.services.delete(id);
-    this.releaseClaims(state.id);
+    this.env.routeTable.setClaims(state.id, []);
     state.active = undefined;
     if (gen) this.retire(gen);
     purgeModulesUnder(state.dir);
@@ -264,7 +260,12 @@ export class PluginHost {
     });
   }
 
-  private async reloadOne(state: PluginState, reason: string): Promise<void> {
+  /**
+   * `rollback` keeps the old generation serving when the new one fails. A dependent restarted
+   * because its provider changed cannot roll back (its old generation holds the provider's
+   * retired service), so it stops and reports the error instead.
+   */
+  private async reloadOne(state: PluginState, reason: string, rollback = true): Promise<void> {
     const started = performance.now();
     try {
       const manifest = readManifest(state.dir, state.id);
@@ -277,7 +278,10 @@ export class PluginHost {
     } catch (err) {
       const e = toPlinthError(err);
       state.lastReload = { at: new Date().toISOString(), ok: false, ms: Math.round(performance.now() - started) };
-      if (state.active) {
+      if (state.active && !rollback) {
+        this.deactivate(state);
+        this.fail(state, new PlinthError(e.status, e.code, `stopped: ${reason}, and the new generation failed: ${e.message}`));
+      } else if (state.active) {
         // Rollback: the old generation never stopped serving; only report.
         state.error = { code: e.code, message: `reload failed, still serving generation ${state.active.number}: ${e.message}`, at: new Date().toISOString() };
         this.env.log.error('plugin reload failed; old generation kept', { plugin: state.id, code: e.code, error: e.message });
@@ -309,7 +313,7 @@ export class PluginHost {
         this.fail(s, new PlinthError(500, 'PLINTH_ERR_DEPENDENCY', `depends on "${missing}", which is ${this.plugins.get(missing)?.status}`));
         continue;
       }
-      await this.reloadOne(s, `dependency ${id} changed`);
+      await this.reloadOne(s, `dependency ${id} changed`, false);
     }
   }
 
@@ -345,20 +349,31 @@ export class PluginHost {
     });
   }
 
-  /** A config change is applied by a new generation with the new config (a reload). */
+  /**
+   * A config change is applied by a new generation with the new config (a reload). The registry
+   * file changes only once that generation serves (or, for a plugin that is not running, once the
+   * config passed its schema).
+   */
   setConfig(id: string, config: Record<string, unknown>): Promise<PluginState> {
     return this.serial(async () => {
       const state = this.require(id);
-      if (state.manifest) this.validateConfig(id, state.manifest, config);
+      const manifest = state.manifest ?? readManifest(state.dir, id);
+      this.validateConfig(id, manifest, config);
+      const previous = state.entry.config;
+      state.entry.config = config;
+      if (state.status === 'active' || state.status === 'error') {
+        const before = state.active;
+        await this.reloadOne(state, 'config');
+        if (state.status !== 'active' || state.active === before) {
+          state.entry.config = previous;
+          throw new PlinthError(422, 'PLINTH_ERR_CONFIG_REJECTED', `the new config of ${id} was not applied: ${state.error?.message ?? 'setup failed'}`);
+        }
+        if (state.status === 'active') await this.restartDependents(id);
+      }
       this.env.registry.update(entries => {
         const e = entries.find(x => x.id === id);
         if (e) e.config = config;
       });
-      state.entry.config = config;
-      if (state.status === 'active' || state.status === 'error') {
-        await this.reloadOne(state, 'config');
-        if (state.status === 'active') await this.restartDependents(id);
-      }
       return state;
     });
   }

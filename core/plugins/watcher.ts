@@ -35,7 +35,11 @@ export async function watchPlugins(host: PluginHost, log: Logger): Promise<{ clo
 
   const watcher: FSWatcher = watch([...dirs.keys()], {
     ignoreInitial: true,
-    ignored: (p: string) => /[\\/](node_modules|\.git|test|data)([\\/]|$)/.test(p),
+    // Judged inside each plugin folder, so a checkout under some /data/ or /test/ still reloads.
+    ignored: (p: string) => {
+      const dir = [...dirs.keys()].find(d => p.startsWith(d));
+      return !!dir && /(^|[\\/])(node_modules|\.git|test|data|dist)([\\/]|$)/.test(p.slice(dir.length));
+    },
   });
   watcher.on('all', (_event, file) => {
     let owner: string | undefined;

@@ -81,20 +81,39 @@ export function pluginDatabase(ds: DataSource, dialect: Dialect, namespace: stri
 
 const MIGRATIONS_TABLE = 'plinth_migrations';
 
-/** Applies each not-yet-applied migration in its own transaction; the record is the unique key. */
+/**
+ * Applies each not-yet-applied migration in its own transaction; the record is the unique key.
+ * On PostgreSQL several kernels may start at once on one database: an advisory lock makes them
+ * take turns, and each reads what is applied only once it holds the lock.
+ */
 export async function runMigrations(db: PluginDatabase, namespace: string, migrations: Migration[]): Promise<string[]> {
-  await db.dataSource.query(
-    `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (namespace VARCHAR(100) NOT NULL, name VARCHAR(200) NOT NULL, applied_at VARCHAR(40) NOT NULL, PRIMARY KEY (namespace, name))`,
-  );
-  const done = new Set((await db.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} WHERE namespace = ?`, [namespace])).map(r => r.name));
-  const applied: string[] = [];
-  for (const m of migrations) {
-    if (done.has(m.name)) continue;
-    await db.transaction(async tx => {
-      await m.up(tx);
-      await tx.query(`INSERT INTO ${MIGRATIONS_TABLE} (namespace, name, applied_at) VALUES (?, ?, ?)`, [namespace, m.name, new Date().toISOString()]);
-    });
-    applied.push(m.name);
+  const qr = db.dataSource.createQueryRunner();
+  await qr.connect();
+  const sql = runner(db.dialect, namespace, (text, params) => qr.query(text, params as any[]));
+  const locked = db.dialect === 'postgres';
+  try {
+    if (locked) await qr.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATIONS_TABLE]);
+    await qr.query(
+      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (namespace VARCHAR(100) NOT NULL, name VARCHAR(200) NOT NULL, applied_at VARCHAR(40) NOT NULL, PRIMARY KEY (namespace, name))`,
+    );
+    const done = new Set((await sql.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} WHERE namespace = ?`, [namespace])).map(r => r.name));
+    const applied: string[] = [];
+    for (const m of migrations) {
+      if (done.has(m.name)) continue;
+      await qr.startTransaction();
+      try {
+        await m.up(sql);
+        await sql.query(`INSERT INTO ${MIGRATIONS_TABLE} (namespace, name, applied_at) VALUES (?, ?, ?)`, [namespace, m.name, new Date().toISOString()]);
+        await qr.commitTransaction();
+      } catch (err) {
+        await qr.rollbackTransaction();
+        throw new Error(`migration ${namespace}/${m.name} failed: ${(err as Error).message}`);
+      }
+      applied.push(m.name);
+    }
+    return applied;
+  } finally {
+    if (locked) await qr.query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATIONS_TABLE]).catch(() => undefined);
+    await qr.release();
   }
-  return applied;
 }

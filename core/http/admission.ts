@@ -1,0 +1,41 @@
+import { PlinthError } from '../../sdk';
+import { isLoopback, type KernelSettings } from '../settings';
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/**
+ * Who may talk to the server at all, for HTTP and WebSocket alike:
+ * - bound beyond loopback with no admin token configured, only loopback clients;
+ * - bound to loopback, only a loopback `Host` (a page on another name that rebinds its DNS to
+ *   127.0.0.1 is otherwise same-origin with us); `PLINTH_ALLOWED_HOSTS` adds names.
+ */
+export class Admission {
+  private readonly loopbackOnly: boolean;
+  private readonly hosts: Set<string> | undefined;
+
+  constructor(settings: Pick<KernelSettings, 'host' | 'adminToken' | 'allowedHosts'>) {
+    this.loopbackOnly = !isLoopback(settings.host) && !settings.adminToken;
+    const extra = settings.allowedHosts ?? [];
+    if (isLoopback(settings.host) || extra.length) this.hosts = new Set([...LOOPBACK_NAMES, ...extra.map(h => h.toLowerCase())]);
+  }
+
+  check(remoteAddress: string | undefined, hostHeader: string | undefined): PlinthError | undefined {
+    if (this.loopbackOnly && !isLoopback(remoteAddress)) {
+      return new PlinthError(403, 'PLINTH_ERR_LOOPBACK_ONLY', 'this server has no PLINTH_ADMIN_TOKEN configured and only accepts loopback clients');
+    }
+    if (this.hosts && hostHeader !== undefined) {
+      const name = hostName(hostHeader);
+      if (!this.hosts.has(name)) {
+        return new PlinthError(403, 'PLINTH_ERR_HOST', `Host "${name}" is not one this server answers to; add it to PLINTH_ALLOWED_HOSTS`);
+      }
+    }
+    return undefined;
+  }
+}
+
+function hostName(host: string): string {
+  const h = host.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  const colon = h.lastIndexOf(':');
+  return colon > 0 ? h.slice(0, colon) : h;
+}
