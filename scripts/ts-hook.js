@@ -11,7 +11,8 @@ const Module = require('node:module');
 
 if (!globalThis.__plinthTsHook) {
   globalThis.__plinthTsHook = true;
-  const esbuild = require('esbuild');
+  // esbuild is needed only on a cache miss; most starts never load it.
+  let esbuild;
   const cacheDir = path.join(__dirname, '..', 'node_modules', '.cache', 'plinth-ts');
   try { fs.mkdirSync(cacheDir, { recursive: true }); } catch { /* read-only install: no cache */ }
   const hookVersion = '1';
@@ -20,6 +21,7 @@ if (!globalThis.__plinthTsHook) {
     const key = crypto.createHash('sha1').update(hookVersion).update(filename).update(source).digest('hex');
     const cached = path.join(cacheDir, key + '.js');
     try { return fs.readFileSync(cached, 'utf8'); } catch { /* miss */ }
+    esbuild ??= require('esbuild');
     const out = esbuild.transformSync(source, {
       loader: filename.endsWith('.tsx') ? 'tsx' : 'ts',
       format: 'cjs',
