@@ -58,7 +58,14 @@ export class OpenAiProvider implements ModelProvider {
       let sawDone = false;
       let sawAny = false;
       for await (const { data } of sseEvents(res.body)) {
-        if (data === '[DONE]') { sawDone = true; break; }
+        if (sawDone) continue;
+        if (data === '[DONE]') {
+          sawDone = true;
+          // Reading a complete body to its end keeps the connection for the next call; leaving
+          // the loop early would close it (and the next call pays a new connection).
+          if (res.body.complete) continue;
+          break;
+        }
         let chunk: any;
         try { chunk = JSON.parse(data); } catch { throw new ProviderError(this.name, `${this.name} streamed something that is not JSON: ${data.slice(0, 80)}`, res.status, true); }
         if (chunk?.error) throw new ProviderError(this.name, `${this.name} failed mid-stream: ${chunk.error.message ?? JSON.stringify(chunk.error)}`, undefined, true);
