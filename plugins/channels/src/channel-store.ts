@@ -33,6 +33,10 @@ function normalize<T>(row: any): T {
   return row as T;
 }
 
+/** 8 columns a row: 100 rows stay under SQLite's 999-variable floor. */
+const STAGE_BATCH = 100;
+const STAGE_FLUSH_MS = 10;
+
 let seqCounter = 0;
 /** Orders rows created within one millisecond; unique enough for keyset pagination with the id as tie-break. */
 function nextSeq(now: number): number { seqCounter = (seqCounter + 1) % 1000; return now * 1000 + seqCounter; }
@@ -44,8 +48,11 @@ export class ChannelStore {
   private readonly sessions: string;
   private readonly pairings: string;
   private readonly platform: string;
+  private pendingStages: unknown[][] = [];
+  private stageTimer: NodeJS.Timeout | undefined;
+  private stageWrites: Promise<void> = Promise.resolve();
 
-  constructor(private readonly db: PluginDatabase) {
+  constructor(private readonly db: PluginDatabase, private readonly onStageError: (err: unknown) => void = () => undefined) {
     this.inbound = db.table('inbound');
     this.deliveries = db.table('deliveries');
     this.stages = db.table('trace_stages');
@@ -105,12 +112,36 @@ export class ChannelStore {
 
   // ------------------------------------------------------------ traces
 
-  async stage(traceId: string, subjectId: string, stage: string, now: number, detail?: unknown, error?: string): Promise<void> {
-    await this.db.query(`INSERT INTO ${this.stages} (id, trace_id, subject_id, stage, at, seq, detail, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [newId('stg'), traceId, subjectId, stage, now, nextSeq(now), detail === undefined ? null : JSON.stringify(detail), error ?? null]);
+  /**
+   * Trace stages are written behind: queued here and inserted many to a statement shortly after,
+   * so that recording a stage costs no database round trip on the message's path (four stages
+   * per answered message were a third of its statements). Readers of a trace flush first, and
+   * dispose flushes, so a stage is only lost if the process dies within the flush delay.
+   */
+  stage(traceId: string, subjectId: string, stage: string, now: number, detail?: unknown, error?: string): Promise<void> {
+    this.pendingStages.push([newId('stg'), traceId, subjectId, stage, now, nextSeq(now), detail === undefined ? null : JSON.stringify(detail), error ?? null]);
+    if (this.pendingStages.length >= STAGE_BATCH) void this.flushStages();
+    else this.stageTimer ??= setTimeout(() => void this.flushStages(), STAGE_FLUSH_MS);
+    return Promise.resolve();
+  }
+
+  /** Writes the queued stages; resolves once they (and any earlier batch) are stored. */
+  flushStages(): Promise<void> {
+    if (this.stageTimer) { clearTimeout(this.stageTimer); this.stageTimer = undefined; }
+    const rows = this.pendingStages;
+    this.pendingStages = [];
+    this.stageWrites = this.stageWrites.then(async () => {
+      for (let i = 0; i < rows.length; i += STAGE_BATCH) {
+        const batch = rows.slice(i, i + STAGE_BATCH);
+        await this.db.query(`INSERT INTO ${this.stages} (id, trace_id, subject_id, stage, at, seq, detail, error) VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, batch.flat())
+          .catch(err => this.onStageError(err));
+      }
+    });
+    return this.stageWrites;
   }
 
   async trace(traceId: string) {
+    await this.flushStages();
     const inbound = (await this.db.query(`SELECT * FROM ${this.inbound} WHERE trace_id = ?`, [traceId])).map(r => normalize<InboundRow>(r));
     const deliveries = (await this.db.query(`SELECT * FROM ${this.deliveries} WHERE trace_id = ? ORDER BY seq`, [traceId])).map(r => normalize<DeliveryRow>(r));
     if (!inbound.length && !deliveries.length) return undefined;
