@@ -2,6 +2,9 @@
  * Webhook ingest: Telegram updates POSTed by autocannon, acknowledged (stored, deduped) while the
  * agent turns and replies run behind; then every reply is counted at the fake Bot API: none lost,
  * none twice. Target: >= 2,000 updates/s acknowledged, p99 < 20 ms.
+ * Two phases: updates offered at the target rate (2,000/s; its p99 is the latency figure, as a
+ * closed loop at saturation only measures connections / throughput), then as fast as the
+ * connections allow (the most the kernel acknowledges).
  * The kernel and the fake Bot API each run as their own process; this one only generates load.
  * Also reports the kernel's CPU per acknowledged update during ingest (steadier than rates on a
  * busy machine). Prints one JSON line.
@@ -12,8 +15,9 @@ import { ROOT, autocannon, log, registryWith, round, spawnServer, tempDataDir } 
 
 const TOKEN = '123456:bench';
 const SECRET = 'bench_secret';
-const TOTAL = Number(process.env.BENCH_UPDATES ?? 20000);
+const TOTAL = Number(process.env.BENCH_UPDATES ?? 10000);
 const WARMUP = 2000;
+const RATE = Number(process.env.BENCH_RATE ?? 2000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
 function cpuMs(pid: number): number {
@@ -40,21 +44,25 @@ async function main() {
       update_id: id,
       message: { message_id: id, date: 1441645532, chat: { id: 1000 + (id % 500), type: 'private' }, from: { id: 1000 + (id % 500), first_name: 'Bench' }, text: `m${id}` },
     });
-    const post = (amount: number) => autocannon({
-      url: `${kernel.baseUrl}/api/webhooks/telegram`, connections: CONNECTIONS, amount, method: 'POST',
+    const post = (amount: number, overallRate?: number) => autocannon({
+      url: `${kernel.baseUrl}/api/webhooks/telegram`, connections: CONNECTIONS, amount, method: 'POST', ...(overallRate ? { overallRate } : {}),
       headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
       requests: [{ setupRequest: (req: any) => ({ ...req, body: body(++n) }) }],
     });
     // Warm-up (JIT, the first sessions) counts towards the replies checked, not the figures.
     await post(WARMUP);
-    log(`posting ${TOTAL} updates over ${CONNECTIONS} connections`);
+    log(`offering ${TOTAL} updates at ${RATE}/s over ${CONNECTIONS} connections`);
     const cpuBefore = cpuMs(kernel.proc.pid!);
+    const rateStarted = Date.now();
+    const atRate = await post(TOTAL, RATE);
+    const atRateMs = Date.now() - rateStarted;
+    const kernelCpuUsPerUpdate = ((cpuMs(kernel.proc.pid!) - cpuBefore) * 1000) / TOTAL;
+    log(`posting ${TOTAL} updates as fast as ${CONNECTIONS} connections allow`);
     const started = Date.now();
     const result = await post(TOTAL);
     const ingestMs = Date.now() - started;
-    const kernelCpuUsPerUpdate = ((cpuMs(kernel.proc.pid!) - cpuBefore) * 1000) / TOTAL;
     log(`ingest done in ${ingestMs} ms; waiting for replies`);
-    const expect = WARMUP + TOTAL;
+    const expect = WARMUP + 2 * TOTAL;
     const stats = async () => (await fetch(`${api.baseUrl}/stats?expect=${expect}`)).json() as Promise<{ delivered: number; unique: number; duplicates: number; lost: number }>;
     const deadline = Date.now() + 120_000;
     let s = await stats();
@@ -63,14 +71,15 @@ async function main() {
     await new Promise(r => setTimeout(r, 500));
     s = await stats(); // a duplicate sent late would show here
     console.log(JSON.stringify({
-      bench: 'channels-ingest', updates: TOTAL, warmupUpdates: WARMUP, connections: CONNECTIONS,
-      ackPerSec: Math.round(result.requests.average), ackPerSecOverall: Math.round(TOTAL / (ingestMs / 1000)),
-      latencyP50Ms: result.latency.p50, latencyP99Ms: result.latency.p99, latencyMaxMs: result.latency.max,
-      kernelCpuUsPerUpdate: round(kernelCpuUsPerUpdate, 1),
-      non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts,
+      bench: 'channels-ingest', updatesPerPhase: TOTAL, warmupUpdates: WARMUP, connections: CONNECTIONS,
+      offeredPerSec: RATE, atRate: { ackPerSec: Math.round(TOTAL / (atRateMs / 1000)), latencyP50Ms: atRate.latency.p50, latencyP99Ms: atRate.latency.p99, latencyMaxMs: atRate.latency.max },
+      saturated: { ackPerSec: Math.round(result.requests.average), ackPerSecOverall: Math.round(TOTAL / (ingestMs / 1000)), latencyP50Ms: result.latency.p50, latencyP99Ms: result.latency.p99, latencyMaxMs: result.latency.max },
+      // kernel CPU while updates are offered at the rate, over updates offered: includes replies processed meanwhile
+      kernelCpuUsPerUpdateAtRate: round(kernelCpuUsPerUpdate, 1),
+      non2xx: result.non2xx + atRate.non2xx, errors: result.errors + atRate.errors, timeouts: result.timeouts + atRate.timeouts,
       repliesDelivered: s.delivered, repliesUnique: s.unique, duplicates: s.duplicates, lost: s.lost,
       replyThroughputPerSec: Math.round(s.delivered / (drainedMs / 1000)), allAnsweredMs: drainedMs,
-      target: { ackPerSec: 2000, p99Ms: 20 },
+      target: { ackPerSec: 2000, p99Ms: 20 }, meetsTarget: TOTAL / (atRateMs / 1000) >= RATE * 0.97 && atRate.latency.p99 < 20,
     }));
   } finally {
     await kernel.stop();
