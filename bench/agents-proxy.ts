@@ -6,7 +6,7 @@
  * the load generator's event loop measures the generator as much as the server.
  */
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { ROOT, log, median, registryWith, spawnServer, tempDataDir } from './_lib';
 
 /** utime + stime of a process in ms. */
@@ -111,6 +111,7 @@ async function main() {
   } finally {
     await kernel.stop();
     await fake.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 main().catch(err => { console.error(err); process.exit(1); });

@@ -10,7 +10,7 @@
  * busy machine). Prints one JSON line.
  */
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { ROOT, autocannon, log, registryWith, round, spawnServer, tempDataDir } from './_lib';
 
 const TOKEN = '123456:bench';
@@ -85,6 +85,7 @@ async function main() {
   } finally {
     await kernel.stop();
     await api.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
