@@ -16,6 +16,7 @@ import { registerSessionRoutes } from './session-routes';
 import { SessionStore } from './session-store';
 import { registerTurnRoutes } from './turn-routes';
 import { TurnStore } from './turn-store';
+import { TurnWriter } from './turn-writer';
 import { resolveSettings, type AgentsConfig } from './settings';
 
 export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; skills: ReturnType<typeof skillsRef.asOptional> }, AgentsConfig>({
@@ -41,6 +42,8 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     // On PostgreSQL other kernels may be mid-turn, so only turns older than any request could run count.
     const interrupted = await turns.markInterrupted(db.dialect === 'sqlite' ? 0 : config.requestTimeoutMs * 2);
     if (interrupted) log.warn('turns left running by a previous run were marked interrupted', { count: interrupted });
+    const turnWriter = new TurnWriter(turns, err => log.error('proxied turns were not stored', { error: String(err) }));
+    onDispose(() => turnWriter.flush());
     const frames = new FrameLog(db, now, err => log.error('an SSE frame was not stored', { error: String(err) }));
     onDispose(() => frames.flushAll());
     const attachments = new AttachmentStore(db, dataDir, config.attachments as any, now);
@@ -58,7 +61,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     return {
       [agentRuntimeRef.id]: runtime,
       [modelProvidersRef.id]: router,
-      [modelRouterRef.id]: recordedRouter(router, turns, settings.price, now),
+      [modelRouterRef.id]: recordedRouter(router, turnWriter, settings.price, now),
     };
   },
 });

@@ -43,6 +43,11 @@ function fromRow(r: any): TurnRecord {
   };
 }
 
+function boundedContext(messages: unknown[]): string {
+  const context = JSON.stringify(messages);
+  return context.length > MAX_CONTEXT_CHARS ? JSON.stringify([{ role: 'system', content: `[context of ${context.length} characters not kept]` }]) : context;
+}
+
 export function summarizeTurn(t: TurnRecord) {
   const { context, ...rest } = t;
   return { ...rest, context_messages: context.length };
@@ -58,8 +63,7 @@ export class TurnStore {
   }
 
   async start(turn: Pick<TurnRecord, 'id' | 'session_id' | 'owner' | 'agent' | 'model' | 'model_selection' | 'context' | 'via'>): Promise<void> {
-    let context = JSON.stringify(turn.context);
-    if (context.length > MAX_CONTEXT_CHARS) context = JSON.stringify([{ role: 'system', content: `[context of ${context.length} characters not kept]` }]);
+    const context = boundedContext(turn.context);
     await this.db.query(
       `INSERT INTO ${this.t} (id, session_id, owner, agent, model, model_selection, context, tool_calls, input_tokens, output_tokens, cost, latency_ms, ttft_ms, status, error, via, created_at, completed_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, '[]', 0, 0, 0, 0, NULL, 'running', NULL, ?, ?, NULL)`,
@@ -70,6 +74,19 @@ export class TurnStore {
     await this.db.query(
       `UPDATE ${this.t} SET model = ?, model_selection = ?, tool_calls = ?, input_tokens = ?, output_tokens = ?, cost = ?, latency_ms = ?, ttft_ms = ?, status = ?, error = ?, completed_at = ? WHERE id = ?`,
       [r.model, JSON.stringify(r.model_selection), JSON.stringify(r.tool_calls), r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.ttft_ms, r.status, r.error, new Date(this.now()).toISOString(), id]);
+  }
+
+  /** Finished turns written in one statement: the write-behind path of proxied calls (see TurnWriter). */
+  async insertFinished(turns: Array<Omit<TurnRecord, 'completed_at'> & { completed_at: string }>): Promise<void> {
+    if (!turns.length) return;
+    const params: unknown[] = [];
+    for (const t of turns) {
+      params.push(t.id, t.session_id, t.owner, t.agent, t.model, JSON.stringify(t.model_selection), boundedContext(t.context), JSON.stringify(t.tool_calls),
+        t.input_tokens, t.output_tokens, t.cost, t.latency_ms, t.ttft_ms, t.status, t.error, t.via, t.created_at, t.completed_at);
+    }
+    await this.db.query(
+      `INSERT INTO ${this.t} (id, session_id, owner, agent, model, model_selection, context, tool_calls, input_tokens, output_tokens, cost, latency_ms, ttft_ms, status, error, via, created_at, completed_at)
+       VALUES ${turns.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, params);
   }
 
   /** Turns left `running` by a kernel that stopped mid-turn. */

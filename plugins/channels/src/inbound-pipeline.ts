@@ -189,7 +189,7 @@ export class InboundPipeline {
     if (result.sessionId !== sessionId) await store.saveSession(m.channel, m.chat_id, agent, result.sessionId, clock.now());
     await store.stage(m.trace_id, m.id, 'answered', clock.now(), { sessionId: result.sessionId, turnId: result.turnId, chars: result.text.length, partial: result.partial });
     if (result.text.trim()) {
-      await this.deps.enqueue({ channel: m.channel, chatId: m.chat_id, text: result.text, replyTo: m.message_id, traceId: m.trace_id });
+      await this.deps.enqueue({ channel: m.channel, chatId: m.chat_id, text: result.text, replyTo: m.message_id, traceId: m.trace_id, dedupeKey: `reply:${m.id}` });
     }
     await store.finishInbound(m.id, 'done', clock.now());
   }

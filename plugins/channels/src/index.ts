@@ -22,7 +22,7 @@ export default definePlugin<typeof deps, Config>({
   deps,
   provides: [channelsRef],
   async setup({ http, storage, events, auth, clock, timers, log, config, onDispose, agents, approvals }) {
-    const store = new ChannelStore(await storage.open({ migrations }));
+    const store = new ChannelStore(await storage.open({ migrations }), err => log.error('rows written behind were not stored', { err: String(err) }));
 
     const enqueue = async (d: NewDelivery) => {
       const id = await store.enqueueDelivery(d, clock.now());
@@ -41,7 +41,7 @@ export default definePlugin<typeof deps, Config>({
       queue.start();
       void pipeline.recover().then(n => { if (n) log.info('resuming stored inbound messages', { count: n }); });
     }, 0);
-    onDispose(() => Promise.all([pipeline.stop(), queue.stop()]).then(() => undefined));
+    onDispose(() => Promise.all([pipeline.stop(), queue.stop()]).then(() => store.flush()));
 
     if (config.approvals) {
       const target = config.approvals;

@@ -101,6 +101,8 @@ describe('whatsapp channel', () => {
     msg.entry[0].changes[0].value.messages[0].id = 'wamid.third';
     assert.equal((await post(k, JSON.stringify(msg), signEscaped(raw2))).status, 401);
     await waitFor(async () => (await k.request('GET', '/api/stats/costs')).body.total.turns === 3, 'three turns');
+    // The second reply is still on its way when the turn is counted; the next test counts sends.
+    await waitFor(() => graph.delivered.filter(d => d.params.text?.body === 'Grüße, 東京 🚀').length === 2, 'the second reply');
   });
 
   test('a sender outside the allowlist gets nothing', async () => {

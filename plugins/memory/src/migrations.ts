@@ -37,6 +37,22 @@ export const migrations: Migration[] = [
       else await createSqliteFts(db);
     },
   },
+  {
+    // SQLite only: the owner goes into the FTS5 index as one token (weight 0 in the ranking), so
+    // that a user's search intersects posting lists inside FTS5 instead of scoring and joining
+    // every owner's matches; two common words paired matched tens of thousands of rows.
+    name: '002-fts-owner',
+    async up(db) {
+      if (db.dialect !== 'sqlite') return;
+      const t = db.table('entries');
+      await db.query(`ALTER TABLE ${t} ADD COLUMN owner_tok TEXT GENERATED ALWAYS AS ('o' || lower(hex(owner)) || 'z') VIRTUAL`);
+      for (const trigger of ['entries_ai', 'entries_ad', 'entries_au']) await db.query(`DROP TRIGGER ${db.table(trigger)}`);
+      await db.query(`DROP TABLE ${db.table('fts')}`);
+      await createSqliteFts(db, 'text, category, fact_key, owner_tok');
+      // Existing entries are indexed once, here; new ones by the triggers.
+      await db.query(`INSERT INTO ${db.table('fts')}(${db.table('fts')}) VALUES ('rebuild')`);
+    },
+  },
 ];
 
 /**
@@ -44,16 +60,18 @@ export const migrations: Migration[] = [
  * triggers, as in https://sqlite.org/fts5.html#external_content_tables: a delete must hand FTS5
  * the old values so that it can remove exactly the tokens it indexed.
  */
-async function createSqliteFts(db: SqlRunner): Promise<void> {
+async function createSqliteFts(db: SqlRunner, cols = 'text, category, fact_key'): Promise<void> {
   const t = db.table('entries');
   const f = db.table('fts');
-  const cols = 'text, category, fact_key';
+  const values = (row: string) => cols.split(', ').map(c => `${row}.${c}`).join(', ');
   await db.query(`CREATE VIRTUAL TABLE ${f} USING fts5(${cols}, content='${t}', content_rowid='seq', tokenize='porter unicode61 remove_diacritics 2')`);
   await db.query(`CREATE TRIGGER ${db.table('entries_ai')} AFTER INSERT ON ${t} BEGIN
-    INSERT INTO ${f}(rowid, ${cols}) VALUES (new.seq, new.text, new.category, new.fact_key); END`);
+    INSERT INTO ${f}(rowid, ${cols}) VALUES (new.seq, ${values('new')}); END`);
   await db.query(`CREATE TRIGGER ${db.table('entries_ad')} AFTER DELETE ON ${t} BEGIN
-    INSERT INTO ${f}(${f}, rowid, ${cols}) VALUES ('delete', old.seq, old.text, old.category, old.fact_key); END`);
-  await db.query(`CREATE TRIGGER ${db.table('entries_au')} AFTER UPDATE OF ${cols} ON ${t} BEGIN
-    INSERT INTO ${f}(${f}, rowid, ${cols}) VALUES ('delete', old.seq, old.text, old.category, old.fact_key);
-    INSERT INTO ${f}(rowid, ${cols}) VALUES (new.seq, new.text, new.category, new.fact_key); END`);
+    INSERT INTO ${f}(${f}, rowid, ${cols}) VALUES ('delete', old.seq, ${values('old')}); END`);
+  await db.query(`CREATE TRIGGER ${db.table('entries_au')} AFTER UPDATE OF text, category, fact_key ON ${t} BEGIN
+    INSERT INTO ${f}(${f}, rowid, ${cols}) VALUES ('delete', old.seq, ${values('old')});
+    INSERT INTO ${f}(rowid, ${cols}) VALUES (new.seq, ${values('new')}); END`);
+  // The owner token only filters: it must not count in the ranking (`rank`, `ORDER BY rank`).
+  if (cols.includes('owner_tok')) await db.query(`INSERT INTO ${f}(${f}, rank) VALUES ('rank', 'bm25(1.0, 1.0, 1.0, 0.0)')`);
 }

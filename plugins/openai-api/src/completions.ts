@@ -36,13 +36,16 @@ export class ChatCompletions {
 
     // Errors before the first byte keep their HTTP status; after it they arrive as an error event.
     let sse: ReturnType<RouteRequest['sse']> | undefined;
-    const usageField = request.includeUsage ? { usage: null } : {};
+    // Every chunk shares its head and tail: they are serialised once per request, and per chunk
+    // only the delta is, which keeps the proxy's per-token cost close to the upstream's own.
+    const head = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(request.model)},"system_fingerprint":null,"choices":[{"index":0,"delta":`;
+    const tail = request.includeUsage ? ',"usage":null}' : '}';
     const send = (delta: Record<string, unknown>, finish: Finish | null = null) => {
       if (!sse) {
         sse = req.sse();
-        sse.send({ data: { id, object: 'chat.completion.chunk', created, model: request.model, system_fingerprint: null, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], ...usageField } });
+        sse.send({ data: `${head}{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]${tail}` });
       }
-      sse.send({ data: { id, object: 'chat.completion.chunk', created, model: request.model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...usageField } });
+      sse.send({ data: `${head}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish ? `"${finish}"` : 'null'}}]${tail}` });
     };
     let toolIndex = 0;
     try {

@@ -1,4 +1,5 @@
 import type { ChatDelta, ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from 'plinth/sdk';
+import { postJson } from './http-post';
 import { ProviderError, httpFailure, isAbortError, sseEvents } from './provider-error';
 
 export interface OpenAiSettings {
@@ -51,18 +52,20 @@ export class OpenAiProvider implements ModelProvider {
     const usage = { inputTokens: 0, outputTokens: 0 };
     let finish: ChatResult['finishReason'] = 'stop';
     try {
-      const res = await fetch(`${this.base()}/chat/completions`, {
-        method: 'POST', headers: { ...this.headers(), 'content-type': 'application/json', accept: 'text/event-stream' },
-        body: JSON.stringify(body), signal,
-      });
-      if (!res.ok) throw await httpFailure(this.name, res);
-      if (!res.body) throw new ProviderError(this.name, `${this.name} sent no body`, res.status, true);
-      const type = res.headers.get('content-type') ?? '';
-      if (type.includes('application/json')) return this.fromCompletion(await res.json(), onDelta);
+      const res = await postJson(`${this.base()}/chat/completions`, { ...this.headers(), accept: 'text/event-stream' }, JSON.stringify(body), signal);
+      if (res.status < 200 || res.status > 299) throw await httpFailure(this.name, res);
+      if (res.contentType.includes('application/json')) return this.fromCompletion(JSON.parse(await res.text()), onDelta);
       let sawDone = false;
       let sawAny = false;
       for await (const { data } of sseEvents(res.body)) {
-        if (data === '[DONE]') { sawDone = true; break; }
+        if (sawDone) continue;
+        if (data === '[DONE]') {
+          sawDone = true;
+          // Reading a complete body to its end keeps the connection for the next call; leaving
+          // the loop early would close it (and the next call pays a new connection).
+          if (res.body.complete) continue;
+          break;
+        }
         let chunk: any;
         try { chunk = JSON.parse(data); } catch { throw new ProviderError(this.name, `${this.name} streamed something that is not JSON: ${data.slice(0, 80)}`, res.status, true); }
         if (chunk?.error) throw new ProviderError(this.name, `${this.name} failed mid-stream: ${chunk.error.message ?? JSON.stringify(chunk.error)}`, undefined, true);
@@ -93,6 +96,10 @@ export class OpenAiProvider implements ModelProvider {
       if (!sawDone && !sawAny) throw new ProviderError(this.name, `${this.name} closed the stream without an answer`, res.status, true);
       if (!sawDone && !signal.aborted) throw new ProviderError(this.name, `${this.name} closed the stream before [DONE]`, res.status, true);
     } catch (err) {
+      // The timeout aborts the request like a caller would: tell them apart by the signal's reason.
+      if (!request.signal?.aborted && signal.aborted && (signal.reason as Error)?.name === 'TimeoutError') {
+        throw new ProviderError(this.name, `${this.name} did not answer within ${this.settings.timeoutMs} ms`, undefined, true);
+      }
       if (isAbortError(err, request.signal)) {
         return { text, toolCalls: [], usage, finishReason: 'aborted' };
       }

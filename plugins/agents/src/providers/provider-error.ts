@@ -10,7 +10,7 @@ export function isAbortError(err: unknown, signal?: AbortSignal): boolean {
   return !!signal?.aborted || (err as Error)?.name === 'AbortError';
 }
 
-export async function httpFailure(provider: string, res: Response): Promise<ProviderError> {
+export async function httpFailure(provider: string, res: { status: number; statusText: string; text(): Promise<string> }): Promise<ProviderError> {
   const text = await res.text().catch(() => '');
   let message = text.slice(0, 300);
   try { message = JSON.parse(text)?.error?.message ?? message; } catch { /* not JSON */ }
@@ -19,7 +19,7 @@ export async function httpFailure(provider: string, res: Response): Promise<Prov
 }
 
 /** Yields the `data:` payloads (and event names) of an SSE response body, as they arrive. */
-export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event?: string; data: string }> {
+export async function* sseEvents(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<{ event?: string; data: string }> {
   const decoder = new TextDecoder();
   let buffer = '';
   let event: string | undefined;
