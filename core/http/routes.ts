@@ -111,13 +111,11 @@ export class RouteGroup {
 
   get inFlight(): number { return this.inflight; }
 
-  private async run(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
+  private run(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
     this.inflight++;
-    try {
-      await this.handle(ctx, spec, v);
-    } finally {
+    return this.handle(ctx, spec, v).finally(() => {
       if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
-    }
+    });
   }
 
   private async handle(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
@@ -315,11 +313,10 @@ export class RouteTable {
     return [...this.groups.values()].flatMap(g => g.routes.map(r => ({ ...r, owner: g.owner })));
   }
 
-  async dispatch(ctx: Context, next: Next): Promise<void> {
+  dispatch(ctx: Context, next: Next): Promise<unknown> {
     const owner = this.ownerOf(ctx.path);
     const group = owner ? this.groups.get(owner) : undefined;
-    if (!group) return next();
-    await group.dispatch(ctx, next);
+    return group ? group.dispatch(ctx, next) : next();
   }
 }
 

@@ -15,6 +15,14 @@ export default definePlugin({
     };
 
     tool('test_simple_text', 'Returns simple text', () => textResult('This is a simple text response for testing.'));
+    // SEP-1613: a JSON Schema 2020-12 input schema is listed as written ($schema, $defs kept).
+    tool('json_schema_2020_12_tool', 'Takes an input described in JSON Schema 2020-12', input => textResult(`received ${JSON.stringify(input)}`), {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+      $defs: { address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
+      properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' } },
+      additionalProperties: false,
+    });
     tool('test_image_content', 'Returns an image', () => ({ content: [{ type: 'image', data: PNG_1PX, mimeType: 'image/png' }] }));
     tool('test_audio_content', 'Returns audio', () => ({ content: [{ type: 'audio', data: AUDIO_WAV, mimeType: 'audio/wav' }] }));
     const embedded = { type: 'resource', resource: { uri: 'test://embedded-resource', mimeType: 'text/plain', text: 'This is an embedded resource content.' } };

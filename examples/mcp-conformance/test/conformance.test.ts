@@ -9,19 +9,18 @@ import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
 
 /**
  * Scenarios that cannot pass here, and why:
- * - json-schema-2020-12: the kernel's registry validates input with Ajv's draft-07 dialect, so a
- *   tool cannot register a `$schema: 2020-12` input schema.
  * - server-sse-polling, server-sse-multiple-streams: need an MCP event store for resumable SSE
  *   (the server does not keep one yet).
  * - elicitation-sep1034-defaults, elicitation-sep1330-enums: their fixture tools are not provided.
  */
-const EXPECTED_FAILURES = new Set(['json-schema-2020-12', 'server-sse-polling', 'server-sse-multiple-streams', 'elicitation-sep1034-defaults', 'elicitation-sep1330-enums']);
+const EXPECTED_FAILURES = new Set(['server-sse-polling', 'server-sse-multiple-streams', 'elicitation-sep1034-defaults', 'elicitation-sep1330-enums']);
 const SCENARIOS = [
   'server-initialize', 'logging-set-level', 'ping', 'completion-complete', 'tools-list', 'tools-call-simple-text', 'tools-call-image',
   'tools-call-audio', 'tools-call-embedded-resource', 'tools-call-mixed-content', 'tools-call-with-logging', 'tools-call-error',
   'tools-call-with-progress', 'tools-call-sampling', 'tools-call-elicitation', 'resources-list', 'resources-read-text',
   'resources-read-binary', 'resources-templates-read', 'resources-subscribe', 'resources-unsubscribe', 'prompts-list',
   'prompts-get-simple', 'prompts-get-with-args', 'prompts-get-embedded-resource', 'prompts-get-with-image', 'dns-rebinding-protection',
+  'json-schema-2020-12',
 ];
 
 describe('official MCP conformance suite against /mcp', () => {
