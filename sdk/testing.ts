@@ -133,3 +133,14 @@ export async function freshPostgresDatabase(baseUrl: string): Promise<{ database
     },
   };
 }
+
+/** Polls until `fn` gives a truthy value (returned), or fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(fn: () => T | Promise<T>, what = 'condition', timeoutMs = 5000, intervalMs = 20): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise(r => setTimeout(r, intervalMs));
+  }
+}

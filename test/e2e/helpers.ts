@@ -16,12 +16,4 @@ export function dataDirWithSkills(skills: Record<string, { name: string; descrip
   return dir;
 }
 
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 5000): Promise<NonNullable<T>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 20));
-  }
-}
+export { waitFor } from 'plinth/sdk/testing';

@@ -118,14 +118,6 @@ export async function startFakeGraphApi(accessToken: string, phoneNumberId: stri
   };
 }
 
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 5000): Promise<NonNullable<T>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 20));
-  }
-}
+export { waitFor } from 'plinth/sdk/testing';
 
 export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));

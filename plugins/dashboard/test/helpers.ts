@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel, waitFor } from 'plinth/sdk/testing';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const CHROMIUM = '/usr/bin/chromium';
@@ -46,12 +46,5 @@ export function shotsDir(): string {
   return SHOTS;
 }
 
-export async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 50));
-  }
-}
+export const until = <T>(fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what = 'condition'): Promise<T> =>
+  waitFor(fn, what, ms, 50) as Promise<T>;

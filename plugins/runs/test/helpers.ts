@@ -1,3 +1,4 @@
+import { waitFor } from 'plinth/sdk/testing';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,15 +30,8 @@ export function cliAgent(id: string, mode: string, extra: string[] = [], provide
   return { id, kind: 'cli', cli_name: 'command', provider_config: { command: AGENT, args: [mode, ...extra], ...providerConfig } };
 }
 
-export async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 50));
-  }
-}
+export const until = <T>(fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what = 'condition'): Promise<T> =>
+  waitFor(fn, what, ms, 50) as Promise<T>;
 
 export function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
