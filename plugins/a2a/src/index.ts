@@ -1,5 +1,6 @@
 import { agentRuntimeRef, definePlugin, lazy, reply, type ToolRisk } from 'plinth/sdk';
 import { HelloBody, SendInput } from './schemas';
+import { migrations, PersistentTaskStore } from './task-store';
 
 // The A2A SDK is required on first use (a card, a JSON-RPC call, a peer), not at kernel start.
 const load = {
@@ -23,24 +24,33 @@ interface A2AConfig {
 
 export default definePlugin({
   deps: { agents: agentRuntimeRef.asOptional() },
-  async setup({ http, tools, auth, kernel, config, onDispose, agents }) {
+  async setup({ http, tools, auth, kernel, config, onDispose, agents, storage, clock, log }) {
     const cfg = config as A2AConfig;
+    const db = await storage.open({ migrations });
     const card = async () => load.card().buildAgentCard(
       { name: cfg.name, description: cfg.description, baseUrl: kernel.baseUrl(), version: kernel.version },
       agents ? await agents.listAgents().then(list => list.filter(a => a.owner === null)) : [],
     );
     let executor: { abortAll(): void } | undefined;
+    let store: PersistentTaskStore | undefined;
+    const taskStore = (sdk: typeof import('@a2a-js/sdk/server')) => (store ??= new PersistentTaskStore(db, sdk, () => clock.now()));
+    // Tasks a crashed process left running are failed at start, without loading the SDK when there are none.
+    if ((await db.query(`SELECT 1 FROM ${db.table('tasks')} WHERE state IN (1, 2) LIMIT 1`)).length) {
+      const failed = await taskStore(load.server()).failInterrupted();
+      log.warn('A2A tasks interrupted by a restart were marked failed', { count: failed });
+    }
     const endpoint = lazy(() => {
-      const { TurnExecutor, DefaultRequestHandler, InMemoryTaskStore, A2AJsonRpcEndpoint } = load.server();
+      const sdk = load.server();
+      const { TurnExecutor, DefaultRequestHandler, A2AJsonRpcEndpoint } = sdk;
       const turns = new TurnExecutor({
         runtime: () => agents,
         defaultAgent: async () => cfg.defaultAgent ?? (agents ? (await agents.listAgents()).find(a => a.owner === null)?.name : undefined),
       });
       executor = turns;
-      // Tasks live in memory, scoped per user by the SDK's store; see README (not persisted).
+      // Tasks are stored (scoped per user as the SDK scopes them) and kept in memory while in use.
       // The handler reads capabilities from the card it is given; the served card needs the listening
       // URL and the current agents, so getAgentCard is answered fresh on each call.
-      const handler = new DefaultRequestHandler({ capabilities: { streaming: true, pushNotifications: false } } as any, new InMemoryTaskStore(), turns);
+      const handler = new DefaultRequestHandler({ capabilities: { streaming: true, pushNotifications: false } } as any, taskStore(sdk), turns);
       handler.getAgentCard = async () => card() as any;
       return new A2AJsonRpcEndpoint(handler, auth);
     });
