@@ -28,6 +28,8 @@ export interface RuntimeDeps {
   log: Logger;
   memory?: MemoryService;
   skills?: SkillsService;
+  /** The text of a message's attachments for the model (text files inline, others described). */
+  attachmentsForModel?: (ids: string[], user: User) => Promise<string>;
 }
 
 /** A turn on an existing session, from the HTTP routes (with attachments) or `runTurn`. */
@@ -155,7 +157,7 @@ export class AgentLoop implements AgentRuntime {
     const messages: ChatMessage[] = [
       ...(system ? [{ role: 'system' as const, content: system }] : []),
       ...history.filter(m => m.role !== 'system'),
-      { role: 'user', content: input.message + (input.attachments?.length ? `\n\n[attachments: ${input.attachments.join(', ')}]` : '') },
+      { role: 'user', content: input.message + (input.attachments?.length ? `\n\n${await this.attachmentText(input.attachments, user)}` : '') },
     ];
     await turns.start({ id: turnId, session_id: session.id, owner: user.id, agent: agent.name, model: selection.chosen ?? selection.requested, model_selection: selection, context: messages, via: input.via ?? 'api' });
 
@@ -254,6 +256,10 @@ export class AgentLoop implements AgentRuntime {
   }
 
   /** The first of the agent's model and its fallbacks whose provider exists and whose breaker is not open. */
+  private async attachmentText(ids: string[], user: User): Promise<string> {
+    return this.deps.attachmentsForModel ? this.deps.attachmentsForModel(ids, user) : `[attachments: ${ids.join(', ')}]`;
+  }
+
   selectModel(agent: AgentProfile, session: SessionRecord) {
     const requested = this.resolveModel(session.model ?? agent.model);
     const why = session.model ? 'session model' : agent.model === DEFAULT_MODEL_ALIAS ? 'runtime default model (agent model "default")' : 'agent model';

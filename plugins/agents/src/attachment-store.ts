@@ -47,6 +47,25 @@ export class AttachmentStore {
     return { ...row, size: Number(row.size) };
   }
 
+  /**
+   * What the model sees of a message's attachments: the text of text-like files (bounded), and
+   * name, type and size of the others (models here take text; the bytes stay downloadable).
+   */
+  async forModel(ids: string[], user: User, maxChars = 32_000): Promise<string> {
+    const parts: string[] = [];
+    for (const id of ids) {
+      const row = await this.get(id, user);
+      const label = `${row.filename ?? id} (${row.content_type}, ${row.size} bytes)`;
+      if (/^text\/|^application\/(json|xml|yaml|x-yaml|csv)\b/.test(row.content_type)) {
+        const text = this.read(row.id).toString('utf8');
+        parts.push(`[attachment ${id}: ${label}]\n${text.length > maxChars ? text.slice(0, maxChars) + `\n[… ${text.length - maxChars} more characters not shown]` : text}`);
+      } else {
+        parts.push(`[attachment ${id}: ${label}; not shown to the model]`);
+      }
+    }
+    return parts.join('\n\n');
+  }
+
   read(id: string): Buffer {
     return readFileSync(join(this.dir, id));
   }

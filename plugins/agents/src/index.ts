@@ -48,7 +48,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     onDispose(() => frames.flushAll());
     const attachments = new AttachmentStore(db, dataDir, config.attachments as any, now);
     const runtime = new AgentLoop(
-      { agents, sessions, turns, frames, router, tools, events, log, memory, skills },
+      { agents, sessions, turns, frames, router, tools, events, log, memory, skills, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
       { defaultModel: settings.defaultModel, price: settings.price, toolTimeoutMs: config.toolTimeoutMs, memoryHits: config.memoryHits, now },
     );
 

@@ -232,6 +232,15 @@ describe('agents on the builtin provider (offline)', () => {
     assert.equal(r.status, 200);
     const msgs = (await k.request('GET', `/api/sessions/${s.id}/messages`, { token: u.token })).body.items;
     assert.deepEqual(msgs[0].attachments, [up.body.id]);
+    // The model sees a text attachment's content, and only a description of a binary one.
+    const png = await k.request('POST', '/api/attachments?filename=dot.png', { token: u.token, raw: Buffer.from('89504e470d0a1a0a', 'hex'), headers: { 'content-type': 'image/png' } });
+    assert.equal(png.status, 201);
+    const both = await k.request('POST', `/api/sessions/${s.id}/messages`, { token: u.token, body: { message: 'both files', attachments: [up.body.id, png.body.id] } });
+    assert.equal(both.status, 200);
+    const turnId = both.body.turnId ?? both.body.turn?.id ?? both.body.message?.turn_id;
+    const context = JSON.stringify((await k.request('GET', `/api/turns/${turnId}/context`, { token: u.token })).body);
+    assert.match(context, /notes\.txt \(text\/plain, 10 bytes\)\]\\nsome notes/);
+    assert.match(context, /dot\.png \(image\/png, 8 bytes\); not shown to the model/);
     const foreign = await k.request('POST', `/api/sessions/${(await session(other.token)).id}/messages`, { token: other.token, body: { message: 'steal', attachments: [up.body.id] } });
     assert.equal(foreign.status, 404);
   });
