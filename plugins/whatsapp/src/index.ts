@@ -23,7 +23,7 @@ export default definePlugin({
     http.get('/api/webhooks/whatsapp', { auth: 'webhook', summary: 'Cloud API subscription handshake (hub.challenge)' }, req => {
       const challenge = adapter.challenge(req.query);
       return challenge === undefined
-        ? reply(403, 'verification failed', { type: 'text/plain' })
+        ? reply(403, { error: { code: 'PLINTH_ERR_FORBIDDEN', message: 'verification failed: hub.mode must be subscribe and hub.verify_token must match' } })
         : reply(200, challenge, { type: 'text/plain' });
     });
 
