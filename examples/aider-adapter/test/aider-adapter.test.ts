@@ -25,7 +25,7 @@ before(async () => {
   k = await createTestKernel({
     plugins: [
       { path: join(ROOT, 'plugins', 'agents') },
-      { path: join(ROOT, 'plugins', 'runs') },
+      { path: join(ROOT, 'plugins', 'runs'), config: { repoRoots: [tmpdir()] } },
       { path: join(__dirname, '..') },
     ],
   });

@@ -15,6 +15,8 @@ export interface PipelineSettings {
   runAs?: string;
   channels: Record<string, ChannelSettings>;
   inbound: { concurrency: number; leaseMs: number };
+  /** The one chat where approval requests are pushed and may be decided. */
+  approvals?: { channel: string; chatId: string };
 }
 
 export interface PipelineDeps {
@@ -127,7 +129,10 @@ export class InboundPipeline {
       const allowed = await this.checkSender(m);
       if (!allowed) return;
       const approval = m.kind === 'callback' ? parseApprovalCallback(m.callback_data) : undefined;
-      if (approval) return await this.decideApproval(m, approval);
+      // Only the chat approvals are pushed to may decide them: callback data can be forged.
+      const target = this.settings.approvals;
+      if (approval && target && m.channel === target.channel && m.chat_id === String(target.chatId)) return await this.decideApproval(m, approval);
+      if (approval) throw new Error(`approval buttons are only honoured in the configured approvals chat`);
       await this.answerWithAgent(m);
     } catch (err: any) {
       const message = String(err?.message ?? err);

@@ -37,10 +37,15 @@ export default definePlugin<typeof deps, Config>({
     const queue = new DeliveryQueue(store, () => registry.adapters, config.delivery, clock, log);
 
     // Workers start once this generation is live (timers run at commit), and stop before storage closes.
+    const recover = () => void pipeline.recover()
+      .then(n => { if (n) log.info('resuming stored inbound messages', { count: n }); })
+      .catch(err => log.warn('inbound recovery failed; retried on the next sweep', { err }));
     timers.setTimeout(() => {
       queue.start();
-      void pipeline.recover().then(n => { if (n) log.info('resuming stored inbound messages', { count: n }); });
+      recover();
     }, 0);
+    // Not only at start: a message whose lease ran out (a crashed kernel, a failed claim) is picked up again.
+    timers.setInterval(recover, Math.min(30_000, Math.max(1_000, Math.floor(config.inbound.leaseMs / 2))));
     onDispose(() => Promise.all([pipeline.stop(), queue.stop()]).then(() => store.flush()));
 
     if (config.approvals) {

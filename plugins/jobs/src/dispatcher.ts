@@ -136,7 +136,8 @@ export class Dispatcher {
       if (ac.signal.aborted) return;
       await this.failAttempt(job, this.kernelId, err?.message ?? String(err)).catch(e => this.log.warn('could not record a failed attempt', { job: job.id, error: String(e) }));
     } finally {
-      this.running.delete(job.id);
+      // Only our own entry: a later attempt of the same job may have taken the slot.
+      if (this.running.get(job.id) === ac) this.running.delete(job.id);
       this.wake();
     }
   }

@@ -197,13 +197,22 @@ export class JobService implements JobsService {
     return this.move(job, ['running', 'ready', 'queued'], 'blocked', { error: reason, reason });
   }
 
+  /** A blocked job's executor may still be finishing its attempt: re-queuing now would run it twice. */
+  private assertNotRunning(job: Job): void {
+    if (job.leaseOwner && (job.leaseUntil ?? 0) > this.clock.now()) {
+      throw errors.conflict(`job ${job.id} is still finishing its current attempt; try again once it has stopped`);
+    }
+  }
+
   async unblock(job: Job): Promise<Job> {
+    this.assertNotRunning(job);
     const next = await this.move(job, ['blocked'], 'ready', { error: null, resetAttempts: true, reason: 'unblocked' });
     this.dispatcher.wake();
     return next;
   }
 
   async redo(job: Job, feedback: string | undefined): Promise<Job> {
+    this.assertNotRunning(job);
     const next = await this.move(job, ['done', 'blocked', 'failed'], 'ready', { error: null, feedback: feedback ?? null, resetAttempts: true, reason: feedback ? 'redo with feedback' : 'redo' });
     this.dispatcher.wake();
     return next;

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { tmpdir } from 'node:os';
-import { errors } from 'plinth/sdk';
+import { errors, type User } from 'plinth/sdk';
 
 /**
  * The `git` CLI through execFile (never a shell string): every user-provided value is an argument,
@@ -56,6 +56,22 @@ export function identityEnv(name: string, email: string): Record<string, string>
 export const PLINTH_IDENTITY = identityEnv('Plinth', 'plinth@localhost');
 
 /** 400 unless `repoPath` is an existing folder with a `.git` (folder, or file for a worktree/submodule). */
+/**
+ * Runs execute agents against a repository as the kernel's OS user: an admin may register any
+ * repository, other users only one under the configured `repoRoots` (symlinks resolved).
+ */
+export function assertRepoAllowed(repoPath: string, user: User, repoRoots: string[]): void {
+  if (user.role === 'admin') return;
+  if (!repoRoots.length) throw errors.forbidden('only admins may add repositories here; an admin can allow folders with the runs config repoRoots');
+  const real = realpathSync(repoPath);
+  const allowed = repoRoots.some(root => {
+    let r: string;
+    try { r = realpathSync(root); } catch { return false; }
+    return real === r || real.startsWith(r.endsWith(sep) ? r : r + sep);
+  });
+  if (!allowed) throw errors.forbidden(`repo_path ${repoPath} is outside the folders users may register (repoRoots)`);
+}
+
 export function assertRepoPath(repoPath: string): void {
   let st;
   try { st = statSync(repoPath); } catch { throw errors.badRequest(`repo_path ${repoPath} does not exist`); }

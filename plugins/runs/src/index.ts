@@ -3,7 +3,7 @@ import {
 } from 'plinth/sdk';
 import { CliAdapters, claudeCodeAdapter, codexAdapter, commandAdapter } from './adapters';
 import { OUTPUT, RunEventLog } from './event-log';
-import { assertRepoPath } from './git';
+import { assertRepoAllowed, assertRepoPath } from './git';
 import { tasksFrom } from './hooks';
 import { RunReview, deleteBranch, mergeOrRebase, projectBranches } from './review';
 import { RunService } from './runner';
@@ -24,7 +24,7 @@ const bearer = (h: string | string[] | undefined) => (typeof h === 'string' && /
 export default definePlugin({
   deps: { agents: agentRuntimeRef.asOptional(), gate: approvalGateRef.asOptional() },
   provides: [cliAdaptersRef],
-  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, agents, gate, onDispose }) {
+  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, agents, gate, onDispose }) {
     const db = await storage.open({ migrations });
     const store = new RunStore(db);
     const runLog = new RunEventLog(store, clock, log);
@@ -75,6 +75,7 @@ export default definePlugin({
     http.post('/api/projects/:id/repos', { auth: 'user', params: S.IdParams, body: S.AddRepo }, async req => {
       const p = await project(req.user, req.params.id);
       assertRepoPath(req.body.repo_path);
+      assertRepoAllowed(req.body.repo_path, req.user!, (config as { repoRoots?: string[] }).repoRoots ?? []);
       if ((await store.repos(p.id)).some(r => r.name === req.body.name)) throw errors.conflict(`project ${p.id} already has a repo named ${req.body.name}`);
       const repo = { id: newId('repo'), project_id: p.id, name: req.body.name, repo_path: req.body.repo_path, created_at: now() };
       await store.addRepo(repo);

@@ -25,7 +25,7 @@ describe('runs: coding agents in worktrees and PTYs', () => {
           cliAgent('crasher', 'fail'), cliAgent('echoer', 'echo'), cliAgent('flood', 'flood', ['2']),
           { id: 'llm-agent', kind: 'llm' },
         ] } },
-        { path: PLUGIN },
+        { path: PLUGIN, config: { repoRoots: [tmpdir()] } },
       ],
     });
     user = await k.createUser();
@@ -52,6 +52,10 @@ describe('runs: coding agents in worktrees and PTYs', () => {
     assert.match(bad.body.error.message, /not a git repository: it has no \.git/);
     assert.equal((await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: '/nonexistent/plinth' }, ...as(user.token) })).status, 400);
     assert.equal((await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: 'relative' }, ...as(user.token) })).status, 400);
+    // A user may only register repositories under the configured repoRoots (here the temp folder).
+    const outside = await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: process.cwd() }, ...as(user.token) });
+    assert.equal(outside.status, 403);
+    assert.match(outside.body.error.message, /outside the folders users may register/);
     assert.equal((await k.request('GET', `/api/projects/${projectId}`, as(other.token))).status, 404);
     assert.equal((await k.request('GET', '/api/projects', as(other.token))).body.items.length, 0);
     const mine = await k.request('GET', `/api/projects/${projectId}`, as(user.token));

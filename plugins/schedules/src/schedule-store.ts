@@ -91,9 +91,13 @@ export class ScheduleStore {
     return row ? toSchedule(row) : undefined;
   }
 
+  /**
+   * An edit (enable, disable, new timing) drops any firing lease, so a fire already in flight
+   * cannot write the old timetable back over it; the fire itself stays deduplicated by its key.
+   */
   async update(id: string, s: Schedule, nextRunMs: number | null, nowMs: number): Promise<Schedule> {
     const [row] = await this.db.query(
-      `UPDATE ${this.t} SET name = ?, kind = ?, cron = ?, timezone = ?, at_ms = ?, target = ?, enabled = ?, missed = ?, next_run_ms = ?, updated_ms = ? WHERE id = ? RETURNING *`,
+      `UPDATE ${this.t} SET name = ?, kind = ?, cron = ?, timezone = ?, at_ms = ?, target = ?, enabled = ?, missed = ?, next_run_ms = ?, updated_ms = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? RETURNING *`,
       [s.name, s.kind, s.cron, s.timezone, s.at ? Date.parse(s.at) : null, JSON.stringify(s.target), s.enabled ? 1 : 0, s.missed, nextRunMs, nowMs, id]);
     return toSchedule(row);
   }
