@@ -9,6 +9,17 @@ import { interpolate, order, type TemplateLibrary } from './templates';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 
+/**
+ * A caller's schema is compiled and then dropped from Ajv's registry: Ajv keeps every compiled
+ * schema (by object, and by `$id`) forever, so each job would leak one, and a second job with the
+ * same `$id` would be refused. The returned function keeps working on its own.
+ */
+function compileDetached(schema: Record<string, unknown>): ValidateFunction {
+  const fn = ajv.compile(schema);
+  ajv.removeSchema(schema);
+  return fn;
+}
+
 export interface CreateJobInput {
   kind: string; request?: Record<string, unknown>; title?: string; max_retries?: number; result_schema?: Record<string, unknown>;
   parents?: string[]; continuity?: 'fresh' | 'resume'; process_scope?: string; delay_ms?: number;
@@ -63,7 +74,11 @@ export class JobService implements JobsService {
     if (!job.resultSchema) return undefined;
     const key = JSON.stringify(job.resultSchema);
     let check = this.schemas.get(key);
-    if (!check) { check = ajv.compile(job.resultSchema); this.schemas.set(key, check); }
+    if (!check) {
+      check = compileDetached(job.resultSchema);
+      if (this.schemas.size >= 200) this.schemas.delete(this.schemas.keys().next().value!);
+      this.schemas.set(key, check);
+    }
     return check(result) ? undefined : `the result does not fit result_schema: ${ajv.errorsText(check.errors, { dataVar: 'result' })}`;
   }
 
@@ -83,7 +98,7 @@ export class JobService implements JobsService {
         (entry.validate.errors ?? []).map(e => ({ field: `body/request${e.instancePath}`, message: e.message })));
     }
     if (input.result_schema) {
-      try { ajv.compile(input.result_schema); } catch (err: any) { throw errors.validation(`result_schema is not a valid JSON Schema: ${err.message}`, [{ field: 'body/result_schema', message: err.message }]); }
+      try { compileDetached(input.result_schema); } catch (err: any) { throw errors.validation(`result_schema is not a valid JSON Schema: ${err.message}`, [{ field: 'body/result_schema', message: err.message }]); }
     }
   }
 

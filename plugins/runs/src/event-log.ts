@@ -91,6 +91,7 @@ export class RunEventLog {
   private async drain(runId: string, l: RunLog): Promise<void> {
     if (l.writing) return;
     l.writing = true;
+    let failed = false;
     try {
       if (l.last < 0) l.last = await this.store.lastSeq(runId);
       while (l.pending.length) {
@@ -107,10 +108,14 @@ export class RunEventLog {
         }
         if (l.paused && l.pendingBytes < LOW_WATER) { l.paused = false; l.onPressure?.(false); }
       }
+    } catch (err: any) {
+      // The database is unreachable: keep the events and try again later, not in a tight loop.
+      failed = true;
+      this.log.warn('run events not stored yet; retrying', { runId, error: err.message });
     } finally {
       l.writing = false;
       for (const r of l.idle.splice(0)) r();
-      if (l.pending.length) this.schedule(runId, l, 0);
+      if (l.pending.length) this.schedule(runId, l, failed ? 500 : 0);
     }
   }
 
