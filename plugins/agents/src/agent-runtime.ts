@@ -130,6 +130,7 @@ export class AgentLoop implements AgentRuntime {
     } finally {
       input.signal?.removeEventListener('abort', onAbort);
       this.running.delete(session.id);
+      this.deps.frames.close(session.id);
     }
   }
 

@@ -19,8 +19,13 @@ export class FrameLog {
     this.t = db.table('frames');
   }
 
-  /** Call once before a turn appends frames: learns the last number used (after a restart too). */
+  /**
+   * Call before a turn appends frames: learns the last number used (after a restart, or after
+   * another kernel on the same database answered in this session). `close` ends the turn's hold,
+   * so the numbers of sessions that are not answering are not kept in memory.
+   */
   async open(sessionId: string): Promise<void> {
+    await this.flush(sessionId);
     if (this.next.has(sessionId)) return;
     const [{ n }] = await this.db.query(`SELECT COALESCE(MAX(seq), 0) AS n FROM ${this.t} WHERE session_id = ?`, [sessionId]);
     if (!this.next.has(sessionId)) this.next.set(sessionId, Number(n));
@@ -70,6 +75,10 @@ export class FrameLog {
   }
 
   forget(sessionId: string): void {
+    this.next.delete(sessionId);
+  }
+
+  close(sessionId: string): void {
     this.next.delete(sessionId);
   }
 }
