@@ -116,8 +116,16 @@ export class InboundPipeline {
     if (!m) return;
     // One chat's messages are answered in order and share one session.
     const key = `${m.channel}\u0000${m.chat_id}`;
-    const before = this.chats.get(key) ?? Promise.resolve();
-    const mine = before.then(() => this.handle(m));
+    const before = this.chats.get(key);
+    // Waiting behind the same chat's earlier message does not hold a slot: one busy chat must not
+    // stall every other chat. The slot is taken back when it is this message's turn.
+    const waitTurn = before ? (async () => {
+      this.running--;
+      this.pump();
+      await before;
+      this.running++;
+    })() : Promise.resolve();
+    const mine = waitTurn.then(() => this.handle(m));
     const tail = mine.catch(() => undefined);
     this.chats.set(key, tail);
     try { await mine; } finally { if (this.chats.get(key) === tail) this.chats.delete(key); }
