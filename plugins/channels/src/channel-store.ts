@@ -272,19 +272,21 @@ export class ChannelStore {
       [partsSent, JSON.stringify(messageIds), now, id]);
   }
 
-  async markSent(id: string, partsSent: number, messageIds: string[], now: number): Promise<void> {
-    await this.db.query(`UPDATE ${this.deliveries} SET state = 'sent', lease_until = NULL, parts_sent = ?, message_ids = ?, sent_at = ?, updated_at = ?, last_error = NULL WHERE id = ? AND state = 'sending'`,
-      [partsSent, JSON.stringify(messageIds), now, now, id]);
+  // The mark methods match the attempt they were claimed with: a sender that outlived its lease
+  // (the delivery was claimed again) cannot overwrite the newer attempt's outcome.
+  async markSent(id: string, attempt: number, partsSent: number, messageIds: string[], now: number): Promise<void> {
+    await this.db.query(`UPDATE ${this.deliveries} SET state = 'sent', lease_until = NULL, parts_sent = ?, message_ids = ?, sent_at = ?, updated_at = ?, last_error = NULL WHERE id = ? AND state = 'sending' AND attempts = ?`,
+      [partsSent, JSON.stringify(messageIds), now, now, id, attempt]);
   }
 
-  async markRetry(id: string, nextAttemptAt: number, error: string, now: number): Promise<void> {
-    await this.db.query(`UPDATE ${this.deliveries} SET state = 'queued', lease_until = NULL, failures = failures + 1, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND state = 'sending'`,
-      [nextAttemptAt, error, now, id]);
+  async markRetry(id: string, attempt: number, nextAttemptAt: number, error: string, now: number): Promise<void> {
+    await this.db.query(`UPDATE ${this.deliveries} SET state = 'queued', lease_until = NULL, failures = failures + 1, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND state = 'sending' AND attempts = ?`,
+      [nextAttemptAt, error, now, id, attempt]);
   }
 
-  async markDead(id: string, error: string, now: number): Promise<void> {
-    await this.db.query(`UPDATE ${this.deliveries} SET state = 'dead', lease_until = NULL, failures = failures + 1, last_error = ?, updated_at = ? WHERE id = ? AND state = 'sending'`,
-      [error, now, id]);
+  async markDead(id: string, attempt: number, error: string, now: number): Promise<void> {
+    await this.db.query(`UPDATE ${this.deliveries} SET state = 'dead', lease_until = NULL, failures = failures + 1, last_error = ?, updated_at = ? WHERE id = ? AND state = 'sending' AND attempts = ?`,
+      [error, now, id, attempt]);
   }
 
   /** Puts a dead letter back in the queue once: the state check makes a second replay a conflict. */

@@ -90,7 +90,7 @@ export class DeliveryQueue {
     const now = () => this.clock.now();
     if (!adapter) {
       // Unregistered between claim and send (a reload): not the delivery's fault, no attempt counted.
-      await this.store.markRetry(d.id, now() + this.settings.pollIntervalMs, 'adapter not registered', now());
+      await this.store.markRetry(d.id, d.attempts, now() + this.settings.pollIntervalMs, 'adapter not registered', now());
       return;
     }
     const parts = splitText(d.text, adapter.maxTextLength);
@@ -107,7 +107,7 @@ export class DeliveryQueue {
         if (parts.length > 1) await this.store.partSent(d.id, i + 1, messageIds, now());
         await this.store.recordPlatformMessages(d.channel, res.messageIds, d.id, d.trace_id);
       }
-      await this.store.markSent(d.id, parts.length, messageIds, now());
+      await this.store.markSent(d.id, d.attempts, parts.length, messageIds, now());
       await this.store.stage(d.trace_id, d.id, 'sent', now(), { attempt: d.attempts, messageIds, parts: parts.length });
       this.onSettled(d, 'sent');
     } catch (err: any) {
@@ -115,7 +115,7 @@ export class DeliveryQueue {
       if (this.stopped && /closed|destroy|not connected/i.test(message)) return;
       const retryAfter = retryAfterOf(err);
       if (d.attempts >= this.settings.maxAttempts) {
-        await this.store.markDead(d.id, message, now());
+        await this.store.markDead(d.id, d.attempts, message, now());
         await this.store.stage(d.trace_id, d.id, 'failed', now(), { attempt: d.attempts }, message);
         await this.store.stage(d.trace_id, d.id, 'dead-lettered', now(), { attempts: d.attempts });
         this.log.warn('delivery dead-lettered', { delivery: d.id, channel: d.channel, error: message });
@@ -123,7 +123,7 @@ export class DeliveryQueue {
         return;
       }
       const delay = retryAfter !== undefined ? Math.max(retryAfter, 0) : backoffMs(d.attempts, this.settings);
-      await this.store.markRetry(d.id, now() + delay, message, now());
+      await this.store.markRetry(d.id, d.attempts, now() + delay, message, now());
       await this.store.stage(d.trace_id, d.id, 'failed', now(), { attempt: d.attempts, retryInMs: delay, ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}) }, message);
       this.onSettled(d, 'retry');
       if (delay < this.settings.pollIntervalMs) {
