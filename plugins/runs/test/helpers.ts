@@ -12,9 +12,12 @@ export const PLUGIN = join(__dirname, '..');
 export const gitIn = (cwd: string, ...args: string[]) =>
   execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
 
-/** A real repository with two commits on `main`. */
-export function makeRepo(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'plinth-repo-'));
+/** Where the tests' repositories live: the runs plugin's `repoRoots` in the tests that need it. */
+export const REPO_BASE = mkdtempSync(join(tmpdir(), 'plinth-repos-'));
+
+/** A real repository with two commits on `main` (under REPO_BASE unless told otherwise). */
+export function makeRepo(base = REPO_BASE): string {
+  const dir = mkdtempSync(join(base, 'plinth-repo-'));
   gitIn(dir, 'init', '-q', '-b', 'main');
   writeFileSync(join(dir, 'README.md'), 'line one\nline two\nline three\n');
   writeFileSync(join(dir, 'old.txt'), 'to be removed\n');

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
-import { FIXTURE_AGENTS, PLUGIN, alive, cliAgent, gitIn, makeRepo, openTerminal, readSse, until } from './helpers';
+import { FIXTURE_AGENTS, PLUGIN, alive, cliAgent, gitIn, makeRepo, openTerminal, readSse, until, REPO_BASE } from './helpers';
 
 const pidDir = mkdtempSync(join(tmpdir(), 'plinth-pids-'));
 
@@ -25,7 +25,7 @@ describe('runs: coding agents in worktrees and PTYs', () => {
           cliAgent('crasher', 'fail'), cliAgent('echoer', 'echo'), cliAgent('flood', 'flood', ['2']),
           { id: 'llm-agent', kind: 'llm' },
         ] } },
-        { path: PLUGIN, config: { repoRoots: [tmpdir()] } },
+        { path: PLUGIN, config: { repoRoots: [REPO_BASE] } },
       ],
     });
     user = await k.createUser();
@@ -53,7 +53,7 @@ describe('runs: coding agents in worktrees and PTYs', () => {
     assert.equal((await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: '/nonexistent/plinth' }, ...as(user.token) })).status, 400);
     assert.equal((await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: 'relative' }, ...as(user.token) })).status, 400);
     // A user may only register repositories under the configured repoRoots (here the temp folder).
-    const outside = await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: process.cwd() }, ...as(user.token) });
+    const outside = await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: makeRepo(tmpdir()) }, ...as(user.token) });
     assert.equal(outside.status, 403);
     assert.match(outside.body.error.message, /outside the folders users may register/);
     assert.equal((await k.request('GET', `/api/projects/${projectId}`, as(other.token))).status, 404);
