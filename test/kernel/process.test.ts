@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { get as httpGet } from 'node:http';
 import { startServer, type ServerProcess } from '../helpers/server';
 
 const ROOT = join(__dirname, '..', '..');
@@ -42,19 +43,27 @@ describe('the server process', () => {
     writeFileSync(registry, JSON.stringify({ plugins: [{ id: 'notes', path: NOTES }] }));
     const s = await startServer({ PLINTH_DATA_DIR: dataDir, PLINTH_REGISTRY: registry });
     started.push(s);
-    const inflight = fetch(`${s.baseUrl}/api/notes/slow?ms=1500`).then(async r => ({ status: r.status, body: await r.json() }));
+    let inflightDone = false;
+    const inflight = fetch(`${s.baseUrl}/api/notes/slow?ms=4000`).then(async r => ({ status: r.status, body: await r.json() })).finally(() => { inflightDone = true; });
     // Give the request time to reach its handler even on a loaded machine.
     await new Promise(r => setTimeout(r, 400));
     s.kill('SIGTERM');
-    let refused = false;
-    for (let i = 0; i < 40 && !refused; i++) {
-      refused = await fetch(`${s.baseUrl}/api/health`).then(() => false, () => true);
-      if (!refused) await new Promise(r => setTimeout(r, 25));
+    // Each probe is a new TCP connection (no keep-alive pool), so a refusal means the listener is closed.
+    const probe = () => new Promise<boolean>(resolve => {
+      const req = httpGet(`${s.baseUrl}/api/health`, { agent: false }, res => { res.resume(); resolve(false); });
+      req.on('error', () => resolve(true));
+      req.setTimeout(1000, () => { req.destroy(); resolve(false); });
+    });
+    let refusedWhileInFlight = false;
+    const until = Date.now() + 3000;
+    while (Date.now() < until && !refusedWhileInFlight) {
+      if (await probe()) refusedWhileInFlight = !inflightDone;
+      else await new Promise(r => setTimeout(r, 25));
     }
-    assert.ok(refused, 'new connections are refused once SIGTERM arrived');
+    assert.ok(refusedWhileInFlight, 'new connections are refused while the request in flight is still running');
     const done = await inflight;
     assert.equal(done.status, 200);
-    assert.deepEqual(done.body, { slept: 1500 });
+    assert.deepEqual(done.body, { slept: 4000 });
     assert.equal(await s.exited, 0);
     assert.match(s.output(), /kernel stopped/);
   });
