@@ -5,27 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { Role, TaskState } from '@a2a-js/sdk';
-import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
+import { TaskState } from '@a2a-js/sdk';
 import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
 import { startFakeOpenAi, type FakeOpenAi } from '../../plugins/agents/test/fake-openai';
+import { clientFor, message, partsText, taskOf } from './a2a-client';
 import { plugin, waitFor } from './helpers';
-
-const message = (value: string, extra: Record<string, unknown> = {}) => ({
-  message: { messageId: randomUUID(), role: Role.ROLE_USER, parts: [{ content: { $case: 'text', value } }], ...extra },
-}) as any;
-const partsText = (parts: any[] = []) => parts.map(p => p.content?.value ?? '').join('');
-const taskOf = (r: any) => r.payload?.value ?? r;
-
-async function clientFor(baseUrl: string, token: string): Promise<Client> {
-  const fetchImpl: typeof fetch = (url, init) => {
-    const headers = new Headers(init?.headers);
-    headers.set('authorization', `Bearer ${token}`);
-    return fetch(url, { ...init, headers });
-  };
-  return new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new JsonRpcTransportFactory({ fetchImpl })] })).createFromUrl(baseUrl);
-}
 
 describe('A2A tasks as turns of the real agent runtime', () => {
   let k: TestKernel;

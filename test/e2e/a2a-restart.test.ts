@@ -6,22 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Role, TaskState } from '@a2a-js/sdk';
-import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
+import { TaskState } from '@a2a-js/sdk';
 import { createTestKernel } from 'plinth/sdk/testing';
+import { clientFor, message, taskOf } from './a2a-client';
 import { plugin } from './helpers';
-
-const message = (value: string) => ({ message: { messageId: randomUUID(), role: Role.ROLE_USER, parts: [{ content: { $case: 'text', value } }] } }) as any;
-const taskOf = (r: any) => r.payload?.value ?? r;
-
-async function clientFor(baseUrl: string, token: string): Promise<Client> {
-  const fetchImpl: typeof fetch = (url, init) => {
-    const headers = new Headers(init?.headers);
-    headers.set('authorization', `Bearer ${token}`);
-    return fetch(url, { ...init, headers });
-  };
-  return new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new JsonRpcTransportFactory({ fetchImpl })] })).createFromUrl(baseUrl);
-}
 
 test('A2A tasks survive a restart; one left running is failed with the reason', async () => {
   const plugins = [plugin('agents', { defaultModel: 'builtin/echo' }), plugin('a2a')];
