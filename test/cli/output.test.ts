@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Output } from '../../core/cli/output';
+import { Output } from '../../cli/output';
 
 function streams(tty: boolean) {
   const written = { stdout: '', stderr: '' };

@@ -2,12 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import semver from 'semver';
-import { readManifest } from '../plugins/manifest';
-import { RegistryFile, type RegistryEntry } from '../plugins/registry-file';
-import type { KernelSettings } from '../settings';
-import { databaseSettings, openDataSource } from '../storage/database';
-import { kernelMigrations } from '../storage/kernel-schema';
-import { compileSchema, describeErrors } from '../validation';
+import { readManifest } from '../core/plugins/manifest';
+import { RegistryFile, type RegistryEntry } from '../core/plugins/registry-file';
+import type { KernelSettings } from '../core/settings';
+import { databaseSettings, openDataSource } from '../core/storage/database';
+import { kernelMigrations } from '../core/storage/kernel-schema';
+import { compileSchema, describeErrors } from '../core/validation';
 import { commandContext } from './command';
 import { UsageError } from './output';
 import { serverAnswers, type ServerTarget } from './server-client';
@@ -21,7 +21,7 @@ the port, and whether the configured model providers answer; says what to fix. E
 export interface Check { name: string; status: 'ok' | 'warn' | 'fail' | 'skip'; detail: string; fix?: string }
 type CheckFn = () => Promise<Check | Check[]>;
 
-const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..');
 
 export async function doctorCommand(args: string[]): Promise<number> {
   const ctx = commandContext(args, {}, DOCTOR_USAGE);

@@ -1,5 +1,5 @@
-import { Kernel } from '../kernel';
-import { settingsFromEnv } from '../settings';
+import { Kernel } from '../core/kernel';
+import { settingsFromEnv } from '../core/settings';
 import { commandContext } from './command';
 import { UsageError } from './output';
 

@@ -1,8 +1,8 @@
 /**
- * `plinth <command>`: a thin dispatcher. Each command lives in core/cli/ and answers an exit code:
+ * `plinth <command>`: a thin dispatcher. Each command lives in a file beside this one and answers an exit code:
  * 0 done, 1 failed (with what to fix), 2 wrong usage.
  */
-import { CliFailure, EXIT, Output, UsageError } from './cli/output';
+import { CliFailure, EXIT, Output, UsageError } from './output';
 
 const USAGE = `usage: plinth <command> [--json] [--help]
 
@@ -24,16 +24,16 @@ Commands that talk to a server use --url / PLINTH_URL (else the configured host 
 type Runner = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Runner> = {
-  start: () => require('./cli/start').startCommand,
-  mcp: () => () => require('./cli/mcp').mcpStdio(),
-  plugins: () => require('./cli/plugins').pluginsCommand,
-  plugin: () => require('./cli/scaffold').pluginNewCommand,
-  codegen: () => codegenCommand,
-  user: () => require('./cli/users').userCommand,
-  users: () => require('./cli/users').userCommand,
-  token: () => require('./cli/users').tokenCommand,
-  tokens: () => require('./cli/users').tokenCommand,
-  doctor: () => require('./cli/doctor').doctorCommand,
+  start: () => require('./start').startCommand,
+  mcp: () => () => require('./mcp').mcpStdio(),
+  plugins: () => require('./plugins').pluginsCommand,
+  plugin: () => require('./scaffold').pluginNewCommand,
+  codegen: () => require('./codegen').codegenCommand,
+  user: () => require('./users').userCommand,
+  users: () => require('./users').userCommand,
+  token: () => require('./users').tokenCommand,
+  tokens: () => require('./users').tokenCommand,
+  doctor: () => require('./doctor').doctorCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -56,18 +56,4 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CliFailure) { out.error(err); return EXIT.failure; }
     throw err;
   }
-}
-
-async function codegenCommand(args: string[]): Promise<number> {
-  const usage = 'usage: plinth codegen <plugin dir> [--json]\n';
-  const { commandContext } = require('./cli/command') as typeof import('./cli/command');
-  const ctx = commandContext(args, {}, usage);
-  if (ctx.values.help) { ctx.out.line(usage); return EXIT.ok; }
-  if (ctx.positionals.length !== 1) throw new UsageError('codegen needs exactly one plugin folder', usage);
-  const { codegen } = require('../sdk/codegen') as typeof import('../sdk/codegen');
-  let written: string[];
-  try { written = await codegen(ctx.positionals[0]); } catch (err: any) { throw new CliFailure(err.message, 'the folder needs a plugin.json (and src/schemas.ts for tool types)'); }
-  ctx.out.result({ ok: true, files: written });
-  for (const f of written) ctx.out.line(`wrote ${f}`);
-  return EXIT.ok;
 }

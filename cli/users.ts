@@ -1,7 +1,7 @@
-import { AuthStore } from '../auth/auth-store';
-import type { KernelSettings } from '../settings';
-import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from '../storage/database';
-import { kernelMigrations } from '../storage/kernel-schema';
+import { AuthStore } from '../core/auth/auth-store';
+import type { KernelSettings } from '../core/settings';
+import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from '../core/storage/database';
+import { kernelMigrations } from '../core/storage/kernel-schema';
 import { commandContext, type CommandContext } from './command';
 import { CliFailure, UsageError } from './output';
 import { ServerClient, serverAnswers } from './server-client';

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { RegistryFile } from '../plugins/registry-file';
+import { RegistryFile } from '../core/plugins/registry-file';
 import { commandContext } from './command';
 import { CliFailure, UsageError } from './output';
 
@@ -142,7 +142,7 @@ export async function pluginNewCommand(args: string[]): Promise<number> {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), content);
   }
-  const { codegen } = require('../../sdk/codegen') as typeof import('../../sdk/codegen');
+  const { codegen } = require('./codegen') as typeof import('./codegen');
   const generated = await codegen(dir);
   const written = [...Object.keys(files).map(f => join(dir, f)), ...generated];
 

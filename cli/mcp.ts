@@ -1,5 +1,5 @@
-import { Kernel } from '../kernel';
-import { settingsFromEnv } from '../settings';
+import { Kernel } from '../core/kernel';
+import { settingsFromEnv } from '../core/settings';
 
 /**
  * `plinth mcp`: an in-process kernel on a free loopback port, and a transport-level bridge

@@ -1,4 +1,4 @@
-import { RegistryFile } from '../plugins/registry-file';
+import { RegistryFile } from '../core/plugins/registry-file';
 import { commandContext } from './command';
 import { CliFailure, UsageError, type Output } from './output';
 import { ServerClient, serverAnswers } from './server-client';
