@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import semver from 'semver';
+import type { DoctorCheckResult } from '../sdk';
 import { readManifest } from '../core/plugins/manifest';
 import { RegistryFile, type RegistryEntry } from '../core/plugins/registry-file';
 import type { KernelSettings } from '../core/settings';
@@ -10,15 +11,17 @@ import { kernelMigrations } from '../core/storage/kernel-schema';
 import { compileSchema, describeErrors } from '../core/validation';
 import { commandContext } from './command';
 import { UsageError } from './output';
+import { pluginChecks } from './plugin-checks';
 import { serverAnswers, type ServerTarget } from './server-client';
 
 export const DOCTOR_USAGE = `usage: plinth doctor [--json] [--url <server>]
 
 Checks Node, the plugin registry, every manifest and its config, the database and its migrations,
-the port, and whether the configured model providers answer; says what to fix. Exit 1 if any fails.
+the port, and the checks enabled plugins contribute (the agents plugin: do its model providers
+answer); says what to fix. Exit 1 if any fails.
 `;
 
-export interface Check { name: string; status: 'ok' | 'warn' | 'fail' | 'skip'; detail: string; fix?: string }
+export type Check = DoctorCheckResult;
 type CheckFn = () => Promise<Check | Check[]>;
 
 const ROOT = join(__dirname, '..');
@@ -40,7 +43,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     ['manifests', async () => manifestChecks(registry, entries)],
     ['server', async () => { const r = await portCheck(settings, target); serverUp = r.up; return r.check; }],
     ['database', () => databaseCheck(settings, serverUp)],
-    ['providers', () => providerChecks(entries)],
+    ['plugin checks', () => pluginChecks(registry, entries)],
   ];
   const bar = out.progress(steps.length, 'checking');
   const checks: Check[] = [];
@@ -154,32 +157,4 @@ async function databaseCheck(settings: KernelSettings, serverUp: boolean): Promi
 
 function redact(url: string): string {
   try { const u = new URL(url); if (u.password) u.password = '***'; return u.toString(); } catch { return 'postgres://…'; }
-}
-
-/** The model providers the agents plugin would use, as its settings resolve them: config first, then the environment. */
-async function providerChecks(entries: RegistryEntry[] | undefined): Promise<Check[]> {
-  const agents = entries?.find(e => e.id === 'agents' && e.enabled !== false);
-  if (!agents) return [{ name: 'providers', status: 'skip', detail: 'the agents plugin is not enabled' }];
-  const config = agents.config as { openai?: { baseUrl?: string; apiKey?: string }; anthropic?: { baseUrl?: string; apiKey?: string } };
-  const env = process.env;
-  const providers: Array<{ name: string; url: string; key?: string; fix: string }> = [];
-  const openaiKey = config.openai?.apiKey ?? env.OPENAI_API_KEY;
-  const openaiBase = config.openai?.baseUrl ?? env.OPENAI_BASE_URL;
-  if (openaiBase || openaiKey) providers.push({ name: 'openai', url: (openaiBase ?? 'https://api.openai.com/v1').replace(/\/+$/, '') + '/models', key: openaiKey, fix: 'check openai.baseUrl / OPENAI_BASE_URL and that the endpoint is up' });
-  const anthropicKey = config.anthropic?.apiKey ?? env.ANTHROPIC_API_KEY;
-  const anthropicBase = config.anthropic?.baseUrl ?? env.ANTHROPIC_BASE_URL;
-  if (anthropicBase || anthropicKey) providers.push({ name: 'anthropic', url: (anthropicBase ?? 'https://api.anthropic.com').replace(/\/+$/, '') + '/v1/models', key: anthropicKey, fix: 'check anthropic.baseUrl / ANTHROPIC_BASE_URL and the network' });
-  if (!providers.length) return [{ name: 'providers', status: 'ok', detail: 'none configured: agents answer with builtin/echo (set OPENAI_BASE_URL or OPENAI_API_KEY for a real model)' }];
-  return Promise.all(providers.map(async p => {
-    const name = `provider ${p.name}`;
-    const headers: Record<string, string> = p.key ? (p.name === 'anthropic' ? { 'x-api-key': p.key, 'anthropic-version': '2023-06-01' } : { authorization: `Bearer ${p.key}` }) : {};
-    try {
-      const res = await fetch(p.url, { headers, signal: AbortSignal.timeout(4000) });
-      await res.body?.cancel();
-      if (res.status === 401 || res.status === 403) return { name, status: 'warn', detail: `${p.url} answers, but refused the key (HTTP ${res.status})`, fix: `store a valid key: PUT /api/providers/${p.name}/key` } as Check;
-      return { name, status: 'ok', detail: `${p.url} answers (HTTP ${res.status})` } as Check;
-    } catch (err: any) {
-      return { name, status: 'fail', detail: `${p.url} is unreachable: ${err.cause?.code ?? err.name ?? err.message}`, fix: p.fix } as Check;
-    }
-  }));
 }

@@ -14,7 +14,7 @@ commands:
   codegen <plugin dir>           write TypeScript types for a plugin's config and tool schemas
   user add --email <e>           create a user (password by --password or --password-stdin)
   token create --user <e|id>     create an API token for a user
-  doctor                         check Node, registry, manifests, database, port and model providers
+  doctor                         check Node, registry, manifests, database, port and what plugins contribute (model providers)
   mcp                            serve the kernel's MCP endpoint over stdio (PLINTH_MCP_TOKEN acts as that user, else as the admin)
 
 Commands that talk to a server use --url / PLINTH_URL (else the configured host and port) and

@@ -102,6 +102,32 @@ describe('plinth doctor', () => {
     assert.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');
   });
 
+  test('plugins contribute checks: run with their config (defaults applied) and granted secrets only; a throw is that check\'s failure; a disabled plugin\'s checks do not run', async () => {
+    const plugin = (id: string) => {
+      const dir = mkdtempSync(join(tmpdir(), `plinth-${id}-`));
+      mkdirSync(join(dir, 'src'));
+      writeFileSync(join(dir, 'src', 'index.ts'), 'export default {};');
+      writeFileSync(join(dir, 'src', 'checks.ts'), `export default {
+  async seen({ config, secrets }) { return { name: '${id} seen', status: 'ok', detail: JSON.stringify({ level: config.level, secrets: Object.keys(secrets), granted: secrets.GRANTED_KEY }) }; },
+  async broken() { throw new Error('${id} probe exploded'); },
+};`);
+      writeFileSync(join(dir, 'plugin.json'), JSON.stringify({
+        id, version: '1.0.0', kernel: '^1.0.0', main: 'src/index.ts',
+        configSchema: { type: 'object', properties: { level: { type: 'integer', default: 7 } } },
+        permissions: { secrets: ['GRANTED_KEY'] }, contributes: { checks: 'src/checks.ts' },
+      }));
+      return dir;
+    };
+    const { dataDir, registry } = install([{ id: 'probe', path: plugin('probe') }, { id: 'idle', path: plugin('idle'), enabled: false }]);
+    const r = await plinth(['doctor', '--json'], { env: { PLINTH_DATA_DIR: dataDir, PLINTH_REGISTRY: registry, PLINTH_PORT: '0', GRANTED_KEY: 'g1', OTHER_KEY: 'o1' } });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const { checks } = r.json();
+    assert.deepEqual(JSON.parse(byName(checks, 'probe seen').detail), { level: 7, secrets: ['GRANTED_KEY'], granted: 'g1' });
+    assert.deepEqual(byName(checks, 'broken'), { name: 'broken', status: 'fail', detail: 'probe probe exploded' });
+    assert.equal(byName(checks, 'idle seen'), undefined, 'a disabled plugin contributes no check');
+    assert.equal(checks.filter((c: any) => c.status === 'fail').length, 1);
+  });
+
   test('a missing or unreadable registry is reported, not thrown', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'plinth-doctor-'));
     const missing = await plinth(['doctor', '--json'], { env: { PLINTH_DATA_DIR: dataDir, PLINTH_REGISTRY: join(dataDir, 'none.json'), PLINTH_PORT: '0' } });
