@@ -43,7 +43,7 @@ export async function codegenCommand(args: string[]): Promise<number> {
   if (ctx.values.help) { ctx.out.line(usage); return EXIT.ok; }
   if (ctx.positionals.length !== 1) throw new UsageError('codegen needs exactly one plugin folder', usage);
   let written: string[];
-  try { written = await codegen(ctx.positionals[0]); } catch (err: any) { throw new CliFailure(err.message, 'the folder needs a plugin.json (and src/schemas.ts for tool types)'); }
+  try { written = await codegen(ctx.positionals[0]); } catch (err: any) { throw new CliFailure(err.message, 'the folder needs a plugin.json (and src/schemas.ts for tool types)', undefined, { cause: err }); }
   ctx.out.result({ ok: true, files: written });
   for (const f of written) ctx.out.line(`wrote ${f}`);
   return EXIT.ok;

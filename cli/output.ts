@@ -7,12 +7,12 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 /** A wrong invocation: exit 2 with the command's usage. */
 export class UsageError extends Error {
-  constructor(message: string, readonly usage?: string) { super(message); this.name = 'UsageError'; }
+  constructor(message: string, readonly usage?: string, options?: { cause?: unknown }) { super(message, options); this.name = 'UsageError'; }
 }
 
 /** A failure the user can act on: exit 1 with its message (and a hint of what to do). */
 export class CliFailure extends Error {
-  constructor(message: string, readonly hint?: string, readonly details?: unknown) { super(message); this.name = 'CliFailure'; }
+  constructor(message: string, readonly hint?: string, readonly details?: unknown, options?: { cause?: unknown }) { super(message, options); this.name = 'CliFailure'; }
 }
 
 export interface Streams { stdout: NodeJS.WritableStream & { isTTY?: boolean }; stderr: NodeJS.WritableStream & { isTTY?: boolean } }

@@ -85,5 +85,5 @@ export async function pluginsCommand(args: string[]): Promise<number> {
 }
 
 function readRegistry(registry: RegistryFile) {
-  try { return registry.read(); } catch (err: any) { throw new CliFailure(err.message, 'fix the file, or run `plinth doctor`'); }
+  try { return registry.read(); } catch (err: any) { throw new CliFailure(err.message, 'fix the file, or run `plinth doctor`', undefined, { cause: err }); }
 }

@@ -133,7 +133,7 @@ export async function pluginNewCommand(args: string[]): Promise<number> {
   const addToRegistry = !values['no-registry'];
   if (addToRegistry) {
     let entries;
-    try { entries = registry.read(); } catch (err: any) { throw new CliFailure(err.message, 'fix the registry first (plinth doctor)'); }
+    try { entries = registry.read(); } catch (err: any) { throw new CliFailure(err.message, 'fix the registry first (plinth doctor)', undefined, { cause: err }); }
     if (entries.some(e => e.id === id)) throw new CliFailure(`plugin "${id}" is already in ${registry.file}`, 'pick another name');
   }
 

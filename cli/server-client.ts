@@ -43,7 +43,7 @@ export class ServerClient {
     try {
       res = await fetch(this.target.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
     } catch (err: any) {
-      throw new CliFailure(`cannot reach the server at ${this.target.url}: ${err.cause?.code ?? err.message}`, 'start it with `plinth start`, or set PLINTH_URL');
+      throw new CliFailure(`cannot reach the server at ${this.target.url}: ${err.cause?.code ?? err.message}`, 'start it with `plinth start`, or set PLINTH_URL', undefined, { cause: err });
     }
     const text = await res.text();
     let parsed: any;

@@ -14,7 +14,7 @@ export async function startCommand(args: string[]): Promise<number> {
   if (ctx.positionals.length) throw new UsageError('start takes no argument', START_USAGE);
   const flagEnv: Record<string, string | undefined> = { PLINTH_HOST: ctx.values.host, PLINTH_PORT: ctx.values.port, PLINTH_DATA_DIR: ctx.values['data-dir'], PLINTH_REGISTRY: ctx.values.registry };
   for (const [k, v] of Object.entries(flagEnv)) if (v !== undefined) process.env[k] = v;
-  try { settingsFromEnv(); } catch (err: any) { throw new UsageError(err.message, START_USAGE); }
+  try { settingsFromEnv(); } catch (err: any) { throw new UsageError(err.message, START_USAGE, { cause: err }); }
   return start();
 }
 

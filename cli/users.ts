@@ -25,7 +25,7 @@ export async function withKernelAuth<T>(settings: KernelSettings, fn: (auth: Aut
   try {
     ds = await openDataSource(db, 'kernel');
   } catch (err: any) {
-    throw new CliFailure(`cannot open the database (${db.dialect}): ${err.message}`, db.dialect === 'postgres' ? 'check PLINTH_DATABASE_URL and that PostgreSQL is up' : 'check PLINTH_DATA_DIR is writable');
+    throw new CliFailure(`cannot open the database (${db.dialect}): ${err.message}`, db.dialect === 'postgres' ? 'check PLINTH_DATABASE_URL and that PostgreSQL is up' : 'check PLINTH_DATA_DIR is writable', undefined, { cause: err });
   }
   try {
     const kernelDb = pluginDatabase(ds, db.dialect, 'kernel');

@@ -54,3 +54,13 @@ function redactErrors(fields: Record<string, unknown>): Record<string, unknown> 
   }
   return out;
 }
+
+/** An error's stack followed by each `cause`'s, so a wrapped failure still shows where it began. */
+export function stackChain(err: unknown): string | undefined {
+  const parts: string[] = [];
+  for (let e: any = err, depth = 0; e && depth < 5; e = e.cause, depth++) {
+    parts.push(e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
+    if (!(e instanceof Error)) break;
+  }
+  return parts.length ? parts.join('\ncaused by: ') : undefined;
+}

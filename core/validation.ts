@@ -1,7 +1,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { PlinthError, type JsonSchema } from '../sdk';
+import { kernelErrors, PlinthError, type JsonSchema } from '../sdk';
 
 type Flavour = 'strict' | 'coerce' | 'strict2020' | 'coerce2020';
 const instances = new Map<Flavour, Ajv>();
@@ -56,7 +56,7 @@ export function lazyValidator(schema: JsonSchema, options: { coerce?: boolean } 
       try {
         fn = compileSchema(schema, options);
       } catch (err) {
-        throw new PlinthError(500, 'PLINTH_ERR_SCHEMA', `a registered schema is not valid JSON Schema: ${(err as Error).message}`);
+        throw kernelErrors.error('PLINTH_ERR_SCHEMA', `a registered schema is not valid JSON Schema: ${(err as Error).message}`, { cause: err });
       }
     }
     const ok = fn(data) as boolean;
@@ -81,5 +81,5 @@ export function describeErrors(where: string, errs: ErrorObject[] | null | undef
 
 export function validationError(where: string, errs: ErrorObject[] | null | undefined): PlinthError {
   const { message, details } = describeErrors(where, errs);
-  return new PlinthError(400, 'PLINTH_ERR_VALIDATION', message, details);
+  return kernelErrors.error('PLINTH_ERR_VALIDATION', message, { details });
 }

@@ -9,8 +9,9 @@ export class PlinthError extends Error {
   readonly details?: unknown;
   readonly headers?: Record<string, string>;
 
-  constructor(status: number, code: string, message: string, details?: unknown, headers?: Record<string, string>) {
-    super(message);
+  /** `options.cause`: the error this one wraps, so a log shows the whole chain. */
+  constructor(status: number, code: string, message: string, details?: unknown, headers?: Record<string, string>, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'PlinthError';
     this.status = status;
     this.code = code;
@@ -28,14 +29,3 @@ export function isPlinthError(err: unknown): err is PlinthError {
   return !!err && typeof err === 'object' && typeof (err as PlinthError).status === 'number'
     && typeof (err as PlinthError).code === 'string' && (err as Error).name === 'PlinthError';
 }
-
-export const errors = {
-  badRequest: (message: string, details?: unknown) => new PlinthError(400, 'PLINTH_ERR_BAD_REQUEST', message, details),
-  validation: (message: string, details?: unknown) => new PlinthError(400, 'PLINTH_ERR_VALIDATION', message, details),
-  unauthorized: (message = 'authentication required: send a bearer token') => new PlinthError(401, 'PLINTH_ERR_UNAUTHORIZED', message),
-  forbidden: (message: string) => new PlinthError(403, 'PLINTH_ERR_FORBIDDEN', message),
-  notFound: (what: string) => new PlinthError(404, 'PLINTH_ERR_NOT_FOUND', `${what} not found`),
-  conflict: (message: string, details?: unknown) => new PlinthError(409, 'PLINTH_ERR_CONFLICT', message, details),
-  unprocessable: (message: string, details?: unknown) => new PlinthError(422, 'PLINTH_ERR_UNPROCESSABLE', message, details),
-  unavailable: (message: string) => new PlinthError(503, 'PLINTH_ERR_UNAVAILABLE', message),
-};

@@ -1,4 +1,4 @@
-import { errors } from './errors';
+import { errors } from './error-catalogue';
 import type { Reply, User } from './types';
 
 /** A response with a status, headers or a non-JSON type; plain return values are JSON 200. */

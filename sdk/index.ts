@@ -1,4 +1,5 @@
 export * from './errors';
+export * from './error-catalogue';
 export * from './refs';
 export * from './plugin';
 export * from './http';

@@ -1,4 +1,4 @@
-import { PlinthError } from '../../sdk';
+import { kernelErrors } from '../../sdk';
 
 /**
  * Failed logins per client address in a sliding minute. Password hashing runs on the libuv
@@ -14,7 +14,7 @@ export class LoginThrottle {
     const recent = this.recent(client);
     if (recent.length >= this.maxFailures) {
       const retryAfter = Math.ceil((recent[0] + this.windowMs - this.now()) / 1000);
-      throw new PlinthError(429, 'PLINTH_ERR_TOO_MANY_LOGINS', `too many failed logins from this address; try again in ${retryAfter} s`, undefined, { 'retry-after': String(Math.max(1, retryAfter)) });
+      throw kernelErrors.error('PLINTH_ERR_TOO_MANY_LOGINS', `too many failed logins from this address; try again in ${retryAfter} s`, { headers: { 'retry-after': String(Math.max(1, retryAfter)) } });
     }
   }
 

@@ -1,4 +1,4 @@
-import { PlinthError } from '../../sdk';
+import { kernelErrors, PlinthError } from '../../sdk';
 import { isLoopback, type KernelSettings } from '../settings';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -21,12 +21,12 @@ export class Admission {
 
   check(remoteAddress: string | undefined, hostHeader: string | undefined): PlinthError | undefined {
     if (this.loopbackOnly && !isLoopback(remoteAddress)) {
-      return new PlinthError(403, 'PLINTH_ERR_LOOPBACK_ONLY', 'this server has no PLINTH_ADMIN_TOKEN configured and only accepts loopback clients');
+      return kernelErrors.error('PLINTH_ERR_LOOPBACK_ONLY', 'this server has no PLINTH_ADMIN_TOKEN configured and only accepts loopback clients');
     }
     if (this.hosts && hostHeader !== undefined) {
       const name = hostName(hostHeader);
       if (!this.hosts.has(name)) {
-        return new PlinthError(403, 'PLINTH_ERR_HOST', `Host "${name}" is not one this server answers to; add it to PLINTH_ALLOWED_HOSTS`);
+        return kernelErrors.error('PLINTH_ERR_HOST', `Host "${name}" is not one this server answers to; add it to PLINTH_ALLOWED_HOSTS`);
       }
     }
     return undefined;

@@ -1,6 +1,6 @@
 import getRawBody from 'raw-body';
 import type { Context } from 'koa';
-import { PlinthError } from '../../sdk';
+import { kernelErrors, PlinthError } from '../../sdk';
 
 export async function readBody(ctx: Context, limit: number): Promise<Buffer | undefined> {
   const length = ctx.request.length;
@@ -11,13 +11,13 @@ export async function readBody(ctx: Context, limit: number): Promise<Buffer | un
     return await getRawBody(ctx.req, { limit, length: length || undefined });
   } catch (err: any) {
     if (err.type === 'entity.too.large') throw tooLarge(limit);
-    if (err.type === 'request.aborted') throw new PlinthError(400, 'PLINTH_ERR_ABORTED', 'the client aborted the request body');
-    throw new PlinthError(400, 'PLINTH_ERR_BODY', `could not read the request body: ${err.message}`);
+    if (err.type === 'request.aborted') throw kernelErrors.error('PLINTH_ERR_ABORTED', 'the client aborted the request body');
+    throw kernelErrors.error('PLINTH_ERR_BODY', `could not read the request body: ${err.message}`, { cause: err });
   }
 }
 
 function tooLarge(limit: number): PlinthError {
-  return new PlinthError(413, 'PLINTH_ERR_TOO_LARGE', `request body is larger than the limit of ${limit} bytes`);
+  return kernelErrors.error('PLINTH_ERR_TOO_LARGE', `request body is larger than the limit of ${limit} bytes`);
 }
 
 export function isJsonType(contentType: string | undefined): boolean {
@@ -28,6 +28,6 @@ export function parseJson(raw: Buffer): unknown {
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (err: any) {
-    throw new PlinthError(400, 'PLINTH_ERR_MALFORMED_JSON', `request body is not valid JSON: ${err.message}`);
+    throw kernelErrors.error('PLINTH_ERR_MALFORMED_JSON', `request body is not valid JSON: ${err.message}`, { cause: err });
   }
 }

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { ValidateFunction } from 'ajv';
-import { PlinthError, isReply, HANDLED, type AuthLevel, type RouteHandler, type RouteOptions, type RouteRequest, type SseStream, type User } from '../../sdk';
+import { kernelErrors, PlinthError, isReply, HANDLED, type AuthLevel, type RouteHandler, type RouteOptions, type RouteRequest, type SseStream, type User } from '../../sdk';
 import { lazyValidator, validationError } from '../validation';
 import type { AuthStore } from '../auth/auth-store';
 import { authenticate } from './request-auth';
@@ -53,10 +53,10 @@ export class RouteGroup {
 
   add(spec: RouteSpec): () => void {
     if (!spec.options || !AUTH_LEVELS.includes(spec.options.auth)) {
-      throw new PlinthError(500, 'PLINTH_ERR_ROUTE_AUTH', `route ${spec.method} ${spec.path} of ${this.owner} must declare auth: one of ${AUTH_LEVELS.join(', ')}`);
+      throw kernelErrors.error('PLINTH_ERR_ROUTE_AUTH', `route ${spec.method} ${spec.path} of ${this.owner} must declare auth: one of ${AUTH_LEVELS.join(', ')}`);
     }
     if (this.routes.some(r => r.method === spec.method && r.path === spec.path)) {
-      throw new PlinthError(500, 'PLINTH_ERR_ROUTE_DUPLICATE', `route ${spec.method} ${spec.path} is registered twice by ${this.owner}`);
+      throw kernelErrors.error('PLINTH_ERR_ROUTE_DUPLICATE', `route ${spec.method} ${spec.path} is registered twice by ${this.owner}`);
     }
     this.routes.push(spec);
     this.middleware = undefined;
@@ -137,7 +137,7 @@ export class RouteGroup {
       rawBody = await readBody(ctx, options.bodyLimit ?? this.env.bodyLimit);
       if (rawBody && rawBody.length > 0 && !options.rawBody) {
         if (!isJsonType(ctx.get('content-type'))) {
-          throw new PlinthError(415, 'PLINTH_ERR_CONTENT_TYPE', `expected content-type application/json, got "${ctx.get('content-type') || 'none'}"`);
+          throw kernelErrors.error('PLINTH_ERR_CONTENT_TYPE', `expected content-type application/json, got "${ctx.get('content-type') || 'none'}"`);
         }
         body = parseJson(rawBody);
       } else if (rawBody && options.auth === 'webhook' && isJsonType(ctx.get('content-type'))) {
@@ -336,7 +336,7 @@ function isUnder(path: string, prefix: string): boolean {
 }
 
 function claimError(prefix: string, holder: string, claimed: string): PlinthError {
-  return new PlinthError(409, 'PLINTH_ERR_ROUTE_CLAIM', `path ${prefix} is already claimed by ${holder} (${claimed})`);
+  return kernelErrors.error('PLINTH_ERR_ROUTE_CLAIM', `path ${prefix} is already claimed by ${holder} (${claimed})`);
 }
 
 function normalize(p: string): string {

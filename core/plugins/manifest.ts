@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
-import { PlinthError } from '../../sdk';
+import { kernelErrors, PlinthError } from '../../sdk';
 import { KERNEL_VERSION } from '../version';
 import { compileSchema, describeErrors } from '../validation';
 
@@ -64,8 +64,8 @@ export const manifestSchema = {
 
 const validateManifest = compileSchema(manifestSchema as any);
 
-export function manifestError(message: string, details?: unknown): PlinthError {
-  return new PlinthError(400, 'PLINTH_ERR_MANIFEST', message, details);
+export function manifestError(message: string, details?: unknown, cause?: unknown): PlinthError {
+  return kernelErrors.error('PLINTH_ERR_MANIFEST', message, { details, cause });
 }
 
 /** Reads and checks `plugin.json` without running any plugin code. */
@@ -75,7 +75,7 @@ export function readManifest(pluginDir: string, expectedId?: string): PluginMani
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err: any) {
-    throw manifestError(err.code === 'ENOENT' ? `no plugin.json in ${pluginDir}` : `plugin.json is not valid JSON: ${err.message}`);
+    throw manifestError(err.code === 'ENOENT' ? `no plugin.json in ${pluginDir}` : `plugin.json is not valid JSON: ${err.message}`, undefined, err);
   }
   if (!validateManifest(raw)) {
     const { message, details } = describeErrors('plugin.json', validateManifest.errors);
@@ -89,7 +89,7 @@ export function readManifest(pluginDir: string, expectedId?: string): PluginMani
     throw manifestError(`invalid manifest: plugin.json/kernel "${manifest.kernel}" is not a semver range`, [{ field: 'plugin.json/kernel', message: 'must be a semver range' }]);
   }
   if (!semver.satisfies(KERNEL_VERSION, manifest.kernel)) {
-    throw new PlinthError(400, 'PLINTH_ERR_KERNEL_RANGE', `plugin ${manifest.id} needs kernel ${manifest.kernel}, this kernel is ${KERNEL_VERSION}`);
+    throw kernelErrors.error('PLINTH_ERR_KERNEL_RANGE', `plugin ${manifest.id} needs kernel ${manifest.kernel}, this kernel is ${KERNEL_VERSION}`);
   }
   if (expectedId && manifest.id !== expectedId) {
     throw manifestError(`invalid manifest: plugin.json/id is "${manifest.id}" but the registry lists it as "${expectedId}"`, [{ field: 'plugin.json/id', message: 'must match the registry id' }]);

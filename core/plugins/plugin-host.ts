@@ -4,7 +4,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
 import { PlinthError, errors, isPluginDefinition, isPlinthError, type Logger, type PluginDefinition } from '../../sdk';
 import type { LogSink } from '../log';
-import { createLogger } from '../log';
+import { createLogger, stackChain } from '../log';
 import type { RouteTable } from '../http/routes';
 import type { WsTable } from '../http/websocket';
 import { compileSchema, describeErrors } from '../validation';
@@ -137,7 +137,7 @@ export class PluginHost {
     const e = toPlinthError(err);
     state.status = 'error';
     state.error = { code: e.code, message: e.message, at: new Date().toISOString() };
-    this.env.log.error('plugin failed', { plugin: state.id, code: e.code, error: e.message });
+    this.env.log.error('plugin failed', { plugin: state.id, code: e.code, error: e.message, stack: stackChain(e) });
     void this.env.bus.publish('plugin.error', { id: state.id, error: state.error }, { audience: 'admin' });
   }
 
@@ -159,7 +159,7 @@ export class PluginHost {
       definition = loaded;
     } catch (err) {
       if (isPlinthError(err)) throw err;
-      throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_LOAD', `loading ${manifest.main} failed: ${(err as Error).message}`);
+      throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_LOAD', `loading ${manifest.main} failed: ${(err as Error).message}`, undefined, undefined, { cause: err });
     }
 
     const loadMs = performance.now() - loadStarted;
@@ -182,7 +182,7 @@ export class PluginHost {
     } catch (err) {
       await gen.dispose();
       if (isPlinthError(err)) throw err;
-      throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_SETUP', `setup of ${state.id} failed: ${(err as Error).message}`);
+      throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_SETUP', `setup of ${state.id} failed: ${(err as Error).message}`, undefined, undefined, { cause: err });
     }
   }
 
@@ -280,11 +280,11 @@ export class PluginHost {
       state.lastReload = { at: new Date().toISOString(), ok: false, ms: Math.round(performance.now() - started) };
       if (state.active && !rollback) {
         this.deactivate(state);
-        this.fail(state, new PlinthError(e.status, e.code, `stopped: ${reason}, and the new generation failed: ${e.message}`));
+        this.fail(state, new PlinthError(e.status, e.code, `stopped: ${reason}, and the new generation failed: ${e.message}`, undefined, undefined, { cause: e }));
       } else if (state.active) {
         // Rollback: the old generation never stopped serving; only report.
         state.error = { code: e.code, message: `reload failed, still serving generation ${state.active.number}: ${e.message}`, at: new Date().toISOString() };
-        this.env.log.error('plugin reload failed; old generation kept', { plugin: state.id, code: e.code, error: e.message });
+        this.env.log.error('plugin reload failed; old generation kept', { plugin: state.id, code: e.code, error: e.message, stack: stackChain(e) });
         void this.env.bus.publish('plugin.reload_failed', { id: state.id, error: state.error }, { audience: 'admin' });
       } else {
         this.fail(state, e);
@@ -428,7 +428,7 @@ function contentHash(dir: string): string {
 
 function toPlinthError(err: unknown): PlinthError {
   if (isPlinthError(err)) return err;
-  return new PlinthError(500, 'PLINTH_ERR_PLUGIN', (err as Error)?.message ?? String(err));
+  return new PlinthError(500, 'PLINTH_ERR_PLUGIN', (err as Error)?.message ?? String(err), undefined, undefined, { cause: err });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

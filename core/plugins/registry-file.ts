@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { PlinthError } from '../../sdk';
+import { kernelErrors } from '../../sdk';
 import { compileSchema, describeErrors } from '../validation';
 
 export interface RegistryEntry {
@@ -42,15 +42,15 @@ export class RegistryFile {
       raw = JSON.parse(readFileSync(this.file, 'utf8'));
     } catch (err: any) {
       if (err.code === 'ENOENT') return [];
-      throw new PlinthError(500, 'PLINTH_ERR_REGISTRY', `${this.file} is not valid JSON: ${err.message}`);
+      throw kernelErrors.error('PLINTH_ERR_REGISTRY', `${this.file} is not valid JSON: ${err.message}`, { cause: err });
     }
     if (!validate(raw)) {
-      throw new PlinthError(500, 'PLINTH_ERR_REGISTRY', `${this.file}: ${describeErrors('registry', validate.errors).message}`);
+      throw kernelErrors.error('PLINTH_ERR_REGISTRY', `${this.file}: ${describeErrors('registry', validate.errors).message}`);
     }
     const plugins = (raw as { plugins: RegistryEntry[] }).plugins;
     const seen = new Set<string>();
     for (const p of plugins) {
-      if (seen.has(p.id)) throw new PlinthError(500, 'PLINTH_ERR_REGISTRY', `${this.file}: plugin id "${p.id}" is listed twice`);
+      if (seen.has(p.id)) throw kernelErrors.error('PLINTH_ERR_REGISTRY', `${this.file}: plugin id "${p.id}" is listed twice`);
       seen.add(p.id);
     }
     return plugins;

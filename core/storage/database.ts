@@ -125,7 +125,7 @@ export async function runMigrations(db: PluginDatabase, namespace: string, migra
         await qr.commitTransaction();
       } catch (err) {
         await qr.rollbackTransaction();
-        throw new Error(`migration ${namespace}/${m.name} failed: ${(err as Error).message}`);
+        throw new Error(`migration ${namespace}/${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
       applied.push(m.name);
     }

@@ -1,5 +1,6 @@
-import { PlinthError, errors } from 'plinth/sdk';
+import { errors, kernelErrors } from 'plinth/sdk';
 import type { Conversion, ConvertInput } from './generated/types';
+import { errorCodes } from './errors';
 
 /**
  * The manifest's `permissions.network` is the list of hosts this plugin may call; the client
@@ -8,7 +9,7 @@ import type { Conversion, ConvertInput } from './generated/types';
 export function assertAllowedHost(url: string, allowed: string[]): URL {
   const u = new URL(url);
   if (!allowed.includes(u.hostname)) {
-    throw new PlinthError(400, 'PLINTH_ERR_NETWORK_PERMISSION', `host ${u.hostname} is not in permissions.network (${allowed.join(', ')}) of plugin.json`);
+    throw errorCodes.error('PLINTH_ERR_NETWORK_PERMISSION', `host ${u.hostname} is not in permissions.network (${allowed.join(', ')}) of plugin.json`);
   }
   return u;
 }
@@ -26,7 +27,7 @@ export class RatesClient {
     try {
       res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, headers: { accept: 'application/json' } });
     } catch (err: any) {
-      throw errors.unavailable(`rates API unreachable: ${err.name === 'TimeoutError' ? `no answer in ${this.timeoutMs} ms` : err.cause?.code ?? err.message}`);
+      throw kernelErrors.error('PLINTH_ERR_UNAVAILABLE', `rates API unreachable: ${err.name === 'TimeoutError' ? `no answer in ${this.timeoutMs} ms` : err.cause?.code ?? err.message}`, { cause: err });
     }
     // Frankfurter answers 404 with a message for a currency it does not know.
     if (res.status === 404 || res.status === 422) throw errors.badRequest(`unknown currency ${input.from} or ${input.to}`);

@@ -1,4 +1,5 @@
-import { PlinthError, type ChatDelta, type ChatMessage, type ChatRequest, type ChatResult, type ModelProvider, type ToolCallRequest } from 'plinth/sdk';
+import { type ChatDelta, type ChatMessage, type ChatRequest, type ChatResult, type ModelProvider, type ToolCallRequest } from 'plinth/sdk';
+import { errorCodes } from './errors';
 
 export interface OllamaConfig { baseUrl: string; name: string; timeoutMs: number }
 
@@ -42,7 +43,7 @@ export class OllamaProvider implements ModelProvider {
     const toolCalls: ToolCallRequest[] = [];
     let last: OllamaLine = {};
     for await (const line of ndjson(res.body!)) {
-      if (line.error) throw new PlinthError(502, 'PLINTH_ERR_PROVIDER', `ollama: ${line.error}`);
+      if (line.error) throw errorCodes.error('PLINTH_ERR_PROVIDER', `ollama: ${line.error}`);
       const piece = line.message?.content ?? '';
       if (piece) { text += piece; onDelta?.({ type: 'text', text: piece }); }
       for (const c of line.message?.tool_calls ?? []) {
@@ -52,7 +53,7 @@ export class OllamaProvider implements ModelProvider {
       }
       if (line.done) { last = line; break; }
     }
-    if (!last.done) throw new PlinthError(502, 'PLINTH_ERR_PROVIDER', 'ollama: the stream ended before done');
+    if (!last.done) throw errorCodes.error('PLINTH_ERR_PROVIDER', 'ollama: the stream ended before done');
     return {
       text,
       toolCalls,

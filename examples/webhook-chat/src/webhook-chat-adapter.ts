@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { PlinthError, RateLimitedError, errors, type ChannelAdapter, type OutboundMessage, type WebhookResult } from 'plinth/sdk';
+import { RateLimitedError, errors, type ChannelAdapter, type OutboundMessage, type WebhookResult } from 'plinth/sdk';
+import { errorCodes } from './errors';
 
 /**
  * The whole contract a channel needs: verify over the raw body, parse into inbound messages
@@ -18,7 +19,7 @@ export class WebhookChatAdapter implements ChannelAdapter {
     if (!this.secret) throw errors.unavailable('webhook-chat is not configured');
     const given = Buffer.from(String(headers['x-signature'] ?? ''), 'hex');
     const expected = createHmac('sha256', this.secret).update(rawBody).digest();
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new PlinthError(401, 'PLINTH_ERR_WEBHOOK_SIGNATURE', 'bad X-Signature');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw errorCodes.error('PLINTH_ERR_WEBHOOK_SIGNATURE', 'bad X-Signature');
   }
 
   parse(body: any): WebhookResult {

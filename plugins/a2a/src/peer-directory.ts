@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { Role, taskStateToJSON } from '@a2a-js/sdk';
-import { PlinthError, errors } from 'plinth/sdk';
+import { errors } from 'plinth/sdk';
+import { errorCodes } from './errors';
 
 export interface Peer { name: string; cardUrl: string; token?: string; source: 'config' | 'hello'; agentName?: string; addedAt: string }
 
@@ -49,8 +50,8 @@ export class PeerDirectory {
       } as any, { signal });
       return describeResult(result);
     } catch (err) {
-      if (signal.aborted) throw new PlinthError(504, 'PLINTH_ERR_A2A_TIMEOUT', `peer ${peerName} did not answer within ${timeoutMs} ms`);
-      throw new PlinthError(502, 'PLINTH_ERR_A2A_PEER', `peer ${peerName} failed: ${(err as Error).message}`);
+      if (signal.aborted) throw errorCodes.error('PLINTH_ERR_A2A_TIMEOUT', `peer ${peerName} did not answer within ${timeoutMs} ms`);
+      throw errorCodes.error('PLINTH_ERR_A2A_PEER', `peer ${peerName} failed: ${(err as Error).message}`, { cause: err });
     }
   }
 }
@@ -60,11 +61,11 @@ async function fetchCard(url: string, timeoutMs: number): Promise<{ name: string
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    throw new PlinthError(502, 'PLINTH_ERR_A2A_PEER', `could not fetch the agent card at ${url}: ${(err as Error).message}`);
+    throw errorCodes.error('PLINTH_ERR_A2A_PEER', `could not fetch the agent card at ${url}: ${(err as Error).message}`, { cause: err });
   }
   const card = await res.json().catch(() => undefined) as { name?: unknown; supportedInterfaces?: unknown } | undefined;
   if (!res.ok || !card || typeof card.name !== 'string') {
-    throw new PlinthError(502, 'PLINTH_ERR_A2A_PEER', `${url} did not answer an A2A agent card (HTTP ${res.status})`);
+    throw errorCodes.error('PLINTH_ERR_A2A_PEER', `${url} did not answer an A2A agent card (HTTP ${res.status})`);
   }
   return { name: card.name };
 }

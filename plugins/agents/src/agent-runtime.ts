@@ -8,6 +8,7 @@ import type { FrameLog } from './frame-log';
 import type { ProviderRouter } from './model-router';
 import { SessionStore, toChatHistory, type SessionRecord } from './session-store';
 import type { ToolCallRecord, TurnStore } from './turn-store';
+import { errorCodes } from './errors';
 
 export interface RuntimeOptions {
   defaultModel(): string;
@@ -97,7 +98,7 @@ export class AgentLoop implements AgentRuntime {
     const i = model.indexOf('/');
     if (i <= 0 || i === model.length - 1) throw errors.validation(`model "${model}" must look like <provider>/<model>, e.g. builtin/echo`);
     if (!this.deps.router.has(model.slice(0, i))) {
-      throw new PlinthError(404, 'PLINTH_ERR_MODEL_NOT_FOUND', `model "${model}": no provider "${model.slice(0, i)}" (providers: ${this.deps.router.names().join(', ')})`);
+      throw errorCodes.error('PLINTH_ERR_MODEL_NOT_FOUND', `model "${model}": no provider "${model.slice(0, i)}" (providers: ${this.deps.router.names().join(', ')})`);
     }
   }
 
@@ -175,7 +176,7 @@ export class AgentLoop implements AgentRuntime {
     let streaming: { id: string; text: string } | undefined;
 
     try {
-      if (!model) throw new PlinthError(503, 'PLINTH_ERR_BREAKER_OPEN', `no model of agent "${agent.name}" is available: ${selection.reason}`, selection);
+      if (!model) throw errorCodes.error('PLINTH_ERR_BREAKER_OPEN', `no model of agent "${agent.name}" is available: ${selection.reason}`, { details: selection });
       let step = 0;
       for (; step < agent.max_turns; step++) {
         // The answer row exists (marked partial) while it streams and is checkpointed, so a crash keeps what was said.
@@ -229,7 +230,7 @@ export class AgentLoop implements AgentRuntime {
         finalText = answer?.content ?? '';
       }
     } catch (err) {
-      failure = isPlinthError(err) ? err : new PlinthError(500, 'PLINTH_ERR_AGENT', (err as Error)?.message ?? String(err));
+      failure = isPlinthError(err) ? err : errorCodes.error('PLINTH_ERR_AGENT', (err as Error)?.message ?? String(err), { cause: err });
       if (!isPlinthError(err)) this.deps.log.error('agent turn failed', { sessionId: session.id, turnId, error: (err as Error)?.stack ?? String(err) });
       partial = true;
       if (streaming) answer = { id: streaming.id, content: streaming.text };

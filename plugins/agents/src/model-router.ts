@@ -4,6 +4,7 @@ import {
 } from 'plinth/sdk';
 import { CircuitBreaker } from './circuit-breaker';
 import { ProviderError } from './providers/provider-error';
+import { errorCodes } from './errors';
 
 export interface BreakerOptions { failureThreshold: number; cooldownMs: number }
 
@@ -27,8 +28,8 @@ export class ProviderRouter implements ModelProviderRegistry, ModelRouter {
   constructor(private readonly breakerOptions: BreakerOptions, private readonly clock: Clock) {}
 
   register(provider: ModelProvider): Disposer {
-    if (!/^[a-z0-9-]+$/.test(provider.name)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDER_NAME', `provider name "${provider.name}" must be lowercase letters, digits and dashes`);
-    if (this.providers.has(provider.name)) throw new PlinthError(409, 'PLINTH_ERR_PROVIDER_DUPLICATE', `a provider named "${provider.name}" is already registered`);
+    if (!/^[a-z0-9-]+$/.test(provider.name)) throw errorCodes.error('PLINTH_ERR_PROVIDER_NAME', `provider name "${provider.name}" must be lowercase letters, digits and dashes`);
+    if (this.providers.has(provider.name)) throw errorCodes.error('PLINTH_ERR_PROVIDER_DUPLICATE', `a provider named "${provider.name}" is already registered`);
     this.providers.set(provider.name, provider);
     return () => { if (this.providers.get(provider.name) === provider) this.providers.delete(provider.name); };
   }
@@ -77,11 +78,11 @@ export class ProviderRouter implements ModelProviderRegistry, ModelRouter {
   async chat(model: string, request: Omit<ChatRequest, 'model'>, onDelta?: (delta: ChatDelta) => void): Promise<ChatResult & { model: string }> {
     const { provider: name, model: providerModel } = parseModelId(model);
     const provider = this.providers.get(name);
-    if (!provider) throw new PlinthError(404, 'PLINTH_ERR_MODEL_NOT_FOUND', `model "${model}": no provider "${name}" (providers: ${this.names().join(', ')})`);
+    if (!provider) throw errorCodes.error('PLINTH_ERR_MODEL_NOT_FOUND', `model "${model}": no provider "${name}" (providers: ${this.names().join(', ')})`);
     const breaker = this.breaker(name);
     if (!breaker.tryAcquire()) {
       const s = breaker.status();
-      throw new PlinthError(503, 'PLINTH_ERR_BREAKER_OPEN', `provider ${name} is failing; its circuit breaker is open until ${s.retryAt}`, { provider: name, retryAt: s.retryAt, lastError: s.lastError });
+      throw errorCodes.error('PLINTH_ERR_BREAKER_OPEN', `provider ${name} is failing; its circuit breaker is open until ${s.retryAt}`, { details: { provider: name, retryAt: s.retryAt, lastError: s.lastError } });
     }
     this.inFlight.set(name, (this.inFlight.get(name) ?? 0) + 1);
     this.callTimes.push(this.clock.now());
@@ -95,8 +96,8 @@ export class ProviderRouter implements ModelProviderRegistry, ModelRouter {
         const pe = err as ProviderError;
         if (pe.countsAgainstBreaker) breaker.failure(pe.message);
         else breaker.release();
-        if (pe.status === 404) throw new PlinthError(404, 'PLINTH_ERR_MODEL_NOT_FOUND', `model "${model}" not found: ${pe.message}`);
-        throw new PlinthError(502, 'PLINTH_ERR_PROVIDER', pe.message, { provider: name, status: pe.status });
+        if (pe.status === 404) throw errorCodes.error('PLINTH_ERR_MODEL_NOT_FOUND', `model "${model}" not found: ${pe.message}`, { cause: pe });
+        throw errorCodes.error('PLINTH_ERR_PROVIDER', pe.message, { details: { provider: name, status: pe.status }, cause: pe });
       }
       if (request.signal?.aborted) {
         breaker.release();
@@ -104,7 +105,7 @@ export class ProviderRouter implements ModelProviderRegistry, ModelRouter {
       }
       // A third-party provider's own bug still counts: the breaker protects callers from it.
       breaker.failure((err as Error)?.message ?? String(err));
-      throw new PlinthError(502, 'PLINTH_ERR_PROVIDER', `provider ${name} failed: ${(err as Error)?.message ?? err}`, { provider: name });
+      throw errorCodes.error('PLINTH_ERR_PROVIDER', `provider ${name} failed: ${(err as Error)?.message ?? err}`, { details: { provider: name }, cause: err });
     } finally {
       this.inFlight.set(name, (this.inFlight.get(name) ?? 1) - 1);
     }

@@ -1,4 +1,5 @@
-import { PlinthError, type ChannelAdapter, type ChannelRegistry, type Disposer, type WebhookResult } from 'plinth/sdk';
+import { type ChannelAdapter, type ChannelRegistry, type Disposer, type WebhookResult } from 'plinth/sdk';
+import { errorCodes } from './errors';
 
 /** Where adapters sign in; the pipeline and the delivery queue look them up by name. */
 export class AdapterRegistry implements ChannelRegistry {
@@ -11,7 +12,7 @@ export class AdapterRegistry implements ChannelRegistry {
 
   register(adapter: ChannelAdapter): Disposer {
     if (!adapter || !/^[a-z][a-z0-9-]{0,62}$/.test(adapter.name ?? '')) {
-      throw new PlinthError(500, 'PLINTH_ERR_CHANNEL_NAME', `a channel adapter needs a name like "telegram" (got ${JSON.stringify(adapter?.name)})`);
+      throw errorCodes.error('PLINTH_ERR_CHANNEL_NAME', `a channel adapter needs a name like "telegram" (got ${JSON.stringify(adapter?.name)})`);
     }
     // A reloading adapter plugin registers its new generation before the old one is disposed: the newer wins.
     this.adapters.set(adapter.name, adapter);
@@ -20,7 +21,7 @@ export class AdapterRegistry implements ChannelRegistry {
   }
 
   receive(channel: string, result: WebhookResult): Promise<{ accepted: number; duplicates: number }> {
-    if (!this.adapters.has(channel)) throw new PlinthError(409, 'PLINTH_ERR_CHANNEL_UNKNOWN', `channel ${channel} has no registered adapter`);
+    if (!this.adapters.has(channel)) throw errorCodes.error('PLINTH_ERR_CHANNEL_UNKNOWN', `channel ${channel} has no registered adapter`);
     return this.onReceive(channel, result);
   }
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import Ajv, { type ValidateFunction } from 'ajv';
 import {
-  errors, newId, type Clock, type Disposer, type EventBus, type JobExecutor, type JobsService, type JobSummary, type User,
+  errors, kernelErrors, newId, type Clock, type Disposer, type EventBus, type JobExecutor, type JobsService, type JobSummary, type User,
 } from 'plinth/sdk';
 import { ACTIVE, type Job, type JobEvent, type JobState, type JobStore, type NewJob } from './job-store';
 import type { Dispatcher } from './dispatcher';
@@ -98,7 +98,7 @@ export class JobService implements JobsService {
         (entry.validate.errors ?? []).map(e => ({ field: `body/request${e.instancePath}`, message: e.message })));
     }
     if (input.result_schema) {
-      try { compileDetached(input.result_schema); } catch (err: any) { throw errors.validation(`result_schema is not a valid JSON Schema: ${err.message}`, [{ field: 'body/result_schema', message: err.message }]); }
+      try { compileDetached(input.result_schema); } catch (err: any) { throw kernelErrors.error('PLINTH_ERR_VALIDATION', `result_schema is not a valid JSON Schema: ${err.message}`, { details: [{ field: 'body/result_schema', message: err.message }], cause: err }); }
     }
   }
 

@@ -3,7 +3,8 @@ import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { PlinthError, errors, type Disposer, type Logger, type Timers, type ToolRegistry, type ToolRisk } from 'plinth/sdk';
+import { errors, type Disposer, type Logger, type Timers, type ToolRegistry, type ToolRisk } from 'plinth/sdk';
+import { errorCodes } from './errors';
 
 export interface McpServerConfig {
   command?: string;
@@ -198,11 +199,11 @@ export class McpClientPool {
     if (e.state !== 'connected' || !e.client) throw errors.unavailable(`MCP server ${e.name} is not connected (${e.state})`);
     const result = await e.client.callTool({ name: tool, arguments: (input ?? {}) as Record<string, unknown> }, undefined,
       { timeout: this.o.callTimeoutMs, signal }).catch(err => {
-      throw new PlinthError(502, 'PLINTH_ERR_MCP_CALL', `MCP server ${e.name} failed on ${tool}: ${(err as Error).message}`);
+      throw errorCodes.error('PLINTH_ERR_MCP_CALL', `MCP server ${e.name} failed on ${tool}: ${(err as Error).message}`, { cause: err });
     });
     if (result.isError) {
       const text = (result.content as Array<{ type: string; text?: string }> | undefined)?.filter(c => c.type === 'text').map(c => c.text).join('\n');
-      throw new PlinthError(502, 'PLINTH_ERR_MCP_TOOL', `tool ${tool} of MCP server ${e.name} answered an error: ${text || 'no detail'}`);
+      throw errorCodes.error('PLINTH_ERR_MCP_TOOL', `tool ${tool} of MCP server ${e.name} answered an error: ${text || 'no detail'}`);
     }
     return result;
   }

@@ -1,4 +1,5 @@
 import { PlinthError, type Dialect } from 'plinth/sdk';
+import { errorCodes } from './errors';
 
 /** `all`: every word must match (the search box); `any`: rank by any word (context recall); `raw`: the dialect's own syntax. */
 export type QueryMode = 'all' | 'any' | 'raw';
@@ -41,7 +42,5 @@ export function queryError(err: unknown, query: string): PlinthError | undefined
     || (code === '42601' && /tsquery/i.test(message));
   if (!isSyntax) return undefined;
   const reason = message.replace(/^SQLITE_ERROR:\s*/, '').replace(/^QueryFailedError:\s*/, '');
-  return new PlinthError(400, 'PLINTH_ERR_SEARCH_SYNTAX',
-    `invalid full-text query ${JSON.stringify(query)}: ${reason}. Plain words always work; raw=true passes the database's own query syntax through.`,
-    { query, reason });
+  return errorCodes.error('PLINTH_ERR_SEARCH_SYNTAX', `invalid full-text query ${JSON.stringify(query)}: ${reason}. Plain words always work; raw=true passes the database's own query syntax through.`, { details: { query, reason } });
 }

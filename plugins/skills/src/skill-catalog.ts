@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { cp, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PlinthError, errors } from 'plinth/sdk';
+import { errors, kernelErrors } from 'plinth/sdk';
 import { SKILL_ID, SkillFileError, hashSkillFolder, readSkillFolder } from './skill-file';
 import type { SkillLibrary } from './skill-library';
 import type { SkillStateStore } from './skill-state';
+import { errorCodes } from './errors';
 
 export const CATALOG_INDEX = 'catalog.json';
 
@@ -32,7 +33,7 @@ export class SkillCatalog {
       if (!parsed || typeof parsed.skills !== 'object') throw new Error('"skills" must be an object of id → { sha256 }');
       return parsed;
     } catch (err) {
-      throw new PlinthError(422, 'PLINTH_ERR_SKILL_CATALOG', `${file} is invalid: ${(err as Error).message}`);
+      throw errorCodes.error('PLINTH_ERR_SKILL_CATALOG', `${file} is invalid: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -75,10 +76,10 @@ export class SkillCatalog {
       await readSkillFolder(folder);
       actual = await hashSkillFolder(folder);
     } catch (err) {
-      if (err instanceof SkillFileError) throw errors.unprocessable(`catalog skill ${id} is malformed: ${err.message}`);
+      if (err instanceof SkillFileError) throw kernelErrors.error('PLINTH_ERR_UNPROCESSABLE', `catalog skill ${id} is malformed: ${err.message}`, { cause: err });
       throw err;
     }
-    if (actual !== expected) throw new PlinthError(422, 'PLINTH_ERR_SKILL_CHECKSUM', `checksum mismatch for catalog skill ${id}: expected ${expected}, found ${actual}`, { expected, actual });
+    if (actual !== expected) throw errorCodes.error('PLINTH_ERR_SKILL_CHECKSUM', `checksum mismatch for catalog skill ${id}: expected ${expected}, found ${actual}`, { details: { expected, actual } });
     return actual;
   }
 

@@ -27,7 +27,7 @@ export function parseSkillMarkdown(text: string): SkillDocument {
   try {
     meta = parseYaml(m[1]);
   } catch (err) {
-    throw new SkillFileError(`front matter is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new SkillFileError(`front matter is not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw new SkillFileError('front matter must be a YAML mapping (name: …, description: …)');
   const fm = meta as Record<string, unknown>;

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { PlinthError, errors, type ChannelAdapter, type InboundMessage, type OutboundMessage, type WebhookResult } from 'plinth/sdk';
+import { errors, type ChannelAdapter, type InboundMessage, type OutboundMessage, type WebhookResult } from 'plinth/sdk';
 import { BotApiClient } from './bot-api';
+import { errorCodes } from './errors';
 
 export const TELEGRAM_MAX_TEXT = 4096;
 
@@ -76,7 +77,7 @@ export class TelegramAdapter implements ChannelAdapter {
   verify(input: { headers: Record<string, string | string[] | undefined> }): void {
     if (!this.settings.webhookSecret) throw errors.unavailable('telegram is not configured: no webhook secret');
     if (!secretMatches(header(input.headers, 'x-telegram-bot-api-secret-token'), this.settings.webhookSecret)) {
-      throw new PlinthError(401, 'PLINTH_ERR_WEBHOOK_SECRET', 'missing or wrong X-Telegram-Bot-Api-Secret-Token');
+      throw errorCodes.error('PLINTH_ERR_WEBHOOK_SECRET', 'missing or wrong X-Telegram-Bot-Api-Secret-Token');
     }
   }
 

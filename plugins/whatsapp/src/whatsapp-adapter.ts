@@ -1,5 +1,6 @@
-import { PlinthError, RateLimitedError, errors, type ChannelAdapter, type InboundMessage, type OutboundMessage, type WebhookResult } from 'plinth/sdk';
+import { RateLimitedError, errors, type ChannelAdapter, type InboundMessage, type OutboundMessage, type WebhookResult } from 'plinth/sdk';
 import { signatureMatches, tokenMatches } from './signature';
+import { errorCodes } from './errors';
 
 export interface WhatsAppSettings {
   graphBaseUrl: string; apiVersion: string; phoneNumberId?: string;
@@ -71,7 +72,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
     if (!this.s.appSecret) throw errors.unavailable('whatsapp is not configured: no app secret');
     const h = input.headers['x-hub-signature-256'];
     if (!signatureMatches(Array.isArray(h) ? h[0] : h, input.rawBody ?? Buffer.alloc(0), this.s.appSecret)) {
-      throw new PlinthError(401, 'PLINTH_ERR_WEBHOOK_SIGNATURE', 'missing or wrong X-Hub-Signature-256');
+      throw errorCodes.error('PLINTH_ERR_WEBHOOK_SIGNATURE', 'missing or wrong X-Hub-Signature-256');
     }
   }
 
@@ -100,7 +101,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
         body: JSON.stringify(payload), signal: AbortSignal.timeout(this.s.requestTimeoutMs),
       });
     } catch (err: any) {
-      throw new Error(`whatsapp send: ${err?.name === 'TimeoutError' ? 'timed out' : 'network error'} (${err?.cause?.code ?? err?.name ?? 'unknown'})`);
+      throw new Error(`whatsapp send: ${err?.name === 'TimeoutError' ? 'timed out' : 'network error'} (${err?.cause?.code ?? err?.name ?? 'unknown'})`, { cause: err });
     }
     let body: any;
     try { body = await res.json(); } catch { body = undefined; }

@@ -90,8 +90,8 @@ export class AnthropicProvider implements ModelProvider {
     } catch (err) {
       if (isAbortError(err, request.signal)) return { text, toolCalls: [], usage, finishReason: 'aborted' };
       if (err instanceof ProviderError) throw err;
-      if ((err as Error)?.name === 'TimeoutError') throw new ProviderError(this.name, `anthropic did not answer within ${this.settings.timeoutMs} ms`, undefined, true);
-      throw new ProviderError(this.name, `anthropic is unreachable: ${(err as Error).message}`, undefined, true);
+      if ((err as Error)?.name === 'TimeoutError') throw new ProviderError(this.name, `anthropic did not answer within ${this.settings.timeoutMs} ms`, undefined, true, { cause: err });
+      throw new ProviderError(this.name, `anthropic is unreachable: ${(err as Error).message}`, undefined, true, { cause: err });
     }
     const toolCalls: ToolCallRequest[] = blocks.filter(b => b?.type === 'tool_use').map(b => ({ id: b.id!, name: b.name!, arguments: b.json || '{}' }));
     for (const call of toolCalls) onDelta?.({ type: 'tool_call', call });

@@ -98,14 +98,14 @@ export class OpenAiProvider implements ModelProvider {
     } catch (err) {
       // The timeout aborts the request like a caller would: tell them apart by the signal's reason.
       if (!request.signal?.aborted && signal.aborted && (signal.reason as Error)?.name === 'TimeoutError') {
-        throw new ProviderError(this.name, `${this.name} did not answer within ${this.settings.timeoutMs} ms`, undefined, true);
+        throw new ProviderError(this.name, `${this.name} did not answer within ${this.settings.timeoutMs} ms`, undefined, true, { cause: err });
       }
       if (isAbortError(err, request.signal)) {
         return { text, toolCalls: [], usage, finishReason: 'aborted' };
       }
       if (err instanceof ProviderError) throw err;
-      if ((err as Error)?.name === 'TimeoutError') throw new ProviderError(this.name, `${this.name} did not answer within ${this.settings.timeoutMs} ms`, undefined, true);
-      throw new ProviderError(this.name, `${this.name} is unreachable: ${(err as Error).message}${(err as any).cause ? ` (${(err as any).cause.code ?? (err as any).cause.message})` : ''}`, undefined, true);
+      if ((err as Error)?.name === 'TimeoutError') throw new ProviderError(this.name, `${this.name} did not answer within ${this.settings.timeoutMs} ms`, undefined, true, { cause: err });
+      throw new ProviderError(this.name, `${this.name} is unreachable: ${(err as Error).message}${(err as any).cause ? ` (${(err as any).cause.code ?? (err as any).cause.message})` : ''}`, undefined, true, { cause: err });
     }
     const toolCalls: ToolCallRequest[] = calls.filter(Boolean).map((c, i) => ({ id: c.id || `call_${i}`, name: c.name, arguments: c.arguments || '{}' }));
     for (const call of toolCalls) onDelta?.({ type: 'tool_call', call });

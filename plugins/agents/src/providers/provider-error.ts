@@ -1,7 +1,7 @@
 /** A provider call that failed; `countsAgainstBreaker` is false for the caller's own mistakes (a 400, a 404 model). */
 export class ProviderError extends Error {
-  constructor(readonly provider: string, message: string, readonly status: number | undefined, readonly countsAgainstBreaker: boolean) {
-    super(message);
+  constructor(readonly provider: string, message: string, readonly status: number | undefined, readonly countsAgainstBreaker: boolean, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'ProviderError';
   }
 }
