@@ -6,7 +6,7 @@ import type { LogSink } from './log';
 import type { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
 
-const RESTART_KEYS = ['host', 'port', 'bodyLimit', 'drainTimeoutMs'] as const;
+const RESTART_KEYS = ['host', 'port', 'bodyLimit', 'drainTimeoutMs', 'setupTimeoutMs'] as const;
 
 /** Kernel settings that outlive a restart: `$PLINTH_DATA_DIR/kernel.json`, below the environment. */
 export function readSavedKernelSettings(dataDir: string): Partial<KernelSettings> {
@@ -25,7 +25,7 @@ export class KernelConfigStore {
   view() {
     const s = this.settings;
     return {
-      kernel: { version: KERNEL_VERSION, host: s.host, port: s.port, dataDir: s.dataDir, registry: s.registryPath, database: this.dialect, watch: s.watch, logLevel: s.logLevel, bodyLimit: s.bodyLimit, drainTimeoutMs: s.drainTimeoutMs, adminTokenConfigured: !!s.adminToken },
+      kernel: { version: KERNEL_VERSION, host: s.host, port: s.port, dataDir: s.dataDir, registry: s.registryPath, database: this.dialect, watch: s.watch, logLevel: s.logLevel, bodyLimit: s.bodyLimit, drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs, adminTokenConfigured: !!s.adminToken },
       plugins: Object.fromEntries([...this.host.plugins.values()].map(p => [p.id, { enabled: p.entry.enabled !== false, config: p.entry.config ?? {}, configSchema: p.manifest?.configSchema ?? null }])),
     };
   }

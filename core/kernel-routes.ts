@@ -99,7 +99,7 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
         kernel: { type: 'object', additionalProperties: false, properties: {
           logLevel: { enum: ['debug', 'info', 'warn', 'error'] },
           host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 },
-          bodyLimit: { type: 'integer', minimum: 1024 }, drainTimeoutMs: { type: 'integer', minimum: 0 },
+          bodyLimit: { type: 'integer', minimum: 1024 }, drainTimeoutMs: { type: 'integer', minimum: 0 }, setupTimeoutMs: { type: 'integer', minimum: 1 },
         } },
         plugins: { type: 'object', additionalProperties: { type: 'object' } },
       },

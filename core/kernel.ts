@@ -101,7 +101,7 @@ export class Kernel {
     this.tools = new KernelToolRegistry(id => this.host.service(id));
     this.host = new PluginHost({
       registry: new RegistryFile(s.registryPath), routeTable, wsTable, root, logSink: this.logs, log: this.log,
-      drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: 30_000, presetServices: this.options.presetServices,
+      drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs, presetServices: this.options.presetServices,
       routeEnv, tools: this.tools, bus: this.bus, auth: this.auth, database: dbSettings, clock, kernel: kernelInfo, dataDir: s.dataDir,
     });
 

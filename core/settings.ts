@@ -15,6 +15,8 @@ export interface KernelSettings {
   logToStdout: boolean;
   bodyLimit: number;
   drainTimeoutMs: number;
+  /** How long a plugin's setup may run before the plugin is `error` (PLINTH_ERR_SETUP_TIMEOUT). */
+  setupTimeoutMs: number;
   /** Host names answered besides loopback ones (`PLINTH_ALLOWED_HOSTS`, comma-separated). */
   allowedHosts: string[];
 }
@@ -34,6 +36,10 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
   if (!['debug', 'info', 'warn', 'error'].includes(level)) {
     throw new Error(`PLINTH_LOG_LEVEL must be debug, info, warn or error, got "${level}"`);
   }
+  const setupTimeoutMs = Number(env.PLINTH_SETUP_TIMEOUT_MS || (typeof saved.setupTimeoutMs === 'number' ? saved.setupTimeoutMs : 30_000));
+  if (!Number.isInteger(setupTimeoutMs) || setupTimeoutMs < 1) {
+    throw new Error(`PLINTH_SETUP_TIMEOUT_MS must be a positive integer (milliseconds), got "${env.PLINTH_SETUP_TIMEOUT_MS}"`);
+  }
   return {
     host: env.PLINTH_HOST || (typeof saved.host === 'string' ? saved.host : '127.0.0.1'),
     port,
@@ -46,6 +52,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
     logToStdout: env.PLINTH_LOG_STDOUT !== '0',
     bodyLimit: typeof saved.bodyLimit === 'number' ? saved.bodyLimit : 1024 * 1024,
     drainTimeoutMs: Number(env.PLINTH_DRAIN_TIMEOUT_MS || (typeof saved.drainTimeoutMs === 'number' ? saved.drainTimeoutMs : 10_000)),
+    setupTimeoutMs,
     allowedHosts: (env.PLINTH_ALLOWED_HOSTS ?? '').split(',').map(h => h.trim()).filter(Boolean),
   };
 }
