@@ -42,5 +42,5 @@ export function queryError(err: unknown, query: string): PlinthError | undefined
     || (code === '42601' && /tsquery/i.test(message));
   if (!isSyntax) return undefined;
   const reason = message.replace(/^SQLITE_ERROR:\s*/, '').replace(/^QueryFailedError:\s*/, '');
-  return errorCodes.error('PLINTH_ERR_SEARCH_SYNTAX', `invalid full-text query ${JSON.stringify(query)}: ${reason}. Plain words always work; raw=true passes the database's own query syntax through.`, { details: { query, reason } });
+  return errorCodes.error('PLINTH_ERR_SEARCH_SYNTAX', `invalid full-text query ${JSON.stringify(query)}: ${reason}. Plain words always work; raw=true passes the database's own query syntax through.`, { details: { query, reason }, cause: err });
 }

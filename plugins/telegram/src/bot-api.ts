@@ -49,7 +49,8 @@ export class BotApiClient {
     try {
       res = await post(`${this.baseUrl.replace(/\/$/, '')}/bot${this.token}/${method}`, JSON.stringify(params), this.timeoutMs);
     } catch (err: any) {
-      // Never let the token (part of the URL) reach logs or traces through a network error.
+      // Never let the token (part of the URL) reach logs or traces through a network error: this is
+      // the one wrap that drops its `cause` on purpose, keeping only the error's code.
       throw new Error(`telegram ${method}: ${err?.name === 'TimeoutError' ? 'timed out' : 'network error'} (${err?.code ?? err?.name ?? 'unknown'})`);
     }
     let body: any;
