@@ -98,8 +98,9 @@ export class Kernel {
     const clock = this.options.clock ?? { now: () => Date.now() };
     const kernelInfo: KernelInfo = { version: KERNEL_VERSION, dataDir: s.dataDir, baseUrl: () => this.baseUrl, dialect: dbSettings.dialect };
 
+    // Gated tools ask the approvals gate through the registry, at call time.
     this.tools = new KernelToolRegistry(id => services.get(id));
-    // The one service registry: the kernel's services (then a test kernel's stand-ins) by ref id.
+    // The one service registry: the kernel's services, then a test kernel's stand-ins, by ref id.
     const services = new ServiceRegistry<Generation>(rootContainer.createChildContainer(), [
       ...coreServiceFactories({ kernel: kernelInfo, clock, auth: this.auth, bus: this.bus, tools: this.tools, database: dbSettings }),
       ...Object.entries(this.options.presetServices ?? {}).map(([id, impl]) => ({ service: { id }, scope: 'root' as const, factory: () => impl })),

@@ -8,7 +8,8 @@ export type HostServiceFactory<G extends PluginScope = PluginScope> =
 
 /** The provider of a service is named by its ref id's prefix: `agents.runtime` → `agents`. */
 export function providerOf(refId: string): string {
-  return refId.slice(0, refId.indexOf('.'));
+  const dot = refId.indexOf('.');
+  return dot < 0 ? refId : refId.slice(0, dot);
 }
 
 /**
