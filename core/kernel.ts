@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, isPlinthError, type Clock, type KernelInfo, type Logger } from '../sdk';
+import { PlinthError, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import { RouteGroup, RouteTable, type RouteEnv } from './http/routes';
@@ -14,7 +14,10 @@ import { WsTable, WsTickets, attachEventSocket, verifyUpgrade } from './http/web
 import { KernelConfigStore } from './kernel-config';
 import { registerKernelRoutes } from './kernel-routes';
 import { LogSink, createLogger } from './log';
+import { coreServiceFactories } from './plugins/core-services';
+import type { Generation } from './plugins/generation';
 import { PluginHost } from './plugins/plugin-host';
+import { ServiceRegistry } from './plugins/service-registry';
 import { RegistryFile } from './plugins/registry-file';
 import { watchPlugins } from './plugins/watcher';
 import { Admission } from './http/admission';
@@ -29,8 +32,10 @@ export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins'
 export interface KernelOptions {
   settings: KernelSettings;
   clock?: Clock;
-  /** Services that exist before any plugin starts (the test kernel's mocks). */
+  /** Services that exist before any plugin starts, by ref id (the test kernel's mocks); root-scoped. */
   presetServices?: Record<string, unknown>;
+  /** Factories that replace the kernel's (or add services), by ref, in either scope. */
+  serviceFactories?: ServiceFactory[];
 }
 
 /**
@@ -93,16 +98,17 @@ export class Kernel {
     const clock = this.options.clock ?? { now: () => Date.now() };
     const kernelInfo: KernelInfo = { version: KERNEL_VERSION, dataDir: s.dataDir, baseUrl: () => this.baseUrl, dialect: dbSettings.dialect };
 
-    const root = rootContainer.createChildContainer();
-    root.register('core.kernel', { useValue: kernelInfo });
-    root.register('core.clock', { useValue: clock });
-    root.register('core.auth', { useValue: this.auth });
-
-    this.tools = new KernelToolRegistry(id => this.host.service(id));
+    // Gated tools ask the approvals gate through the registry, at call time.
+    this.tools = new KernelToolRegistry(id => services.get(id));
+    // The one service registry: the kernel's services, then a test kernel's stand-ins, by ref id.
+    const services = new ServiceRegistry<Generation>(rootContainer.createChildContainer(), [
+      ...coreServiceFactories({ kernel: kernelInfo, clock, auth: this.auth, bus: this.bus, tools: this.tools, database: dbSettings }),
+      ...Object.entries(this.options.presetServices ?? {}).map(([id, impl]) => ({ service: { id }, scope: 'root' as const, factory: () => impl })),
+      ...(this.options.serviceFactories ?? []),
+    ]);
     this.host = new PluginHost({
-      registry: new RegistryFile(s.registryPath), routeTable, wsTable, root, logSink: this.logs, log: this.log,
-      drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs, presetServices: this.options.presetServices,
-      routeEnv, tools: this.tools, bus: this.bus, auth: this.auth, database: dbSettings, clock, kernel: kernelInfo, dataDir: s.dataDir,
+      registry: new RegistryFile(s.registryPath), services, routeTable, wsTable, tools: this.tools, routeEnv, bus: this.bus,
+      logSink: this.logs, log: this.log, dataDir: s.dataDir, drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs,
     });
 
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);

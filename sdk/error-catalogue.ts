@@ -84,6 +84,8 @@ export const kernelErrors = defineErrors('kernel', {
   PLINTH_ERR_SETUP_TIMEOUT: { status: 500, message: 'the plugin\'s setup did not finish in time', hint: 'make setup return sooner (start slow work in the background), or raise PLINTH_SETUP_TIMEOUT_MS / setupTimeoutMs' },
   PLINTH_ERR_PROVIDES: { status: 500, message: 'the plugin provides a service it did not declare, or not one it did', hint: 'provide exactly the refs named in `provides`, named "<plugin id>.<name>"' },
   PLINTH_ERR_PLUGIN: { status: 500, message: 'the plugin failed', hint: 'the server log has the stack' },
+  PLINTH_ERR_PLUGIN_FAULT: { status: 500, message: 'the plugin faulted while serving and was taken out of service', hint: 'the server log has the stack; fix the plugin and reload or enable it' },
+  PLINTH_ERR_DEPENDS_MISMATCH: { status: 500, message: 'plugin.json dependsOn/optionalDependsOn and the refs in `deps` disagree', hint: 'list each provider of a required ref in dependsOn and of an optional ref in optionalDependsOn, and nothing else' },
   // Routes and schemas a plugin registers
   PLINTH_ERR_ROUTE_AUTH: { status: 500, message: 'a route or WebSocket must declare its auth', hint: 'add auth: public, user, admin (or webhook for routes)' },
   PLINTH_ERR_ROUTE_DUPLICATE: { status: 500, message: 'a route is registered twice', hint: 'register each method and path once' },

@@ -7,21 +7,20 @@ export interface PluginDefinition<D extends Record<string, AnyServiceRef> = Reco
   readonly [PLUGIN_MARKER]: true;
   deps: D;
   provides: ServiceRef<unknown>[];
-  setup(ctx: PluginContext<C> & ResolvedDeps<D>): Promise<ProvidedServices | void> | ProvidedServices | void;
+  setup(ctx: PluginContext<C> & ResolvedDeps<D>): Promise<void> | void;
 }
-
-/** Map from a provided ref's id to its implementation: `{ [memoryRef.id]: store }`. */
-export type ProvidedServices = Record<string, unknown>;
 
 /**
  * The entry module of a plugin default-exports this. `deps` names the services it needs by
  * typed refs (never by constructor reflection, so any transpiler works); `setup` gets them by
- * name beside the plugin-scoped context and returns the services it `provides`.
+ * name beside the plugin-scoped context and calls `provide(ref, impl)` for each ref it lists in
+ * `provides`. Every ref in `deps` must name its provider (the id's prefix) in plugin.json:
+ * `dependsOn` for a required ref, `optionalDependsOn` for `ref.asOptional()`.
  */
 export function definePlugin<D extends Record<string, AnyServiceRef> = {}, C = any>(definition: {
   deps?: D;
   provides?: ServiceRef<any>[];
-  setup(ctx: PluginContext<C> & ResolvedDeps<D>): Promise<ProvidedServices | void> | ProvidedServices | void;
+  setup(ctx: PluginContext<C> & ResolvedDeps<D>): Promise<void> | void;
 }): PluginDefinition<D, C> {
   return {
     [PLUGIN_MARKER]: true,

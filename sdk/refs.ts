@@ -1,3 +1,5 @@
+import type { Disposer } from './types';
+
 /**
  * Typed service refs, after Backstage's `createServiceRef`. A ref is only a name with a type
  * attached: plugins find each other's services through the kernel by `id`, so two copies of the
@@ -37,3 +39,24 @@ export type ResolvedDeps<D> = {
   [K in keyof D]: D[K] extends OptionalServiceRef<infer T> ? T | undefined
     : D[K] extends ServiceRef<infer T> ? T : never;
 };
+
+/** What a plugin-scoped service factory is given: the plugin generation the service is made for. */
+export interface PluginScope {
+  readonly pluginId: string;
+  readonly generation: number;
+  /** Runs when this generation is disposed (reload, disable, stop). */
+  onDispose(fn: Disposer): void;
+}
+
+/**
+ * How a service is made, after Backstage's `createServiceFactory`: a `root` service exists once
+ * per kernel, a `plugin` one once per plugin generation. The kernel's own services are made by
+ * factories too, so a test kernel can replace any of them (`serviceFactories` of createTestKernel).
+ */
+export type ServiceFactory<T = unknown> =
+  | { readonly service: ServiceRef<T>; readonly scope: 'root'; factory(): T }
+  | { readonly service: ServiceRef<T>; readonly scope: 'plugin'; factory(plugin: PluginScope): T };
+
+export function createServiceFactory<T>(options: ServiceFactory<T>): ServiceFactory<T> {
+  return options;
+}

@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Kernel } from '../core/kernel';
 import { settingsFromEnv } from '../core/settings';
+import type { ServiceFactory } from './refs';
 import type { Clock, User } from './types';
 
 export interface TestPlugin {
@@ -21,6 +22,8 @@ export interface TestKernelOptions {
   plugins?: TestPlugin[];
   /** Services present before any plugin starts, by ref id: `{ [approvalGateRef.id]: fakeGate }`. */
   services?: Record<string, unknown>;
+  /** Factories that replace any service, the kernel's own included: `createServiceFactory({ service, scope, factory })`. */
+  serviceFactories?: ServiceFactory[];
   clock?: Clock;
   /** `postgres` runs on a fresh database of PLINTH_TEST_POSTGRES_URL (dropped at stop unless keepData). */
   database?: 'sqlite' | 'postgres';
@@ -70,7 +73,7 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     host: '127.0.0.1', port: 0, dataDir, registryPath, adminToken, databaseUrl,
     watch: options.watch ?? false, logToStdout: !!process.env.PLINTH_TEST_LOGS, drainTimeoutMs: 2000,
   };
-  const kernel = new Kernel({ settings, clock: options.clock, presetServices: options.services });
+  const kernel = new Kernel({ settings, clock: options.clock, presetServices: options.services, serviceFactories: options.serviceFactories });
   try {
     await kernel.start();
   } catch (err) {

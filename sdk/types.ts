@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
+import type { ServiceRef } from './refs';
 import type { EntitySchema, DataSource, EntityManager, Repository, ObjectLiteral } from 'typeorm';
 
 export type JsonSchema = Record<string, unknown>;
@@ -306,4 +307,9 @@ export interface PluginContext<C = Record<string, unknown>> {
   kernel: KernelInfo;
   /** Registered disposers run in reverse order when this generation is disposed. */
   onDispose(fn: Disposer): void;
+  /**
+   * Offers a service that this plugin lists in `provides`, typed by its ref; only during setup.
+   * Other plugins get it once this generation serves.
+   */
+  provide<T>(ref: ServiceRef<T>, impl: NoInfer<T>): void;
 }

@@ -3,27 +3,18 @@ import { join } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
 import {
   PlinthError, coreServices,
-  type AnyServiceRef, type Clock, type Disposer, type EventBus, type HttpRouter, type KernelInfo, type Logger,
-  type PluginContext, type PluginDatabase, type ProvidedServices, type StorageService, type Timers, type WsRegistry,
+  type AnyServiceRef, type Disposer, type Logger, type PluginContext, type PluginScope, type ServiceRef,
 } from '../../sdk';
-import type { AuthStore } from '../auth/auth-store';
-import type { KernelEventBus } from '../events';
-import { RouteGroup, type Method, type RouteEnv } from '../http/routes';
+import { RouteGroup, type RouteEnv } from '../http/routes';
 import type { WsEndpoint } from '../http/websocket';
-import { openDataSource, pluginDatabase, runMigrations, type DatabaseSettings } from '../storage/database';
-import { ToolSet, pluginToolRegistry, type KernelToolRegistry } from '../tools';
+import { ToolSet } from '../tools';
 import type { PluginManifest } from './manifest';
+import type { ServiceRegistry } from './service-registry';
 
 export interface GenerationEnv {
   routeEnv: RouteEnv;
-  tools: KernelToolRegistry;
-  bus: KernelEventBus;
-  auth: AuthStore;
-  database: DatabaseSettings;
-  clock: Clock;
-  kernel: KernelInfo;
+  services: ServiceRegistry<Generation>;
   dataDir: string;
-  resolveService(id: string): { impl: unknown } | undefined;
 }
 
 /**
@@ -31,11 +22,12 @@ export interface GenerationEnv {
  * held here until `commit()`, so a failed setup leaves nothing behind, and `dispose()` removes
  * it all — the reason reload and disable can be exact.
  */
-export class Generation {
+export class Generation implements PluginScope {
   readonly routes: RouteGroup;
   readonly toolSet: ToolSet;
   readonly wsEndpoints = new Map<string, WsEndpoint>();
-  provided: ProvidedServices = {};
+  /** Its plugin-scoped services (made on first use) and what its setup provides. */
+  readonly container: DependencyContainer;
   /** How long loading the code and running setup took, for start-up diagnostics. */
   timings: { loadMs: number; setupMs: number } | undefined;
   committed = false;
@@ -51,15 +43,25 @@ export class Generation {
     readonly pluginDir: string,
     readonly config: Record<string, unknown>,
     readonly log: Logger,
-    readonly container: DependencyContainer,
+    /** The refs this plugin declares in `provides`; setup must `provide` each of them. */
+    readonly provides: ReadonlyArray<ServiceRef<unknown>>,
     private readonly env: GenerationEnv,
   ) {
     this.routes = new RouteGroup(pluginId, number, env.routeEnv);
     this.toolSet = new ToolSet(pluginId);
+    this.container = env.services.scopeFor(this);
+  }
+
+  get generation(): number {
+    return this.number;
+  }
+
+  onDispose(fn: Disposer): void {
+    this.own(fn);
   }
 
   /** Registers a disposer; after disposal (a setup that outlived its timeout) it runs at once. */
-  private own(dispose: Disposer): Disposer {
+  own(dispose: Disposer): Disposer {
     if (this.disposed) {
       void Promise.resolve().then(dispose).catch(err => this.log.warn('disposer failed', { err }));
       return dispose;
@@ -69,7 +71,7 @@ export class Generation {
   }
 
   /** Runs `fn` now if committed, else at commit; either way its disposer is ours. */
-  private whenLive(fn: (done: () => void) => Disposer): Disposer {
+  whenLive(fn: (done: () => void) => Disposer): Disposer {
     let dispose: Disposer | undefined;
     let cancelled = false;
     const stop: Disposer = () => {
@@ -84,7 +86,7 @@ export class Generation {
   }
 
   /** A plugin's callback that throws is logged; it must never take the kernel down. */
-  private guard(what: string, fn: () => unknown): () => void {
+  guard(what: string, fn: () => unknown): () => void {
     return () => {
       try {
         const r = fn() as Promise<unknown> | undefined;
@@ -109,9 +111,12 @@ export class Generation {
     for (const d of all) {
       try { await d(); } catch (err) { this.log.warn('disposer failed', { err }); }
     }
+    // Nothing may reach this generation's services through the container once it is gone.
+    this.container.reset();
   }
 
-  private fullPath(path: string, kind: 'routes' | 'ws'): string {
+  /** Where a registered path lives: relative paths mount under `/api/<id>`; absolute ones must be claimed. */
+  fullPath(path: string, kind: 'routes' | 'ws'): string {
     const own = `/api/${this.pluginId}`;
     if (path === own || path.startsWith(own + '/')) return path;
     const claimed = kind === 'routes' ? this.manifest.contributes.routes : this.manifest.contributes.ws;
@@ -120,114 +125,58 @@ export class Generation {
     return own + rel;
   }
 
-  private http(): HttpRouter {
-    const add = (method: Method) => (path: string, options: any, handler: any) => {
-      return this.own(this.routes.add({ method, path: this.fullPath(path, 'routes'), options, handler }));
-    };
-    return { get: add('GET'), post: add('POST'), put: add('PUT'), patch: add('PATCH'), delete: add('DELETE') };
+  /** Offers a service this plugin declares in `provides`; it serves others once this generation commits. */
+  provide(ref: ServiceRef<unknown>, impl: unknown): void {
+    if (!ref || typeof ref.id !== 'string') throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `provide() of ${this.pluginId} needs a service ref`);
+    // A plugin provides only its own services: no plugin can stand in for `approvals.gate`.
+    if (!ref.id.startsWith(`${this.pluginId}.`)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${this.pluginId} may only provide services named "${this.pluginId}.<name>", not "${ref.id}"`);
+    if (!this.provides.some(p => p.id === ref.id)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${this.pluginId} provides "${ref.id}" but does not list it in definePlugin({ provides })`);
+    if (this.committed || this.disposed) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${this.pluginId} may provide "${ref.id}" only during setup`);
+    if (this.container.isRegistered(ref.id)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${this.pluginId} provides "${ref.id}" twice`);
+    this.container.register(ref.id, { useValue: impl });
   }
 
-  private ws(): WsRegistry {
-    return {
-      handle: (path, options, handler) => {
-        const full = this.fullPath(path, 'ws');
-        if (this.wsEndpoints.has(full)) throw new PlinthError(500, 'PLINTH_ERR_WS_DUPLICATE', `WebSocket ${full} is registered twice by ${this.pluginId}`);
-        if (!options || !['public', 'user', 'admin'].includes(options.auth)) {
-          throw new PlinthError(500, 'PLINTH_ERR_ROUTE_AUTH', `WebSocket ${full} of ${this.pluginId} must declare auth: public, user or admin`);
-        }
-        const sockets = new Set<import('ws').WebSocket>();
-        this.wsEndpoints.set(full, { owner: this.pluginId, auth: options.auth, handler, sockets });
-        return this.own(() => {
-          this.wsEndpoints.delete(full);
-          // Sockets must not go on talking to a disposed generation: clients reconnect to the new one.
-          for (const socket of sockets) socket.close(1012, 'plugin reloaded or disabled; reconnect');
-        });
-      },
-    };
+  /** After setup: every declared service was provided. */
+  checkProvided(): void {
+    for (const ref of this.provides) {
+      if (!this.container.isRegistered(ref.id)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${this.pluginId} declares that it provides "${ref.id}" but setup did not provide(${ref.id}, …) it`);
+    }
   }
 
-  private events(): EventBus {
-    const bus = this.env.bus;
-    return {
-      publish: (topic, payload, options) => bus.publish(topic, payload, options),
-      replay: (pattern, after, limit) => bus.replay(pattern, after, limit),
-      subscribe: (pattern, handler) => this.whenLive(() => bus.subscribe(pattern, handler)),
-    };
-  }
-
-  private timers(): Timers {
-    return {
-      setTimeout: (fn, ms) => this.whenLive(done => {
-        const run = this.guard('timer', fn);
-        const t = setTimeout(() => { done(); run(); }, ms);
-        return () => clearTimeout(t);
-      }),
-      setInterval: (fn, ms) => this.whenLive(() => { const t = setInterval(this.guard('interval', fn), ms); return () => clearInterval(t); }),
-    };
-  }
-
-  private storage(): StorageService {
-    return {
-      open: async (options = {}) => {
-        const ds = await openDataSource(this.env.database, this.pluginId, options.entities ?? []);
-        this.own(() => ds.destroy());
-        const db: PluginDatabase = pluginDatabase(ds, this.env.database.dialect, this.pluginId);
-        const applied = await runMigrations(db, this.pluginId, options.migrations ?? []);
-        if (applied.length) this.log.info('migrations applied', { migrations: applied });
-        return db;
-      },
-    };
-  }
-
-  /** Builds the setup argument: scoped services, then the declared deps resolved by ref id. */
+  /** Builds the setup argument: scoped services from this generation's container, then the declared deps by ref. */
   buildContext(deps: Record<string, AnyServiceRef>): PluginContext & Record<string, unknown> {
     const dataDir = join(this.env.dataDir, 'plugins', this.pluginId);
     mkdirSync(dataDir, { recursive: true });
     const secrets: Record<string, string | undefined> = {};
     for (const name of this.manifest.permissions.secrets) secrets[name] = process.env[name];
-    const scoped = {
-      [coreServices.logger.id]: this.log,
-      [coreServices.config.id]: this.config,
-      [coreServices.http.id]: this.http(),
-      [coreServices.ws.id]: this.ws(),
-      [coreServices.events.id]: this.events(),
-      [coreServices.tools.id]: pluginToolRegistry(this.toolSet, this.env.tools),
-      [coreServices.storage.id]: this.storage(),
-      [coreServices.auth.id]: this.env.auth,
-      [coreServices.clock.id]: this.env.clock,
-      [coreServices.timers.id]: this.timers(),
-      [coreServices.kernel.id]: this.env.kernel,
-    };
-    for (const [id, value] of Object.entries(scoped)) this.container.register(id, { useValue: value });
-
+    const get = <T>(ref: ServiceRef<T>): T => this.container.resolve<T>(ref.id);
     const ctx: PluginContext & Record<string, unknown> = {
       pluginId: this.pluginId,
       generation: this.number,
       pluginDir: this.pluginDir,
       dataDir,
-      log: this.log,
-      config: this.config,
       secrets,
-      http: this.container.resolve(coreServices.http.id),
-      ws: this.container.resolve(coreServices.ws.id),
-      events: this.container.resolve(coreServices.events.id),
-      tools: this.container.resolve(coreServices.tools.id),
-      storage: this.container.resolve(coreServices.storage.id),
-      auth: this.env.auth,
-      clock: this.env.clock,
-      timers: this.container.resolve(coreServices.timers.id),
-      kernel: this.env.kernel,
+      log: get(coreServices.logger),
+      config: get(coreServices.config),
+      http: get(coreServices.http),
+      ws: get(coreServices.ws),
+      events: get(coreServices.events),
+      tools: get(coreServices.tools),
+      storage: get(coreServices.storage),
+      auth: get(coreServices.auth),
+      clock: get(coreServices.clock),
+      timers: get(coreServices.timers),
+      kernel: get(coreServices.kernel),
       onDispose: fn => { this.own(fn); },
+      provide: (ref, impl) => this.provide(ref, impl),
     };
     for (const [key, ref] of Object.entries(deps ?? {})) {
       if (!ref || typeof ref.id !== 'string') throw new PlinthError(500, 'PLINTH_ERR_DEPENDENCY', `deps.${key} of ${this.pluginId} is not a service ref`);
-      if (this.container.isRegistered(ref.id, true)) { ctx[key] = this.container.resolve(ref.id); continue; }
-      const found = this.env.resolveService(ref.id);
-      if (!found && !ref.optional) {
-        throw new PlinthError(500, 'PLINTH_ERR_DEPENDENCY', `${this.pluginId} needs service "${ref.id}" (deps.${key}), and no active plugin provides it; add its provider to the registry and to dependsOn`);
+      const found = this.env.services.get(ref.id, this.container);
+      if (found === undefined && !ref.optional) {
+        throw new PlinthError(500, 'PLINTH_ERR_DEPENDENCY', `${this.pluginId} needs service "${ref.id}" (deps.${key}), and no active plugin provides it`);
       }
-      ctx[key] = found?.impl;
-      if (found) this.container.register(ref.id, { useValue: found.impl });
+      ctx[key] = found;
     }
     return ctx;
   }

@@ -99,3 +99,15 @@ export function readManifest(pluginDir: string, expectedId?: string): PluginMani
   }
   return manifest;
 }
+
+/** A copy of a plugin's config, checked against its manifest's configSchema (defaults applied). */
+export function validatePluginConfig(pluginId: string, manifest: PluginManifest, config: Record<string, unknown>): Record<string, unknown> {
+  const copy = structuredClone(config);
+  if (!manifest.configSchema) return copy;
+  const validate = compileSchema(manifest.configSchema);
+  if (!validate(copy)) {
+    const { message, details } = describeErrors('config', validate.errors);
+    throw new PlinthError(400, 'PLINTH_ERR_CONFIG', `invalid config for ${pluginId}: ${message}`, details);
+  }
+  return copy;
+}

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Module from 'node:module';
-import { sep } from 'node:path';
+import { join, sep } from 'node:path';
 
 /**
  * Loads a plugin's entry as CommonJS with nothing left from an earlier generation.
@@ -41,4 +43,14 @@ export function loadFresh(dir: string, entryFile: string): unknown {
 export function loadedFilesUnder(dir: string): string[] {
   const prefix = dir.endsWith(sep) ? dir : dir + sep;
   return Object.keys((Module as any)._cache).filter(id => id.startsWith(prefix) && !id.includes(`${sep}node_modules${sep}`));
+}
+
+/** Whether a changed file matters: the hash of what the plugin loaded (and its manifest). */
+export function loadedContentHash(dir: string): string {
+  const h = createHash('sha1');
+  for (const file of [join(dir, 'plugin.json'), ...loadedFilesUnder(dir).sort()]) {
+    h.update(file);
+    try { h.update(readFileSync(file)); } catch { h.update('missing'); }
+  }
+  return h.digest('hex');
 }

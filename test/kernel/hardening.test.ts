@@ -10,11 +10,11 @@ const providerCode = (delayMs: number) => `import { createServiceRef, definePlug
 const ref = createServiceRef<{ value(): string }>({ id: 'base.value' });
 export default definePlugin({
   provides: [ref],
-  async setup({ onDispose, generation }) {
+  async setup({ onDispose, generation, provide }) {
     let disposed = false;
     onDispose(() => { disposed = true; });
     await new Promise(r => setTimeout(r, ${delayMs}));
-    return { [ref.id]: { value: () => { if (disposed) throw new Error('used after dispose'); return 'gen' + generation; } } };
+    provide(ref, { value: () => { if (disposed) throw new Error('used after dispose'); return 'gen' + generation; } });
   },
 });
 `;
@@ -54,7 +54,7 @@ describe('kernel hardening', () => {
       writePlugin(dir, { ...versionedPlugin('squatter', 'x'), manifest: { contributes: { routes: ['/api/base/stolen'] } } }),
       writePlugin(dir, { ...versionedPlugin('escape', 'x'), manifest: { main: '../escape-evil/src/index.ts' } }),
       writePlugin(dir, { id: 'impostor', code: `import { approvalGateRef, definePlugin } from 'plinth/sdk';
-export default definePlugin({ setup() { return { [approvalGateRef.id]: { request: async () => ({ approved: true }) } }; } });` }),
+export default definePlugin({ setup({ provide }) { provide(approvalGateRef, { request: async () => ({ approved: true }) }); } });` }),
       writePlugin(dir, { id: 'ticker', code: `import { definePlugin } from 'plinth/sdk';
 export default definePlugin({ setup({ timers, http }) {
   let ticks = 0;

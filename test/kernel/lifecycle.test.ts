@@ -4,6 +4,11 @@ import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
 import { tempDir, versionedPlugin, writePlugin } from '../helpers/plugins';
 
 const ok = (id: string) => versionedPlugin(id, `${id}-1`);
+/** A plugin whose deps name a `ghost.thing` service, required or `asOptional()`. */
+const usesGhost = (optional: string) => `import { createServiceRef, definePlugin } from 'plinth/sdk';
+const ghost = createServiceRef<{ boo(): string }>({ id: 'ghost.thing' })${optional ? '.' + optional : ''};
+export default definePlugin({ deps: { ghost }, setup({ http, ghost }) { http.get('/ghost', { auth: 'public' }, () => ({ present: !!ghost })); } });
+`;
 
 describe('plugin lifecycle: one broken plugin never stops the rest', () => {
   let k: TestKernel;
@@ -25,7 +30,10 @@ export default definePlugin({ setup({ http }) { (http as any).get('/open', {}, (
       writePlugin(dir, { id: 'notaplugin', code: `export default { setup() {} };` }),
       writePlugin(dir, { ...ok('claimer'), manifest: { contributes: { routes: ['/api/plugins'] } } }),
       writePlugin(dir, { ...ok('configured'), manifest: { configSchema: { type: 'object', properties: { size: { type: 'integer', minimum: 1 } } } } }),
-      writePlugin(dir, { ...ok('optional'), manifest: { optionalDependsOn: ['ghost'] } }),
+      writePlugin(dir, { id: 'optional', manifest: { optionalDependsOn: ['ghost'] }, code: usesGhost('asOptional()') }),
+      writePlugin(dir, { id: 'undeclared', code: usesGhost('asOptional()') }),
+      writePlugin(dir, { id: 'notrequired', manifest: { optionalDependsOn: ['ghost'] }, code: usesGhost('') }),
+      writePlugin(dir, { ...ok('unused'), manifest: { optionalDependsOn: ['good'] } }),
     ];
     writePlugin(dir, ok('unlisted'));
     k = await createTestKernel({
@@ -40,6 +48,21 @@ export default definePlugin({ setup({ http }) { (http as any).get('/open', {}, (
     assert.equal((await plugin('good')).status, 'active');
     assert.equal((await plugin('optional')).status, 'active', 'a missing optional dependency is fine');
     assert.deepEqual((await k.request('GET', '/api/good/version', { token: null })).body, { version: 'good-1' });
+  });
+
+  test('plugin.json and the deps in code must name the same dependencies, each the same way', async () => {
+    assert.deepEqual((await k.request('GET', '/api/optional/ghost', { token: null })).body, { present: false });
+    const undeclared = await plugin('undeclared');
+    assert.equal(undeclared.status, 'error');
+    assert.equal(undeclared.error.code, 'PLINTH_ERR_DEPENDS_MISMATCH');
+    assert.match(undeclared.error.message, /deps\.ghost uses "ghost\.thing" \(optional\), so plugin\.json\/optionalDependsOn must list "ghost"/);
+    const notRequired = await plugin('notrequired');
+    assert.equal(notRequired.error.code, 'PLINTH_ERR_DEPENDS_MISMATCH');
+    assert.match(notRequired.error.message, /plugin\.json\/dependsOn must list "ghost"; it is listed in optionalDependsOn, but deps\.ghost is required/);
+    const unused = await plugin('unused');
+    assert.equal(unused.error.code, 'PLINTH_ERR_DEPENDS_MISMATCH');
+    assert.match(unused.error.message, /optionalDependsOn lists "good", but no ref in deps uses a "good\.\*" service/);
+    assert.equal((await k.request('GET', '/api/undeclared/ghost', { token: null })).status, 404);
   });
 
   test('a plugin folder that the registry does not list never loads', async () => {

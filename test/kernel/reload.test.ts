@@ -20,7 +20,7 @@ const providerCode = (greeting: string) => `import { createServiceRef, definePlu
 export const greeterRef = createServiceRef<{ greet(n: string): string }>({ id: 'provider.greeter' });
 export default definePlugin({
   provides: [greeterRef],
-  setup() { return { [greeterRef.id]: { greet: (n: string) => ${JSON.stringify(greeting)} + ' ' + n } }; },
+  setup({ provide }) { provide(greeterRef, { greet: (n: string) => ${JSON.stringify(greeting)} + ' ' + n }); },
 });
 `;
 const consumerCode = `import { createServiceRef, definePlugin } from 'plinth/sdk';

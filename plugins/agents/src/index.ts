@@ -22,7 +22,7 @@ import { resolveSettings, type AgentsConfig } from './settings';
 export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; skills: ReturnType<typeof skillsRef.asOptional> }, AgentsConfig>({
   deps: { memory: memoryRef.asOptional(), skills: skillsRef.asOptional() },
   provides: [agentRuntimeRef, modelProvidersRef, modelRouterRef],
-  async setup({ http, ws, tools, events, storage, config, secrets, dataDir, clock, log, memory, skills, onDispose }) {
+  async setup({ http, ws, tools, events, storage, config, secrets, dataDir, clock, log, memory, skills, onDispose, provide }) {
     const now = () => clock.now();
     const db = await storage.open({ migrations });
     const vault = new KeyVault(db, dataDir, now);
@@ -58,10 +58,8 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     ws.handle('/api/agent/ws', { auth: 'user' }, (socket, info) => attachChatSocket(socket, info.user!, runtime, log,
       async () => (await runtime.listAgents()).find(a => a.owner === null && a.kind === 'llm')?.name));
 
-    return {
-      [agentRuntimeRef.id]: runtime,
-      [modelProvidersRef.id]: router,
-      [modelRouterRef.id]: recordedRouter(router, turnWriter, settings.price, now),
-    };
+    provide(agentRuntimeRef, runtime);
+    provide(modelProvidersRef, router);
+    provide(modelRouterRef, recordedRouter(router, turnWriter, settings.price, now));
   },
 });

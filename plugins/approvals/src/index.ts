@@ -16,7 +16,7 @@ const positionOf = (row: ApprovalRequest) => ({ ms: Date.parse(row.createdAt), i
 
 export default definePlugin<{}, Config>({
   provides: [approvalGateRef, approvalsRef],
-  async setup({ http, storage, events, clock, timers, log, config, onDispose }) {
+  async setup({ http, storage, events, clock, timers, log, config, onDispose, provide }) {
     const store = new ApprovalStore(await storage.open({ migrations }));
     const service = new ApprovalService(store, new ToolPolicy(config), events, clock, timers, log, config);
     await service.start();
@@ -65,6 +65,7 @@ export default definePlugin<{}, Config>({
     http.get('/api/audit/policy/:turn_id', { auth: 'user', params: TurnParams, summary: 'Policy decisions (risk overrides, auto-approvals) of one turn' },
       async req => ({ items: await store.auditFor(req.params.turn_id, 'policy', ownerFilter(req.user)), nextCursor: null }));
 
-    return { [approvalGateRef.id]: service, [approvalsRef.id]: service };
+    provide(approvalGateRef, service);
+    provide(approvalsRef, service);
   },
 });

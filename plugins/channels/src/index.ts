@@ -21,7 +21,7 @@ const deps = { agents: agentRuntimeRef.asOptional(), approvals: approvalsRef.asO
 export default definePlugin<typeof deps, Config>({
   deps,
   provides: [channelsRef],
-  async setup({ http, storage, events, auth, clock, timers, log, config, onDispose, agents, approvals }) {
+  async setup({ http, storage, events, auth, clock, timers, log, config, onDispose, agents, approvals, provide }) {
     const store = new ChannelStore(await storage.open({ migrations }), err => log.error('rows written behind were not stored', { err: String(err) }));
 
     const enqueue = async (d: NewDelivery) => {
@@ -118,6 +118,6 @@ export default definePlugin<typeof deps, Config>({
       return trace;
     });
 
-    return { [channelsRef.id]: registry };
+    provide(channelsRef, registry);
   },
 });

@@ -21,7 +21,7 @@ const positionOf = (row: Job) => ({ ms: Date.parse(row.createdAt), id: row.id })
 export default definePlugin({
   deps: { agents: agentRuntimeRef.asOptional() },
   provides: [jobsRef],
-  async setup({ http, tools, storage, events, auth, clock, timers, log, config: raw, kernel, dataDir, agents, onDispose }) {
+  async setup({ http, tools, storage, events, auth, clock, timers, log, config: raw, kernel, dataDir, agents, onDispose, provide }) {
     const config = raw as unknown as Config;
     const store = new JobStore(await storage.open({ migrations }));
     const templates = new TemplateLibrary(join(kernel.dataDir, 'templates'));
@@ -111,6 +111,6 @@ export default definePlugin({
       },
     });
 
-    return { [jobsRef.id]: service };
+    provide(jobsRef, service);
   },
 });

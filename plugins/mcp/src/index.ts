@@ -31,7 +31,7 @@ export default definePlugin({
     agents: agentRuntimeRef.asOptional(),
   },
   provides: [mcpExtensionsRef],
-  async setup({ http, tools, auth, log, clock, timers, kernel, config, onDispose, gate, skills, memory, agents }) {
+  async setup({ http, tools, auth, log, clock, timers, kernel, config, onDispose, gate, skills, memory, agents, provide }) {
     const cfg = config as McpConfig;
     const extensions = new McpExtensionRegistry();
     const catalog = new McpCatalog({ tools, extensions, gate, skills, memory, agents });
@@ -87,6 +87,6 @@ export default definePlugin({
     http.post('/api/runtime/mcp/clients/:name/disconnect', { auth: 'admin', params: ClientNameParams, summary: 'Disconnect and stop reconnecting until discover' },
       req => clientPool(req.params.name).disconnect(req.params.name));
 
-    return { [mcpExtensionsRef.id]: extensions };
+    provide(mcpExtensionsRef, extensions);
   },
 });

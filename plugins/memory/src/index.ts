@@ -8,7 +8,7 @@ interface Config { sqliteCacheMiB: number; maxWorking: number; relevantLimit: nu
 
 export default definePlugin<{}, Config>({
   provides: [memoryRef],
-  async setup({ http, tools, storage, events, config, clock, log, onDispose }) {
+  async setup({ http, tools, storage, events, config, clock, log, onDispose, provide }) {
     const db = await storage.open({ migrations });
     // SQLite's default page cache is 2 MiB; the FTS5 segments and the entry indexes of a large
     // memory outgrow it at once, and inserts then read pages back from disk (bench/memory-search.ts).
@@ -42,7 +42,7 @@ export default definePlugin<{}, Config>({
         return { deleted };
       },
     });
-    return { [memoryRef.id]: store };
+    provide(memoryRef, store);
   },
 });
 

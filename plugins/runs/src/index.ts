@@ -24,7 +24,7 @@ const bearer = (h: string | string[] | undefined) => (typeof h === 'string' && /
 export default definePlugin({
   deps: { agents: agentRuntimeRef.asOptional(), gate: approvalGateRef.asOptional() },
   provides: [cliAdaptersRef],
-  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, agents, gate, onDispose }) {
+  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, agents, gate, onDispose, provide }) {
     const db = await storage.open({ migrations });
     const store = new RunStore(db);
     const runLog = new RunEventLog(store, clock, log);
@@ -160,6 +160,6 @@ export default definePlugin({
     // ---------------------------------------------------------------- terminal
     ws.handle('/api/terminal', { auth: 'user' }, (socket, info) => terminals.handle(socket, info));
 
-    return { [cliAdaptersRef.id]: adapters };
+    provide(cliAdaptersRef, adapters);
   },
 });

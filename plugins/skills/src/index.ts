@@ -10,7 +10,7 @@ interface Config { catalogDir?: string; pluginSources: Array<{ plugin: string; d
 
 export default definePlugin<{}, Config>({
   provides: [skillsRef],
-  async setup({ http, tools, storage, events, config, kernel, clock, timers, log, onDispose }) {
+  async setup({ http, tools, storage, events, config, kernel, clock, timers, log, onDispose, provide }) {
     const db = await storage.open({ migrations });
     const state = new SkillStateStore(db, () => new Date(clock.now()).toISOString());
     const dataDir = join(kernel.dataDir, 'skills');
@@ -48,6 +48,6 @@ export default definePlugin<{}, Config>({
         return { id: loaded.summary.id, name: loaded.summary.name, tools: loaded.summary.tools ?? [], content: loaded.content };
       },
     });
-    return { [skillsRef.id]: library };
+    provide(skillsRef, library);
   },
 });

@@ -1,0 +1,98 @@
+import type { WebSocket } from 'ws';
+import {
+  PlinthError, coreServices,
+  type AuthService, type Clock, type EventBus, type HttpRouter, type KernelInfo, type PluginDatabase, type StorageService, type Timers, type WsRegistry,
+} from '../../sdk';
+import type { KernelEventBus } from '../events';
+import type { Method } from '../http/routes';
+import { openDataSource, pluginDatabase, runMigrations, type DatabaseSettings } from '../storage/database';
+import { pluginToolRegistry, type KernelToolRegistry } from '../tools';
+import type { Generation } from './generation';
+import type { HostServiceFactory } from './service-registry';
+
+export interface CoreServiceEnv {
+  kernel: KernelInfo;
+  clock: Clock;
+  auth: AuthService;
+  bus: KernelEventBus;
+  tools: KernelToolRegistry;
+  database: DatabaseSettings;
+}
+
+/**
+ * The kernel's services as factories, after Backstage's default service factories: `root` ones
+ * are shared, `plugin` ones are made for each plugin generation and bound to it, so everything
+ * they register goes when the generation goes. A test kernel may replace any of them.
+ */
+export function coreServiceFactories(env: CoreServiceEnv): HostServiceFactory<Generation>[] {
+  return [
+    { service: coreServices.kernel, scope: 'root', factory: () => env.kernel },
+    { service: coreServices.clock, scope: 'root', factory: () => env.clock },
+    { service: coreServices.auth, scope: 'root', factory: () => env.auth },
+    { service: coreServices.logger, scope: 'plugin', factory: gen => gen.log },
+    { service: coreServices.config, scope: 'plugin', factory: gen => gen.config },
+    { service: coreServices.http, scope: 'plugin', factory: httpRouter },
+    { service: coreServices.ws, scope: 'plugin', factory: wsRegistry },
+    { service: coreServices.events, scope: 'plugin', factory: gen => eventBus(gen, env.bus) },
+    { service: coreServices.tools, scope: 'plugin', factory: gen => pluginToolRegistry(gen.toolSet, env.tools) },
+    { service: coreServices.storage, scope: 'plugin', factory: gen => storageService(gen, env.database) },
+    { service: coreServices.timers, scope: 'plugin', factory: timers },
+  ];
+}
+
+function httpRouter(gen: Generation): HttpRouter {
+  const add = (method: Method) => (path: string, options: any, handler: any) =>
+    gen.own(gen.routes.add({ method, path: gen.fullPath(path, 'routes'), options, handler }));
+  return { get: add('GET'), post: add('POST'), put: add('PUT'), patch: add('PATCH'), delete: add('DELETE') };
+}
+
+function wsRegistry(gen: Generation): WsRegistry {
+  return {
+    handle: (path, options, handler) => {
+      const full = gen.fullPath(path, 'ws');
+      if (gen.wsEndpoints.has(full)) throw new PlinthError(500, 'PLINTH_ERR_WS_DUPLICATE', `WebSocket ${full} is registered twice by ${gen.pluginId}`);
+      if (!options || !['public', 'user', 'admin'].includes(options.auth)) {
+        throw new PlinthError(500, 'PLINTH_ERR_ROUTE_AUTH', `WebSocket ${full} of ${gen.pluginId} must declare auth: public, user or admin`);
+      }
+      const sockets = new Set<WebSocket>();
+      gen.wsEndpoints.set(full, { owner: gen.pluginId, auth: options.auth, handler, sockets });
+      return gen.own(() => {
+        gen.wsEndpoints.delete(full);
+        // Sockets must not go on talking to a disposed generation: clients reconnect to the new one.
+        for (const socket of sockets) socket.close(1012, 'plugin reloaded or disabled; reconnect');
+      });
+    },
+  };
+}
+
+function eventBus(gen: Generation, bus: KernelEventBus): EventBus {
+  return {
+    publish: (topic, payload, options) => bus.publish(topic, payload, options),
+    replay: (pattern, after, limit) => bus.replay(pattern, after, limit),
+    subscribe: (pattern, handler) => gen.whenLive(() => bus.subscribe(pattern, handler)),
+  };
+}
+
+function timers(gen: Generation): Timers {
+  return {
+    setTimeout: (fn, ms) => gen.whenLive(done => {
+      const run = gen.guard('timer', fn);
+      const t = setTimeout(() => { done(); run(); }, ms);
+      return () => clearTimeout(t);
+    }),
+    setInterval: (fn, ms) => gen.whenLive(() => { const t = setInterval(gen.guard('interval', fn), ms); return () => clearInterval(t); }),
+  };
+}
+
+function storageService(gen: Generation, database: DatabaseSettings): StorageService {
+  return {
+    open: async (options = {}) => {
+      const ds = await openDataSource(database, gen.pluginId, options.entities ?? []);
+      gen.own(() => ds.destroy());
+      const db: PluginDatabase = pluginDatabase(ds, database.dialect, gen.pluginId);
+      const applied = await runMigrations(db, gen.pluginId, options.migrations ?? []);
+      if (applied.length) gen.log.info('migrations applied', { migrations: applied });
+      return db;
+    },
+  };
+}
