@@ -8,6 +8,7 @@ import {
 } from '../../sdk';
 import type { AuthStore } from '../auth/auth-store';
 import type { KernelEventBus } from '../events';
+import type { PluginFaults } from '../faults';
 import { RouteGroup, type Method, type RouteEnv } from '../http/routes';
 import type { WsEndpoint } from '../http/websocket';
 import { openDataSource, pluginDatabase, runMigrations, type DatabaseSettings } from '../storage/database';
@@ -23,6 +24,8 @@ export interface GenerationEnv {
   clock: Clock;
   kernel: KernelInfo;
   dataDir: string;
+  /** Runs a plugin's callbacks as its own work, and marks it `error` when one fails. */
+  faults: PluginFaults;
   resolveService(id: string): { impl: unknown } | undefined;
 }
 
@@ -83,14 +86,18 @@ export class Generation {
     return stop;
   }
 
-  /** A plugin's callback that throws is logged; it must never take the kernel down. */
-  private guard(what: string, fn: () => unknown): () => void {
-    return () => {
+  /** A plugin's callback that throws is logged and marks the plugin `error`; it must never take the kernel down. */
+  private guard(what: string, fn: (...args: any[]) => unknown): (...args: any[]) => void {
+    const failed = (err: unknown) => {
+      this.log.error(`${what} failed`, { err });
+      this.env.faults.pluginFailed(this.pluginId, err, what);
+    };
+    return (...args) => {
       try {
-        const r = fn() as Promise<unknown> | undefined;
-        if (r && typeof r.catch === 'function') r.catch(err => this.log.error(`${what} failed`, { err }));
+        const r = this.env.faults.run(this.pluginId, () => fn(...args)) as Promise<unknown> | undefined;
+        if (r && typeof r.catch === 'function') r.catch(failed);
       } catch (err) {
-        this.log.error(`${what} failed`, { err });
+        failed(err);
       }
     };
   }
@@ -151,7 +158,7 @@ export class Generation {
     return {
       publish: (topic, payload, options) => bus.publish(topic, payload, options),
       replay: (pattern, after, limit) => bus.replay(pattern, after, limit),
-      subscribe: (pattern, handler) => this.whenLive(() => bus.subscribe(pattern, handler)),
+      subscribe: (pattern, handler) => this.whenLive(() => bus.subscribe(pattern, this.guard('event handler', handler))),
     };
   }
 

@@ -168,7 +168,7 @@ export class PluginHost {
     const gen = new Generation(state.id, number, manifest, state.dir, config, log, this.env.root.createChildContainer(), this.generationEnv());
     try {
       const ctx = gen.buildContext(definition.deps);
-      const provided = await withTimeout(Promise.resolve(definition.setup(ctx as any)), this.env.setupTimeoutMs, `setup of ${state.id} did not finish within ${this.env.setupTimeoutMs} ms`);
+      const provided = await withTimeout(Promise.resolve(this.env.faults.run(state.id, () => definition.setup(ctx as any))), this.env.setupTimeoutMs, `setup of ${state.id} did not finish within ${this.env.setupTimeoutMs} ms`);
       gen.provided = (provided ?? {}) as Record<string, unknown>;
       gen.timings = { loadMs: Math.round(loadMs), setupMs: Math.round(performance.now() - loadStarted - loadMs) };
       for (const ref of definition.provides) {
