@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
 import { WsTickets } from '../../../core/http/websocket';
 import { tempDir, writePlugin } from '../../helpers/plugins';
-import { ROOT } from '../helpers';
+import { ROOT, dialects } from '../helpers';
 import { connectWs, deeplyNested } from './ws-client';
 
 const STREAMS = `import { definePlugin } from 'plinth/sdk';
@@ -25,14 +25,14 @@ export default definePlugin({ setup({ http }) {
 let clockNow = Date.now();
 const clock = { now: () => clockNow };
 
-describe('hostile user: HTTP limits', () => {
+for (const database of dialects) describe(`hostile user: HTTP limits (${database})`, () => {
   let k: TestKernel;
   let fixtures: string;
   before(async () => {
     fixtures = tempDir('limits-');
     const plugins = ['agents', 'jobs', 'a2a', 'mcp'].map(id => ({ path: join(ROOT, 'plugins', id) }));
     plugins.push({ path: writePlugin(fixtures, { id: 'streams', code: STREAMS }) });
-    k = await createTestKernel({ plugins, clock });
+    k = await createTestKernel({ plugins, clock, database });
   });
   after(async () => {
     await k?.stop();
@@ -104,8 +104,8 @@ describe('hostile user: HTTP limits', () => {
   });
 
   test('the session cookie is Secure when the request came through a trusted proxy over https, not otherwise', async () => {
-    await k.request('POST', '/api/users', { body: { email: 'cookie@example.test', password: 'long enough' } });
-    const login = (headers: Record<string, string> = {}) => k.request('POST', '/auth/login', { token: null, headers, body: { email: 'cookie@example.test', password: 'long enough' } });
+    await k.request('POST', '/api/users', { body: { email: `cookie-${database}@example.test`, password: 'long enough' } });
+    const login = (headers: Record<string, string> = {}) => k.request('POST', '/auth/login', { token: null, headers, body: { email: `cookie-${database}@example.test`, password: 'long enough' } });
     const plain = await login();
     assert.equal(plain.status, 200);
     assert.doesNotMatch(plain.headers.get('set-cookie')!, /Secure/);
