@@ -19,7 +19,7 @@ export async function startCommand(args: string[]): Promise<number> {
 }
 
 async function start(): Promise<number> {
-  const kernel = new Kernel({ settings: settingsFromEnv() });
+  const kernel = new Kernel({ settings: settingsFromEnv(), onKernelFault: 'exit' });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

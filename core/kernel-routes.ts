@@ -1,7 +1,7 @@
 import { errors, reply, type RouteHandler, type RouteOptions } from '../sdk';
 import type { AuthStore } from './auth/auth-store';
 import { LoginThrottle } from './auth/login-throttle';
-import { SESSION_COOKIE, bearerToken, cookieToken } from './http/request-auth';
+import { bearerToken, cameOverTls, cookieToken, sessionCookie } from './http/request-auth';
 import type { Method, RouteGroup, RouteTable } from './http/routes';
 import { buildOpenApi } from './http/openapi';
 import type { WsTickets } from './http/websocket';
@@ -21,6 +21,8 @@ export interface KernelRouteDeps {
   config: KernelConfigStore;
   startedAt: number;
   dialect: string;
+  /** Proxies whose X-Forwarded-Proto counts (PLINTH_TRUST_PROXY). */
+  trustProxy: string[];
 }
 
 const idParam = { type: 'object', properties: { id: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } } };
@@ -127,15 +129,24 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     throttle.succeeded(req.ip);
     const { user, token, expiresAt } = session;
     return reply(200, { token, user, expiresAt }, {
-      headers: { 'set-cookie': `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${7 * 24 * 3600}` },
+      headers: { 'set-cookie': sessionCookie(encodeURIComponent(token), 7 * 24 * 3600, cameOverTls(req.node.req, deps.trustProxy)) },
     });
   });
-  route('GET', '/auth/me', { auth: 'user' }, req => ({ user: req.user }));
+  // Public, so that a page can ask "am I signed in?" without an error: no credential answers
+  // `{ user: null }`, an ambient cookie that no longer works too; a bearer token that fails is a 401.
+  route('GET', '/auth/me', { auth: 'public', summary: 'The signed-in user, or { user: null }' }, async req => {
+    const bearer = bearerToken(req.headers);
+    const token = bearer ?? cookieToken(req.headers.cookie as string | undefined);
+    if (!token) return { user: null };
+    const resolved = await auth.resolveToken(token);
+    if (!resolved && bearer) throw errors.unauthorized('the token is invalid, expired or revoked');
+    return { user: resolved?.user ?? null };
+  });
   route('POST', '/auth/logout', { auth: 'user' }, async req => {
     const token = bearerToken(req.headers) ?? cookieToken(req.headers.cookie as string | undefined);
     const resolved = token ? await auth.resolveToken(token) : undefined;
     if (resolved) await auth.revokeToken(resolved.tokenId);
-    return reply(200, { ok: true }, { headers: { 'set-cookie': `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` } });
+    return reply(200, { ok: true }, { headers: { 'set-cookie': sessionCookie('', 0, cameOverTls(req.node.req, deps.trustProxy)) } });
   });
   route('GET', '/api/users', { auth: 'admin' }, async () => ({ items: await auth.listUsers() }));
   route('POST', '/api/users', {

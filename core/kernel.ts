@@ -8,9 +8,13 @@ import { container as rootContainer } from 'tsyringe';
 import { PlinthError, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
+import { PluginFaults } from './faults';
+import { writeError } from './http/error-writer';
 import { RouteGroup, RouteTable, type RouteEnv } from './http/routes';
 import type { NodeSseStream } from './http/sse';
-import { WsTable, WsTickets, attachEventSocket, verifyUpgrade } from './http/websocket';
+import { PerUserCap } from './http/user-caps';
+import { WsTable, WsTickets, verifyUpgrade } from './http/websocket';
+import { wsDispatch } from './http/ws-dispatch';
 import { KernelConfigStore } from './kernel-config';
 import { registerKernelRoutes } from './kernel-routes';
 import { LogSink, createLogger } from './log';
@@ -36,6 +40,12 @@ export interface KernelOptions {
   presetServices?: Record<string, unknown>;
   /** Factories that replace the kernel's (or add services), by ref, in either scope. */
   serviceFactories?: ServiceFactory[];
+  /**
+   * What an uncaught error of the kernel itself does: `exit` (the `plinth start` process) or
+   * `observe` (only logged: an in-process test kernel must not end the test runner). Errors
+   * tied to a plugin mark that plugin `error` either way.
+   */
+  onKernelFault?: 'exit' | 'observe';
 }
 
 /**
@@ -50,6 +60,7 @@ export class Kernel {
   auth!: AuthStore;
   bus!: KernelEventBus;
   tools!: KernelToolRegistry;
+  faults!: PluginFaults;
   generatedAdminTokenFile: string | undefined;
   private server: Server | undefined;
   private wsServer: { clients: Set<{ close(code: number, reason: string): void; terminate(): void }> } | undefined;
@@ -86,16 +97,21 @@ export class Kernel {
     if (boot.generatedTokenFile) this.log.info('generated an admin token', { file: boot.generatedTokenFile });
 
     this.bus = new KernelEventBus(kernelDb, this.log);
+    this.faults = new PluginFaults({ log: this.log, bus: this.bus, plugins: () => this.host?.plugins.values() ?? [], onKernelFault: this.options.onKernelFault ?? 'observe' });
+    this.faults.install();
+    this.closers.push(() => this.faults.uninstall());
+    const clock = this.options.clock ?? { now: () => Date.now() };
     const routeTable = new RouteTable();
     const wsTable = new WsTable();
-    const tickets = new WsTickets();
+    const tickets = new WsTickets(clock);
     const routeEnv: RouteEnv = {
       auth: this.auth,
       bodyLimit: s.bodyLimit,
       onSseOpen: st => this.sseStreams.add(st),
       onSseClose: st => this.sseStreams.delete(st),
+      ssePerUser: new PerUserCap('SSE streams', () => this.settings.maxSsePerUser),
+      runAs: (owner, fn) => this.faults.run(owner, fn),
     };
-    const clock = this.options.clock ?? { now: () => Date.now() };
     const kernelInfo: KernelInfo = { version: KERNEL_VERSION, dataDir: s.dataDir, baseUrl: () => this.baseUrl, dialect: dbSettings.dialect };
 
     // Gated tools ask the approvals gate through the registry, at call time.
@@ -109,18 +125,19 @@ export class Kernel {
     this.host = new PluginHost({
       registry: new RegistryFile(s.registryPath), services, routeTable, wsTable, tools: this.tools, routeEnv, bus: this.bus,
       logSink: this.logs, log: this.log, dataDir: s.dataDir, drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs,
+      faults: this.faults,
     });
 
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);
     routeTable.setClaims('kernel', KERNEL_CLAIMS);
     const configStore = new KernelConfigStore(s, this.host, this.tools, this.logs, dbSettings.dialect);
-    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configStore, startedAt: this.startedAt, dialect: dbSettings.dialect });
+    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configStore, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy });
     routeTable.setGroup('kernel', kernelRoutes);
 
     const admission = new Admission(s);
     const app = websockify(new Koa(), {
       verifyClient: verifyUpgrade({
-        auth: this.auth, tickets, table: wsTable, bus: this.bus,
+        auth: this.auth, tickets, table: wsTable, bus: this.bus, perUser: new PerUserCap('WebSockets', () => this.settings.maxWsPerUser),
         allowedOrigin: (origin, host) => safeOrigin(origin, host),
         admitted: (remote, host) => admission.check(remote, host) === undefined,
       }) as any,
@@ -139,26 +156,10 @@ export class Kernel {
         ctx.set('x-content-type-options', 'nosniff');
         await routeTable.dispatch(ctx, () => notFound(ctx));
       } catch (err) {
-        this.writeError(ctx, err);
+        writeError(ctx, err, this.log);
       }
     });
-    app.ws.use(async ctx => {
-      const socket = (ctx as any).websocket;
-      const user = (ctx.req as any).plinthUser;
-      const url = new URL(ctx.req.url ?? '/', 'http://localhost');
-      if (url.pathname === '/ws') return attachEventSocket(socket, user, this.bus);
-      const endpoint = wsTable.get(url.pathname);
-      if (!endpoint) return socket.close(4404, 'no WebSocket endpoint here');
-      endpoint.sockets.add(socket);
-      socket.once('close', () => endpoint.sockets.delete(socket));
-      // A plugin's handler that throws (or rejects) closes its socket, never the kernel.
-      Promise.resolve()
-        .then(() => endpoint.handler(socket, { user, query: Object.fromEntries(url.searchParams), headers: ctx.req.headers }))
-        .catch(err => {
-          this.log.error('WebSocket handler failed', { plugin: endpoint.owner, err });
-          socket.close(1011, 'internal error');
-        });
-    });
+    app.ws.use(wsDispatch({ table: wsTable, bus: this.bus, log: this.log, faults: this.faults }) as any);
 
     await this.host.startAll();
 
@@ -173,24 +174,6 @@ export class Kernel {
       this.closers.unshift(() => watcher.close());
     }
     this.log.info('kernel started', { url: this.baseUrl, plugins: [...this.host.plugins.values()].map(p => `${p.id}:${p.status}`) });
-  }
-
-  /** Every failure becomes the one JSON error body; a stack trace never reaches the client. */
-  private writeError(ctx: Koa.Context, err: any): void {
-    let e: PlinthError;
-    if (isPlinthError(err)) e = err;
-    else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new PlinthError(err.status, 'PLINTH_ERR_HTTP', err.message);
-    else {
-      this.log.error('request failed', { method: ctx.method, path: ctx.path, err });
-      e = new PlinthError(500, 'PLINTH_ERR_INTERNAL', 'internal error; the server log has the details');
-    }
-    if (ctx.headerSent || !ctx.writable || ctx.respond === false) {
-      if (!ctx.res.writableEnded) ctx.res.end();
-      return;
-    }
-    ctx.status = e.status;
-    for (const [k, v] of Object.entries(e.headers ?? {})) ctx.set(k, v);
-    ctx.body = e.toJSON();
   }
 
   /** Stop accepting, let requests finish (bounded), dispose plugins in reverse order, close the database. */

@@ -19,6 +19,11 @@ export interface KernelSettings {
   setupTimeoutMs: number;
   /** Host names answered besides loopback ones (`PLINTH_ALLOWED_HOSTS`, comma-separated). */
   allowedHosts: string[];
+  /** Proxies whose `X-Forwarded-Proto` is believed (`PLINTH_TRUST_PROXY`, comma-separated addresses). */
+  trustProxy: string[];
+  /** Open SSE streams and WebSockets one user may hold (`PLINTH_MAX_SSE_PER_USER`, `PLINTH_MAX_WS_PER_USER`). */
+  maxSsePerUser: number;
+  maxWsPerUser: number;
 }
 
 /**
@@ -53,8 +58,23 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
     bodyLimit: typeof saved.bodyLimit === 'number' ? saved.bodyLimit : 1024 * 1024,
     drainTimeoutMs: Number(env.PLINTH_DRAIN_TIMEOUT_MS || (typeof saved.drainTimeoutMs === 'number' ? saved.drainTimeoutMs : 10_000)),
     setupTimeoutMs,
-    allowedHosts: (env.PLINTH_ALLOWED_HOSTS ?? '').split(',').map(h => h.trim()).filter(Boolean),
+    allowedHosts: list(env.PLINTH_ALLOWED_HOSTS),
+    trustProxy: list(env.PLINTH_TRUST_PROXY),
+    maxSsePerUser: positiveInt(env, 'PLINTH_MAX_SSE_PER_USER', 32),
+    maxWsPerUser: positiveInt(env, 'PLINTH_MAX_WS_PER_USER', 32),
   };
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map(h => h.trim()).filter(Boolean);
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return n;
 }
 
 export function isLoopback(address: string | undefined): boolean {

@@ -45,6 +45,8 @@ export const kernelErrors = defineErrors('kernel', {
   PLINTH_ERR_BAD_REQUEST: { status: 400, message: 'the request is not valid', hint: 'read the message and fix the request' },
   PLINTH_ERR_VALIDATION: { status: 400, message: 'the request does not match its schema', hint: '`details` lists each field that failed and why' },
   PLINTH_ERR_MALFORMED_JSON: { status: 400, message: 'the body or frame is not valid JSON', hint: 'send valid JSON' },
+  PLINTH_ERR_JSON_TOO_DEEP: { status: 400, message: 'the body or frame nests JSON deeper than 64 levels', hint: 'flatten the document; no handler sees it' },
+  PLINTH_ERR_TOO_MANY_CONNECTIONS: { status: 429, message: 'this user holds too many open SSE streams or WebSockets', hint: 'close one first, or raise PLINTH_MAX_SSE_PER_USER / PLINTH_MAX_WS_PER_USER' },
   PLINTH_ERR_BODY: { status: 400, message: 'the request body could not be read', hint: 'retry; check the client sends the whole body' },
   PLINTH_ERR_ABORTED: { status: 400, message: 'the client aborted the request body', hint: 'retry the request' },
   PLINTH_ERR_CONTENT_TYPE: { status: 415, message: 'the content type is not accepted here', hint: 'send `content-type: application/json` (or the type the route names)' },

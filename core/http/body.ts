@@ -1,6 +1,7 @@
 import getRawBody from 'raw-body';
 import type { Context } from 'koa';
 import { kernelErrors, PlinthError } from '../../sdk';
+import { jsonTooDeep, jsonTooDeepError } from './json-depth';
 
 export async function readBody(ctx: Context, limit: number): Promise<Buffer | undefined> {
   const length = ctx.request.length;
@@ -24,7 +25,13 @@ export function isJsonType(contentType: string | undefined): boolean {
   return !!contentType && /^application\/([\w.+-]+\+)?json\b/i.test(contentType);
 }
 
+/** Refuses JSON nested deeper than the kernel's limit before anything parses or walks it. */
+export function checkJsonDepth(raw: Buffer): void {
+  if (jsonTooDeep(raw)) throw jsonTooDeepError('the request body');
+}
+
 export function parseJson(raw: Buffer): unknown {
+  checkJsonDepth(raw);
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (err: any) {

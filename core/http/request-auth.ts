@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import { errors, type AuthLevel, type User } from '../../sdk';
 import type { AuthStore } from '../auth/auth-store';
@@ -52,4 +53,22 @@ function checkLevel(user: User, level: AuthLevel): User {
 function sameOrigin(origin: string, host: string): boolean {
   if (!origin) return false;
   try { return new URL(origin).host === host; } catch { return false; }
+}
+
+/**
+ * Whether the client reached us over TLS: our own socket is TLS, or the peer is a proxy named in
+ * PLINTH_TRUST_PROXY and says so in `X-Forwarded-Proto` (anyone else could just send the header).
+ */
+export function cameOverTls(req: IncomingMessage, trustProxy: readonly string[]): boolean {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
+  const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  if (!trustProxy.some(p => p.replace(/^::ffff:/, '') === peer)) return false;
+  const proto = req.headers['x-forwarded-proto'];
+  const first = (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0].trim().toLowerCase();
+  return first === 'https';
+}
+
+/** The session cookie; `Secure` whenever the request came over TLS, so it is never sent back in clear. */
+export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
+  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`;
 }

@@ -5,8 +5,9 @@ import { kernelErrors, PlinthError, isReply, HANDLED, type AuthLevel, type Route
 import { lazyValidator, validationError } from '../validation';
 import type { AuthStore } from '../auth/auth-store';
 import { authenticate } from './request-auth';
-import { isJsonType, parseJson, readBody } from './body';
+import { checkJsonDepth, isJsonType, parseJson, readBody } from './body';
 import { NodeSseStream } from './sse';
+import type { PerUserCap } from './user-caps';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const AUTH_LEVELS: AuthLevel[] = ['public', 'user', 'admin', 'webhook'];
@@ -25,6 +26,10 @@ export interface RouteEnv {
   bodyLimit: number;
   onSseOpen(stream: NodeSseStream): void;
   onSseClose(stream: NodeSseStream): void;
+  /** Open SSE streams per user. */
+  ssePerUser?: PerUserCap;
+  /** Runs a plugin's handler as that plugin's work (see core/faults.ts). */
+  runAs?<T>(owner: string, fn: () => T): T;
 }
 
 /**
@@ -37,12 +42,13 @@ export class RouteGroup {
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly streams = new Set<NodeSseStream>();
-  private readonly sseHooks: Pick<RouteEnv, 'onSseOpen' | 'onSseClose'>;
+  private readonly sseHooks: Pick<RouteEnv, 'onSseOpen' | 'onSseClose' | 'ssePerUser'>;
 
   constructor(readonly owner: string, readonly generation: number, private readonly env: RouteEnv) {
     this.sseHooks = {
       onSseOpen: st => { this.streams.add(st); env.onSseOpen(st); },
       onSseClose: st => { this.streams.delete(st); env.onSseClose(st); },
+      ssePerUser: env.ssePerUser,
     };
   }
 
@@ -142,6 +148,9 @@ export class RouteGroup {
         body = parseJson(rawBody);
       } else if (rawBody && options.auth === 'webhook' && isJsonType(ctx.get('content-type'))) {
         body = parseJson(rawBody);
+      } else if (rawBody && isJsonType(ctx.get('content-type'))) {
+        // A raw-body route that parses JSON itself (MCP) gets the same depth limit as any other.
+        checkJsonDepth(rawBody);
       }
     }
     if (v.body) {
@@ -151,7 +160,8 @@ export class RouteGroup {
 
     const req = new KoaRouteRequest(ctx, params, query, body, rawBody, user, this.sseHooks);
     try {
-      const result = await spec.handler(req);
+      const runAs = this.owner === 'kernel' ? undefined : this.env.runAs;
+      const result = await (runAs ? runAs(this.owner, () => spec.handler(req)) : spec.handler(req));
       if (req.stream) {
         await req.stream.done;
         return;
@@ -182,7 +192,7 @@ class KoaRouteRequest implements RouteRequest {
     readonly body: unknown,
     readonly rawBody: Buffer | undefined,
     readonly user: User | undefined,
-    private readonly env: Pick<RouteEnv, 'onSseOpen' | 'onSseClose'>,
+    private readonly env: Pick<RouteEnv, 'onSseOpen' | 'onSseClose' | 'ssePerUser'>,
   ) {
     this.method = ctx.method;
     this.path = ctx.path;
@@ -205,9 +215,11 @@ class KoaRouteRequest implements RouteRequest {
   sse(): SseStream {
     if (this.stream) return this.stream;
     const ctx = this.ctx;
+    // Taken before anything is written, so the 429 is an ordinary JSON error.
+    const release = this.user && this.env.ssePerUser ? this.env.ssePerUser.acquire(this.user.id) : undefined;
     ctx.respond = false;
     const lastId = ctx.get('last-event-id') || (typeof ctx.query.last_event_id === 'string' ? ctx.query.last_event_id : undefined);
-    const stream: NodeSseStream = new NodeSseStream(ctx.res, lastId || undefined, () => this.env.onSseClose(stream));
+    const stream: NodeSseStream = new NodeSseStream(ctx.res, lastId || undefined, () => { release?.(); this.env.onSseClose(stream); });
     this.stream = stream;
     this.env.onSseOpen(stream);
     return stream;

@@ -10,23 +10,39 @@ export class NodeSseStream implements SseStream {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private readonly keepalive: NodeJS.Timeout;
+  /** A numeric Last-Event-ID: frames with numeric ids up to it were delivered before and are not sent again. */
+  private readonly resumeAfter: number | undefined;
+  private opened = false;
 
   constructor(private readonly res: ServerResponse, readonly lastEventId: string | undefined, private readonly onClose: () => void) {
     this.done = new Promise(r => (this.resolveDone = r));
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.flushHeaders?.();
+    this.resumeAfter = numericId(lastEventId);
+    // A resumed stream opens on its first frame (or on the next turn of the event loop): one that
+    // ends with nothing new answers 204, which tells a browser EventSource to stop reconnecting
+    // (a 200 that ends makes it reconnect, and replay, forever).
+    if (lastEventId === undefined) this.open();
+    else setImmediate(() => { if (!this.closed) this.open(); });
     this.keepalive = setInterval(() => this.comment('keep-alive'), KEEPALIVE_MS);
     this.keepalive.unref();
     res.on('close', () => this.close());
   }
 
+  private open(): void {
+    if (this.opened) return;
+    this.opened = true;
+    this.res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    this.res.flushHeaders?.();
+  }
+
   send(message: SseMessage): boolean {
     if (this.closed) return false;
+    if (this.resumeAfter !== undefined && numericId(message.id) !== undefined && numericId(message.id)! <= this.resumeAfter) return true;
+    this.open();
     let frame = '';
     if (message.id !== undefined) frame += `id: ${message.id}\n`;
     if (message.event) frame += `event: ${message.event}\n`;
@@ -41,13 +57,18 @@ export class NodeSseStream implements SseStream {
   }
 
   comment(text: string): void {
-    if (!this.closed) this.res.write(`: ${text}\n\n`);
+    if (this.closed) return;
+    this.open();
+    this.res.write(`: ${text}\n\n`);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.keepalive);
+    if (!this.opened && !this.res.headersSent && !this.res.writableEnded && !this.res.destroyed) {
+      this.res.writeHead(204, { 'cache-control': 'no-cache' });
+    }
     if (!this.res.writableEnded) this.res.end();
     this.onClose();
     this.resolveDone();
@@ -80,4 +101,9 @@ export class NodeSseStream implements SseStream {
       await dispose();
     }
   }
+}
+
+function numericId(id: string | number | undefined): number | undefined {
+  if (typeof id === 'number') return Number.isSafeInteger(id) ? id : undefined;
+  return id !== undefined && /^\d{1,15}$/.test(id) ? Number(id) : undefined;
 }

@@ -1,21 +1,36 @@
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { Disposer, User, WsConnectionInfo } from '../../sdk';
+import { PlinthError, errors, isPlinthError, type Disposer, type User, type WsConnectionInfo } from '../../sdk';
 import type { AuthStore } from '../auth/auth-store';
 import { canSee, topicMatches, type KernelEventBus } from '../events';
 import { bearerToken } from './request-auth';
+import type { PerUserCap } from './user-caps';
 
 type WsAuth = 'public' | 'user' | 'admin';
 export interface WsEndpoint { owner: string; auth: WsAuth; handler: (socket: WebSocket, info: WsConnectionInfo) => void; sockets: Set<WebSocket> }
 
-/** Short-lived single-use tickets, because browsers cannot set headers on a WebSocket. */
+/**
+ * Short-lived single-use tickets, because browsers cannot set headers on a WebSocket. Bounded:
+ * expired tickets are swept (at most once a second), and at the cap the oldest unredeemed one
+ * gives way, so a client minting tickets in a loop cannot grow the map without end.
+ */
 export class WsTickets {
   private readonly tickets = new Map<string, { userId: string; expires: number }>();
+  private nextSweep = 0;
+
+  constructor(private readonly clock: { now(): number } = Date, readonly maxTickets = 10_000) {}
+
+  get size(): number { return this.tickets.size; }
 
   issue(userId: string, ttlMs = 60_000): { ticket: string; expiresAt: string } {
-    const now = Date.now();
-    for (const [t, v] of this.tickets) if (v.expires < now) this.tickets.delete(t);
+    const now = this.clock.now();
+    if (now >= this.nextSweep || this.tickets.size >= this.maxTickets) {
+      this.nextSweep = now + 1000;
+      for (const [t, v] of this.tickets) if (v.expires <= now) this.tickets.delete(t);
+    }
+    // A Map iterates in insertion order: the first key is the oldest ticket.
+    while (this.tickets.size >= this.maxTickets) this.tickets.delete(this.tickets.keys().next().value!);
     const ticket = randomBytes(24).toString('base64url');
     this.tickets.set(ticket, { userId, expires: now + ttlMs });
     return { ticket, expiresAt: new Date(now + ttlMs).toISOString() };
@@ -24,7 +39,7 @@ export class WsTickets {
   redeem(ticket: string): string | undefined {
     const v = this.tickets.get(ticket);
     this.tickets.delete(ticket);
-    return v && v.expires > Date.now() ? v.userId : undefined;
+    return v && v.expires > this.clock.now() ? v.userId : undefined;
   }
 }
 
@@ -50,21 +65,30 @@ export class WsTable {
 
 export interface UpgradeDeps {
   auth: AuthStore; tickets: WsTickets; table: WsTable; bus: KernelEventBus;
+  /** Open WebSockets per user; over it the upgrade is refused with 429. */
+  perUser: PerUserCap;
   allowedOrigin(origin: string, host: string | undefined): boolean;
   /** The same client and Host rules as HTTP (loopback-only mode, DNS rebinding). */
   admitted(remoteAddress: string | undefined, host: string | undefined): boolean;
 }
 
-/** Decides an upgrade before it is accepted, so a refused client gets a plain HTTP 401/403/404. */
+type UpgradeDone = (ok: boolean, code?: number, message?: string, headers?: Record<string, string>) => void;
+
+/** A refused upgrade answers the same JSON error body as HTTP. */
+function refuse(done: UpgradeDone, err: PlinthError): void {
+  done(false, err.status, JSON.stringify(err.toJSON()), { 'Content-Type': 'application/json' });
+}
+
+/** Decides an upgrade before it is accepted, so a refused client gets a plain HTTP 401/403/404/429. */
 export function verifyUpgrade(deps: UpgradeDeps) {
-  return (info: { req: IncomingMessage; origin?: string }, done: (ok: boolean, code?: number, message?: string) => void) => {
+  return (info: { req: IncomingMessage; origin?: string }, done: UpgradeDone) => {
     (async () => {
-      if (!deps.admitted(info.req.socket.remoteAddress, info.req.headers.host)) return done(false, 403, 'client or Host not allowed');
+      if (!deps.admitted(info.req.socket.remoteAddress, info.req.headers.host)) return refuse(done, new PlinthError(403, 'PLINTH_ERR_HOST', 'client or Host not allowed'));
       const url = new URL(info.req.url ?? '/', 'http://localhost');
       const origin = info.req.headers.origin;
-      if (origin && !deps.allowedOrigin(origin, info.req.headers.host)) return done(false, 403, 'origin not allowed');
+      if (origin && !deps.allowedOrigin(origin, info.req.headers.host)) return refuse(done, errors.forbidden('origin not allowed'));
       const endpoint = url.pathname === '/ws' ? { auth: 'user' as WsAuth } : deps.table.get(url.pathname);
-      if (!endpoint) return done(false, 404, 'no WebSocket endpoint here');
+      if (!endpoint) return refuse(done, errors.notFound('WebSocket endpoint ' + url.pathname));
       let user: User | undefined;
       const ticket = url.searchParams.get('ticket');
       const token = bearerToken(info.req.headers);
@@ -74,11 +98,17 @@ export function verifyUpgrade(deps: UpgradeDeps) {
       } else if (token) {
         user = await deps.auth.verifyToken(token);
       }
-      if (endpoint.auth !== 'public' && !user) return done(false, 401, 'authentication required: bearer token or ?ticket=');
-      if (endpoint.auth === 'admin' && user?.role !== 'admin') return done(false, 403, 'admin only');
+      if (endpoint.auth !== 'public' && !user) return refuse(done, errors.unauthorized('authentication required: bearer token or ?ticket='));
+      if (endpoint.auth === 'admin' && user?.role !== 'admin') return refuse(done, errors.forbidden('admin only'));
+      if (user) {
+        // The slot is held by the TCP connection: it frees when the socket closes, whether the
+        // handshake completed or not.
+        const release = deps.perUser.acquire(user.id);
+        info.req.socket.once('close', release);
+      }
       (info.req as any).plinthUser = user;
       done(true);
-    })().catch(() => done(false, 500, 'internal error'));
+    })().catch(err => refuse(done, isPlinthError(err) ? err : new PlinthError(500, 'PLINTH_ERR_INTERNAL', 'internal error')));
   };
 }
 

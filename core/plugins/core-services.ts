@@ -69,7 +69,7 @@ function eventBus(gen: Generation, bus: KernelEventBus): EventBus {
   return {
     publish: (topic, payload, options) => bus.publish(topic, payload, options),
     replay: (pattern, after, limit) => bus.replay(pattern, after, limit),
-    subscribe: (pattern, handler) => gen.whenLive(() => bus.subscribe(pattern, handler)),
+    subscribe: (pattern, handler) => gen.whenLive(() => bus.subscribe(pattern, gen.guard('event handler', handler))),
   };
 }
 

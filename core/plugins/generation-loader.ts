@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { PlinthError, isPluginDefinition, isPlinthError, type AnyServiceRef, type PluginDefinition } from '../../sdk';
+import type { PluginFaults } from '../faults';
 import type { RouteEnv } from '../http/routes';
 import { createLogger, type LogSink } from '../log';
 import { Generation } from './generation';
@@ -14,6 +15,7 @@ export interface LoaderEnv {
   dataDir: string;
   logSink: LogSink;
   setupTimeoutMs: number;
+  faults: PluginFaults;
 }
 
 /** A plugin's code, loaded fresh and checked against its manifest, not yet run. */
@@ -57,7 +59,7 @@ export class GenerationLoader {
     const started = performance.now();
     try {
       const ctx = gen.buildContext(definition.deps);
-      const returned: unknown = await withTimeout(Promise.resolve(definition.setup(ctx as any)), this.env.setupTimeoutMs, `setup of ${pluginId} did not finish within ${this.env.setupTimeoutMs} ms`);
+      const returned: unknown = await withTimeout(Promise.resolve(this.env.faults.run(pluginId, () => definition.setup(ctx as any))), this.env.setupTimeoutMs, `setup of ${pluginId} did not finish within ${this.env.setupTimeoutMs} ms`);
       if (returned && typeof returned === 'object' && Object.keys(returned).length) {
         throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `setup of ${pluginId} returned services by name; offer each with provide(ref, impl) instead`);
       }

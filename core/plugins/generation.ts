@@ -6,6 +6,7 @@ import {
   type AnyServiceRef, type Disposer, type Logger, type PluginContext, type PluginScope, type ServiceRef,
 } from '../../sdk';
 import { RouteGroup, type RouteEnv } from '../http/routes';
+import type { PluginFaults } from '../faults';
 import type { WsEndpoint } from '../http/websocket';
 import { ToolSet } from '../tools';
 import type { PluginManifest } from './manifest';
@@ -15,6 +16,8 @@ export interface GenerationEnv {
   routeEnv: RouteEnv;
   services: ServiceRegistry<Generation>;
   dataDir: string;
+  /** Runs a plugin's callbacks as its own work, and marks it `error` when one fails. */
+  faults: PluginFaults;
 }
 
 /**
@@ -85,14 +88,18 @@ export class Generation implements PluginScope {
     return stop;
   }
 
-  /** A plugin's callback that throws is logged; it must never take the kernel down. */
-  guard(what: string, fn: () => unknown): () => void {
-    return () => {
+  /** A plugin's callback that throws is logged and marks the plugin `error`; it must never take the kernel down. */
+  guard(what: string, fn: (...args: any[]) => unknown): (...args: any[]) => void {
+    const failed = (err: unknown) => {
+      this.log.error(`${what} failed`, { err });
+      this.env.faults.pluginFailed(this.pluginId, err, what);
+    };
+    return (...args) => {
       try {
-        const r = fn() as Promise<unknown> | undefined;
-        if (r && typeof r.catch === 'function') r.catch(err => this.log.error(`${what} failed`, { err }));
+        const r = this.env.faults.run(this.pluginId, () => fn(...args)) as Promise<unknown> | undefined;
+        if (r && typeof r.catch === 'function') r.catch(failed);
       } catch (err) {
-        this.log.error(`${what} failed`, { err });
+        failed(err);
       }
     };
   }

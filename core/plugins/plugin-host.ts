@@ -1,6 +1,7 @@
 import { PlinthError, errors, isPlinthError, type Logger } from '../../sdk';
 import type { KernelEventBus } from '../events';
 import type { RouteEnv, RouteTable } from '../http/routes';
+import type { PluginFaults } from '../faults';
 import type { WsTable } from '../http/websocket';
 import type { LogSink } from '../log';
 import type { KernelToolRegistry } from '../tools';
@@ -32,6 +33,7 @@ export interface HostEnv {
   dataDir: string;
   drainTimeoutMs: number;
   setupTimeoutMs: number;
+  faults: PluginFaults;
 }
 
 /**

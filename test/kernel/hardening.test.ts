@@ -137,7 +137,7 @@ export default definePlugin({ setup({ ws }) {
     const rebound = await rawGet(`${k.baseUrl}/api/health`, { host: `evil.example:${url.port}` });
     assert.equal(rebound.status, 403);
     assert.equal(rebound.body.error.code, 'PLINTH_ERR_HOST');
-    const badCookie = await k.request('GET', '/auth/me', { token: null, headers: { cookie: 'plinth_session=%E0%A4%A' } });
+    const badCookie = await k.request('GET', '/api/tokens', { token: null, headers: { cookie: 'plinth_session=%E0%A4%A' } });
     assert.equal(badCookie.status, 401);
     const login = await k.request('POST', '/api/users', { body: { email: 'cookie@example.test', password: 'long enough' } });
     assert.equal(login.status, 201);

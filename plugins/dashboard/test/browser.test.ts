@@ -16,6 +16,8 @@ let k: TestKernel;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
+/** Console errors of the page (a failed fetch is logged there as well). */
+const consoleErrors: string[] = [];
 const email = 'admin@example.test';
 const password = 'correct horse battery';
 const shot = (p: Page, name: string) => p.screenshot({ path: join(shotsDir(), `${name}.png`), fullPage: true });
@@ -29,6 +31,8 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
   context.setDefaultTimeout(8000);
   page = await context.newPage();
+  page.on('console', m => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', err => consoleErrors.push(err.message));
 });
 
 after(async () => {
@@ -39,6 +43,9 @@ after(async () => {
 test('sign in: a wrong password is a readable error, the right one opens the overview, live over /ws', { skip: !hasChromium && 'no /usr/bin/chromium' }, async () => {
   await page.goto(`${k.baseUrl}/dashboard`);
   await page.getByTestId('login-form').waitFor();
+  // The first load probes /auth/me without a session: { user: null }, not a 401 in the console.
+  await page.waitForLoadState('networkidle');
+  assert.deepEqual(consoleErrors, [], 'the first load logs no error in the browser console');
   await shot(page, '01-sign-in');
   await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', 'wrong password');
