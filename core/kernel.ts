@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, isPlinthError, type Clock, type KernelInfo, type Logger } from '../sdk';
+import { PlinthError, egressRef, isPlinthError, type Clock, type KernelInfo, type Logger } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import { RouteGroup, RouteTable, type RouteEnv } from './http/routes';
@@ -18,6 +18,7 @@ import { PluginHost } from './plugins/plugin-host';
 import { RegistryFile } from './plugins/registry-file';
 import { watchPlugins } from './plugins/watcher';
 import { Admission } from './http/admission';
+import { EgressPolicy, parseEgressAllow, type EgressLookup } from './egress';
 import { isLoopback, type KernelSettings } from './settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from './storage/database';
 import { kernelMigrations } from './storage/kernel-schema';
@@ -31,6 +32,8 @@ export interface KernelOptions {
   clock?: Clock;
   /** Services that exist before any plugin starts (the test kernel's mocks). */
   presetServices?: Record<string, unknown>;
+  /** How the egress service resolves host names (tests: a fixed map; there is no DNS to rely on). */
+  egressLookup?: EgressLookup;
 }
 
 /**
@@ -97,6 +100,10 @@ export class Kernel {
     root.register('core.kernel', { useValue: kernelInfo });
     root.register('core.clock', { useValue: clock });
     root.register('core.auth', { useValue: this.auth });
+    parseEgressAllow(s.egressAllow); // a bad entry stops the start with its reason, not the first request
+    const egress = new EgressPolicy({ allow: () => this.settings.egressAllow, lookup: this.options.egressLookup });
+    this.closers.push(() => egress.close());
+    root.register(egressRef.id, { useValue: egress });
 
     this.tools = new KernelToolRegistry(id => this.host.service(id));
     this.host = new PluginHost({

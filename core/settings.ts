@@ -17,6 +17,12 @@ export interface KernelSettings {
   drainTimeoutMs: number;
   /** Host names answered besides loopback ones (`PLINTH_ALLOWED_HOSTS`, comma-separated). */
   allowedHosts: string[];
+  /**
+   * Egress allowlist (`PLINTH_EGRESS_ALLOW`, comma-separated; else `egressAllow` saved by `PUT
+   * /api/config`): hosts, `*.domain`, host:port, IPs, ip:port, CIDRs that outbound requests made for
+   * users may reach although they are loopback, private or link-local (see core/egress.ts).
+   */
+  egressAllow: string[];
 }
 
 /**
@@ -47,6 +53,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
     bodyLimit: typeof saved.bodyLimit === 'number' ? saved.bodyLimit : 1024 * 1024,
     drainTimeoutMs: Number(env.PLINTH_DRAIN_TIMEOUT_MS || (typeof saved.drainTimeoutMs === 'number' ? saved.drainTimeoutMs : 10_000)),
     allowedHosts: (env.PLINTH_ALLOWED_HOSTS ?? '').split(',').map(h => h.trim()).filter(Boolean),
+    egressAllow: env.PLINTH_EGRESS_ALLOW !== undefined ? env.PLINTH_EGRESS_ALLOW.split(',').map(h => h.trim()).filter(Boolean)
+      : Array.isArray(saved.egressAllow) ? saved.egressAllow.map(String) : [],
   };
 }
 
