@@ -29,6 +29,8 @@ describe('A2A server and client', () => {
   let approve = true;
   before(async () => {
     k = await createTestKernel({
+      // The peers in these tests are this kernel itself on 127.0.0.1: the admin allowlists it (PLINTH_EGRESS_ALLOW).
+      egressAllow: ['127.0.0.1'],
       services: { [approvalGateRef.id]: { request: async () => ({ approved: approve, reason: 'test' }) } },
       plugins: [{ path: join(__dirname, 'fixtures/echo-agents') }, { path: join(__dirname, '..'), config: { defaultAgent: 'echo' } }],
     });
