@@ -140,6 +140,10 @@ export class EgressPolicy implements EgressService {
     const hostname = rawHost.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
     const u = new URL(String(url));
     const rules = this.allowRules();
+    // Metadata names are refused before DNS (they may not resolve from here, but do on the cloud host).
+    if (METADATA_NAMES.has(hostname) && !rules.some(r => r.kind === 'host' && r.host === hostname && (r.port === undefined || r.port === port))) {
+      throw refused(url, `${hostname} is a metadata host`);
+    }
     let found: Array<{ address: string; family: number }>;
     if (isIP(hostname)) found = [{ address: hostname, family: isIP(hostname) }];
     else {
