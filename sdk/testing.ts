@@ -32,8 +32,11 @@ export interface TestKernelOptions {
   keepData?: boolean;
   /** The kernel's egress allowlist (PLINTH_EGRESS_ALLOW), e.g. `['127.0.0.1']` for local fake servers. */
   egressAllow?: string[];
-  /** Host name → addresses for the egress service's DNS (`{ 'peer.example': ['127.0.0.1'] }`); others resolve as usual. */
-  egressHosts?: Record<string, string[]>;
+  /**
+   * Host name → addresses for the egress service's DNS (`{ 'peer.example': ['127.0.0.1'] }`, or a
+   * function asked on every lookup, to test DNS rebinding); names it does not know resolve as usual.
+   */
+  egressHosts?: Record<string, string[]> | ((name: string) => string[] | undefined);
 }
 
 export interface TestResponse<T = any> { status: number; headers: Headers; body: T; text: string }
@@ -76,8 +79,8 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     egressAllow: options.egressAllow ?? [],
   };
   const hosts = options.egressHosts;
-  const egressLookup = hosts && (async (name: string) => hosts[name]?.map(address => ({ address, family: address.includes(':') ? 6 : 4 }))
-    ?? require('node:dns/promises').lookup(name, { all: true, verbatim: true }));
+  const egressLookup = hosts && (async (name: string) => (typeof hosts === 'function' ? hosts(name) : hosts[name])
+    ?.map(address => ({ address, family: address.includes(':') ? 6 : 4 })) ?? require('node:dns/promises').lookup(name, { all: true, verbatim: true }));
   const kernel = new Kernel({ settings, clock: options.clock, presetServices: options.services, egressLookup });
   try {
     await kernel.start();

@@ -144,6 +144,25 @@ for (const database of dialects) {
       assert.equal(followed.status, 200, followed.text);
     });
 
+    test('DNS rebinding: the address is checked again when connecting, and the connection goes to what was checked', async () => {
+      // The first answer (the early check) is public, every later one (the connection) is loopback.
+      let asked = 0;
+      const rebind = await createTestKernel({
+        database: 'sqlite', plugins: [plugin('a2a')],
+        egressHosts: name => (name === 'rebind.example' ? (asked++ === 0 ? ['93.184.216.34'] : ['127.0.0.1']) : undefined),
+      });
+      try {
+        const seen = open.hits.length;
+        const r = await hello(rebind, (await rebind.createUser()).token, `http://rebind.example:${open.port}/internal/admin`);
+        assert.equal(r.status, 403, r.text);
+        assert.match(r.body.error.message, /rebind\.example resolves to a loopback address/);
+        assert.ok(asked >= 2, 'resolved again for the connection');
+        assert.equal(open.hits.length, seen);
+      } finally {
+        await rebind.stop();
+      }
+    });
+
     test('non-http(s) URLs never get that far: the hello schema refuses them', async () => {
       for (const cardUrl of ['file:///etc/passwd', 'ftp://127.0.0.1/', 'gopher://127.0.0.1/']) {
         const r = await hello(strict, user, cardUrl);
