@@ -52,7 +52,7 @@ for (const database of dialects) {
       other = await internalServer();
       closed = await closedPort();
       const egressHosts = { 'peer.example': ['127.0.0.1'], 'mixed.example': ['93.184.216.34', '127.0.0.1'] };
-      strict = await createTestKernel({ database, egressHosts, plugins: [plugin('a2a')] });
+      strict = await createTestKernel({ database, egressHosts, plugins: [plugin('a2a', { sendRisk: 'safe' })] });
       // The admin lets exactly one internal service through (host:port), plus one name.
       allowing = await createTestKernel({ database, egressHosts, egressAllow: [`127.0.0.1:${open.port}`, 'peer.example'], plugins: [plugin('a2a')] });
       user = (await strict.createUser()).token;
@@ -182,6 +182,10 @@ for (const database of dialects) {
       assert.equal((await hello(strict, user, url)).status, 200);
       await strict.request('PUT', '/api/config', { body: { kernel: { egressAllow: [] } } });
       assert.equal((await hello(strict, user, url)).status, 403);
+      // The peer recorded while it was allowed: a2a.send to it is refused the same way now.
+      const sent = await strict.request('POST', '/api/plugins/a2a/execute/send', { token: user, body: { peer: 'p', message: 'hi' } });
+      assert.equal(sent.status, 403, sent.text);
+      assert.equal(sent.body.error.code, 'PLINTH_ERR_EGRESS_REFUSED');
     });
   });
 }
