@@ -99,7 +99,7 @@ export class EgressPolicy implements EgressService {
     this.agent = new Agent({
       headersTimeout: 0, bodyTimeout: 0,
       connect: (opts, callback) => {
-        const url = `${opts.protocol}//${opts.hostname}:${opts.port}`;
+        const url = `${opts.protocol}//${isIP(opts.hostname) === 6 ? `[${opts.hostname}]` : opts.hostname}:${opts.port}`;
         this.resolve(opts.hostname, Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80), url).then(target => {
           const name = opts.hostname.replace(/^\[|\]$/g, '');
           connect({ ...opts, hostname: target.address, servername: opts.servername || (isIP(name) ? undefined : name) }, callback);

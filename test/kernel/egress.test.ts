@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyAddress, parseEgressAllow } from '../../core/egress';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EgressPolicy, classifyAddress, parseEgressAllow } from '../../core/egress';
 
 test('addresses are classified after ipaddr.js, IPv4-mapped and IPv4-compatible IPv6 as what they carry', () => {
   const cases: Record<string, string> = {
@@ -24,4 +26,21 @@ test('allowlist entries: hosts, wildcards, host:port, IPs, [v6]:port, CIDRs; non
     ['host', null], ['host', null], ['host', 8443], ['cidr', null], ['cidr', 9000], ['cidr', 9000], ['cidr', null], ['cidr', null],
   ]);
   for (const bad of ['not a host', '10.0.0.0/33', 'host:99999', 'http://x']) assert.throws(() => parseEgressAllow([bad]), new RegExp(bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
+});
+
+test('an allowlisted IPv6 literal is reached; the same server by a name that also resolves elsewhere is refused', async t => {
+  const server = createServer((req, res) => res.end(`ok ${req.headers.host}`));
+  const listening = await new Promise<boolean>(r => { server.once('error', () => r(false)); server.listen(0, '::1', () => r(true)); });
+  if (!listening) return t.skip('no IPv6 loopback on this machine');
+  const port = (server.address() as AddressInfo).port;
+  const egress = new EgressPolicy({ allow: () => ['::1'], lookup: async () => [{ address: '::1', family: 6 }, { address: '127.0.0.1', family: 4 }] });
+  try {
+    const res = await egress.fetch(`http://[::1]:${port}/`);
+    assert.equal(await res.text(), `ok [::1]:${port}`);
+    await assert.rejects(egress.fetch(`http://both.example:${port}/`), /both\.example resolves to a loopback address/);
+    await assert.rejects(egress.fetch(`http://[::1]:${port}/`, { maxBytes: 3 }).then(r => r.text()), { code: 'PLINTH_ERR_EGRESS_TOO_LARGE' });
+  } finally {
+    await egress.close();
+    server.close();
+  }
 });
