@@ -11,6 +11,7 @@ type AllowRule = { port?: number } & ({ kind: 'cidr'; range: [ipaddr.IPv4 | ipad
 
 const METADATA_ADDRESSES = new Set(['169.254.169.254', 'fd00:ec2::254', '169.254.170.2']);
 const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data']);
+const DNS_TIMEOUT_MS = 5000;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
@@ -147,7 +148,9 @@ export class EgressPolicy implements EgressService {
     let found: Array<{ address: string; family: number }>;
     if (isIP(hostname)) found = [{ address: hostname, family: isIP(hostname) }];
     else {
-      try { found = await this.lookup(hostname); } catch { throw unreachable(url); }
+      let timer: NodeJS.Timeout | undefined;
+      const slow = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('DNS timeout')), DNS_TIMEOUT_MS); });
+      try { found = await Promise.race([this.lookup(hostname), slow]); } catch { throw unreachable(url); } finally { clearTimeout(timer); }
       if (!found.length) throw unreachable(url);
     }
     const addresses = found.map(a => ({ address: a.address, family: (a.family === 6 ? 6 : 4) as 4 | 6, class: classifyAddress(a.address) }));
