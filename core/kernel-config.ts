@@ -5,6 +5,8 @@ import type { PluginHost } from './plugins/plugin-host';
 import type { LogSink } from './log';
 import type { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
+import { parseEgressAllow } from './egress';
+import { errors } from '../sdk';
 
 const RESTART_KEYS = ['host', 'port', 'bodyLimit', 'drainTimeoutMs', 'setupTimeoutMs'] as const;
 
@@ -25,7 +27,7 @@ export class KernelConfigStore {
   view() {
     const s = this.settings;
     return {
-      kernel: { version: KERNEL_VERSION, host: s.host, port: s.port, dataDir: s.dataDir, registry: s.registryPath, database: this.dialect, watch: s.watch, logLevel: s.logLevel, bodyLimit: s.bodyLimit, drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs, adminTokenConfigured: !!s.adminToken },
+      kernel: { version: KERNEL_VERSION, host: s.host, port: s.port, dataDir: s.dataDir, registry: s.registryPath, database: this.dialect, watch: s.watch, logLevel: s.logLevel, bodyLimit: s.bodyLimit, drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs, egressAllow: s.egressAllow, adminTokenConfigured: !!s.adminToken },
       plugins: Object.fromEntries([...this.host.plugins.values()].map(p => [p.id, { enabled: p.entry.enabled !== false, config: p.entry.config ?? {}, configSchema: p.manifest?.configSchema ?? null }])),
     };
   }
@@ -42,6 +44,14 @@ export class KernelConfigStore {
     }
     const saved = readSavedKernelSettings(this.settings.dataDir) as Record<string, unknown>;
     let save = false;
+    if (Array.isArray(k.egressAllow)) {
+      try { parseEgressAllow(k.egressAllow as string[]); } catch (err) { throw errors.validation((err as Error).message); }
+      // Applies to the next outbound request; saved so that it outlives a restart (PLINTH_EGRESS_ALLOW still wins then).
+      this.settings.egressAllow = k.egressAllow as string[];
+      saved.egressAllow = k.egressAllow;
+      save = true;
+      applied.push('kernel.egressAllow');
+    }
     for (const key of RESTART_KEYS) {
       if (k[key] === undefined) continue;
       saved[key] = k[key];

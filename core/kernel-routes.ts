@@ -102,6 +102,7 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
           logLevel: { enum: ['debug', 'info', 'warn', 'error'] },
           host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 },
           bodyLimit: { type: 'integer', minimum: 1024 }, drainTimeoutMs: { type: 'integer', minimum: 0 }, setupTimeoutMs: { type: 'integer', minimum: 1 },
+          egressAllow: { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 300 } },
         } },
         plugins: { type: 'object', additionalProperties: { type: 'object' } },
       },

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
+import { PlinthError, egressRef, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import { PluginFaults } from './faults';
@@ -25,6 +25,7 @@ import { ServiceRegistry } from './plugins/service-registry';
 import { RegistryFile } from './plugins/registry-file';
 import { watchPlugins } from './plugins/watcher';
 import { Admission } from './http/admission';
+import { EgressPolicy, parseEgressAllow, type EgressLookup } from './egress';
 import { isLoopback, type KernelSettings } from './settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from './storage/database';
 import { kernelMigrations } from './storage/kernel-schema';
@@ -46,6 +47,8 @@ export interface KernelOptions {
    * tied to a plugin mark that plugin `error` either way.
    */
   onKernelFault?: 'exit' | 'observe';
+  /** How the egress service resolves host names (tests: a fixed map; there is no DNS to rely on). */
+  egressLookup?: EgressLookup;
 }
 
 /**
@@ -114,11 +117,15 @@ export class Kernel {
     };
     const kernelInfo: KernelInfo = { version: KERNEL_VERSION, dataDir: s.dataDir, baseUrl: () => this.baseUrl, dialect: dbSettings.dialect };
 
+    parseEgressAllow(s.egressAllow); // a bad entry stops the start with its reason, not the first request
+    const egress = new EgressPolicy({ allow: () => this.settings.egressAllow, lookup: this.options.egressLookup });
+    this.closers.push(() => egress.close());
     // Gated tools ask the approvals gate through the registry, at call time.
     this.tools = new KernelToolRegistry(id => services.get(id));
     // The one service registry: the kernel's services, then a test kernel's stand-ins, by ref id.
     const services = new ServiceRegistry<Generation>(rootContainer.createChildContainer(), [
       ...coreServiceFactories({ kernel: kernelInfo, clock, auth: this.auth, bus: this.bus, tools: this.tools, database: dbSettings }),
+      { service: egressRef, scope: 'root' as const, factory: () => egress },
       ...Object.entries(this.options.presetServices ?? {}).map(([id, impl]) => ({ service: { id }, scope: 'root' as const, factory: () => impl })),
       ...(this.options.serviceFactories ?? []),
     ]);

@@ -24,6 +24,12 @@ export interface KernelSettings {
   /** Open SSE streams and WebSockets one user may hold (`PLINTH_MAX_SSE_PER_USER`, `PLINTH_MAX_WS_PER_USER`). */
   maxSsePerUser: number;
   maxWsPerUser: number;
+  /**
+   * Egress allowlist (`PLINTH_EGRESS_ALLOW`, comma-separated; else `egressAllow` saved by `PUT
+   * /api/config`): hosts, `*.domain`, host:port, IPs, ip:port, CIDRs that outbound requests made for
+   * users may reach although they are loopback, private or link-local (see core/egress.ts).
+   */
+  egressAllow: string[];
 }
 
 /**
@@ -62,6 +68,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
     trustProxy: list(env.PLINTH_TRUST_PROXY),
     maxSsePerUser: positiveInt(env, 'PLINTH_MAX_SSE_PER_USER', 32),
     maxWsPerUser: positiveInt(env, 'PLINTH_MAX_WS_PER_USER', 32),
+    egressAllow: env.PLINTH_EGRESS_ALLOW !== undefined ? list(env.PLINTH_EGRESS_ALLOW)
+      : Array.isArray(saved.egressAllow) ? saved.egressAllow.map(String) : [],
   };
 }
 

@@ -4,6 +4,7 @@ export * from './refs';
 export * from './plugin';
 export * from './http';
 export * from './services';
+export * from './egress';
 export * from './ids';
 export type * from './types';
 export { EntitySchema } from 'typeorm';

@@ -33,6 +33,13 @@ export interface TestKernelOptions {
   dataDir?: string;
   /** Keep the data dir (and a fresh PostgreSQL database) at stop, to start a second kernel on them. */
   keepData?: boolean;
+  /** The kernel's egress allowlist (PLINTH_EGRESS_ALLOW), e.g. `['127.0.0.1']` for local fake servers. */
+  egressAllow?: string[];
+  /**
+   * Host name → addresses for the egress service's DNS (`{ 'peer.example': ['127.0.0.1'] }`, or a
+   * function asked on every lookup, to test DNS rebinding); names it does not know resolve as usual.
+   */
+  egressHosts?: Record<string, string[]> | ((name: string) => string[] | undefined);
 }
 
 export interface TestResponse<T = any> { status: number; headers: Headers; body: T; text: string }
@@ -72,8 +79,12 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     ...settingsFromEnv({}, dataDir),
     host: '127.0.0.1', port: 0, dataDir, registryPath, adminToken, databaseUrl,
     watch: options.watch ?? false, logToStdout: !!process.env.PLINTH_TEST_LOGS, drainTimeoutMs: 2000,
+    egressAllow: options.egressAllow ?? [],
   };
-  const kernel = new Kernel({ settings, clock: options.clock, presetServices: options.services, serviceFactories: options.serviceFactories });
+  const hosts = options.egressHosts;
+  const egressLookup = hosts && (async (name: string) => (typeof hosts === 'function' ? hosts(name) : hosts[name])
+    ?.map(address => ({ address, family: address.includes(':') ? 6 : 4 })) ?? require('node:dns/promises').lookup(name, { all: true, verbatim: true }));
+  const kernel = new Kernel({ settings, clock: options.clock, presetServices: options.services, serviceFactories: options.serviceFactories, egressLookup });
   try {
     await kernel.start();
   } catch (err) {

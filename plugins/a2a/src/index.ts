@@ -1,4 +1,4 @@
-import { agentRuntimeRef, definePlugin, lazy, reply, type ToolRisk } from 'plinth/sdk';
+import { agentRuntimeRef, definePlugin, egressRef, lazy, reply, type ToolRisk } from 'plinth/sdk';
 import { HelloBody, SendInput } from './schemas';
 import { migrations, PersistentTaskStore } from './task-store';
 
@@ -23,8 +23,8 @@ interface A2AConfig {
 }
 
 export default definePlugin({
-  deps: { agents: agentRuntimeRef.asOptional() },
-  async setup({ http, tools, auth, kernel, config, onDispose, agents, storage, clock, log }) {
+  deps: { agents: agentRuntimeRef.asOptional(), egress: egressRef },
+  async setup({ egress, http, tools, auth, kernel, config, onDispose, agents, storage, clock, log }) {
     const cfg = config as A2AConfig;
     const db = await storage.open({ migrations });
     const card = async () => load.card().buildAgentCard(
@@ -63,15 +63,15 @@ export default definePlugin({
     // `public` so that the refusal of a missing token is a JSON-RPC body; the endpoint checks the bearer itself.
     http.post('/a2a', { auth: 'public', bodyLimit: 4 * 1024 * 1024, summary: 'A2A JSON-RPC (v1.0; v0.3 method names with A2A-Version: 0.3)' }, req => endpoint().handle(req));
 
-    const peers = lazy(() => new (load.peers().PeerDirectory)(cfg.peers, cfg.sendTimeoutMs));
-    http.post('/hello', { auth: 'user', body: HelloBody, summary: 'Record a peer agent by its card URL' }, req => peers().hello(req.body));
-    http.get('/peers', { auth: 'user', summary: 'Known peer agents' }, () => ({ items: peers().list(), nextCursor: null }));
+    const peers = lazy(() => new (load.peers().PeerDirectory)(cfg.peers, cfg.sendTimeoutMs, egress));
+    http.post('/hello', { auth: 'user', body: HelloBody, summary: 'Record a peer agent by its card URL' }, req => peers().hello(req.user!, req.body));
+    http.get('/peers', { auth: 'user', summary: 'Known peer agents' }, req => ({ items: peers().list(req.user!), nextCursor: null }));
     tools.register({
       name: 'send',
       description: 'Send a message to a known A2A peer agent and return its answer or task',
       inputSchema: SendInput,
       risk: cfg.sendRisk,
-      run: (input: { peer: string; message: string; timeoutMs?: number }) => peers().send(input.peer, input.message, input.timeoutMs),
+      run: (input: { peer: string; message: string; timeoutMs?: number }, ctx) => peers().send(ctx.user, input.peer, input.message, input.timeoutMs),
     });
   },
 });

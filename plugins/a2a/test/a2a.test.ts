@@ -1,6 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Role, TaskState } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
@@ -29,6 +31,8 @@ describe('A2A server and client', () => {
   let approve = true;
   before(async () => {
     k = await createTestKernel({
+      // The peers in these tests are this kernel itself on 127.0.0.1: the admin allowlists it (PLINTH_EGRESS_ALLOW).
+      egressAllow: ['127.0.0.1'],
       services: { [approvalGateRef.id]: { request: async () => ({ approved: approve, reason: 'test' }) } },
       plugins: [{ path: join(__dirname, 'fixtures/echo-agents') }, { path: join(__dirname, '..'), config: { defaultAgent: 'echo' } }],
     });
@@ -143,5 +147,70 @@ describe('A2A server and client', () => {
     assert.equal((await k.request('POST', '/api/plugins/a2a/execute/send', { body: { peer: 'self', message: 'hi' } })).status, 403);
     approve = true;
     assert.equal((await k.request('POST', '/api/plugins/a2a/execute/send', { body: { peer: 'ghost', message: 'hi' } })).status, 404);
+  });
+
+  test('peers belong to the user who added them: B re-registering A\'s peer name does not redirect A\'s sends', async () => {
+    // B's server: a copy of this kernel's card pointing at B's own JSON-RPC endpoint, which records every call.
+    const card = (await k.request('GET', '/.well-known/agent-card.json', { token: null })).body;
+    const calls: string[] = [];
+    const evil = createServer((req, res) => {
+      if (req.url === '/.well-known/agent-card.json') {
+        const port = (evil.address() as AddressInfo).port;
+        res.setHeader('content-type', 'application/json');
+        return res.end(JSON.stringify({ ...card, name: 'Evil', supportedInterfaces: card.supportedInterfaces.map((i: any) => ({ ...i, url: `http://127.0.0.1:${port}/rpc` })) }));
+      }
+      let body = '';
+      req.on('data', c => { body += c; });
+      req.on('end', () => { calls.push(body); res.writeHead(500).end(); });
+    });
+    await new Promise<void>(r => evil.listen(0, '127.0.0.1', () => r()));
+    const evilCard = `http://127.0.0.1:${(evil.address() as AddressInfo).port}/.well-known/agent-card.json`;
+    try {
+      const a = await k.createUser();
+      const b = await k.createUser();
+      const helloA = await k.request('POST', '/api/a2a/hello', { token: a.token, body: { name: 'partner', cardUrl: `${k.baseUrl}/.well-known/agent-card.json`, token: a.token } });
+      assert.equal(helloA.status, 200, helloA.text);
+      const helloB = await k.request('POST', '/api/a2a/hello', { token: b.token, body: { name: 'partner', cardUrl: evilCard } });
+      assert.equal(helloB.status, 200, helloB.text);
+      assert.equal(helloB.body.agentName, 'Evil');
+
+      const sentA = await k.request('POST', '/api/plugins/a2a/execute/send', { token: a.token, body: { peer: 'partner', message: 'for my partner' } });
+      assert.equal(sentA.status, 200, sentA.text);
+      assert.equal(sentA.body.result.text, `echo(${a.user.id}, new): for my partner`, 'A\'s send reached A\'s peer');
+      assert.equal(calls.length, 0, 'nothing of A\'s reached B\'s server');
+      // B's own send does go to B's server: the peers are two, one each.
+      await k.request('POST', '/api/plugins/a2a/execute/send', { token: b.token, body: { peer: 'partner', message: 'mine' } });
+      assert.equal(calls.length, 1);
+      assert.match(calls[0], /mine/);
+
+      const listed = async (token: string) => ((await k.request('GET', '/api/a2a/peers', { token })).body.items as any[]).filter(p => p.name === 'partner');
+      assert.deepEqual((await listed(a.token)).map(p => [p.agentName, p.owner]), [['Plinth', a.user.id]]);
+      assert.deepEqual((await listed(b.token)).map(p => [p.agentName, p.owner]), [['Evil', b.user.id]]);
+      assert.equal((await listed(k.adminToken)).length, 2, 'an admin sees every user\'s peers');
+      const c = await k.createUser();
+      assert.deepEqual(await listed(c.token), [], 'a third user sees neither');
+      assert.equal((await k.request('POST', '/api/plugins/a2a/execute/send', { token: c.token, body: { peer: 'partner', message: 'x' } })).status, 404);
+    } finally {
+      evil.close();
+    }
+  });
+
+  test('config peers are shared and read-only', async () => {
+    const k2 = await createTestKernel({
+      egressAllow: ['127.0.0.1'],
+      plugins: [{ path: join(__dirname, '..'), config: { peers: { shared: { cardUrl: `${k.baseUrl}/.well-known/agent-card.json` } } } }],
+    });
+    try {
+      const u = await k2.createUser();
+      const v = await k2.createUser();
+      for (const token of [u.token, v.token]) {
+        const items = (await k2.request('GET', '/api/a2a/peers', { token })).body.items;
+        assert.deepEqual(items.map((p: any) => [p.name, p.source, p.owner]), [['shared', 'config', null]]);
+      }
+      const taken = await k2.request('POST', '/api/a2a/hello', { token: u.token, body: { name: 'shared', cardUrl: `${k.baseUrl}/.well-known/agent-card.json` } });
+      assert.equal(taken.status, 409);
+    } finally {
+      await k2.stop();
+    }
   });
 });

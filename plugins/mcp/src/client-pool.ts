@@ -3,7 +3,7 @@ import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { errors, type Disposer, type Logger, type Timers, type ToolRegistry, type ToolRisk } from 'plinth/sdk';
+import { PlinthError, egressErrorIn, errors, type Disposer, type EgressService, type Logger, type Timers, type ToolRegistry, type ToolRisk } from 'plinth/sdk';
 import { errorCodes } from './errors';
 
 export interface McpServerConfig {
@@ -50,6 +50,8 @@ interface ClientEntry {
 export interface McpClientPoolOptions {
   servers: Record<string, McpServerConfig>;
   tools: ToolRegistry;
+  /** Remote (HTTP) servers are reached through the kernel's egress policy, like any request made for users. */
+  egress: EgressService;
   log: Logger;
   timers: Timers;
   connectTimeoutMs: number;
@@ -160,7 +162,9 @@ export class McpClientPool {
 
   private transport(config: McpServerConfig): Transport {
     if (config.url) {
-      return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers ?? {} } });
+      // No idle bound: the server's event stream may stay quiet for long; each step has its own timeout here.
+      const fetch = this.o.egress.fetcher({ timeoutMs: Math.max(this.o.connectTimeoutMs, this.o.callTimeoutMs), idleTimeoutMs: 0, maxBytes: 64 * 1024 * 1024 });
+      return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers ?? {} }, fetch });
     }
     // The child gets a minimal environment plus what the config names: never the kernel's secrets.
     return new StdioClientTransport({
@@ -245,6 +249,8 @@ export class McpClientPool {
 }
 
 function describeError(err: unknown): string {
+  const egress = egressErrorIn(err);
+  if (egress) return egress.message;
   const message = (err as Error)?.message ?? String(err);
   // The SDK's HTTP errors keep the status apart from a message that may be empty.
   return err instanceof StreamableHTTPError && err.code ? `${message.trim()} (HTTP ${err.code})` : message;

@@ -1,5 +1,5 @@
 import {
-  agentRuntimeRef, approvalGateRef, definePlugin, errors, lazy, mcpExtensionsRef, memoryRef, skillsRef,
+  agentRuntimeRef, approvalGateRef, definePlugin, egressRef, errors, lazy, mcpExtensionsRef, memoryRef, skillsRef,
 } from 'plinth/sdk';
 import { McpExtensionRegistry } from './extensions';
 import { McpCatalog } from './mcp-catalog';
@@ -17,6 +17,7 @@ type McpServerInstance = ReturnType<typeof import('./mcp-server').createMcpServe
 interface McpConfig {
   allowedHosts: string[];
   maxSessions: number;
+  maxSessionsPerUser: number;
   sessionIdleMs: number;
   connectTimeoutMs: number;
   callTimeoutMs: number;
@@ -29,9 +30,10 @@ export default definePlugin({
     skills: skillsRef.asOptional(),
     memory: memoryRef.asOptional(),
     agents: agentRuntimeRef.asOptional(),
+    egress: egressRef,
   },
   provides: [mcpExtensionsRef],
-  async setup({ http, tools, auth, log, clock, timers, kernel, config, onDispose, gate, skills, memory, agents, provide }) {
+  async setup({ egress, http, tools, auth, log, clock, timers, kernel, config, onDispose, gate, skills, memory, agents, provide }) {
     const cfg = config as McpConfig;
     const extensions = new McpExtensionRegistry();
     const catalog = new McpCatalog({ tools, extensions, gate, skills, memory, agents });
@@ -47,6 +49,7 @@ export default definePlugin({
           try { return new URL(kernel.baseUrl()).hostname; } catch { return undefined; }
         },
         maxSessions: cfg.maxSessions,
+        maxSessionsPerUser: cfg.maxSessionsPerUser,
         sessionIdleMs: cfg.sessionIdleMs,
       });
     });
@@ -72,7 +75,7 @@ export default definePlugin({
 
     const hasServers = Object.keys(cfg.mcpServers ?? {}).length > 0;
     const pool = hasServers ? new (require('./client-pool') as typeof import('./client-pool')).McpClientPool({
-      servers: cfg.mcpServers, tools, log, timers,
+      servers: cfg.mcpServers, tools, log, timers, egress,
       connectTimeoutMs: cfg.connectTimeoutMs, callTimeoutMs: cfg.callTimeoutMs,
     }) : undefined;
     pool?.start();

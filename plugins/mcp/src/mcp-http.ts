@@ -11,6 +11,8 @@ interface McpSession {
   transport: StreamableHTTPServerTransport;
   server: Server;
   lastSeen: number;
+  /** Responses still open (a request in flight, a GET event stream): while > 0 the session is active. */
+  open: number;
 }
 
 export interface McpHttpOptions {
@@ -23,6 +25,8 @@ export interface McpHttpOptions {
   /** The kernel's own host name, known only once it listens. */
   ownHost(): string | undefined;
   maxSessions: number;
+  /** Sessions one user may hold; over it, initialize answers 429. */
+  maxSessionsPerUser: number;
   sessionIdleMs: number;
 }
 
@@ -71,14 +75,22 @@ export class McpHttpEndpoint {
       // Another user's session answers like an unknown one, so session ids leak nothing.
       if (!session || session.userId !== user.id) return rpcError(404, -32001, 'Session not found');
     } else if (req.method === 'POST' && (isInitializeRequest(body) || (Array.isArray(body) && body.some(isInitializeRequest)))) {
-      if (this.sessions.size >= this.o.maxSessions) this.closeIdle(0);
-      if (this.sessions.size >= this.o.maxSessions) return rpcError(503, -32000, `too many MCP sessions (${this.o.maxSessions}); close some first`);
+      const mine = [...this.sessions.values()].filter(s => s.userId === user.id).length;
+      if (mine >= this.o.maxSessionsPerUser) {
+        return rpcError(429, -32000, `too many MCP sessions for this user (${this.o.maxSessionsPerUser}); end one with DELETE /mcp first`);
+      }
+      if (this.sessions.size >= this.o.maxSessions && !this.evictOldestIdle()) {
+        return rpcError(503, -32000, `too many active MCP sessions (${this.o.maxSessions}); try again later`);
+      }
       session = this.open(user);
     } else {
       return rpcError(400, -32000, 'Bad Request: no valid MCP-Session-Id header; send initialize first');
     }
 
-    session.lastSeen = this.o.now();
+    const active = session;
+    active.lastSeen = this.o.now();
+    active.open++;
+    req.node.res.once('close', () => { active.open--; active.lastSeen = this.o.now(); });
     const nodeReq = req.node.req as typeof req.node.req & { auth?: AuthInfo };
     nodeReq.auth = { token: token!, clientId: user.id, scopes: [], extra: { user } };
     await session.transport.handleRequest(nodeReq, req.node.res, body);
@@ -97,12 +109,25 @@ export class McpHttpEndpoint {
     for (const s of [...this.sessions.values()]) if (s.lastSeen <= cutoff) void this.close(s);
   }
 
+  /**
+   * At `maxSessions`, room for a new session is made by closing the one idle the longest (no
+   * request in flight, no open event stream) of any user; an active session is never closed.
+   */
+  private evictOldestIdle(): boolean {
+    let oldest: McpSession | undefined;
+    for (const s of this.sessions.values()) if (s.open === 0 && (!oldest || s.lastSeen < oldest.lastSeen)) oldest = s;
+    if (!oldest) return false;
+    this.o.log.info('MCP session evicted to make room', { session: oldest.id, idleMs: this.o.now() - oldest.lastSeen });
+    void this.close(oldest);
+    return true;
+  }
+
   async closeAll(): Promise<void> {
     await Promise.all([...this.sessions.values()].map(s => this.close(s)));
   }
 
   private open(user: User): McpSession {
-    const session = { userId: user.id, lastSeen: this.o.now() } as McpSession;
+    const session = { userId: user.id, lastSeen: this.o.now(), open: 0 } as McpSession;
     session.transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: id => { session.id = id; this.sessions.set(id, session); },

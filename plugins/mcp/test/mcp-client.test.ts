@@ -18,6 +18,8 @@ describe('MCP client: configured servers join the tool registry', () => {
     web = await startHttp();
     const t0 = Date.now();
     k = await createTestKernel({
+      // Remote MCP servers go through the egress policy: the admin allowlists the fixture's address and port.
+      egressAllow: [new URL(web.url).host],
       services: { [approvalGateRef.id]: testGate },
       plugins: [{
         path: join(__dirname, '..'),
@@ -27,6 +29,8 @@ describe('MCP client: configured servers join the tool registry', () => {
             local: { command: process.execPath, args: [join(servers, 'sdk-server.js')], risk: 'safe', toolRisk: { noop: 'blocked' } },
             web: { url: web.url, headers: { authorization: 'Bearer sesame' } },
             nokey: { url: web.url },
+            // Loopback on a port the allowlist does not name.
+            internal: { url: 'http://127.0.0.1:9/mcp' },
             hang: { command: process.execPath, args: [join(servers, 'hang-server.js')] },
             crash: { command: process.execPath, args: [join(servers, 'crash-server.js')] },
             off: { command: 'does-not-matter', enabled: false },
@@ -48,7 +52,8 @@ describe('MCP client: configured servers join the tool registry', () => {
     assert.ok(startMs < 1500, `kernel start took ${startMs} ms, it must not wait for the hanging server`);
     await waitFor(async () => {
       const s = await status();
-      return s.local.state === 'connected' && s.web.state === 'connected' && s.hang.state === 'error' && s.crash.state === 'error' && s.nokey.state === 'error';
+      return s.local.state === 'connected' && s.web.state === 'connected' && s.hang.state === 'error' && s.crash.state === 'error' && s.nokey.state === 'error'
+        && s.internal.state === 'error';
     }, 8000);
     const s = await status();
     assert.deepEqual(s.local.tools, ['mcp.local.add', 'mcp.local.fail', 'mcp.local.noop']);
@@ -57,6 +62,7 @@ describe('MCP client: configured servers join the tool registry', () => {
     assert.match(s.hang.lastError, /timed out/);
     assert.ok(s.crash.lastError);
     assert.match(s.nokey.lastError, /401/);
+    assert.match(s.internal.lastError, /refused by the egress policy: 127\.0\.0\.1 is a loopback address/);
     assert.equal(s.off.state, 'disabled');
     assert.ok(s.hang.nextRetryAt, 'a failed client is retried with backoff');
     assert.equal((await k.request('GET', '/api/plugins/mcp')).body.status, 'active');

@@ -114,3 +114,75 @@ async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
     await new Promise(r => setTimeout(r, 20));
   }
 }
+
+describe('MCP server session limits', () => {
+  let k: TestKernel;
+  before(async () => {
+    k = await createTestKernel({
+      plugins: [{ path: join(__dirname, '..'), config: { maxSessions: 2, maxSessionsPerUser: 1 } }, { path: join(__dirname, 'fixtures/toolbox') }],
+      services: { [approvalGateRef.id]: testGate },
+    });
+  });
+  after(() => k.stop());
+
+  const session = (token: string, sid: string) => ({ token, headers: { ...HEADERS, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' } });
+  const init = async (token: string) => {
+    const r = await k.request('POST', '/mcp', { token, headers: HEADERS, body: INIT });
+    return { status: r.status, body: r.body, sid: r.headers.get('mcp-session-id') ?? '' };
+  };
+  const list = (token: string, sid: string) => k.request('POST', '/mcp', { ...session(token, sid), body: { jsonrpc: '2.0', id: 9, method: 'tools/list' } });
+  const end = (token: string, sid: string) => k.request('DELETE', '/mcp', session(token, sid));
+  /** An open GET event stream makes a session active until the returned function closes it. */
+  const openStream = async (token: string, sid: string) => {
+    const ctl = new AbortController();
+    const res = await fetch(`${k.baseUrl}/mcp`, { signal: ctl.signal, headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' } });
+    assert.equal(res.status, 200);
+    return () => ctl.abort();
+  };
+
+  test('one user over its own cap gets a clear 429; another user still gets in', async () => {
+    const u = await k.createUser();
+    const first = await init(u.token);
+    assert.equal(first.status, 200);
+    const second = await init(u.token);
+    assert.equal(second.status, 429);
+    assert.match(second.body.error.message, /too many MCP sessions for this user \(1\)/);
+    assert.equal((await list(u.token, first.sid)).status, 200, 'the refusal closed nothing');
+    const v = await k.createUser();
+    const other = await init(v.token);
+    assert.equal(other.status, 200);
+    assert.equal((await end(u.token, first.sid)).status, 200);
+    assert.equal((await init(u.token)).status, 200, 'after DELETE the user may open one again');
+  });
+
+  test('at maxSessions the oldest idle session makes room, never an active one; all active answers 503', async () => {
+    const [a, b, c, e, f] = await Promise.all([1, 2, 3, 4, 5].map(() => k.createUser()));
+    // A is the oldest session but active (its event stream is open); B is idle.
+    const sa = (await init(a.token)).sid;
+    const closeA = await openStream(a.token, sa);
+    const sb = (await init(b.token)).sid;
+    // C connects with the official SDK client: B's session is closed for it, A's is not.
+    const { client, transport } = await connectMcp(k.baseUrl, c.token);
+    assert.ok((await client.listTools()).tools.length > 0);
+    assert.equal((await list(b.token, sb)).status, 404, 'the idle session was evicted');
+    assert.equal((await list(a.token, sa)).status, 200, 'the active session was kept');
+    await transport.terminateSession();
+    await client.close();
+    // Two active sessions: a new one is refused, and nothing is closed for it.
+    const se = (await init(e.token)).sid;
+    const closeE = await openStream(e.token, se);
+    const full = await init(f.token);
+    assert.equal(full.status, 503, JSON.stringify(full.body));
+    assert.match(full.body.error.message, /too many active MCP sessions/);
+    assert.equal((await list(a.token, sa)).status, 200);
+    assert.equal((await list(e.token, se)).status, 200);
+    // Once A's stream ends, A is idle and makes room.
+    closeA();
+    let admitted = await init(f.token);
+    for (let i = 0; admitted.status !== 200 && i < 50; i++) { await new Promise(r => setTimeout(r, 20)); admitted = await init(f.token); }
+    assert.equal(admitted.status, 200);
+    assert.equal((await list(a.token, sa)).status, 404);
+    assert.equal((await list(e.token, se)).status, 200);
+    closeE();
+  });
+});
