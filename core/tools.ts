@@ -1,7 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import {
-  PlinthError, approvalGateRef, errors,
-  type ApprovalGate, type Disposer, type ToolCallContext, type ToolDefinition, type ToolInfo, type ToolRegistry,
+  PlinthError, toolPolicyRef, errors,
+  type ToolPolicyService, type Disposer, type ToolCallContext, type ToolDefinition, type ToolInfo, type ToolRegistry,
 } from '../sdk';
 import { describeErrors, lazyValidator } from './validation';
 
@@ -94,7 +94,7 @@ export class KernelToolRegistry {
       const { message, details } = describeErrors('input', entry.validate.errors);
       throw new PlinthError(400, 'PLINTH_ERR_TOOL_INPUT', `invalid input for tool ${name}: ${message}`, details);
     }
-    const gate = this.lookupService(approvalGateRef.id) as ApprovalGate | undefined;
+    const gate = this.lookupService(toolPolicyRef.id) as ToolPolicyService | undefined;
     const risk = gate?.riskFor?.(name, entry.info.risk, ctx.user) ?? entry.info.risk;
     if (risk === 'blocked') throw new PlinthError(403, 'PLINTH_ERR_TOOL_BLOCKED', `tool ${name} is blocked by policy`);
     if (risk === 'gated') {

@@ -210,13 +210,20 @@ export interface ToolRegistry {
   onChange(listener: () => void): Disposer;
 }
 
-/** What the approvals plugin provides under `approvalGateRef`; the tool registry calls it. */
+/**
+ * The kernel's tool policy, under `toolPolicyRef`: the tool registry asks it before a `gated`
+ * tool runs. The kernel owns the service; a plugin implements it (the approvals plugin does) by
+ * naming `core.toolPolicy` under `contributes.services` in its manifest and returning it from setup.
+ * Without one, `gated` tools are refused (fail closed).
+ */
 export interface ApprovalDecision { approved: boolean; reason?: string; requestId?: string }
-export interface ApprovalGate {
+export interface ToolPolicyService {
   /** Policy may raise or lower a tool's declared risk (per-tool overrides, auto-approve lists). */
   riskFor?(tool: string, declared: ToolRisk, user: User): ToolRisk;
   request(input: { tool: string; input: unknown; ctx: ToolCallContext; risk: ToolRisk }): Promise<ApprovalDecision>;
 }
+/** @deprecated the old name of `ToolPolicyService`. */
+export type ApprovalGate = ToolPolicyService;
 
 // ---------------------------------------------------------------- storage
 

@@ -15,7 +15,7 @@ export interface PluginManifest {
   optionalDependsOn: string[];
   configSchema?: Record<string, unknown>;
   permissions: { network: string[]; pty: boolean; fs: string[]; secrets: string[] };
-  contributes: { routes: string[]; tools: string[]; ws: string[]; skills: string[] };
+  contributes: { routes: string[]; tools: string[]; ws: string[]; skills: string[]; services: string[] };
 }
 
 const ID = '^[a-z][a-z0-9-]{0,62}$';
@@ -55,6 +55,8 @@ export const manifestSchema = {
         tools: { type: 'array', items: { type: 'string' }, default: [] },
         ws: { type: 'array', items: { type: 'string', pattern: ABSOLUTE_PREFIX }, default: [] },
         skills: { type: 'array', items: { type: 'string' }, default: [] },
+        /** Kernel-owned services this plugin implements (`core.toolPolicy`), beside its own `<id>.*` ones. */
+        services: { type: 'array', items: { type: 'string', pattern: '^core\\.[a-zA-Z]+$' }, uniqueItems: true, default: [] },
       },
     },
   },

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
-import { PlinthError, errors, isPluginDefinition, isPlinthError, type Logger, type PluginDefinition } from '../../sdk';
+import { PlinthError, errors, isPluginDefinition, isPlinthError, toolPolicyRef, type Logger, type PluginDefinition } from '../../sdk';
 import type { LogSink } from '../log';
 import { createLogger } from '../log';
 import type { RouteTable } from '../http/routes';
@@ -13,6 +13,9 @@ import { Generation, type GenerationEnv } from './generation';
 import { readManifest, type PluginManifest } from './manifest';
 import { loadFresh, loadedFilesUnder, purgeModulesUnder } from './module-loader';
 import type { RegistryEntry, RegistryFile } from './registry-file';
+
+/** Kernel-owned services a plugin may implement (see `contributes.services` in the manifest). */
+const PLUGIN_IMPLEMENTED = new Set([toolPolicyRef.id]);
 
 export type PluginStatus = 'active' | 'disabled' | 'error' | 'loading';
 
@@ -174,15 +177,28 @@ export class PluginHost {
       for (const ref of definition.provides) {
         if (!(ref.id in gen.provided)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${state.id} declares that it provides "${ref.id}" but setup did not return it`);
       }
-      for (const id of Object.keys(gen.provided)) {
-        // A plugin provides only its own services: no plugin can stand in for `approvals.gate`.
-        if (!id.startsWith(`${state.id}.`)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${state.id} may only provide services named "${state.id}.<name>", not "${id}"`);
-      }
+      for (const id of Object.keys(gen.provided)) this.checkProvides(state.id, manifest, id);
       return gen;
     } catch (err) {
       await gen.dispose();
       if (isPlinthError(err)) throw err;
       throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_SETUP', `setup of ${state.id} failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * A plugin provides only its own services (`<id>.<name>`), so none can stand in for another's;
+   * a kernel-owned service (the tool policy) only when its manifest says so, and one plugin at a time.
+   */
+  private checkProvides(pluginId: string, manifest: PluginManifest, id: string): void {
+    if (id.startsWith(`${pluginId}.`)) return;
+    if (!PLUGIN_IMPLEMENTED.has(id) || !manifest.contributes.services.includes(id)) {
+      const hint = PLUGIN_IMPLEMENTED.has(id) ? ` (a kernel service is implemented only when plugin.json names it under contributes.services)` : '';
+      throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${pluginId} may only provide services named "${pluginId}.<name>", not "${id}"${hint}`);
+    }
+    const holder = this.services.get(id);
+    if (holder && holder.pluginId !== pluginId && holder.pluginId !== 'preset') {
+      throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `"${id}" is already provided by ${holder.pluginId}; disable it first`);
     }
   }
 

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { approvalGateRef, type ApprovalGate } from 'plinth/sdk';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import type { ToolPolicyService } from 'plinth/sdk';
+import { createTestKernel, mockServices, type TestKernel } from 'plinth/testing';
 import { tempDir, writePlugin } from '../helpers/plugins';
 
 const toolsPlugin = `import { definePlugin } from 'plinth/sdk';
@@ -56,13 +56,13 @@ describe('the tool registry', () => {
   describe('with an approvals service (a mock through the test kernel)', () => {
     let k: TestKernel;
     const asked: Array<{ tool: string; input: unknown; user: string }> = [];
-    const gate: ApprovalGate = {
+    const gate: ToolPolicyService = {
       async request({ tool, input, ctx }) {
         asked.push({ tool, input, user: ctx.user.id });
         return (input as any).n > 5 ? { approved: false, reason: 'too many', requestId: 'apr_1' } : { approved: true };
       },
     };
-    before(async () => { k = await createTestKernel({ plugins: [{ path }], services: { [approvalGateRef.id]: gate } }); });
+    before(async () => { k = await createTestKernel({ plugins: [{ path }], services: [mockServices.toolPolicy(gate)] }); });
     after(() => k.stop());
 
     test('approved calls run once, denied ones come back as 403 with the reason', async () => {

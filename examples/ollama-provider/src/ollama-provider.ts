@@ -1,4 +1,5 @@
-import { PlinthError, type ChatDelta, type ChatMessage, type ChatRequest, type ChatResult, type ModelProvider, type ToolCallRequest } from 'plinth/sdk';
+import { PlinthError } from 'plinth/sdk';
+import { type ChatDelta, type ChatMessage, type ChatRequest, type ChatResult, type ModelProvider, type ToolCallRequest } from 'plinth/contracts/agents';
 
 export interface OllamaConfig { baseUrl: string; name: string; timeoutMs: number }
 

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { PlinthError, RateLimitedError, errors, type ChannelAdapter, type OutboundMessage, type WebhookResult } from 'plinth/sdk';
+import { PlinthError, errors } from 'plinth/sdk';
+import { RateLimitedError, type ChannelAdapter, type OutboundMessage, type WebhookResult } from 'plinth/contracts/channels';
 
 /**
  * The whole contract a channel needs: verify over the raw body, parse into inbound messages

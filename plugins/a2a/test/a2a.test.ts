@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Role, TaskState } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
-import { approvalGateRef } from 'plinth/sdk';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, echoAgents, mockServices, type TestKernel } from 'plinth/testing';
 
-// A fixture provides `agents.runtime` (fixtures/echo-agents: an agent that names the caller, a slow one) so these tests
+// A fixture provides `agents.runtime` (plinth/testing's echoAgents: an agent that names the caller, a slow one) so these tests
 // pin the A2A mapping alone; test/e2e/a2a-agents.test.ts runs the same client against the real agents plugin.
 const text = (value: string, agent?: string) => ({
   message: { messageId: randomUUID(), role: Role.ROLE_USER, parts: [{ content: { $case: 'text', value } }], metadata: agent ? { agent } : undefined },
@@ -29,8 +28,11 @@ describe('A2A server and client', () => {
   let approve = true;
   before(async () => {
     k = await createTestKernel({
-      services: { [approvalGateRef.id]: { request: async () => ({ approved: approve, reason: 'test' }) } },
-      plugins: [{ path: join(__dirname, 'fixtures/echo-agents') }, { path: join(__dirname, '..'), config: { defaultAgent: 'echo' } }],
+      services: [mockServices.toolPolicy({ decide: () => ({ approved: approve, reason: 'test' }) })],
+      plugins: [
+        echoAgents({ reply: ({ message, user, resumed }) => `echo(${user.id}, ${resumed ? 'resumed' : 'new'}): ${message}` }),
+        { path: join(__dirname, '..'), config: { defaultAgent: 'echo' } },
+      ],
     });
   });
   after(() => k.stop());

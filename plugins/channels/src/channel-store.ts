@@ -1,4 +1,5 @@
-import { newId, type InboundMessage, type PluginDatabase } from 'plinth/sdk';
+import { newId, type PluginDatabase } from 'plinth/sdk';
+import { type InboundMessage } from './contract';
 import { WriteBehind } from './write-behind';
 
 export type InboundState = 'received' | 'processing' | 'done' | 'ignored' | 'failed';

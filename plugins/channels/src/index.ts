@@ -1,4 +1,7 @@
-import { agentRuntimeRef, approvalsRef, channelsRef, definePlugin, errors, newId, reply } from 'plinth/sdk';
+import { definePlugin, errors, newId, reply } from 'plinth/sdk';
+import { agentRuntimeRef } from 'plinth/contracts/agents';
+import { approvalsRef } from 'plinth/contracts/approvals';
+import { channelsRef } from './contract';
 import { approvalPrompt } from './approval-prompts';
 import { AdapterRegistry } from './channel-registry';
 import { ChannelStore, viewDelivery, viewInbound, type NewDelivery } from './channel-store';

@@ -1,8 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { approvalGateRef } from 'plinth/sdk';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, mockServices, type TestKernel } from 'plinth/testing';
 import { testGate } from './helpers';
 
 const servers = join(__dirname, 'fixtures/servers');
@@ -18,7 +17,7 @@ describe('MCP client: configured servers join the tool registry', () => {
     web = await startHttp();
     const t0 = Date.now();
     k = await createTestKernel({
-      services: { [approvalGateRef.id]: testGate },
+      services: [mockServices.toolPolicy(testGate)],
       plugins: [{
         path: join(__dirname, '..'),
         config: {

@@ -1,4 +1,5 @@
-import { PlinthError, RateLimitedError, errors, type ChannelAdapter, type InboundMessage, type OutboundMessage, type WebhookResult } from 'plinth/sdk';
+import { PlinthError, errors } from 'plinth/sdk';
+import { RateLimitedError, type ChannelAdapter, type InboundMessage, type OutboundMessage, type WebhookResult } from 'plinth/contracts/channels';
 import { signatureMatches, tokenMatches } from './signature';
 
 export interface WhatsAppSettings {
