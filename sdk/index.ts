@@ -5,5 +5,5 @@ export * from './http';
 export * from './services';
 export * from './ids';
 export type * from './types';
-export { EntitySchema } from 'typeorm';
+export * from './storage';
 export * from './lazy';

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
-import type { EntitySchema, DataSource, EntityManager, Repository, ObjectLiteral } from 'typeorm';
 
 export type JsonSchema = Record<string, unknown>;
 export type Disposer = () => void | Promise<void>;
@@ -244,18 +243,18 @@ export interface SqlRunner {
   table(name: string): string;
 }
 
+/** A plugin's namespace: `?` queries, its table names, and transactions (helpers: `sdk/storage.ts`). */
 export interface PluginDatabase extends SqlRunner {
-  readonly dataSource: DataSource;
-  repository<E extends ObjectLiteral>(schema: EntitySchema<E>): Repository<E>;
-  transaction<T>(fn: (tx: SqlRunner & { manager: EntityManager }) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
 }
 
 export interface StorageService {
   /**
-   * Opens this plugin's namespace: runs its pending migrations and returns a handle that is
-   * closed when the plugin generation is disposed. Entity tables must be created by migrations.
+   * Opens this plugin's namespace: runs its pending migrations (each once, in order, in its own
+   * transaction) and returns a handle that is closed when the plugin generation is disposed.
    */
-  open(options?: { entities?: EntitySchema<any>[]; migrations?: Migration[] }): Promise<PluginDatabase>;
+  open(options?: { migrations?: Migration[] }): Promise<PluginDatabase>;
 }
 
 // ---------------------------------------------------------------- auth

@@ -4,13 +4,13 @@ import type { DependencyContainer } from 'tsyringe';
 import {
   PlinthError, coreServices,
   type AnyServiceRef, type Clock, type Disposer, type EventBus, type HttpRouter, type KernelInfo, type Logger,
-  type PluginContext, type PluginDatabase, type ProvidedServices, type StorageService, type Timers, type WsRegistry,
+  type PluginContext, type ProvidedServices, type StorageService, type Timers, type WsRegistry,
 } from '../../sdk';
 import type { AuthStore } from '../auth/auth-store';
 import type { KernelEventBus } from '../events';
 import { RouteGroup, type Method, type RouteEnv } from '../http/routes';
 import type { WsEndpoint } from '../http/websocket';
-import { openDataSource, pluginDatabase, runMigrations, type DatabaseSettings } from '../storage/database';
+import { openDataSource, pluginDatabase, pluginView, runMigrations, type DatabaseSettings } from '../storage/database';
 import { ToolSet, pluginToolRegistry, type KernelToolRegistry } from '../tools';
 import type { PluginManifest } from './manifest';
 
@@ -169,12 +169,12 @@ export class Generation {
   private storage(): StorageService {
     return {
       open: async (options = {}) => {
-        const ds = await openDataSource(this.env.database, this.pluginId, options.entities ?? []);
+        const ds = await openDataSource(this.env.database, this.pluginId);
         this.own(() => ds.destroy());
-        const db: PluginDatabase = pluginDatabase(ds, this.env.database.dialect, this.pluginId);
+        const db = pluginDatabase(ds, this.env.database.dialect, this.pluginId);
         const applied = await runMigrations(db, this.pluginId, options.migrations ?? []);
         if (applied.length) this.log.info('migrations applied', { migrations: applied });
-        return db;
+        return pluginView(db);
       },
     };
   }
