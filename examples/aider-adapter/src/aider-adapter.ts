@@ -1,5 +1,5 @@
 import { errors } from 'plinth/sdk';
-import { type CliAdapter } from 'plinth/contracts/runs';
+import type { CliAdapter } from 'plinth/contracts/runs';
 
 /**
  * Drives aider (https://aider.chat) non-interactively: `--message` runs one instruction and exits,

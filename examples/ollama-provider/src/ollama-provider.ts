@@ -1,5 +1,5 @@
 import { PlinthError } from 'plinth/sdk';
-import { type ChatDelta, type ChatMessage, type ChatRequest, type ChatResult, type ModelProvider, type ToolCallRequest } from 'plinth/contracts/agents';
+import type { ChatDelta, ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from 'plinth/contracts/agents';
 
 export interface OllamaConfig { baseUrl: string; name: string; timeoutMs: number }
 

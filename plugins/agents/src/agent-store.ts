@@ -1,5 +1,5 @@
 import { errors, newId, type SqlRunner, type User } from 'plinth/sdk';
-import { type AgentProfile } from './contract';
+import type { AgentProfile } from './contract';
 
 export interface AgentInput {
   name?: string;

@@ -1,5 +1,5 @@
 import { PlinthError, errors, type Clock, type Disposer } from 'plinth/sdk';
-import { type ChatDelta, type ChatRequest, type ChatResult, type ModelProvider, type ModelProviderRegistry, type ModelRouter } from './contract';
+import type { ChatDelta, ChatRequest, ChatResult, ModelProvider, ModelProviderRegistry, ModelRouter } from './contract';
 import { CircuitBreaker } from './circuit-breaker';
 import { ProviderError } from './providers/provider-error';
 

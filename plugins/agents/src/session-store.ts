@@ -1,5 +1,5 @@
 import { assertOwner, errors, newId, type Page, type SqlRunner, type User } from 'plinth/sdk';
-import { type ChatMessage, type ToolCallRequest } from './contract';
+import type { ChatMessage, ToolCallRequest } from './contract';
 
 export interface SessionRecord {
   id: string;

@@ -1,5 +1,5 @@
 import { errors, type ApprovalDecision, type ToolPolicyService, type Clock, type EventBus, type Logger, type Timers, type ToolCallContext, type ToolRisk, type User } from 'plinth/sdk';
-import { type ApprovalRequestView, type ApprovalsService } from './contract';
+import type { ApprovalRequestView, ApprovalsService } from './contract';
 import type { ApprovalRequest, ApprovalStore, Question } from './approval-store';
 import type { ToolPolicy } from './policy';
 

@@ -1,5 +1,5 @@
 import { PlinthError, type Disposer } from 'plinth/sdk';
-import { type ChannelAdapter, type ChannelRegistry, type WebhookResult } from './contract';
+import type { ChannelAdapter, ChannelRegistry, WebhookResult } from './contract';
 
 /** Where adapters sign in; the pipeline and the delivery queue look them up by name. */
 export class AdapterRegistry implements ChannelRegistry {

@@ -1,5 +1,5 @@
 import { iso, newId, type PluginDatabase } from 'plinth/sdk';
-import { type InboundMessage } from './contract';
+import type { InboundMessage } from './contract';
 import { WriteBehind } from './write-behind';
 
 export type InboundState = 'received' | 'processing' | 'done' | 'ignored' | 'failed';

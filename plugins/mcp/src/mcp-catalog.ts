@@ -1,8 +1,8 @@
 import { isPlinthError, type ToolPolicyService, type ToolCaller, type ToolInfo, type ToolRegistry, type User } from 'plinth/sdk';
-import { type AgentRuntime } from 'plinth/contracts/agents';
-import { type McpPromptResult, type McpResourceContents } from './contract';
-import { type MemoryService } from 'plinth/contracts/memory';
-import { type SkillsService } from 'plinth/contracts/skills';
+import type { AgentRuntime } from 'plinth/contracts/agents';
+import type { McpPromptResult, McpResourceContents } from './contract';
+import type { MemoryService } from 'plinth/contracts/memory';
+import type { SkillsService } from 'plinth/contracts/skills';
 import { McpExtensionRegistry, matchUriTemplate } from './extensions';
 
 export interface CatalogDeps {

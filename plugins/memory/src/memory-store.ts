@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { errors, type Clock, type Dialect, type Page, type SqlRunner, type User } from 'plinth/sdk';
-import { type MemoryHit, type MemoryService } from './contract';
+import type { MemoryHit, MemoryService } from './contract';
 import { compileQuery, queryError, type QueryMode } from './fts-query';
 
 export type MemoryKind = 'working' | 'episodic' | 'semantic';

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { type User } from 'plinth/sdk';
+import type { User } from 'plinth/sdk';
 import { memoryRef } from 'plinth/contracts/memory';
 
 const PLUGIN = join(__dirname, '..');

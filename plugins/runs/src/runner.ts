@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertOwner, errors, newId, type ToolPolicyService, type AuthService, type Clock, type EventBus, type Logger, type User } from 'plinth/sdk';
-import { type AgentRuntime } from 'plinth/contracts/agents';
+import type { AgentRuntime } from 'plinth/contracts/agents';
 import type { CliAdapters } from './adapters';
 import { OUTPUT, type RunEventLog } from './event-log';
 import { PLINTH_IDENTITY, assertRepoPath, commitAll, currentBranch, git, resolveCommit, runGit, withRepoLock } from './git';

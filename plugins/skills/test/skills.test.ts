@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { type User } from 'plinth/sdk';
+import type { User } from 'plinth/sdk';
 import { skillsRef } from 'plinth/contracts/skills';
 import { hashSkillFolder } from '../src/skill-file';
 

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { PlinthError, errors } from 'plinth/sdk';
-import { type ChannelAdapter, type InboundMessage, type OutboundMessage, type WebhookResult } from 'plinth/contracts/channels';
+import type { ChannelAdapter, InboundMessage, OutboundMessage, WebhookResult } from 'plinth/contracts/channels';
 import { BotApiClient } from './bot-api';
 
 export const TELEGRAM_MAX_TEXT = 4096;
