@@ -41,7 +41,7 @@ export class ToolSet {
 
 /**
  * The one tool registry behind the agent loop, MCP and `/api/plugins/:id/execute/:tool`.
- * Input is validated before a tool runs; `gated` tools need the approvals service and are
+ * Input is validated before a tool runs; `gated` tools need the tool policy (`core.toolPolicy`) and are
  * refused when it is absent (fail closed); `blocked` tools never run.
  */
 export class KernelToolRegistry {
@@ -98,7 +98,7 @@ export class KernelToolRegistry {
     const risk = gate?.riskFor?.(name, entry.info.risk, ctx.user) ?? entry.info.risk;
     if (risk === 'blocked') throw new PlinthError(403, 'PLINTH_ERR_TOOL_BLOCKED', `tool ${name} is blocked by policy`);
     if (risk === 'gated') {
-      if (!gate) throw new PlinthError(403, 'PLINTH_ERR_TOOL_GATED', `tool ${name} needs an approval and no approvals plugin is active, so it is refused`);
+      if (!gate) throw new PlinthError(403, 'PLINTH_ERR_TOOL_GATED', `tool ${name} needs an approval and no tool policy (core.toolPolicy) is active, so it is refused`);
       const decision = await gate.request({ tool: name, input, ctx, risk });
       if (!decision.approved) {
         throw new PlinthError(403, 'PLINTH_ERR_TOOL_DENIED', `tool ${name} was not approved${decision.reason ? `: ${decision.reason}` : ''}`, { requestId: decision.requestId });
