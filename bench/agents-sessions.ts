@@ -1,6 +1,6 @@
 /** 200 concurrent streaming sessions (SSE, builtin provider, stored frames) complete with no error. */
 import { join } from 'node:path';
-import { createTestKernel } from '../sdk/testing';
+import { createTestKernel } from '../testing';
 
 const SESSIONS = 200;
 

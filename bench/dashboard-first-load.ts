@@ -13,7 +13,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createTestKernel } from 'plinth/sdk/testing';
+import { createTestKernel } from 'plinth/testing';
 import { log, median, percentile, round, ROOT } from './_lib';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);

@@ -1,7 +1,7 @@
 // 10,000 recurring schedules on SQLite, each firing once a minute at its own second (about 167
 // fires per second); fire lateness (fired − due) p99, goal < 100 ms. Prints one JSON line.
 import { join } from 'node:path';
-import { createTestKernel } from '../sdk/testing';
+import { createTestKernel } from '../testing';
 
 const ROOT = join(__dirname, '..');
 const N = Number(process.env.BENCH_SCHEDULES ?? 10_000);

@@ -1,7 +1,7 @@
 // 10,000 no-op jobs from enqueue to done on SQLite (goal >= 1,000 jobs/s), and dispatch latency,
 // ready to running, under a paced load (goal p99 < 50 ms). Prints one JSON line.
 import { join } from 'node:path';
-import { createTestKernel } from '../sdk/testing';
+import { createTestKernel } from '../testing';
 
 const ROOT = join(__dirname, '..');
 

@@ -7,7 +7,7 @@
  */
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestKernel } from '../sdk/testing';
+import { createTestKernel } from '../testing';
 import { ROOT, log, median, percentile, round, startAutocannon } from './_lib';
 
 const source = (version: string) => `import { definePlugin } from 'plinth/sdk';

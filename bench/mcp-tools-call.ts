@@ -11,7 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { createTestKernel } from '../sdk/testing';
+import { createTestKernel } from '../testing';
 
 const CLIENTS = 50;
 const DURATION_MS = Number(process.env.BENCH_MS ?? 8000);

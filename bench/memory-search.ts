@@ -7,8 +7,8 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
-import { memoryRef } from '../sdk';
-import { createTestKernel } from '../sdk/testing';
+import { memoryRef } from '../plugins/memory/src/contract';
+import { createTestKernel } from '../testing';
 import type { MemoryStore, NewEntry } from '../plugins/memory/src/memory-store';
 import { generateEntries, rng, vocabulary } from './_memory-data';
 
@@ -26,7 +26,7 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 async function main() {
   const k = await createTestKernel({ plugins: [{ path: join(__dirname, '..', 'plugins', 'memory') }] });
   try {
-    const store = k.kernel.host.service(memoryRef.id) as MemoryStore;
+    const store = k.service(memoryRef) as unknown as MemoryStore;
     const vocab = vocabulary(20_000);
     const entries = generateEntries(TARGET, { owners: OWNERS, vocab });
 

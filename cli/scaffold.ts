@@ -73,7 +73,7 @@ export default definePlugin<{}, Required<Config>>({
     [`test/${id}.test.ts`]: `import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 
 describe('${id}', () => {
   let k: TestKernel;

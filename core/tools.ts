@@ -1,7 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import {
-  PlinthError, approvalGateRef, errors,
-  type ApprovalGate, type Disposer, type ToolCallContext, type ToolDefinition, type ToolInfo, type ToolRegistry,
+  PlinthError, toolPolicyRef, errors,
+  type ToolPolicyService, type Disposer, type ToolCallContext, type ToolDefinition, type ToolInfo, type ToolRegistry,
 } from '../sdk';
 import { describeErrors, lazyValidator } from './validation';
 
@@ -41,7 +41,7 @@ export class ToolSet {
 
 /**
  * The one tool registry behind the agent loop, MCP and `/api/plugins/:id/execute/:tool`.
- * Input is validated before a tool runs; `gated` tools need the approvals service and are
+ * Input is validated before a tool runs; `gated` tools need the tool policy (`core.toolPolicy`) and are
  * refused when it is absent (fail closed); `blocked` tools never run.
  */
 export class KernelToolRegistry {
@@ -94,11 +94,11 @@ export class KernelToolRegistry {
       const { message, details } = describeErrors('input', entry.validate.errors);
       throw new PlinthError(400, 'PLINTH_ERR_TOOL_INPUT', `invalid input for tool ${name}: ${message}`, details);
     }
-    const gate = this.lookupService(approvalGateRef.id) as ApprovalGate | undefined;
+    const gate = this.lookupService(toolPolicyRef.id) as ToolPolicyService | undefined;
     const risk = gate?.riskFor?.(name, entry.info.risk, ctx.user) ?? entry.info.risk;
     if (risk === 'blocked') throw new PlinthError(403, 'PLINTH_ERR_TOOL_BLOCKED', `tool ${name} is blocked by policy`);
     if (risk === 'gated') {
-      if (!gate) throw new PlinthError(403, 'PLINTH_ERR_TOOL_GATED', `tool ${name} needs an approval and no approvals plugin is active, so it is refused`);
+      if (!gate) throw new PlinthError(403, 'PLINTH_ERR_TOOL_GATED', `tool ${name} needs an approval and no tool policy (core.toolPolicy) is active, so it is refused`);
       const decision = await gate.request({ tool: name, input, ctx, risk });
       if (!decision.approved) {
         throw new PlinthError(403, 'PLINTH_ERR_TOOL_DENIED', `tool ${name} was not approved${decision.reason ? `: ${decision.reason}` : ''}`, { requestId: decision.requestId });

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestKernel } from '../sdk/testing';
+import { createTestKernel } from '../testing';
 
 const ROOT = join(__dirname, '..');
 export const API_DOC = join(ROOT, 'docs', 'api.md');

@@ -1,6 +1,6 @@
 import { createServiceRef } from './refs';
 import type {
-  ApprovalGate, AuthService, Clock, EventBus, HttpRouter, KernelInfo, Logger, StorageService, Timers, ToolRegistry, WsRegistry,
+  AuthService, Clock, EventBus, HttpRouter, KernelInfo, Logger, StorageService, Timers, ToolPolicyService, ToolRegistry, WsRegistry,
 } from './types';
 
 /**
@@ -22,7 +22,10 @@ export const coreServices = {
 };
 
 /**
- * Refs of services that first-party plugins provide and the kernel or other plugins consume.
- * They live in the SDK (not in the plugin) so that consumers need not import the provider.
+ * Kernel-owned services that a plugin implements: the kernel consumes them, a plugin whose
+ * manifest names the id under `contributes.services` provides it (one at a time), so the kernel
+ * never names a plugin. Consumers need not import the provider.
  */
-export const approvalGateRef = createServiceRef<ApprovalGate>({ id: 'approvals.gate' });
+export const toolPolicyRef = createServiceRef<ToolPolicyService>({ id: 'core.toolPolicy' });
+
+

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { ServiceRef } from './refs';
-import type { EntitySchema, DataSource, EntityManager, Repository, ObjectLiteral } from 'typeorm';
 
 export type JsonSchema = Record<string, unknown>;
 export type Disposer = () => void | Promise<void>;
@@ -211,9 +210,14 @@ export interface ToolRegistry {
   onChange(listener: () => void): Disposer;
 }
 
-/** What the approvals plugin provides under `approvalGateRef`; the tool registry calls it. */
+/**
+ * The kernel's tool policy, under `toolPolicyRef`: the tool registry asks it before a `gated`
+ * tool runs. The kernel owns the service; a plugin implements it (the approvals plugin does) by
+ * naming `core.toolPolicy` under `contributes.services` in its manifest and returning it from setup.
+ * Without one, `gated` tools are refused (fail closed).
+ */
 export interface ApprovalDecision { approved: boolean; reason?: string; requestId?: string }
-export interface ApprovalGate {
+export interface ToolPolicyService {
   /** Policy may raise or lower a tool's declared risk (per-tool overrides, auto-approve lists). */
   riskFor?(tool: string, declared: ToolRisk, user: User): ToolRisk;
   request(input: { tool: string; input: unknown; ctx: ToolCallContext; risk: ToolRisk }): Promise<ApprovalDecision>;
@@ -238,18 +242,18 @@ export interface SqlRunner {
   table(name: string): string;
 }
 
+/** A plugin's namespace: `?` queries, its table names, and transactions (helpers: `sdk/storage.ts`). */
 export interface PluginDatabase extends SqlRunner {
-  readonly dataSource: DataSource;
-  repository<E extends ObjectLiteral>(schema: EntitySchema<E>): Repository<E>;
-  transaction<T>(fn: (tx: SqlRunner & { manager: EntityManager }) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
 }
 
 export interface StorageService {
   /**
-   * Opens this plugin's namespace: runs its pending migrations and returns a handle that is
-   * closed when the plugin generation is disposed. Entity tables must be created by migrations.
+   * Opens this plugin's namespace: runs its pending migrations (each once, in order, in its own
+   * transaction) and returns a handle that is closed when the plugin generation is disposed.
    */
-  open(options?: { entities?: EntitySchema<any>[]; migrations?: Migration[] }): Promise<PluginDatabase>;
+  open(options?: { migrations?: Migration[] }): Promise<PluginDatabase>;
 }
 
 // ---------------------------------------------------------------- auth

@@ -5,7 +5,7 @@ import {
 } from '../../sdk';
 import type { KernelEventBus } from '../events';
 import type { Method } from '../http/routes';
-import { openDataSource, pluginDatabase, runMigrations, type DatabaseSettings } from '../storage/database';
+import { openDataSource, pluginDatabase, pluginView, runMigrations, type DatabaseSettings } from '../storage/database';
 import { pluginToolRegistry, type KernelToolRegistry } from '../tools';
 import type { Generation } from './generation';
 import type { HostServiceFactory } from './service-registry';
@@ -87,12 +87,12 @@ function timers(gen: Generation): Timers {
 function storageService(gen: Generation, database: DatabaseSettings): StorageService {
   return {
     open: async (options = {}) => {
-      const ds = await openDataSource(database, gen.pluginId, options.entities ?? []);
+      const ds = await openDataSource(database, gen.pluginId);
       gen.own(() => ds.destroy());
-      const db: PluginDatabase = pluginDatabase(ds, database.dialect, gen.pluginId);
+      const db = pluginDatabase(ds, database.dialect, gen.pluginId);
       const applied = await runMigrations(db, gen.pluginId, options.migrations ?? []);
       if (applied.length) gen.log.info('migrations applied', { migrations: applied });
-      return db;
+      return pluginView(db);
     },
   };
 }

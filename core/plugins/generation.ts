@@ -10,7 +10,7 @@ import type { PluginFaults } from '../faults';
 import type { WsEndpoint } from '../http/websocket';
 import { ToolSet } from '../tools';
 import type { PluginManifest } from './manifest';
-import type { ServiceRegistry } from './service-registry';
+import { PLUGIN_IMPLEMENTED_SERVICES, type ServiceRegistry } from './service-registry';
 
 export interface GenerationEnv {
   routeEnv: RouteEnv;
@@ -135,12 +135,25 @@ export class Generation implements PluginScope {
   /** Offers a service this plugin declares in `provides`; it serves others once this generation commits. */
   provide(ref: ServiceRef<unknown>, impl: unknown): void {
     if (!ref || typeof ref.id !== 'string') throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `provide() of ${this.pluginId} needs a service ref`);
-    // A plugin provides only its own services: no plugin can stand in for `approvals.gate`.
-    if (!ref.id.startsWith(`${this.pluginId}.`)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${this.pluginId} may only provide services named "${this.pluginId}.<name>", not "${ref.id}"`);
+    this.checkProvidable(ref.id);
     if (!this.provides.some(p => p.id === ref.id)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${this.pluginId} provides "${ref.id}" but does not list it in definePlugin({ provides })`);
     if (this.committed || this.disposed) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${this.pluginId} may provide "${ref.id}" only during setup`);
     if (this.container.isRegistered(ref.id)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${this.pluginId} provides "${ref.id}" twice`);
     this.container.register(ref.id, { useValue: impl });
+  }
+
+  /**
+   * A plugin provides only its own services (`<id>.<name>`), so none can stand in for another's;
+   * a kernel-owned service (the tool policy) only when its manifest says so, and one plugin at a time.
+   */
+  private checkProvidable(id: string): void {
+    if (id.startsWith(`${this.pluginId}.`)) return;
+    if (!PLUGIN_IMPLEMENTED_SERVICES.has(id) || !this.manifest.contributes.services.includes(id)) {
+      const hint = PLUGIN_IMPLEMENTED_SERVICES.has(id) ? ' (a kernel service is implemented only when plugin.json names it under contributes.services)' : '';
+      throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${this.pluginId} may only provide services named "${this.pluginId}.<name>", not "${id}"${hint}`);
+    }
+    const holder = this.env.services.implementer(id);
+    if (holder && holder !== this.pluginId) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `"${id}" is already provided by ${holder}; disable it first`);
   }
 
   /** After setup: every declared service was provided. */

@@ -15,7 +15,7 @@ export interface PluginManifest {
   optionalDependsOn: string[];
   configSchema?: Record<string, unknown>;
   permissions: { network: string[]; pty: boolean; fs: string[]; secrets: string[] };
-  contributes: { routes: string[]; tools: string[]; ws: string[]; skills: string[]; checks?: string };
+  contributes: { routes: string[]; tools: string[]; ws: string[]; skills: string[]; checks?: string; services: string[] };
 }
 
 const ID = '^[a-z][a-z0-9-]{0,62}$';
@@ -57,6 +57,8 @@ export const manifestSchema = {
         skills: { type: 'array', items: { type: 'string' }, default: [] },
         /** A module whose default export is `defineDoctorChecks({...})`, run by `plinth doctor`. */
         checks: { type: 'string', minLength: 1, pattern: '^[^/]' },
+        /** Kernel-owned services this plugin implements (`core.toolPolicy`), beside its own `<id>.*` ones. */
+        services: { type: 'array', items: { type: 'string', pattern: '^core\\.[a-zA-Z]+$' }, uniqueItems: true, default: [] },
       },
     },
   },

@@ -1,5 +1,9 @@
 import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
-import type { PluginScope } from '../../sdk';
+import { toolPolicyRef, type PluginScope } from '../../sdk';
+
+/** Kernel-owned services a plugin may implement, when its manifest names them under `contributes.services`. */
+export const PLUGIN_IMPLEMENTED_SERVICES: ReadonlySet<string> = new Set([toolPolicyRef.id]);
+const IMPLEMENTER = 'plinth.implementer';
 
 /** A service factory as the kernel holds it; the SDK's `ServiceFactory` is one of these. */
 export type HostServiceFactory<G extends PluginScope = PluginScope> =
@@ -44,13 +48,29 @@ export class ServiceRegistry<G extends PluginScope = PluginScope> {
 
   /** Makes what `generation` provides the services other plugins get from `pluginId`. */
   install(pluginId: string, generation: { container: DependencyContainer; provides: ReadonlyArray<{ id: string }> }): void {
-    const provider = this.providerContainer(pluginId);
-    provider.reset();
-    for (const ref of generation.provides) provider.register(ref.id, { useValue: generation.container.resolve(ref.id) });
+    this.uninstall(pluginId);
+    for (const ref of generation.provides) {
+      const impl = generation.container.resolve(ref.id);
+      if (providerOf(ref.id) === pluginId) {
+        this.providerContainer(pluginId).register(ref.id, { useValue: impl });
+      } else {
+        // A kernel-owned service implemented by this plugin: a container of its own, naming who holds it.
+        const holder = this.providerContainer(ref.id);
+        holder.register(ref.id, { useValue: impl });
+        holder.register(IMPLEMENTER, { useValue: pluginId });
+      }
+    }
   }
 
   uninstall(pluginId: string): void {
     this.providerContainer(pluginId).reset();
+    for (const id of PLUGIN_IMPLEMENTED_SERVICES) if (this.implementer(id) === pluginId) this.providerContainer(id).reset();
+  }
+
+  /** The plugin serving a kernel-owned service (the tool policy), if one does. */
+  implementer(id: string): string | undefined {
+    const holder = this.providerContainer(id);
+    return holder.isRegistered(IMPLEMENTER) ? holder.resolve<string>(IMPLEMENTER) : undefined;
   }
 
   /**
@@ -60,10 +80,9 @@ export class ServiceRegistry<G extends PluginScope = PluginScope> {
    */
   get<T = unknown>(id: string, from: DependencyContainer = this.root): T | undefined {
     const provider = providerOf(id);
-    if (provider !== 'core') {
-      const holder = this.providerContainer(provider);
-      if (holder.isRegistered(id)) return holder.resolve<T>(id);
-    }
+    // A plugin's own service from its provider; a kernel-owned one from the plugin implementing it.
+    const holder = this.providerContainer(provider !== 'core' ? provider : id);
+    if (holder.isRegistered(id)) return holder.resolve<T>(id);
     return from.isRegistered(id, true) ? from.resolve<T>(id) : undefined;
   }
 

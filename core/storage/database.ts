@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataSource, type EntitySchema } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { StatementCache } from './statement-cache';
 import type { Dialect, Migration, PluginDatabase, SqlRunner } from '../../sdk';
 
@@ -36,11 +36,12 @@ export function tablePrefix(namespace: string): string {
 }
 
 /**
- * One DataSource per namespace (the kernel, and each plugin generation): entities differ per
- * plugin and change on reload, and several SQLite connections share one WAL file safely.
+ * One DataSource per namespace (the kernel, and each plugin generation), so that a generation's
+ * connections close with it; several SQLite connections share one WAL file safely. TypeORM stays
+ * in here: plugins see only the SDK's `PluginDatabase` (`?` queries, tables, transactions).
  */
-export async function openDataSource(settings: DatabaseSettings, namespace: string, entities: EntitySchema<any>[] = []): Promise<DataSource> {
-  const common = { entities, entityPrefix: tablePrefix(namespace), synchronize: false, logging: false } as const;
+export async function openDataSource(settings: DatabaseSettings, namespace: string): Promise<DataSource> {
+  const common = { entityPrefix: tablePrefix(namespace), synchronize: false, logging: false } as const;
   const ds = settings.dialect === 'postgres'
     ? new DataSource({ type: 'postgres', url: settings.location, ...common, extra: { max: 4 } })
     // TypeORM would load sqlite3 with `.verbose()`, which captures a stack trace for every
@@ -72,14 +73,23 @@ function runner(dialect: Dialect, namespace: string, exec: (sql: string, params?
   };
 }
 
-export function pluginDatabase(ds: DataSource, dialect: Dialect, namespace: string): PluginDatabase {
+/** A namespace's handle; the DataSource is the kernel's own (migrations), never handed to a plugin. */
+export interface KernelDatabase extends PluginDatabase {
+  readonly dataSource: DataSource;
+}
+
+export function pluginDatabase(ds: DataSource, dialect: Dialect, namespace: string): KernelDatabase {
   const base = runner(dialect, namespace, dialect === 'sqlite' ? sqliteExec(ds) : (sql, params) => ds.query(sql, params as any[]));
   return {
     ...base,
     dataSource: ds,
-    repository: schema => ds.getRepository(schema),
-    transaction: fn => ds.transaction(manager => fn({ ...runner(dialect, namespace, (sql, params) => manager.query(sql, params as any[])), manager })),
+    transaction: fn => ds.transaction(manager => fn(runner(dialect, namespace, (sql, params) => manager.query(sql, params as any[])))),
   };
+}
+
+/** What a plugin gets from `storage.open()`: the same handle without the kernel's DataSource. */
+export function pluginView(db: KernelDatabase): PluginDatabase {
+  return { dialect: db.dialect, table: db.table, query: db.query, transaction: db.transaction };
 }
 
 const caches = new WeakMap<DataSource, StatementCache>();
@@ -104,7 +114,7 @@ const MIGRATIONS_TABLE = 'plinth_migrations';
  * On PostgreSQL several kernels may start at once on one database: an advisory lock makes them
  * take turns, and each reads what is applied only once it holds the lock.
  */
-export async function runMigrations(db: PluginDatabase, namespace: string, migrations: Migration[]): Promise<string[]> {
+export async function runMigrations(db: KernelDatabase, namespace: string, migrations: Migration[]): Promise<string[]> {
   const qr = db.dataSource.createQueryRunner();
   await qr.connect();
   const sql = runner(db.dialect, namespace, (text, params) => qr.query(text, params as any[]));

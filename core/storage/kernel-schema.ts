@@ -1,6 +1,4 @@
-import type { Migration } from '../../sdk';
-
-const auto = (dialect: string) => (dialect === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT');
+import { serialKey, type Migration } from '../../sdk';
 
 /** The kernel's own tables (users, tokens, event log) in the `kernel_` namespace. */
 export const kernelMigrations: Migration[] = [
@@ -20,7 +18,7 @@ export const kernelMigrations: Migration[] = [
     name: '002-events',
     async up(db) {
       await db.query(`CREATE TABLE ${db.table('events')} (
-        id ${auto(db.dialect)}, topic VARCHAR(200) NOT NULL, owner VARCHAR(40), audience VARCHAR(10) NOT NULL,
+        id ${serialKey(db.dialect)}, topic VARCHAR(200) NOT NULL, owner VARCHAR(40), audience VARCHAR(10) NOT NULL,
         payload TEXT NOT NULL, time VARCHAR(40) NOT NULL)`);
       await db.query(`CREATE INDEX ${db.table('events_topic')} ON ${db.table('events')} (topic, id)`);
     },

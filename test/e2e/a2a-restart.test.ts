@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { TaskState } from '@a2a-js/sdk';
-import { createTestKernel } from 'plinth/sdk/testing';
+import { createTestKernel } from 'plinth/testing';
 import { clientFor, message, taskOf } from './a2a-client';
 import { plugin } from './helpers';
 
@@ -17,7 +17,7 @@ test('A2A tasks survive a restart; one left running is failed with the reason', 
   const u = await first.createUser();
   const done = taskOf(await (await clientFor(first.baseUrl, u.token)).sendMessage(message('remember this task')));
   assert.equal(done.status.state, TaskState.TASK_STATE_COMPLETED);
-  await first.kernel.stop();
+  await first.stop();
 
   // What a kill -9 mid-task leaves behind: the same task, stored as still working.
   const sqlite3 = require('sqlite3');

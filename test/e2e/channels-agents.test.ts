@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 import { startFakeBotApi, type FakeApi } from '../../plugins/channels/test/fake-apis';
 import { plugin, waitFor } from './helpers';
 

@@ -16,4 +16,4 @@ export function dataDirWithSkills(skills: Record<string, { name: string; descrip
   return dir;
 }
 
-export { waitFor } from 'plinth/sdk/testing';
+export { waitFor } from 'plinth/testing';

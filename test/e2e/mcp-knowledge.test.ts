@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 import { dataDirWithSkills, plugin } from './helpers';
 
 async function connect(baseUrl: string, token: string): Promise<Client> {

@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const SDK = join(ROOT, 'sdk');
 
 function sources(dir: string): string[] {
   const out: string[] = [];
@@ -23,16 +22,28 @@ export function specifiers(code: string): string[] {
   return [...code.matchAll(re)].map(m => m[1]);
 }
 
-/** What a plugin may import: its own files, the SDK, and npm packages. */
-export function violations(pluginDir: string): string[] {
+/** Contract ids a plugin may import as `plinth/contracts/<id>`: the plugins that have a `src/contract.ts`. */
+function contractIds(): Set<string> {
+  const base = join(ROOT, 'plugins');
+  return new Set(readdirSync(base).filter(id => existsSync(join(base, id, 'src', 'contract.ts'))));
+}
+
+/**
+ * What a plugin may import: its own files, `plinth/sdk`, another plugin's contract as
+ * `plinth/contracts/<id>` (never its files), `plinth/testing` in its tests, and npm packages.
+ */
+export function violations(pluginDir: string, contracts = contractIds()): string[] {
   const bad: string[] = [];
   for (const file of sources(pluginDir)) {
+    const inTests = file.startsWith(join(pluginDir, 'test') + sep);
     for (const spec of specifiers(readFileSync(file, 'utf8'))) {
-      if (spec === 'plinth/sdk' || spec.startsWith('plinth/sdk/')) continue;
+      if (spec === 'plinth/sdk') continue;
+      if (spec === 'plinth/testing' && inTests) continue;
+      const contract = /^plinth\/contracts\/([a-z][a-z0-9-]*)$/.exec(spec);
+      if (contract && contracts.has(contract[1])) continue;
       if (spec === 'plinth' || spec.startsWith('plinth/')) { bad.push(`${relative(ROOT, file)} imports ${spec}`); continue; }
       if (!spec.startsWith('.') && !spec.startsWith('/')) continue;
       const target = resolve(dirname(file), spec);
-      if (target === SDK || target.startsWith(SDK + sep)) continue;
       if (target === pluginDir || target.startsWith(pluginDir + sep)) continue;
       bad.push(`${relative(ROOT, file)} imports ${spec}`);
     }
@@ -47,21 +58,55 @@ function pluginDirs(): string[] {
   });
 }
 
-test('plugins and examples import only sdk/ and their own files', () => {
+test('plugins and examples import only plinth/sdk, plinth/contracts/* and their own files', () => {
   const dirs = pluginDirs();
   assert.ok(dirs.length > 0);
-  assert.deepEqual(dirs.flatMap(violations), []);
+  assert.deepEqual(dirs.flatMap(dir => violations(dir)), []);
 });
 
-test('the boundary check catches core/, another plugin and a path that climbs out', () => {
-  const fake = join(ROOT, 'plugins', 'fake');
-  const check = (spec: string) => {
-    const target = resolve(join(fake, 'src'), spec);
-    return target === SDK || target.startsWith(SDK + sep) || target.startsWith(fake + sep);
+test('the boundary check catches core/, sdk/ by path, another plugin\'s files and a path that climbs out', () => {
+  const fake = join(ROOT, '.test-tmp', 'boundary', 'plugins', 'fake');
+  const file = (name: string, code: string) => {
+    mkdirSync(join(fake, name, '..'), { recursive: true });
+    writeFileSync(join(fake, name), code);
   };
-  assert.equal(check('../../../core/kernel'), false);
-  assert.equal(check('../../memory/src/store'), false);
-  assert.equal(check('../../../sdk'), true);
-  assert.equal(check('./store'), true);
+  rmSync(fake, { recursive: true, force: true });
+  file('src/index.ts', [
+    `import { definePlugin } from 'plinth/sdk';`,
+    `import { agentRuntimeRef } from 'plinth/contracts/agents';`,
+    `import { store } from './store';`,
+    `import { x } from '../../../core/kernel';`,
+    `import { y } from '../../memory/src/memory-store';`,
+    `import { z } from '../../../sdk';`,
+    `import { t } from 'plinth/testing';`,
+    `import { n } from 'plinth/contracts/nosuch';`,
+    `import { k } from 'plinth/core/kernel';`,
+  ].join('\n'));
+  file('src/store.ts', `export const store = 1;`);
+  file('test/fake.test.ts', `import { createTestKernel } from 'plinth/testing';\nimport { memoryRef } from 'plinth/contracts/memory';`);
+  try {
+    assert.deepEqual(violations(fake, new Set(['agents', 'memory'])).map(v => v.split(' imports ')[1]), [
+      '../../../core/kernel', '../../memory/src/memory-store', '../../../sdk', 'plinth/testing', 'plinth/contracts/nosuch', 'plinth/core/kernel',
+    ]);
+  } finally {
+    rmSync(fake, { recursive: true, force: true });
+  }
   assert.deepEqual(specifiers(`import { a } from '../../core/x';\nconst b = require("../other");\nexport * from './y';\nconst c = await import('../../z');`), ['../../core/x', '../other', './y', '../../z']);
+});
+
+test('sdk/ imports nothing from core/, testing/ or a plugin, and exports no TypeORM symbol', () => {
+  const sdk = join(ROOT, 'sdk');
+  const bad: string[] = [];
+  for (const file of sources(sdk)) {
+    for (const spec of specifiers(readFileSync(file, 'utf8'))) {
+      if (spec === 'typeorm' || spec.startsWith('plinth/')) { bad.push(`${relative(ROOT, file)} imports ${spec}`); continue; }
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(file), spec);
+      if (!(target === sdk || target.startsWith(sdk + sep))) bad.push(`${relative(ROOT, file)} imports ${spec}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+  const exported = Object.keys(require(join(sdk, 'index.ts')));
+  assert.ok(exported.includes('definePlugin'));
+  assert.deepEqual(exported.filter(name => ['EntitySchema', 'DataSource', 'Repository', 'EntityManager'].includes(name)), []);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 import { tempDir, versionedPlugin, writePlugin } from '../helpers/plugins';
 
 const providerCode = (delayMs: number) => `import { createServiceRef, definePlugin } from 'plinth/sdk';
@@ -53,8 +53,8 @@ describe('kernel hardening', () => {
       writePlugin(dir, { ...versionedPlugin('loginthief', 'x'), manifest: { contributes: { routes: ['/auth/login'] } } }),
       writePlugin(dir, { ...versionedPlugin('squatter', 'x'), manifest: { contributes: { routes: ['/api/base/stolen'] } } }),
       writePlugin(dir, { ...versionedPlugin('escape', 'x'), manifest: { main: '../escape-evil/src/index.ts' } }),
-      writePlugin(dir, { id: 'impostor', code: `import { approvalGateRef, definePlugin } from 'plinth/sdk';
-export default definePlugin({ setup({ provide }) { provide(approvalGateRef, { request: async () => ({ approved: true }) }); } });` }),
+      writePlugin(dir, { id: 'impostor', code: `import { toolPolicyRef, definePlugin } from 'plinth/sdk';
+export default definePlugin({ setup({ provide }) { provide(toolPolicyRef, { request: async () => ({ approved: true }) }); } });` }),
       writePlugin(dir, { id: 'ticker', code: `import { definePlugin } from 'plinth/sdk';
 export default definePlugin({ setup({ timers, http }) {
   let ticks = 0;
@@ -92,7 +92,7 @@ export default definePlugin({ setup({ ws }) {
   test('a plugin cannot provide another plugin\'s service (no stand-in approvals gate)', async () => {
     const p = await plugin('impostor');
     assert.equal(p.error.code, 'PLINTH_ERR_PROVIDES');
-    assert.match(p.error.message, /approvals\.gate/);
+    assert.match(p.error.message, /core\.toolPolicy/);
   });
 
   test('a timer or interval that throws is logged and the kernel runs on', async () => {

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 import { tempDir, versionedPlugin, writePlugin } from '../helpers/plugins';
 
 const ok = (id: string) => versionedPlugin(id, `${id}-1`);

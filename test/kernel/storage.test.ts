@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createTestKernel } from 'plinth/sdk/testing';
+import { createTestKernel } from 'plinth/testing';
 
 const NOTES = join(__dirname, '..', 'fixtures', 'notes');
 const dialects: Array<'sqlite' | 'postgres'> = ['sqlite'];
@@ -17,15 +17,15 @@ for (const database of dialects) {
       assert.equal((await first.request('GET', '/api/config/capabilities')).body.database, database);
       assert.equal((await first.request('POST', '/api/plugins/notes/reload')).status, 200);
       assert.equal((await first.request('GET', '/api/notes', { token: u.token })).body.items.length, 1, 'reload re-opens the namespace');
-      await first.kernel.stop();
+      await first.stop();
 
       const second = await createTestKernel({ plugins: [{ path: NOTES }], dataDir: first.dataDir, databaseUrl: first.databaseUrl });
       try {
-        const token = (await second.kernel.auth.createToken(u.user.id)).token;
+        const token = (await second.users.createToken(u.user.id)).token;
         const list = await second.request('GET', '/api/notes', { token });
         assert.equal(list.status, 200);
         assert.deepEqual(list.body.items.map((n: any) => n.text), ['survives a restart']);
-        const replay = await second.kernel.bus.replay('notes.*', undefined);
+        const replay = await second.events.replay('notes.*', undefined);
         assert.equal(replay.length, 1);
         assert.equal((replay[0].payload as any).text, 'survives a restart');
       } finally {

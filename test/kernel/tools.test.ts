@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { approvalGateRef, type ApprovalGate } from 'plinth/sdk';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { definePlugin, toolPolicyRef, type ToolPolicyService } from 'plinth/sdk';
+import { createTestKernel, mockServices, type TestKernel } from 'plinth/testing';
 import { tempDir, writePlugin } from '../helpers/plugins';
 
 const toolsPlugin = `import { definePlugin } from 'plinth/sdk';
@@ -56,13 +56,13 @@ describe('the tool registry', () => {
   describe('with an approvals service (a mock through the test kernel)', () => {
     let k: TestKernel;
     const asked: Array<{ tool: string; input: unknown; user: string }> = [];
-    const gate: ApprovalGate = {
+    const gate: ToolPolicyService = {
       async request({ tool, input, ctx }) {
         asked.push({ tool, input, user: ctx.user.id });
         return (input as any).n > 5 ? { approved: false, reason: 'too many', requestId: 'apr_1' } : { approved: true };
       },
     };
-    before(async () => { k = await createTestKernel({ plugins: [{ path }], services: { [approvalGateRef.id]: gate } }); });
+    before(async () => { k = await createTestKernel({ plugins: [{ path }], services: [mockServices.toolPolicy(gate)] }); });
     after(() => k.stop());
 
     test('approved calls run once, denied ones come back as 403 with the reason', async () => {
@@ -76,6 +76,36 @@ describe('the tool registry', () => {
       assert.match(denied.body.error.message, /too many/);
       assert.deepEqual((await k.request('GET', '/api/toolbox/effects', { token: null })).body, { sideEffects: 2 });
       assert.deepEqual(asked.map(a => [a.tool, a.user]), [['toolbox.launch', u.user.id], ['toolbox.launch', u.user.id]]);
+    });
+  });
+
+  describe('the tool policy is a kernel service that one plugin implements', () => {
+    let k: TestKernel;
+    const policy = (id: string, declared: boolean) => ({
+      manifest: { id, ...(declared ? { contributes: { services: [toolPolicyRef.id] } } : {}) },
+      plugin: definePlugin({
+        provides: [toolPolicyRef],
+        setup: ({ provide }) => provide(toolPolicyRef, { request: async () => ({ approved: false, reason: `${id} says no` }) } satisfies ToolPolicyService),
+      }),
+    });
+    before(async () => {
+      k = await createTestKernel({ plugins: [{ path }, policy('policy-a', true), policy('policy-b', true), policy('policy-c', false)] });
+    });
+    after(() => k.stop());
+
+    test('the plugin that names core.toolPolicy in its manifest decides; a second one, or one that does not name it, is refused', async () => {
+      const denied = await k.request('POST', '/api/plugins/toolbox/execute/launch', { body: { n: 1 } });
+      assert.equal(denied.status, 403);
+      assert.equal(denied.body.error.code, 'PLINTH_ERR_TOOL_DENIED');
+      assert.match(denied.body.error.message, /policy-a says no/);
+      const second = (await k.request('GET', '/api/plugins/policy-b')).body;
+      assert.equal(second.status, 'error');
+      assert.equal(second.error.code, 'PLINTH_ERR_PROVIDES');
+      assert.match(second.error.message, /already provided by policy-a/);
+      const undeclared = (await k.request('GET', '/api/plugins/policy-c')).body;
+      assert.equal(undeclared.error.code, 'PLINTH_ERR_PROVIDES');
+      assert.match(undeclared.error.message, /contributes\.services/);
+      assert.ok(k.service(toolPolicyRef), "k.service answers the live tool policy");
     });
   });
 });

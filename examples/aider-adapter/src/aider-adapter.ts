@@ -1,4 +1,5 @@
-import { errors, type CliAdapter } from 'plinth/sdk';
+import { errors } from 'plinth/sdk';
+import type { CliAdapter } from 'plinth/contracts/runs';
 
 /**
  * Drives aider (https://aider.chat) non-interactively: `--message` runs one instruction and exits,

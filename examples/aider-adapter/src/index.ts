@@ -1,4 +1,5 @@
-import { cliAdaptersRef, definePlugin } from 'plinth/sdk';
+import { definePlugin } from 'plinth/sdk';
+import { cliAdaptersRef } from 'plinth/contracts/runs';
 import { aiderAdapter } from './aider-adapter';
 
 export default definePlugin<{ adapters: typeof cliAdaptersRef }, { binary: string }>({

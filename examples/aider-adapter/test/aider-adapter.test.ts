@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 import { parseAiderOutput } from '../src/aider-adapter';
 
 const ROOT = join(__dirname, '..', '..', '..');

@@ -1,4 +1,5 @@
-import { definePlugin, mcpExtensionsRef, type Disposer, type ToolCallContext } from 'plinth/sdk';
+import { definePlugin, type Disposer, type ToolCallContext } from 'plinth/sdk';
+import { mcpExtensionsRef } from 'plinth/contracts/mcp';
 import { AUDIO_WAV, PNG_1PX } from './media';
 
 const NoInput = { type: 'object', properties: {} };

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 
 /**
  * Scenarios that cannot pass here, and why:

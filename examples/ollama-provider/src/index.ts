@@ -1,4 +1,5 @@
-import { definePlugin, modelProvidersRef } from 'plinth/sdk';
+import { definePlugin } from 'plinth/sdk';
+import { modelProvidersRef } from 'plinth/contracts/agents';
 import { OllamaProvider, type OllamaConfig } from './ollama-provider';
 
 export default definePlugin<{ providers: typeof modelProvidersRef }, OllamaConfig>({

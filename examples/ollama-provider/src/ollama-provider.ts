@@ -1,4 +1,4 @@
-import { type ChatDelta, type ChatMessage, type ChatRequest, type ChatResult, type ModelProvider, type ToolCallRequest } from 'plinth/sdk';
+import type { ChatDelta, ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from 'plinth/contracts/agents';
 import { errorCodes } from './errors';
 
 export interface OllamaConfig { baseUrl: string; name: string; timeoutMs: number }

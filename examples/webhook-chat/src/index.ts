@@ -1,4 +1,5 @@
-import { channelsRef, definePlugin } from 'plinth/sdk';
+import { definePlugin } from 'plinth/sdk';
+import { channelsRef } from 'plinth/contracts/channels';
 import { WebhookChatAdapter } from './webhook-chat-adapter';
 
 export default definePlugin({

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { RateLimitedError, errors, type ChannelAdapter, type OutboundMessage, type WebhookResult } from 'plinth/sdk';
+import { errors } from 'plinth/sdk';
+import { RateLimitedError, type ChannelAdapter, type OutboundMessage, type WebhookResult } from 'plinth/contracts/channels';
 import { errorCodes } from './errors';
 
 /**

@@ -1,5 +1,5 @@
 import { duplicateInterfacesForLegacy } from '@a2a-js/sdk/compat/v0_3';
-import type { AgentProfile } from 'plinth/sdk';
+import type { AgentProfile } from 'plinth/contracts/agents';
 
 export interface CardOptions { name: string; description: string; baseUrl: string; version: string }
 

@@ -1,4 +1,5 @@
-import { agentRuntimeRef, definePlugin, egressRef, lazy, reply, type ToolRisk } from 'plinth/sdk';
+import { definePlugin, egressRef, lazy, reply, type ToolRisk } from 'plinth/sdk';
+import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { HelloBody, SendInput } from './schemas';
 import { migrations, PersistentTaskStore } from './task-store';
 

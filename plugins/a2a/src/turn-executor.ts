@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Role, TaskState } from '@a2a-js/sdk';
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
-import type { AgentRuntime, User } from 'plinth/sdk';
+import type { User } from 'plinth/sdk';
+import type { AgentRuntime } from 'plinth/contracts/agents';
 
 /** The A2A user of a request: the SDK scopes tasks by `userName`, which is the Plinth user id. */
 export class PlinthA2AUser {

@@ -6,10 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Role, TaskState } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
-import { approvalGateRef } from 'plinth/sdk';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, echoAgents, mockServices, type TestKernel } from 'plinth/testing';
 
-// A fixture provides `agents.runtime` (fixtures/echo-agents: an agent that names the caller, a slow one) so these tests
+// A fixture provides `agents.runtime` (plinth/testing's echoAgents: an agent that names the caller, a slow one) so these tests
 // pin the A2A mapping alone; test/e2e/a2a-agents.test.ts runs the same client against the real agents plugin.
 const text = (value: string, agent?: string) => ({
   message: { messageId: randomUUID(), role: Role.ROLE_USER, parts: [{ content: { $case: 'text', value } }], metadata: agent ? { agent } : undefined },
@@ -33,8 +32,11 @@ describe('A2A server and client', () => {
     k = await createTestKernel({
       // The peers in these tests are this kernel itself on 127.0.0.1: the admin allowlists it (PLINTH_EGRESS_ALLOW).
       egressAllow: ['127.0.0.1'],
-      services: { [approvalGateRef.id]: { request: async () => ({ approved: approve, reason: 'test' }) } },
-      plugins: [{ path: join(__dirname, 'fixtures/echo-agents') }, { path: join(__dirname, '..'), config: { defaultAgent: 'echo' } }],
+      services: [mockServices.toolPolicy({ decide: () => ({ approved: approve, reason: 'test' }) })],
+      plugins: [
+        echoAgents({ reply: ({ message, user, resumed }) => `echo(${user.id}, ${resumed ? 'resumed' : 'new'}): ${message}` }),
+        { path: join(__dirname, '..'), config: { defaultAgent: 'echo' } },
+      ],
     });
   });
   after(() => k.stop());

@@ -1,8 +1,7 @@
-import {
-  PlinthError, errors, isPlinthError, newId, type AgentChunk, type AgentProfile, type AgentRuntime, type AgentTurnRequest,
-  type AgentTurnResult, type ChatMessage, type EventBus, type Logger, type MemoryService, type SkillsService, type ToolCallRequest,
-  type ToolRegistry, type Usage, type User,
-} from 'plinth/sdk';
+import { PlinthError, errors, isPlinthError, newId, type EventBus, type Logger, type ToolRegistry, type User } from 'plinth/sdk';
+import type { AgentChunk, AgentProfile, AgentRuntime, AgentTurnRequest, AgentTurnResult, ChatMessage, ToolCallRequest, Usage } from './contract';
+import type { MemoryService } from 'plinth/contracts/memory';
+import type { SkillsService } from 'plinth/contracts/skills';
 import { AgentStore, DEFAULT_MODEL_ALIAS } from './agent-store';
 import type { FrameLog } from './frame-log';
 import type { ProviderRouter } from './model-router';

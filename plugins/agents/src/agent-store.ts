@@ -1,4 +1,5 @@
-import { errors, newId, type AgentProfile, type SqlRunner, type User } from 'plinth/sdk';
+import { errors, newId, type SqlRunner, type User } from 'plinth/sdk';
+import type { AgentProfile } from './contract';
 
 export interface AgentInput {
   name?: string;

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
-import { isPlinthError, type AgentRuntime, type Logger, type User } from 'plinth/sdk';
+import { isPlinthError, type Logger, type User } from 'plinth/sdk';
+import type { AgentRuntime } from './contract';
 
 const MAX_BUFFERED = 1024 * 1024;
 

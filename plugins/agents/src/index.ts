@@ -1,4 +1,7 @@
-import { agentRuntimeRef, definePlugin, memoryRef, modelProvidersRef, modelRouterRef, skillsRef } from 'plinth/sdk';
+import { definePlugin } from 'plinth/sdk';
+import { agentRuntimeRef, modelProvidersRef, modelRouterRef } from './contract';
+import { memoryRef } from 'plinth/contracts/memory';
+import { skillsRef } from 'plinth/contracts/skills';
 import { AgentLoop } from './agent-runtime';
 import { registerAgentRoutes } from './agent-routes';
 import { AgentStore } from './agent-store';

@@ -1,7 +1,5 @@
-import {
-  PlinthError, errors, type ChatDelta, type ChatRequest, type ChatResult, type Clock, type Disposer, type ModelProvider,
-  type ModelProviderRegistry, type ModelRouter,
-} from 'plinth/sdk';
+import { PlinthError, errors, type Clock, type Disposer } from 'plinth/sdk';
+import type { ChatDelta, ChatRequest, ChatResult, ModelProvider, ModelProviderRegistry, ModelRouter } from './contract';
 import { CircuitBreaker } from './circuit-breaker';
 import { ProviderError } from './providers/provider-error';
 import { errorCodes } from './errors';

@@ -1,4 +1,5 @@
-import { isPlinthError, newId, type ModelRouter } from 'plinth/sdk';
+import { isPlinthError, newId } from 'plinth/sdk';
+import type { ModelRouter } from './contract';
 import type { ProviderRouter } from './model-router';
 import type { TurnWriter } from './turn-writer';
 

@@ -1,4 +1,5 @@
-import { assertOwner, errors, newId, type ChatMessage, type Page, type SqlRunner, type ToolCallRequest, type User } from 'plinth/sdk';
+import { assertOwner, errors, newId, type Page, type SqlRunner, type User } from 'plinth/sdk';
+import type { ChatMessage, ToolCallRequest } from './contract';
 
 export interface SessionRecord {
   id: string;

@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { approvalGateRef, type ApprovalGate } from 'plinth/sdk';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import type { ToolPolicyService } from 'plinth/sdk';
+import { createTestKernel, mockServices, type TestKernel } from 'plinth/testing';
 import { readSse } from './fake-openai';
 
 const AGENTS = join(__dirname, '..');
@@ -12,14 +12,14 @@ describe('agents on the builtin provider (offline)', () => {
   let k: TestKernel;
   let u: { token: string; user: { id: string } };
   const asked: string[] = [];
-  const gate: ApprovalGate = {
+  const gate: ToolPolicyService = {
     async request({ tool, input }) {
       asked.push(tool);
       return (input as any).n > 5 ? { approved: false, reason: 'too many', requestId: 'apr_1' } : { approved: true };
     },
   };
   before(async () => {
-    k = await createTestKernel({ plugins: [{ path: TOOLBOX }, { path: AGENTS }], services: { [approvalGateRef.id]: gate } });
+    k = await createTestKernel({ plugins: [{ path: TOOLBOX }, { path: AGENTS }], services: [mockServices.toolPolicy(gate)] });
     u = await k.createUser();
   });
   after(() => k.stop());
@@ -205,7 +205,7 @@ describe('agents on the builtin provider (offline)', () => {
 
   test('events on the bus: session created, messages, tool called, turn completed (owner = the user)', async () => {
     const seen: any[] = [];
-    const off = k.kernel.bus.subscribe('agent.*', e => { seen.push(e); });
+    const off = k.events.subscribe('agent.*', e => { seen.push(e); });
     const s = await session();
     await say(s.id, '/tool toolbox.add {"a": 1, "b": 2}');
     await new Promise(r => setTimeout(r, 50));

@@ -1,7 +1,5 @@
-import {
-  errors, type ApprovalDecision, type ApprovalGate, type ApprovalRequestView, type ApprovalsService, type Clock, type EventBus,
-  type Logger, type Timers, type ToolCallContext, type ToolRisk, type User,
-} from 'plinth/sdk';
+import { errors, type ApprovalDecision, type ToolPolicyService, type Clock, type EventBus, type Logger, type Timers, type ToolCallContext, type ToolRisk, type User } from 'plinth/sdk';
+import type { ApprovalRequestView, ApprovalsService } from './contract';
 import type { ApprovalRequest, ApprovalStore, Question } from './approval-store';
 import type { ToolPolicy } from './policy';
 
@@ -15,7 +13,7 @@ export interface ApprovalOptions { timeoutMs: number; sweepMs: number }
  * decidable, and expires on time. Decisions taken by another kernel on the same database reach
  * local waiters through the sweep.
  */
-export class ApprovalService implements ApprovalGate, ApprovalsService {
+export class ApprovalService implements ToolPolicyService, ApprovalsService {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly expiryTimers = new Map<string, () => void>();
 

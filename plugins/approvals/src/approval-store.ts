@@ -1,4 +1,4 @@
-import { newId, type Migration, type PluginDatabase } from 'plinth/sdk';
+import { iso, keysetPage, newId, type Migration, type PluginDatabase } from 'plinth/sdk';
 
 export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired';
 
@@ -61,7 +61,6 @@ export const migrations: Migration[] = [
   },
 ];
 
-const iso = (ms: unknown) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 const parse = (text: unknown) => (text === null || text === undefined ? null : JSON.parse(String(text)));
 
 function toRequest(r: any): ApprovalRequest {
@@ -122,14 +121,7 @@ export class ApprovalStore {
   }
 
   async list(filter: { owner?: string; state?: string; kind?: string; limit: number; cursor?: { ms: number; id: string } }): Promise<ApprovalRequest[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.owner) { where.push('requester = ?'); params.push(filter.owner); }
-    if (filter.state) { where.push('state = ?'); params.push(filter.state); }
-    if (filter.kind) { where.push('kind = ?'); params.push(filter.kind); }
-    if (filter.cursor) { where.push('(created_ms < ? OR (created_ms = ? AND id < ?))'); params.push(filter.cursor.ms, filter.cursor.ms, filter.cursor.id); }
-    const rows = await this.db.query(
-      `SELECT * FROM ${this.t}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY created_ms DESC, id DESC LIMIT ${filter.limit + 1}`, params);
+    const rows = await keysetPage(this.db, { table: this.t, equal: { requester: filter.owner, state: filter.state, kind: filter.kind }, cursor: filter.cursor, limit: filter.limit });
     return rows.map(toRequest);
   }
 

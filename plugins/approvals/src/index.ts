@@ -1,4 +1,5 @@
-import { approvalGateRef, approvalsRef, assertOwner, decodeCursor, definePlugin, errors, ownerFilter, pageOf, type ToolRisk } from 'plinth/sdk';
+import { toolPolicyRef, assertOwner, decodeCursor, definePlugin, errors, ownerFilter, pageOf, type ToolRisk } from 'plinth/sdk';
+import { approvalsRef } from './contract';
 import { ApprovalStore, migrations, type ApprovalRequest } from './approval-store';
 import { ApprovalService, view } from './approval-service';
 import { ToolPolicy } from './policy';
@@ -15,7 +16,7 @@ interface Config {
 const positionOf = (row: ApprovalRequest) => ({ ms: Date.parse(row.createdAt), id: row.id });
 
 export default definePlugin<{}, Config>({
-  provides: [approvalGateRef, approvalsRef],
+  provides: [toolPolicyRef, approvalsRef],
   async setup({ http, storage, events, clock, timers, log, config, onDispose, provide }) {
     const store = new ApprovalStore(await storage.open({ migrations }));
     const service = new ApprovalService(store, new ToolPolicy(config), events, clock, timers, log, config);
@@ -65,7 +66,7 @@ export default definePlugin<{}, Config>({
     http.get('/api/audit/policy/:turn_id', { auth: 'user', params: TurnParams, summary: 'Policy decisions (risk overrides, auto-approvals) of one turn' },
       async req => ({ items: await store.auditFor(req.params.turn_id, 'policy', ownerFilter(req.user)), nextCursor: null }));
 
-    provide(approvalGateRef, service);
+    provide(toolPolicyRef, service);
     provide(approvalsRef, service);
   },
 });

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 
 const APPROVALS = join(__dirname, '..');
 const FIXTURE = join(__dirname, 'fixtures', 'gatedfix');
@@ -41,7 +41,7 @@ for (const database of dialects) {
 
     test('approve: the waiting tool call runs; a second decision is a 409; events are published', async () => {
       const seen: string[] = [];
-      const off = k.kernel.bus.subscribe('approval.*', e => { seen.push(`${e.topic}:${e.owner}`); });
+      const off = k.events.subscribe('approval.*', e => { seen.push(`${e.topic}:${e.owner}`); });
       const running = call(alice.token, 'a1');
       const pending = await pendingFor(alice.token);
       assert.equal(pending.requester, alice.user.id);

@@ -1,4 +1,5 @@
-import { type ChannelAdapter, type ChannelRegistry, type Disposer, type WebhookResult } from 'plinth/sdk';
+import type { Disposer } from 'plinth/sdk';
+import type { ChannelAdapter, ChannelRegistry, WebhookResult } from './contract';
 import { errorCodes } from './errors';
 
 /** Where adapters sign in; the pipeline and the delivery queue look them up by name. */

@@ -1,4 +1,5 @@
-import { newId, type InboundMessage, type PluginDatabase } from 'plinth/sdk';
+import { iso, newId, type PluginDatabase } from 'plinth/sdk';
+import type { InboundMessage } from './contract';
 import { WriteBehind } from './write-behind';
 
 export type InboundState = 'received' | 'processing' | 'done' | 'ignored' | 'failed';
@@ -353,8 +354,6 @@ export interface ChannelFigures {
   lastInboundAt: number | null; lastOutboundAt: number | null;
   inbound: Record<string, number>; deliveries: Record<string, number>; failures: number;
 }
-
-const iso = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
 export function viewInbound(m: InboundRow) {
   return { id: m.id, channel: m.channel, dedupeKey: m.dedupe_key, traceId: m.trace_id, kind: m.kind, chatId: m.chat_id,

@@ -1,4 +1,5 @@
-import type { ChannelAdapter, Clock, Logger } from 'plinth/sdk';
+import type { Clock, Logger } from 'plinth/sdk';
+import type { ChannelAdapter } from './contract';
 import type { ChannelStore, DeliveryRow } from './channel-store';
 import { splitText } from './split-text';
 

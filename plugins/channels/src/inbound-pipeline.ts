@@ -1,7 +1,8 @@
 import { createHash, randomInt } from 'node:crypto';
-import type {
-  AgentRuntime, ApprovalsService, AuthService, Clock, InboundMessage, Logger, User, WebhookResult,
-} from 'plinth/sdk';
+import type { AuthService, Clock, Logger, User } from 'plinth/sdk';
+import type { AgentRuntime } from 'plinth/contracts/agents';
+import type { ApprovalsService } from 'plinth/contracts/approvals';
+import type { InboundMessage, WebhookResult } from './contract';
 import type { ChannelStore, InboundRow, NewDelivery } from './channel-store';
 import { parseApprovalCallback } from './approval-prompts';
 

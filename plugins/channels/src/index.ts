@@ -1,4 +1,7 @@
-import { agentRuntimeRef, approvalsRef, channelsRef, definePlugin, errors, newId, reply } from 'plinth/sdk';
+import { definePlugin, errors, iso, newId, reply } from 'plinth/sdk';
+import { agentRuntimeRef } from 'plinth/contracts/agents';
+import { approvalsRef } from 'plinth/contracts/approvals';
+import { channelsRef } from './contract';
 import { approvalPrompt } from './approval-prompts';
 import { AdapterRegistry } from './channel-registry';
 import { ChannelStore, viewDelivery, viewInbound, type NewDelivery } from './channel-store';
@@ -12,8 +15,6 @@ type Config = Omit<PipelineSettings, 'inbound'> & {
   delivery: DeliverySettings;
   approvals?: { channel: string; chatId: string };
 };
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 // Both optional: channels run (and queue, trace, dead-letter) without an agent runtime or approvals.
 const deps = { agents: agentRuntimeRef.asOptional(), approvals: approvalsRef.asOptional() };

@@ -118,6 +118,6 @@ export async function startFakeGraphApi(accessToken: string, phoneNumberId: stri
   };
 }
 
-export { waitFor } from 'plinth/sdk/testing';
+export { waitFor } from 'plinth/testing';
 
 export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));

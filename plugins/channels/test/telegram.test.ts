@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 import { startFakeBotApi, sleep, waitFor, type FakeApi } from './fake-apis';
 import { telegramCallbackQuery, telegramEditedMessage, telegramInlineQuery, telegramMessage } from './samples';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { TestKernel } from 'plinth/sdk/testing';
+import type { TestKernel } from 'plinth/testing';
 import { CHROMIUM, CHROMIUM_ARGS, dashboardKernel, seedRun, shotsDir, until } from './helpers';
 
 const hasChromium = existsSync(CHROMIUM);
@@ -25,7 +25,7 @@ const shot = (p: Page, name: string) => p.screenshot({ path: join(shotsDir(), `$
 before(async () => {
   if (!hasChromium) return;
   k = await dashboardKernel();
-  await k.kernel.auth.createUser({ email, role: 'admin', password });
+  await k.users.create({ email, role: 'admin', password });
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 });
   context = await browser.newContext({ viewport: { width: 1360, height: 860 } });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel, waitFor } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel, waitFor } from 'plinth/testing';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const CHROMIUM = '/usr/bin/chromium';

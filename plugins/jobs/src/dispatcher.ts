@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { newId, type AuthService, type Clock, type JobExecutor, type Logger, type Timers, type User } from 'plinth/sdk';
+import { newId, type AuthService, type Clock, type Logger, type Timers, type User } from 'plinth/sdk';
+import type { JobExecutor } from './contract';
 import type { Job, JobStore } from './job-store';
 import { killOrphan } from './executors/command';
 

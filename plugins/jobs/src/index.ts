@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { agentRuntimeRef, assertOwner, decodeCursor, definePlugin, errors, jobsRef, ownerFilter, pageOf, reply, type User } from 'plinth/sdk';
+import { assertOwner, decodeCursor, definePlugin, errors, ownerFilter, pageOf, reply, type User } from 'plinth/sdk';
+import { agentRuntimeRef } from 'plinth/contracts/agents';
+import { jobsRef } from './contract';
 import { JobStore, migrations, type Job, type JobEvent } from './job-store';
 import { JobService, jobView } from './job-service';
 import { Dispatcher, type DispatcherOptions } from './dispatcher';

@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import Ajv, { type ValidateFunction } from 'ajv';
-import {
-  errors, kernelErrors, newId, type Clock, type Disposer, type EventBus, type JobExecutor, type JobsService, type JobSummary, type User,
-} from 'plinth/sdk';
+import { errors, kernelErrors, newId, type Clock, type Disposer, type EventBus, type User } from 'plinth/sdk';
+import type { JobExecutor, JobsService, JobSummary } from './contract';
 import { ACTIVE, type Job, type JobEvent, type JobState, type JobStore, type NewJob } from './job-store';
 import type { Dispatcher } from './dispatcher';
 import { interpolate, order, type TemplateLibrary } from './templates';

@@ -1,4 +1,4 @@
-import { newId, type Migration, type PluginDatabase, type SqlRunner } from 'plinth/sdk';
+import { claimLeased, iso, keysetPage, newId, serialKey, type Migration, type PluginDatabase, type SqlRunner } from 'plinth/sdk';
 
 export type JobState = 'queued' | 'ready' | 'running' | 'blocked' | 'done' | 'failed' | 'cancelled' | 'archived';
 export const ACTIVE: JobState[] = ['queued', 'ready', 'running', 'blocked'];
@@ -42,7 +42,6 @@ export const migrations: Migration[] = [
   {
     name: '001-jobs',
     async up(db) {
-      const serial = db.dialect === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT';
       await db.query(`CREATE TABLE ${db.table('jobs')} (
         id VARCHAR(40) PRIMARY KEY, owner VARCHAR(40) NOT NULL, kind VARCHAR(64) NOT NULL, title TEXT, request TEXT NOT NULL,
         state VARCHAR(16) NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, max_retries INTEGER NOT NULL, result TEXT, result_schema TEXT,
@@ -56,7 +55,7 @@ export const migrations: Migration[] = [
       await db.query(`CREATE INDEX ${db.table('jobs_crew')} ON ${db.table('jobs')} (crew_id)`);
       await db.query(`CREATE TABLE ${db.table('links')} (parent_id VARCHAR(40) NOT NULL, child_id VARCHAR(40) NOT NULL, PRIMARY KEY (parent_id, child_id))`);
       await db.query(`CREATE INDEX ${db.table('links_child')} ON ${db.table('links')} (child_id)`);
-      await db.query(`CREATE TABLE ${db.table('events')} (seq ${serial}, job_id VARCHAR(40) NOT NULL, type VARCHAR(32) NOT NULL, data TEXT, at_ms BIGINT NOT NULL)`);
+      await db.query(`CREATE TABLE ${db.table('events')} (seq ${serialKey(db.dialect)}, job_id VARCHAR(40) NOT NULL, type VARCHAR(32) NOT NULL, data TEXT, at_ms BIGINT NOT NULL)`);
       await db.query(`CREATE INDEX ${db.table('events_job')} ON ${db.table('events')} (job_id, seq)`);
       await db.query(`CREATE TABLE ${db.table('comments')} (id VARCHAR(40) PRIMARY KEY, job_id VARCHAR(40) NOT NULL, author VARCHAR(40) NOT NULL, text TEXT NOT NULL, created_ms BIGINT NOT NULL)`);
       await db.query(`CREATE INDEX ${db.table('comments_job')} ON ${db.table('comments')} (job_id, created_ms)`);
@@ -65,7 +64,6 @@ export const migrations: Migration[] = [
   },
 ];
 
-const iso = (ms: unknown) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 const json = (text: unknown) => (text === null || text === undefined ? null : JSON.parse(String(text)));
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
@@ -198,23 +196,19 @@ export class JobStore {
   }
 
   async list(f: { owner?: string; state?: string; kind?: string; limit: number; cursor?: { ms: number; id: string } }): Promise<Job[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (f.owner) { where.push('owner = ?'); params.push(f.owner); }
-    if (f.state) { where.push('state = ?'); params.push(f.state); }
-    if (f.kind) { where.push('kind = ?'); params.push(f.kind); }
-    if (f.cursor) { where.push('(created_ms < ? OR (created_ms = ? AND id < ?))'); params.push(f.cursor.ms, f.cursor.ms, f.cursor.id); }
-    return (await this.db.query(`SELECT * FROM ${this.jobs}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY created_ms DESC, id DESC LIMIT ${f.limit + 1}`, params)).map(toJob);
+    const rows = await keysetPage(this.db, { table: this.jobs, equal: { owner: f.owner, state: f.state, kind: f.kind }, cursor: f.cursor, limit: f.limit });
+    return rows.map(toJob);
   }
 
   /** Claims up to `limit` ready jobs for this kernel: the state check in the UPDATE decides races. */
   async claim(kernelId: string, limit: number, nowMs: number, leaseMs: number): Promise<Job[]> {
-    const lock = this.db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
-    const rows = await this.db.query(
-      `UPDATE ${this.jobs} SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, started_ms = ?, updated_ms = ?, pid = NULL
-       WHERE id IN (SELECT id FROM ${this.jobs} WHERE state = 'ready' AND run_after <= ? ORDER BY run_after, created_ms LIMIT ${limit}${lock})
-         AND state = 'ready' RETURNING *`,
-      [kernelId, nowMs + leaseMs, nowMs, nowMs, nowMs]);
+    const rows = await claimLeased(this.db, {
+      table: this.jobs,
+      set: `state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, started_ms = ?, updated_ms = ?, pid = NULL`,
+      setParams: [kernelId, nowMs + leaseMs, nowMs, nowMs],
+      where: `state = 'ready' AND run_after <= ?`, whereParams: [nowMs],
+      orderBy: 'run_after, created_ms', limit,
+    });
     const jobs = rows.map(toJob);
     if (jobs.length) await this.addEvents(jobs.map(j => ({ jobId: j.id, type: 'state', data: { state: 'running', attempt: j.attempts, kernel: kernelId } })), nowMs);
     return jobs;

@@ -1,4 +1,4 @@
-import type { TestKernel } from 'plinth/sdk/testing';
+import type { TestKernel } from 'plinth/testing';
 
 export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 

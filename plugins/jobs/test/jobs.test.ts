@@ -2,11 +2,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, echoAgents, type TestKernel } from 'plinth/testing';
 import { logOf, sleep, until, waitForJob } from './helpers';
 
 const JOBS = join(__dirname, '..');
-const ECHO_AGENTS = join(__dirname, 'fixtures', 'echo-agents');
 const CLIENT = join(__dirname, 'fixtures', 'jobs-client');
 const dialects: Array<'sqlite' | 'postgres'> = process.env.PLINTH_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 
@@ -42,7 +41,7 @@ for (const database of dialects) {
       k = await createTestKernel({
         database,
         plugins: [
-          { path: ECHO_AGENTS },
+          echoAgents(),
           { path: JOBS, config: { concurrency: 4, backoffBaseMs: 50, backoffMaxMs: 200, pollMs: 100, heartbeatMs: 100, leaseMs: 2000, defaultMaxRetries: 0, allowUserCommands: true } },
           { path: CLIENT },
         ],

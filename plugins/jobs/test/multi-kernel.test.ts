@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestKernel } from 'plinth/sdk/testing';
+import { createTestKernel } from 'plinth/testing';
 import { until } from './helpers';
 
 const JOBS = join(__dirname, '..');

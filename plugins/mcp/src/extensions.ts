@@ -1,6 +1,5 @@
-import type {
-  Disposer, McpExtensions, McpPromptDefinition, McpResourceDefinition, McpResourceTemplateDefinition,
-} from 'plinth/sdk';
+import type { Disposer } from 'plinth/sdk';
+import type { McpExtensions, McpPromptDefinition, McpResourceDefinition, McpResourceTemplateDefinition } from './contract';
 
 /**
  * What other plugins added to the MCP surface through `mcpExtensionsRef`. Every registration

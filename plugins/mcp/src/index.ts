@@ -1,6 +1,8 @@
-import {
-  agentRuntimeRef, approvalGateRef, definePlugin, egressRef, errors, lazy, mcpExtensionsRef, memoryRef, skillsRef,
-} from 'plinth/sdk';
+import { toolPolicyRef, definePlugin, egressRef, errors, lazy } from 'plinth/sdk';
+import { agentRuntimeRef } from 'plinth/contracts/agents';
+import { mcpExtensionsRef } from './contract';
+import { memoryRef } from 'plinth/contracts/memory';
+import { skillsRef } from 'plinth/contracts/skills';
 import { McpExtensionRegistry } from './extensions';
 import { McpCatalog } from './mcp-catalog';
 import type { McpServerConfig } from './client-pool';
@@ -26,7 +28,7 @@ interface McpConfig {
 
 export default definePlugin({
   deps: {
-    gate: approvalGateRef.asOptional(),
+    gate: toolPolicyRef.asOptional(),
     skills: skillsRef.asOptional(),
     memory: memoryRef.asOptional(),
     agents: agentRuntimeRef.asOptional(),

@@ -1,14 +1,14 @@
-import {
-  isPlinthError,
-  type AgentRuntime, type ApprovalGate, type MemoryService, type SkillsService, type ToolCaller, type ToolInfo,
-  type ToolRegistry, type User, type McpPromptResult, type McpResourceContents,
-} from 'plinth/sdk';
+import { isPlinthError, type ToolPolicyService, type ToolCaller, type ToolInfo, type ToolRegistry, type User } from 'plinth/sdk';
+import type { AgentRuntime } from 'plinth/contracts/agents';
+import type { McpPromptResult, McpResourceContents } from './contract';
+import type { MemoryService } from 'plinth/contracts/memory';
+import type { SkillsService } from 'plinth/contracts/skills';
 import { McpExtensionRegistry, matchUriTemplate } from './extensions';
 
 export interface CatalogDeps {
   tools: ToolRegistry;
   extensions: McpExtensionRegistry;
-  gate?: ApprovalGate;
+  gate?: ToolPolicyService;
   skills?: SkillsService;
   memory?: MemoryService;
   agents?: AgentRuntime;

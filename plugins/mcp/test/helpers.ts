@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { ApprovalGate } from 'plinth/sdk';
+import type { ToolPolicyService } from 'plinth/sdk';
 
 /** An MCP SDK client on a kernel's /mcp with a Plinth token. */
 export async function connectMcp(baseUrl: string, token: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
@@ -11,7 +11,7 @@ export async function connectMcp(baseUrl: string, token: string): Promise<{ clie
 }
 
 /** Approves `toolbox.danger` only when the text says "yes"; blocks `toolbox.secret` for non-admins. */
-export const testGate: ApprovalGate = {
+export const testGate: ToolPolicyService = {
   riskFor: (tool, declared, user) => (tool === 'toolbox.secret' && user.role !== 'admin' ? 'blocked' : declared),
   request: async ({ input }) => ((input as { text?: string }).text === 'yes' ? { approved: true } : { approved: false, reason: 'the reviewer said no' }),
 };

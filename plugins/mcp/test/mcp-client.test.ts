@@ -1,8 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { approvalGateRef } from 'plinth/sdk';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, mockServices, type TestKernel } from 'plinth/testing';
 import { testGate } from './helpers';
 
 const servers = join(__dirname, 'fixtures/servers');
@@ -20,7 +19,7 @@ describe('MCP client: configured servers join the tool registry', () => {
     k = await createTestKernel({
       // Remote MCP servers go through the egress policy: the admin allowlists the fixture's address and port.
       egressAllow: [new URL(web.url).host],
-      services: { [approvalGateRef.id]: testGate },
+      services: [mockServices.toolPolicy(testGate)],
       plugins: [{
         path: join(__dirname, '..'),
         config: {

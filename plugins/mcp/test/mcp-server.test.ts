@@ -2,8 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { approvalGateRef } from 'plinth/sdk';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, mockServices, type TestKernel } from 'plinth/testing';
 import { connectMcp, testGate } from './helpers';
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
@@ -14,7 +13,7 @@ describe('MCP server at /mcp', () => {
   before(async () => {
     k = await createTestKernel({
       plugins: [{ path: join(__dirname, '..') }, { path: join(__dirname, 'fixtures/toolbox') }],
-      services: { [approvalGateRef.id]: testGate },
+      services: [mockServices.toolPolicy(testGate)],
     });
   });
   after(() => k.stop());
@@ -120,7 +119,7 @@ describe('MCP server session limits', () => {
   before(async () => {
     k = await createTestKernel({
       plugins: [{ path: join(__dirname, '..'), config: { maxSessions: 2, maxSessionsPerUser: 1 } }, { path: join(__dirname, 'fixtures/toolbox') }],
-      services: { [approvalGateRef.id]: testGate },
+      services: [mockServices.toolPolicy(testGate)],
     });
   });
   after(() => k.stop());

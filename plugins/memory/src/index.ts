@@ -1,4 +1,5 @@
-import { definePlugin, errors, memoryRef, ownerFilter, reply, type PluginContext } from 'plinth/sdk';
+import { definePlugin, errors, ownerFilter, reply, type PluginContext } from 'plinth/sdk';
+import { memoryRef } from './contract';
 import { recordEpisodes } from './episodic-recorder';
 import { MemoryStore, type MemoryKind } from './memory-store';
 import { migrations } from './migrations';

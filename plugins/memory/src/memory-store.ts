@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { errors, type Clock, type Dialect, type MemoryHit, type MemoryService, type Page, type SqlRunner, type User } from 'plinth/sdk';
+import { errors, type Clock, type Dialect, type Page, type SqlRunner, type User } from 'plinth/sdk';
+import type { MemoryHit, MemoryService } from './contract';
 import { compileQuery, queryError, type QueryMode } from './fts-query';
 
 export type MemoryKind = 'working' | 'episodic' | 'semantic';

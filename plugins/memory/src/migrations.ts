@@ -1,4 +1,4 @@
-import type { Migration, SqlRunner } from 'plinth/sdk';
+import { serialKey, type Migration, type SqlRunner } from 'plinth/sdk';
 
 /**
  * One table for the three kinds, so one full-text index ranks them against each other.
@@ -12,7 +12,7 @@ export const migrations: Migration[] = [
       const t = db.table('entries');
       const pg = db.dialect === 'postgres';
       await db.query(`CREATE TABLE ${t} (
-        seq ${pg ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT'},
+        seq ${serialKey(db.dialect)},
         id VARCHAR(40) NOT NULL UNIQUE,
         owner VARCHAR(40) NOT NULL,
         kind VARCHAR(10) NOT NULL,

@@ -1,8 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
-import { memoryRef, type MemoryService, type User } from 'plinth/sdk';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
+import type { User } from 'plinth/sdk';
+import { memoryRef } from 'plinth/contracts/memory';
 
 const PLUGIN = join(__dirname, '..');
 const dialects: Array<'sqlite' | 'postgres'> = ['sqlite'];
@@ -135,10 +136,10 @@ for (const database of dialects) {
 
     test('episodes are recorded from owned bus events, once per event, and system events are skipped', async () => {
       const carol = await k.createUser();
-      await k.kernel.bus.publish('agent.turn.completed', { agent: 'helper', sessionId: 'sess-9', message: 'book a flight to Lisbon', text: 'Booked TAP 123' }, { owner: carol.user.id });
-      await k.kernel.bus.publish('agent.tool.called', { name: 'travel.book', input: { to: 'LIS' }, ok: true, output: { ref: 'XYZ' } }, { owner: carol.user.id });
-      await k.kernel.bus.publish('job.completed', { id: 'job_1', kind: 'report', title: 'weekly report', result: { pages: 3 } }, { owner: carol.user.id });
-      await k.kernel.bus.publish('job.failed', { id: 'job_2', kind: 'sync', error: 'timeout' }, { owner: null });
+      await k.events.publish('agent.turn.completed', { agent: 'helper', sessionId: 'sess-9', message: 'book a flight to Lisbon', text: 'Booked TAP 123' }, { owner: carol.user.id });
+      await k.events.publish('agent.tool.called', { name: 'travel.book', input: { to: 'LIS' }, ok: true, output: { ref: 'XYZ' } }, { owner: carol.user.id });
+      await k.events.publish('job.completed', { id: 'job_1', kind: 'report', title: 'weekly report', result: { pages: 3 } }, { owner: carol.user.id });
+      await k.events.publish('job.failed', { id: 'job_2', kind: 'sync', error: 'timeout' }, { owner: null });
       const items = await waitFor(async () => {
         const r = await as(carol).get('/api/memory/episodic');
         return r.body.items.length >= 3 ? r.body.items : undefined;
@@ -172,7 +173,7 @@ for (const database of dialects) {
     });
 
     test('the memoryRef service recalls relevant items for the agent loop, with any word, working memory only from the session', async () => {
-      const svc = k.kernel.host.service(memoryRef.id) as MemoryService;
+      const svc = k.service(memoryRef)!;
       const erin = await k.createUser();
       await svc.remember({ user: erin.user, kind: 'semantic', category: 'prefs', key: 'language', text: 'Erin prefers answers in Portuguese' });
       await svc.remember({ user: erin.user, kind: 'working', sessionId: 'a', text: 'Portuguese draft for session a' });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { AgentRuntime, ChatDelta, ModelRouter, RouteRequest, ToolCallRequest, Usage, User } from 'plinth/sdk';
+import type { RouteRequest, User } from 'plinth/sdk';
+import type { AgentRuntime, ChatDelta, ModelRouter, ToolCallRequest, Usage } from 'plinth/contracts/agents';
 import { reply } from 'plinth/sdk';
 import { toOpenAiError, type CompletionRequest } from './openai-shapes';
 

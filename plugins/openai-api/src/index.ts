@@ -1,4 +1,5 @@
-import { agentRuntimeRef, definePlugin, modelRouterRef, reply, type RouteRequest, type User } from 'plinth/sdk';
+import { definePlugin, reply, type RouteRequest, type User } from 'plinth/sdk';
+import { agentRuntimeRef, modelRouterRef } from 'plinth/contracts/agents';
 import { ChatCompletions } from './completions';
 import { OpenAiError, parseCompletionRequest, toOpenAiError } from './openai-shapes';
 

@@ -1,4 +1,5 @@
-import { isPlinthError, type ChatMessage, type ToolCallRequest } from 'plinth/sdk';
+import { isPlinthError } from 'plinth/sdk';
+import type { ChatMessage, ToolCallRequest } from 'plinth/contracts/agents';
 
 /** An error in OpenAI's shape, so that OpenAI clients raise their usual typed errors. */
 export class OpenAiError extends Error {

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errors, type CliAdapter, type CliAdapterRegistry, type Disposer } from 'plinth/sdk';
+import { errors, type Disposer } from 'plinth/sdk';
+import type { CliAdapter, CliAdapterRegistry } from './contract';
 
 /** The adapter registry other plugins extend through `cliAdaptersRef`; a later registration of a name wins until disposed. */
 export class CliAdapters implements CliAdapterRegistry {

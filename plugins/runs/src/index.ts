@@ -1,6 +1,6 @@
-import {
-  agentRuntimeRef, approvalGateRef, assertOwner, cliAdaptersRef, definePlugin, errors, newId, ownerFilter, reply, type User,
-} from 'plinth/sdk';
+import { toolPolicyRef, assertOwner, definePlugin, errors, newId, ownerFilter, reply, type User } from 'plinth/sdk';
+import { agentRuntimeRef } from 'plinth/contracts/agents';
+import { cliAdaptersRef } from './contract';
 import { CliAdapters, claudeCodeAdapter, codexAdapter, commandAdapter } from './adapters';
 import { OUTPUT, RunEventLog } from './event-log';
 import { assertRepoAllowed, assertRepoPath } from './git';
@@ -22,7 +22,7 @@ const page = <T extends { id: string }>(items: T[], limit: number) => ({ items, 
 const bearer = (h: string | string[] | undefined) => (typeof h === 'string' && /^Bearer /i.test(h) ? h.slice(7).trim() : undefined);
 
 export default definePlugin({
-  deps: { agents: agentRuntimeRef.asOptional(), gate: approvalGateRef.asOptional() },
+  deps: { agents: agentRuntimeRef.asOptional(), gate: toolPolicyRef.asOptional() },
   provides: [cliAdaptersRef],
   async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, agents, gate, onDispose, provide }) {
     const db = await storage.open({ migrations });

@@ -1,9 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  assertOwner, errors, newId, type AgentRuntime, type ApprovalGate, type AuthService, type Clock, type EventBus, type Logger, type User,
-} from 'plinth/sdk';
+import { assertOwner, errors, newId, type ToolPolicyService, type AuthService, type Clock, type EventBus, type Logger, type User } from 'plinth/sdk';
+import type { AgentRuntime } from 'plinth/contracts/agents';
 import type { CliAdapters } from './adapters';
 import { OUTPUT, type RunEventLog } from './event-log';
 import { PLINTH_IDENTITY, assertRepoPath, commitAll, currentBranch, git, resolveCommit, runGit, withRepoLock } from './git';
@@ -18,7 +17,7 @@ const LIVE: Set<string> = ((globalThis as any)[Symbol.for('plinth.runs.live')] ?
 
 export interface RunServiceDeps {
   store: RunStore; log: RunEventLog; adapters: CliAdapters; clock: Clock; logger: Logger; events: EventBus; auth: AuthService;
-  agents: () => AgentRuntime | undefined; gate: () => ApprovalGate | undefined; dataDir: string; hookUrl: (runId: string) => string;
+  agents: () => AgentRuntime | undefined; gate: () => ToolPolicyService | undefined; dataDir: string; hookUrl: (runId: string) => string;
 }
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');

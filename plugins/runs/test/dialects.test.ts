@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestKernel } from 'plinth/sdk/testing';
+import { createTestKernel } from 'plinth/testing';
 import { FIXTURE_AGENTS, PLUGIN, cliAgent, makeRepo, until } from './helpers';
 
 const dialects: Array<'sqlite' | 'postgres'> = process.env.PLINTH_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];

@@ -1,4 +1,4 @@
-import { waitFor } from 'plinth/sdk/testing';
+import { waitFor } from 'plinth/testing';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

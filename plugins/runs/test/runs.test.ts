@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 import { FIXTURE_AGENTS, PLUGIN, alive, cliAgent, gitIn, makeRepo, openTerminal, readSse, until, REPO_BASE } from './helpers';
 
 const pidDir = mkdtempSync(join(tmpdir(), 'plinth-pids-'));

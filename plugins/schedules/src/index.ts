@@ -1,4 +1,5 @@
-import { assertOwner, decodeCursor, definePlugin, errors, jobsRef, ownerFilter, pageOf, reply, type User } from 'plinth/sdk';
+import { assertOwner, decodeCursor, definePlugin, errors, ownerFilter, pageOf, reply, type User } from 'plinth/sdk';
+import { jobsRef } from 'plinth/contracts/jobs';
 import { ScheduleStore, migrations, type Schedule } from './schedule-store';
 import { Scheduler, type SchedulerOptions } from './scheduler';
 import { ScheduleService } from './schedule-service';

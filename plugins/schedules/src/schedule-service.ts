@@ -1,4 +1,5 @@
-import { errors, type Clock, type JobsService } from 'plinth/sdk';
+import { errors, type Clock } from 'plinth/sdk';
+import type { JobsService } from 'plinth/contracts/jobs';
 import type { Schedule, ScheduleStore, Target } from './schedule-store';
 import type { Scheduler } from './scheduler';
 import { checkCron, checkTimezone, nextCronRun, parseAt } from './timing';

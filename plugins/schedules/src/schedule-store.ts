@@ -1,4 +1,4 @@
-import { newId, type Migration, type PluginDatabase } from 'plinth/sdk';
+import { claimLeased, iso, keysetPage, newId, type Migration, type PluginDatabase } from 'plinth/sdk';
 
 export type Target = { job: { kind: string; request: Record<string, unknown>; title?: string; max_retries?: number } } | { template: string; inputs: Record<string, unknown> };
 
@@ -50,8 +50,6 @@ export const migrations: Migration[] = [
     },
   },
 ];
-
-const iso = (ms: unknown) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 
 export function toSchedule(r: any): Schedule {
   return {
@@ -107,20 +105,17 @@ export class ScheduleStore {
   }
 
   async list(f: { owner?: string; limit: number; cursor?: { ms: number; id: string } }): Promise<Schedule[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (f.owner) { where.push('owner = ?'); params.push(f.owner); }
-    if (f.cursor) { where.push('(created_ms < ? OR (created_ms = ? AND id < ?))'); params.push(f.cursor.ms, f.cursor.ms, f.cursor.id); }
-    return (await this.db.query(`SELECT * FROM ${this.t}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY created_ms DESC, id DESC LIMIT ${f.limit + 1}`, params)).map(toSchedule);
+    return (await keysetPage(this.db, { table: this.t, equal: { owner: f.owner }, cursor: f.cursor, limit: f.limit })).map(toSchedule);
   }
 
   /** Takes the due schedules for this kernel with a lease; the guarded UPDATE lets one kernel win each. */
   async claimDue(kernelId: string, nowMs: number, leaseMs: number, limit: number): Promise<ScheduleRow[]> {
-    const lock = this.db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
-    const due = `enabled = 1 AND next_run_ms <= ? AND (lease_until IS NULL OR lease_until < ?)`;
-    const rows = await this.db.query(
-      `UPDATE ${this.t} SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id FROM ${this.t} WHERE ${due} ORDER BY next_run_ms LIMIT ${limit}${lock}) AND ${due} RETURNING *`,
-      [kernelId, nowMs + leaseMs, nowMs, nowMs, nowMs, nowMs]);
+    const rows = await claimLeased(this.db, {
+      table: this.t,
+      set: 'lease_owner = ?, lease_until = ?', setParams: [kernelId, nowMs + leaseMs],
+      where: 'enabled = 1 AND next_run_ms <= ? AND (lease_until IS NULL OR lease_until < ?)', whereParams: [nowMs, nowMs],
+      orderBy: 'next_run_ms', limit,
+    });
     return rows.map(r => ({ id: r.id, owner: r.owner, kind: r.kind, cron: r.cron ?? null, timezone: r.timezone, target: JSON.parse(r.target), missed: r.missed, dueMs: Number(r.next_run_ms) }));
   }
 

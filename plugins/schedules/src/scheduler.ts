@@ -1,4 +1,5 @@
-import { newId, type Clock, type JobsService, type Logger, type Timers } from 'plinth/sdk';
+import { newId, type Clock, type Logger, type Timers } from 'plinth/sdk';
+import type { JobsService } from 'plinth/contracts/jobs';
 import type { ScheduleRow, ScheduleStore, Target } from './schedule-store';
 import { nextCronRun } from './timing';
 

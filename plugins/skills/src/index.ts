@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { definePlugin, errors, reply, skillsRef } from 'plinth/sdk';
+import { definePlugin, errors, reply } from 'plinth/sdk';
+import { skillsRef } from './contract';
 import { SkillCatalog } from './skill-catalog';
 import { SkillLibrary } from './skill-library';
 import { SkillStateStore, migrations } from './skill-state';

@@ -1,7 +1,8 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { errors, type Disposer, type Logger, type SkillSummary, type SkillsService, type Timers } from 'plinth/sdk';
+import { errors, type Disposer, type Logger, type Timers } from 'plinth/sdk';
+import type { SkillSummary, SkillsService } from './contract';
 import { SKILL_FILE, SKILL_ID, SkillFileError, hashSkillFolder, readSkillFolder, skillFiles, type SkillDocument } from './skill-file';
 import type { SkillStateStore } from './skill-state';
 

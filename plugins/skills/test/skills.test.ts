@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
-import { skillsRef, type SkillsService, type User } from 'plinth/sdk';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
+import type { User } from 'plinth/sdk';
+import { skillsRef } from 'plinth/contracts/skills';
 import { hashSkillFolder } from '../src/skill-file';
 
 const PLUGIN = join(__dirname, '..');
@@ -67,7 +68,7 @@ for (const database of dialects) {
         dataDir, database,
         plugins: [{ path: PLUGIN, config: { catalogDir, debounceMs: 50 } }, { path: SHIPPER }],
       });
-      k.kernel.bus.subscribe('skills.changed', e => { changes.push((e.payload as any).ids); });
+      k.events.subscribe('skills.changed', e => { changes.push((e.payload as any).ids); });
       user = await k.createUser();
     });
     after(async () => {
@@ -100,7 +101,7 @@ for (const database of dialects) {
     });
 
     test('toggle hides a skill from agents; skills.load gives the text of enabled skills only', async () => {
-      const svc = k.kernel.host.service(skillsRef.id) as SkillsService;
+      const svc = k.service(skillsRef)!;
       const load = (id: string) => k.request('POST', '/api/plugins/skills/execute/load', { token: user.token, body: { id } });
       const ok = await load('deploy');
       assert.equal(ok.status, 200);

@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { RateLimitedError } from 'plinth/sdk';
+import { RateLimitedError } from 'plinth/contracts/channels';
 
 /** Kept-alive connections to the Bot API, shared by every call of this plugin generation. */
 const pools = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };

@@ -1,4 +1,5 @@
-import { channelsRef, definePlugin, errors } from 'plinth/sdk';
+import { definePlugin, errors } from 'plinth/sdk';
+import { channelsRef } from 'plinth/contracts/channels';
 import { SetWebhookBody } from './schemas';
 import { TelegramAdapter } from './telegram-adapter';
 

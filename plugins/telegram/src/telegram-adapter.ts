@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { errors, type ChannelAdapter, type InboundMessage, type OutboundMessage, type WebhookResult } from 'plinth/sdk';
+import { errors } from 'plinth/sdk';
+import type { ChannelAdapter, InboundMessage, OutboundMessage, WebhookResult } from 'plinth/contracts/channels';
 import { BotApiClient } from './bot-api';
 import { errorCodes } from './errors';
 

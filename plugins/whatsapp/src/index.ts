@@ -1,4 +1,5 @@
-import { channelsRef, definePlugin, reply } from 'plinth/sdk';
+import { definePlugin, reply } from 'plinth/sdk';
+import { channelsRef } from 'plinth/contracts/channels';
 import { parseNotification, WhatsAppAdapter } from './whatsapp-adapter';
 
 interface Config {

@@ -1,4 +1,5 @@
-import { RateLimitedError, errors, type ChannelAdapter, type InboundMessage, type OutboundMessage, type WebhookResult } from 'plinth/sdk';
+import { errors } from 'plinth/sdk';
+import { RateLimitedError, type ChannelAdapter, type InboundMessage, type OutboundMessage, type WebhookResult } from 'plinth/contracts/channels';
 import { signatureMatches, tokenMatches } from './signature';
 import { errorCodes } from './errors';
 

@@ -1,4 +1,4 @@
-import type { ChatDelta, ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from 'plinth/sdk';
+import type { ChatDelta, ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from '../contract';
 import { ProviderError, httpFailure, isAbortError, sseEvents } from './provider-error';
 
 export interface AnthropicSettings {

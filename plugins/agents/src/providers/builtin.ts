@@ -1,5 +1,5 @@
 import { ProviderError } from './provider-error';
-import type { ChatDelta, ChatRequest, ChatResult, ModelProvider } from 'plinth/sdk';
+import type { ChatDelta, ChatRequest, ChatResult, ModelProvider } from '../contract';
 
 const TOOL_COMMAND = /^\/tool\s+(\S+)\s*([\s\S]*)$/;
 

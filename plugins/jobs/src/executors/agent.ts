@@ -1,4 +1,5 @@
-import type { AgentRuntime, JobExecutor } from 'plinth/sdk';
+import type { AgentRuntime } from 'plinth/contracts/agents';
+import type { JobExecutor } from '../contract';
 import { AgentRequest } from '../schemas';
 
 /**

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import type { JobExecutionContext, JobExecutor } from 'plinth/sdk';
+import type { JobExecutionContext, JobExecutor } from '../contract';
 import { CommandRequest } from '../schemas';
 
 export interface CommandOptions {

@@ -2,8 +2,7 @@
  * Contract of the agent runtime (issue: agent runtime), provided by the `agents` plugin.
  * Other plugins (jobs, channels, A2A, MCP, OpenAI-compatible API) run agent turns through it.
  */
-import { createServiceRef } from '../refs';
-import type { Disposer, User } from '../types';
+import { createServiceRef, type Disposer, type User } from 'plinth/sdk';
 
 export interface AgentProfile {
   id: string;

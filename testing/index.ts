@@ -1,27 +1,49 @@
 /**
- * A real kernel in the test's process, after Backstage's `startTestBackend`: a temporary data
- * dir, a free port, real HTTP, only the plugins under test, and mock services where wanted.
+ * `plinth/testing`: a real kernel in the test's process, after Backstage's `startTestBackend`
+ * (and, like Backstage's backend-test-utils, the one entry beside the SDK that may import the
+ * kernel): a temporary data dir, a free port, real HTTP, only the plugins under test (from a
+ * folder or defined inline), and mock services where wanted.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Kernel } from '../core/kernel';
 import { settingsFromEnv } from '../core/settings';
-import type { ServiceFactory } from './refs';
-import type { Clock, User } from './types';
+import { coreServices, type AnyServiceRef, type Clock, type EventBus, type PluginDefinition, type ServiceFactory, type ServiceRef, type User } from '../sdk';
+import type { ServiceMock } from './mock-services';
 
-export interface TestPlugin {
+export { mockService, mockServices, type ManualClock, type ServiceMock } from './mock-services';
+export { echoAgents, type EchoAgentsOptions } from './fixtures/echo-agents';
+
+/** A plugin folder (`plugin.json` + code), as in the registry. */
+export interface TestPluginFolder {
   path: string;
   id?: string;
   enabled?: boolean;
   config?: Record<string, unknown>;
 }
 
+/**
+ * A plugin defined in the test itself: a manifest (only `id` is required; `version`, `kernel`
+ * and `main` get defaults) and a `definePlugin(...)`. It loads, validates and runs like a folder.
+ */
+export interface InlinePlugin {
+  manifest: { id: string } & Record<string, unknown>;
+  plugin: PluginDefinition<any, any>;
+  enabled?: boolean;
+  config?: Record<string, unknown>;
+}
+
+export type TestPlugin = TestPluginFolder | InlinePlugin;
+
 export interface TestKernelOptions {
   plugins?: TestPlugin[];
-  /** Services present before any plugin starts, by ref id: `{ [approvalGateRef.id]: fakeGate }`. */
-  services?: Record<string, unknown>;
+  /**
+   * Services present before any plugin starts: `[mockServices.toolPolicy(), mockService(ref, impl)]`,
+   * or by ref id (`{ [toolPolicyRef.id]: fake }`). A clock mock stands in for the kernel's clock.
+   */
+  services?: ServiceMock<unknown>[] | Record<string, unknown>;
   /** Factories that replace any service, the kernel's own included: `createServiceFactory({ service, scope, factory })`. */
   serviceFactories?: ServiceFactory[];
   clock?: Clock;
@@ -50,8 +72,20 @@ export interface TestKernel {
   dataDir: string;
   registryPath: string;
   databaseUrl: string | undefined;
+  /** @deprecated reach the kernel through `service(ref)`, `events` and `users` instead. */
   kernel: Kernel;
+  /** The service a ref names, as a plugin would get it (kernel services and plugins' provided ones); undefined when none is active. */
+  service<T>(ref: ServiceRef<T> | AnyServiceRef): T | undefined;
+  /** The kernel's event bus: publish as the kernel, subscribe to everything. */
+  events: EventBus;
+  users: {
+    /** A user with an API token; `email` defaults to a fresh one. */
+    create(options?: { role?: 'admin' | 'user'; email?: string; password?: string }): Promise<{ user: User; token: string }>;
+    /** Another API token for an existing user. */
+    createToken(userId: string, options?: { name?: string; expiresInMs?: number }): Promise<{ id: string; token: string }>;
+  };
   request<T = any>(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string | Buffer }): Promise<TestResponse<T>>;
+  /** The same as `users.create`. */
   createUser(options?: { role?: 'admin' | 'user'; email?: string; password?: string }): Promise<{ user: User; token: string }>;
   stop(): Promise<void>;
 }
@@ -59,11 +93,14 @@ export interface TestKernel {
 export async function createTestKernel(options: TestKernelOptions = {}): Promise<TestKernel> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'plinth-test-'));
   const registryPath = join(dataDir, 'plugin-registry.json');
+  const inline = new InlinePlugins(dataDir);
   const plugins = (options.plugins ?? []).map(p => {
+    if ('plugin' in p) return { id: p.manifest.id, path: inline.add(p), enabled: p.enabled ?? true, config: p.config ?? {} };
     const path = isAbsolute(p.path) ? p.path : resolve(p.path);
     const id = p.id ?? require(join(path, 'plugin.json')).id;
     return { id, path, enabled: p.enabled ?? true, config: p.config ?? {} };
   });
+  const { services, clock } = presetServices(options);
   writeFileSync(registryPath, JSON.stringify({ plugins }, null, 2));
 
   let databaseUrl = options.databaseUrl;
@@ -84,12 +121,13 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
   const hosts = options.egressHosts;
   const egressLookup = hosts && (async (name: string) => (typeof hosts === 'function' ? hosts(name) : hosts[name])
     ?.map(address => ({ address, family: address.includes(':') ? 6 : 4 })) ?? require('node:dns/promises').lookup(name, { all: true, verbatim: true }));
-  const kernel = new Kernel({ settings, clock: options.clock, presetServices: options.services, serviceFactories: options.serviceFactories, egressLookup });
+  const kernel = new Kernel({ settings, clock, presetServices: services, serviceFactories: options.serviceFactories, egressLookup });
   try {
     await kernel.start();
   } catch (err) {
     await kernel.stop().catch(() => undefined);
     await dropDatabase?.();
+    inline.clear();
     throw err;
   }
   const baseUrl = kernel.baseUrl;
@@ -112,20 +150,79 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
   };
 
   let n = 0;
-  return {
-    baseUrl, adminToken, dataDir, registryPath, databaseUrl, kernel, request,
-    async createUser(o = {}) {
+  const users: TestKernel['users'] = {
+    async create(o = {}) {
       const email = o.email ?? `user${++n}-${randomBytes(3).toString('hex')}@example.test`;
       const user = await kernel.auth.createUser({ email, role: o.role ?? 'user', password: o.password });
       const { token } = await kernel.auth.createToken(user.id, { name: 'test' });
       return { user, token };
     },
+    createToken: (userId, o = {}) => kernel.auth.createToken(userId, { name: 'test', ...o }),
+  };
+  return {
+    baseUrl, adminToken, dataDir, registryPath, databaseUrl, kernel, request, users,
+    createUser: users.create,
+    events: kernel.bus,
+    service: <T>(ref: ServiceRef<T> | AnyServiceRef) => kernelService(kernel, ref.id) as T | undefined,
     async stop() {
       await kernel.stop();
+      inline.clear();
       if (!options.keepData) await dropDatabase?.();
       if (!options.keepData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Kernel services by their refs' ids, then whatever a plugin (or a mock) provides. */
+function kernelService(kernel: Kernel, id: string): unknown {
+  switch (id) {
+    case coreServices.events.id: return kernel.bus;
+    case coreServices.auth.id: return kernel.auth;
+    case coreServices.tools.id: return kernel.tools;
+    case coreServices.logger.id: return kernel.log;
+    default: return kernel.host.service(id);
+  }
+}
+
+function presetServices(options: TestKernelOptions): { services: Record<string, unknown>; clock: Clock | undefined } {
+  const given = options.services ?? {};
+  if (!Array.isArray(given)) return { services: given, clock: options.clock };
+  const services: Record<string, unknown> = {};
+  let clock = options.clock;
+  for (const mock of given) {
+    if (mock.ref.id === coreServices.clock.id) clock = mock.impl as Clock;
+    else services[mock.ref.id] = mock.impl;
+  }
+  return { services, clock };
+}
+
+/**
+ * Inline plugins become a folder in the test's data dir whose entry hands the kernel the very
+ * definition the test made, so they go through the same manifest check, loader and lifecycle
+ * as any plugin (the kernel loads plugins from folders only).
+ */
+const INLINE = Symbol.for('plinth.testing.inlinePlugins');
+const inlineDefinitions: Map<string, PluginDefinition<any, any>> = ((globalThis as any)[INLINE] ??= new Map());
+
+class InlinePlugins {
+  private readonly keys: string[] = [];
+  constructor(private readonly dataDir: string) {}
+
+  add(p: InlinePlugin): string {
+    const key = `${p.manifest.id}-${randomBytes(6).toString('hex')}`;
+    inlineDefinitions.set(key, p.plugin);
+    this.keys.push(key);
+    const dir = join(this.dataDir, 'inline-plugins', key);
+    mkdirSync(join(dir, 'src'), { recursive: true });
+    const manifest = { version: '1.0.0', kernel: '^1.0.0', main: 'src/index.js', ...p.manifest };
+    writeFileSync(join(dir, 'plugin.json'), JSON.stringify(manifest, null, 2));
+    writeFileSync(join(dir, manifest.main as string), `module.exports = globalThis[Symbol.for('plinth.testing.inlinePlugins')].get(${JSON.stringify(key)});\n`);
+    return dir;
+  }
+
+  clear(): void {
+    for (const key of this.keys.splice(0)) inlineDefinitions.delete(key);
+  }
 }
 
 export async function freshPostgresDatabase(baseUrl: string): Promise<{ databaseUrl: string; dropDatabase: () => Promise<void> }> {

@@ -4,8 +4,7 @@
  * extension points. Content items are plain MCP JSON (`{ type: 'text', text }`, …) so that this
  * file does not depend on the MCP SDK.
  */
-import { createServiceRef } from '../refs';
-import type { Disposer, User } from '../types';
+import { createServiceRef, type Disposer, type User } from 'plinth/sdk';
 
 export type McpContent = Record<string, unknown> & { type: string };
 export type McpResourceContents = { uri: string; mimeType?: string } & ({ text: string } | { blob: string });

@@ -1,6 +1,5 @@
-/** Contracts of the `jobs`, `approvals` and `runs` plugins. */
-import { createServiceRef } from '../refs';
-import type { Disposer, User } from '../types';
+/** Contract of the `jobs` plugin: executors of job kinds, and enqueueing from other plugins. */
+import { createServiceRef, type Disposer, type User } from 'plinth/sdk';
 
 export interface JobExecutionContext {
   job: { id: string; kind: string; request: Record<string, unknown>; owner: string; attempt: number; parentResults: Record<string, unknown> };
@@ -53,37 +52,3 @@ export interface JobsService {
 }
 
 export const jobsRef = createServiceRef<JobsService>({ id: 'jobs.service' });
-
-export interface ApprovalRequestView {
-  id: string;
-  tool: string;
-  input: unknown;
-  requester: string;
-  state: 'pending' | 'approved' | 'denied' | 'expired';
-  createdAt: string;
-  expiresAt: string;
-}
-
-/** Deciding approvals from elsewhere (a chat's inline buttons, the dashboard). */
-export interface ApprovalsService {
-  get(id: string): Promise<ApprovalRequestView | undefined>;
-  decide(id: string, decision: { approved: boolean; reason?: string; by: User }): Promise<ApprovalRequestView>;
-}
-
-export const approvalsRef = createServiceRef<ApprovalsService>({ id: 'approvals.service' });
-
-/** How the runs plugin drives one coding CLI; plugins add adapters through `cliAdaptersRef`. */
-export interface CliAdapter {
-  name: string;
-  command(input: { task: string; message?: string; sessionId?: string; cwd: string; config: Record<string, unknown> }): { file: string; args: string[]; env?: Record<string, string> };
-  /** Write the CLI's hook settings into the worktree so its hooks post to `hookUrl` with `token`. */
-  setupHooks?(input: { cwd: string; hookUrl: string; token: string }): Promise<void>;
-  /** Read tokens, cost and session id from the CLI's output when it reports them. */
-  parseResult?(output: string): { sessionId?: string; inputTokens?: number; outputTokens?: number; costUsd?: number } | undefined;
-}
-
-export interface CliAdapterRegistry {
-  register(adapter: CliAdapter): Disposer;
-}
-
-export const cliAdaptersRef = createServiceRef<CliAdapterRegistry>({ id: 'runs.adapters' });

@@ -1,6 +1,5 @@
 /** Contract of channel adapters (Telegram, WhatsApp, third-party), owned by the `channels` plugin. */
-import { createServiceRef } from '../refs';
-import type { Disposer } from '../types';
+import { createServiceRef, type Disposer } from 'plinth/sdk';
 
 export interface InboundMessage {
   /** The platform's id for this update/message: duplicates with the same key are processed once. */
