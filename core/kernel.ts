@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, egressRef, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
+import { PlinthError, egressRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import { PluginFaults } from './faults';
@@ -124,7 +124,7 @@ export class Kernel {
     this.tools = new KernelToolRegistry(id => services.get(id));
     // The one service registry: the kernel's services, then a test kernel's stand-ins, by ref id.
     const services = new ServiceRegistry<Generation>(rootContainer.createChildContainer(), [
-      ...coreServiceFactories({ kernel: kernelInfo, clock, auth: this.auth, bus: this.bus, tools: this.tools, database: dbSettings }),
+      ...coreServiceFactories({ kernel: kernelInfo, clock, auth: this.auth, bus: this.bus, tools: this.tools, database: dbSettings, toolPolicy: (): ToolPolicyService | undefined => services.implementation(toolPolicyRef.id) }),
       { service: egressRef, scope: 'root' as const, factory: () => egress },
       ...Object.entries(this.options.presetServices ?? {}).map(([id, impl]) => ({ service: { id }, scope: 'root' as const, factory: () => impl })),
       ...(this.options.serviceFactories ?? []),

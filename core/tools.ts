@@ -3,6 +3,7 @@ import {
   PlinthError, toolPolicyRef, errors,
   type ToolPolicyService, type Disposer, type ToolCallContext, type ToolDefinition, type ToolInfo, type ToolRegistry,
 } from '../sdk';
+import { KernelToolPolicy } from './tool-policy';
 import { describeErrors, lazyValidator } from './validation';
 
 export interface ToolEntry { info: ToolInfo; def: ToolDefinition; validate: ValidateFunction }
@@ -98,7 +99,7 @@ export class KernelToolRegistry {
     const risk = gate?.riskFor?.(name, entry.info.risk, ctx.user) ?? entry.info.risk;
     if (risk === 'blocked') throw new PlinthError(403, 'PLINTH_ERR_TOOL_BLOCKED', `tool ${name} is blocked by policy`);
     if (risk === 'gated') {
-      if (!gate) throw new PlinthError(403, 'PLINTH_ERR_TOOL_GATED', `tool ${name} needs an approval and no tool policy (core.toolPolicy) is active, so it is refused`);
+      if (!gate || (gate instanceof KernelToolPolicy && !gate.active)) throw new PlinthError(403, 'PLINTH_ERR_TOOL_GATED', `tool ${name} needs an approval and no tool policy (core.toolPolicy) is active, so it is refused`);
       const decision = await gate.request({ tool: name, input, ctx, risk });
       if (!decision.approved) {
         throw new PlinthError(403, 'PLINTH_ERR_TOOL_DENIED', `tool ${name} was not approved${decision.reason ? `: ${decision.reason}` : ''}`, { requestId: decision.requestId });

@@ -1,12 +1,13 @@
 import type { WebSocket } from 'ws';
 import {
-  PlinthError, coreServices,
-  type AuthService, type Clock, type EventBus, type HttpRouter, type KernelInfo, type PluginDatabase, type StorageService, type Timers, type WsRegistry,
+  PlinthError, coreServices, toolPolicyRef,
+  type AuthService, type Clock, type EventBus, type HttpRouter, type KernelInfo, type StorageService, type Timers, type ToolPolicyService, type WsRegistry,
 } from '../../sdk';
 import type { KernelEventBus } from '../events';
 import type { Method } from '../http/routes';
 import { openDataSource, pluginDatabase, pluginView, runMigrations, type DatabaseSettings } from '../storage/database';
 import { pluginToolRegistry, type KernelToolRegistry } from '../tools';
+import { KernelToolPolicy } from '../tool-policy';
 import type { Generation } from './generation';
 import type { HostServiceFactory } from './service-registry';
 
@@ -17,6 +18,8 @@ export interface CoreServiceEnv {
   bus: KernelEventBus;
   tools: KernelToolRegistry;
   database: DatabaseSettings;
+  /** The plugin implementing the tool policy, asked at call time. */
+  toolPolicy: () => ToolPolicyService | undefined;
 }
 
 /**
@@ -29,6 +32,7 @@ export function coreServiceFactories(env: CoreServiceEnv): HostServiceFactory<Ge
     { service: coreServices.kernel, scope: 'root', factory: () => env.kernel },
     { service: coreServices.clock, scope: 'root', factory: () => env.clock },
     { service: coreServices.auth, scope: 'root', factory: () => env.auth },
+    { service: toolPolicyRef, scope: 'root', factory: () => new KernelToolPolicy(env.toolPolicy) },
     { service: coreServices.logger, scope: 'plugin', factory: gen => gen.log },
     { service: coreServices.config, scope: 'plugin', factory: gen => gen.config },
     { service: coreServices.http, scope: 'plugin', factory: httpRouter },

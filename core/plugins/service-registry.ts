@@ -67,6 +67,12 @@ export class ServiceRegistry<G extends PluginScope = PluginScope> {
     for (const id of PLUGIN_IMPLEMENTED_SERVICES) if (this.implementer(id) === pluginId) this.providerContainer(id).reset();
   }
 
+  /** What the plugin implementing a kernel-owned service (the tool policy) provides, if one does. */
+  implementation<T = unknown>(id: string): T | undefined {
+    const holder = this.providerContainer(id);
+    return holder.isRegistered(id) ? holder.resolve<T>(id) : undefined;
+  }
+
   /** The plugin serving a kernel-owned service (the tool policy), if one does. */
   implementer(id: string): string | undefined {
     const holder = this.providerContainer(id);
@@ -80,9 +86,10 @@ export class ServiceRegistry<G extends PluginScope = PluginScope> {
    */
   get<T = unknown>(id: string, from: DependencyContainer = this.root): T | undefined {
     const provider = providerOf(id);
-    // A plugin's own service from its provider; a kernel-owned one from the plugin implementing it.
-    const holder = this.providerContainer(provider !== 'core' ? provider : id);
-    if (holder.isRegistered(id)) return holder.resolve<T>(id);
+    if (provider !== 'core') {
+      const holder = this.providerContainer(provider);
+      if (holder.isRegistered(id)) return holder.resolve<T>(id);
+    }
     return from.isRegistered(id, true) ? from.resolve<T>(id) : undefined;
   }
 
