@@ -18,6 +18,7 @@ import { PluginHost } from './plugins/plugin-host';
 import { RegistryFile } from './plugins/registry-file';
 import { watchPlugins } from './plugins/watcher';
 import { Admission } from './http/admission';
+import { KernelSandbox, defaultHidden } from './sandbox/kernel-sandbox';
 import { isLoopback, type KernelSettings } from './settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from './storage/database';
 import { kernelMigrations } from './storage/kernel-schema';
@@ -45,6 +46,7 @@ export class Kernel {
   auth!: AuthStore;
   bus!: KernelEventBus;
   tools!: KernelToolRegistry;
+  sandbox!: KernelSandbox;
   generatedAdminTokenFile: string | undefined;
   private server: Server | undefined;
   private wsServer: { clients: Set<{ close(code: number, reason: string): void; terminate(): void }> } | undefined;
@@ -97,6 +99,9 @@ export class Kernel {
     root.register('core.kernel', { useValue: kernelInfo });
     root.register('core.clock', { useValue: clock });
     root.register('core.auth', { useValue: this.auth });
+    this.sandbox = new KernelSandbox({ hidden: defaultHidden(s.dataDir), bwrapPath: s.sandboxBwrap });
+    this.closers.push(() => this.sandbox.close());
+    root.register('core.sandbox', { useValue: this.sandbox });
 
     this.tools = new KernelToolRegistry(id => this.host.service(id));
     this.host = new PluginHost({

@@ -17,6 +17,8 @@ export interface KernelSettings {
   drainTimeoutMs: number;
   /** Host names answered besides loopback ones (`PLINTH_ALLOWED_HOSTS`, comma-separated). */
   allowedHosts: string[];
+  /** bubblewrap for the process sandbox (`PLINTH_SANDBOX_BWRAP`); default: `bwrap` on PATH. */
+  sandboxBwrap?: string;
 }
 
 /**
@@ -47,6 +49,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
     bodyLimit: typeof saved.bodyLimit === 'number' ? saved.bodyLimit : 1024 * 1024,
     drainTimeoutMs: Number(env.PLINTH_DRAIN_TIMEOUT_MS || (typeof saved.drainTimeoutMs === 'number' ? saved.drainTimeoutMs : 10_000)),
     allowedHosts: (env.PLINTH_ALLOWED_HOSTS ?? '').split(',').map(h => h.trim()).filter(Boolean),
+    sandboxBwrap: env.PLINTH_SANDBOX_BWRAP || undefined,
   };
 }
 

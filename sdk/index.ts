@@ -12,3 +12,4 @@ export * from './contracts/work';
 export * from './contracts/channels';
 export * from './contracts/mcp';
 export * from './lazy';
+export * from './sandbox';

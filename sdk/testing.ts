@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Kernel } from '../core/kernel';
-import { settingsFromEnv } from '../core/settings';
+import { settingsFromEnv, type KernelSettings } from '../core/settings';
 import type { Clock, User } from './types';
 
 export interface TestPlugin {
@@ -30,6 +30,8 @@ export interface TestKernelOptions {
   dataDir?: string;
   /** Keep the data dir (and a fresh PostgreSQL database) at stop, to start a second kernel on them. */
   keepData?: boolean;
+  /** Kernel settings over the test defaults (e.g. `sandboxBwrap` pointing at a missing bubblewrap). */
+  settings?: Partial<KernelSettings>;
 }
 
 export interface TestResponse<T = any> { status: number; headers: Headers; body: T; text: string }
@@ -69,6 +71,7 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     ...settingsFromEnv({}, dataDir),
     host: '127.0.0.1', port: 0, dataDir, registryPath, adminToken, databaseUrl,
     watch: options.watch ?? false, logToStdout: !!process.env.PLINTH_TEST_LOGS, drainTimeoutMs: 2000,
+    ...options.settings,
   };
   const kernel = new Kernel({ settings, clock: options.clock, presetServices: options.services });
   try {
