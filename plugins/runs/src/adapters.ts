@@ -50,9 +50,10 @@ function lastJson(output: string, pick: (o: any) => boolean): any {
 /**
  * The hook command the CLIs run: it posts the hook's JSON (stdin) to the run's hook URL with the
  * per-run token, both taken from the environment the run was spawned with, and prints the answer
- * (a PreToolUse decision) on stdout for the CLI to read.
+ * (a PreToolUse decision) on stdout for the CLI to read. Inside the sandbox the kernel is reached
+ * through the sandbox's proxy (PLINTH_NO_PROXY is empty there); outside it, directly.
  */
-export const HOOK_COMMAND = 'curl -sS -m 600 -X POST -H "authorization: Bearer $PLINTH_RUN_TOKEN" -H "content-type: application/json" --data-binary @- "$PLINTH_HOOK_URL"';
+export const HOOK_COMMAND = 'curl -sS -m 600 --noproxy "${PLINTH_NO_PROXY-*}" -X POST -H "authorization: Bearer $PLINTH_RUN_TOKEN" -H "content-type: application/json" --data-binary @- "$PLINTH_HOOK_URL"';
 
 /**
  * Claude Code (docs.claude.com/en/docs/claude-code): headless `-p` with `stream-json` output so the
