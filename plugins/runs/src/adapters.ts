@@ -139,6 +139,8 @@ export const codexAdapter: CliAdapter = {
  * Any program: `provider_config.command` and `args`, where `{task}`, `{message}` and `{session}`
  * are replaced; the same values are in PLINTH_TASK, PLINTH_MESSAGE and PLINTH_SESSION_ID. A line
  * `PLINTH_RESULT {"sessionId":…,"inputTokens":…,"outputTokens":…,"costUsd":…}` reports a result.
+ * Inside the process sandbox the program reaches PLINTH_HOOK_URL only through the sandbox's proxy
+ * (HTTP_PROXY; loopback is in NO_PROXY there), as HOOK_COMMAND does with `--noproxy "$PLINTH_NO_PROXY"`.
  */
 export const commandAdapter: CliAdapter = {
   name: 'command',

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, appendFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import {
   assertOwner, errors, newId, sandboxFor, type AgentRuntime, type ApprovalGate, type AuthService, type Clock, type EventBus, type Logger,
   type SandboxMode, type SandboxService, type SandboxedCommand, type User,
@@ -140,6 +140,8 @@ export class RunService {
     const runDir = join(this.worktreeRoot, run.id);
     const policy = runSandboxPolicy({ runDir, repos, hookUrl, hosts: this.d.adapterHosts[run.adapter] ?? hosts ?? DEFAULT_ADAPTER_HOSTS[run.adapter] ?? [] });
     // $HOME is hidden in the sandbox: the CLI gets the run's folder instead; its hooks use the proxy.
+    // The program an admin configured stays runnable even where it lives in a hidden folder.
+    if (isAbsolute(cmd.file)) policy.readable = [...policy.readable ?? [], cmd.file];
     return sandbox.wrap({ file: cmd.file, args: cmd.args, cwd: run.cwd, env: { ...env, HOME: runDir, PLINTH_NO_PROXY: '' }, ...policy });
   }
 
