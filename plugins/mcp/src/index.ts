@@ -1,5 +1,5 @@
 import {
-  agentRuntimeRef, approvalGateRef, definePlugin, errors, lazy, mcpExtensionsRef, memoryRef, skillsRef,
+  agentRuntimeRef, approvalGateRef, definePlugin, errors, lazy, mcpExtensionsRef, memoryRef, sandboxRef, skillsRef,
 } from 'plinth/sdk';
 import { McpExtensionRegistry } from './extensions';
 import { McpCatalog } from './mcp-catalog';
@@ -29,9 +29,10 @@ export default definePlugin({
     skills: skillsRef.asOptional(),
     memory: memoryRef.asOptional(),
     agents: agentRuntimeRef.asOptional(),
+    sandbox: sandboxRef.asOptional(),
   },
   provides: [mcpExtensionsRef],
-  async setup({ http, tools, auth, log, clock, timers, kernel, config, onDispose, gate, skills, memory, agents }) {
+  async setup({ http, tools, auth, log, clock, timers, kernel, config, dataDir, onDispose, gate, skills, memory, agents, sandbox }) {
     const cfg = config as McpConfig;
     const extensions = new McpExtensionRegistry();
     const catalog = new McpCatalog({ tools, extensions, gate, skills, memory, agents });
@@ -73,7 +74,7 @@ export default definePlugin({
     const hasServers = Object.keys(cfg.mcpServers ?? {}).length > 0;
     const pool = hasServers ? new (require('./client-pool') as typeof import('./client-pool')).McpClientPool({
       servers: cfg.mcpServers, tools, log, timers,
-      connectTimeoutMs: cfg.connectTimeoutMs, callTimeoutMs: cfg.callTimeoutMs,
+      connectTimeoutMs: cfg.connectTimeoutMs, callTimeoutMs: cfg.callTimeoutMs, sandbox, dataDir,
     }) : undefined;
     pool?.start();
     onDispose(() => pool?.stop());

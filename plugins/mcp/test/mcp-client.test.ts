@@ -6,6 +6,7 @@ import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
 import { testGate } from './helpers';
 
 const servers = join(__dirname, 'fixtures/servers');
+const CHECKOUT = join(__dirname, '../../..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startHttp } = require(join(servers, 'sdk-server.js')) as { startHttp(port?: number): Promise<{ url: string; close(): Promise<void> }> };
 
@@ -24,11 +25,12 @@ describe('MCP client: configured servers join the tool registry', () => {
         config: {
           connectTimeoutMs: 1500,
           mcpServers: {
-            local: { command: process.execPath, args: [join(servers, 'sdk-server.js')], risk: 'safe', toolRisk: { noop: 'blocked' } },
+            // Sandboxed (the default): it may read the checkout for its fixture and the MCP SDK.
+            local: { command: process.execPath, args: [join(servers, 'sdk-server.js')], risk: 'safe', toolRisk: { noop: 'blocked' }, readable: [CHECKOUT] },
             web: { url: web.url, headers: { authorization: 'Bearer sesame' } },
             nokey: { url: web.url },
-            hang: { command: process.execPath, args: [join(servers, 'hang-server.js')] },
-            crash: { command: process.execPath, args: [join(servers, 'crash-server.js')] },
+            hang: { command: process.execPath, args: [join(servers, 'hang-server.js')], readable: [CHECKOUT] },
+            crash: { command: process.execPath, args: [join(servers, 'crash-server.js')], sandbox: false },
             off: { command: 'does-not-matter', enabled: false },
           },
         },
