@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import semver from 'semver';
 import { readManifest } from '../plugins/manifest';
+import { sandboxCheck } from '../sandbox/doctor-check';
 import { RegistryFile, type RegistryEntry } from '../plugins/registry-file';
 import type { KernelSettings } from '../settings';
 import { databaseSettings, openDataSource } from '../storage/database';
@@ -41,6 +42,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     ['server', async () => { const r = await portCheck(settings, target); serverUp = r.up; return r.check; }],
     ['database', () => databaseCheck(settings, serverUp)],
     ['providers', () => providerChecks(entries)],
+    ['sandbox', () => sandboxCheck(settings)],
   ];
   const bar = out.progress(steps.length, 'checking');
   const checks: Check[] = [];
