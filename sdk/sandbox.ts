@@ -7,7 +7,7 @@ import { createServiceRef } from './refs';
  * (own PID namespace), and the network is off except through the kernel's filtering proxy.
  */
 export interface SandboxPolicy {
-  /** Folders the program may write (and read): its own folder, a run's worktree. */
+  /** Folders the program may write (and read); the first is its own (its TMPDIR is made in it). */
   writable: string[];
   /** Further folders it may read, e.g. a repository's git metadata. */
   readable?: string[];

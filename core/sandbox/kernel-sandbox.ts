@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { sandboxUnavailable, type SandboxService, type SandboxSpawnRequest, type SandboxStatus, type SandboxedCommand } from '../../sdk';
@@ -31,6 +31,7 @@ export class KernelSandbox implements SandboxService {
   }
 
   async wrap(req: SandboxSpawnRequest): Promise<SandboxedCommand> {
+    if (!req.writable.length) throw new Error('a sandboxed program needs a folder of its own (writable[0])');
     const status = await this.status();
     if (!status.available) throw sandboxUnavailable(status.reason!);
     if (!this.acquired) { this.acquired = true; await sandboxRuntime.acquire(this.options.bwrapPath); }
@@ -46,7 +47,12 @@ export class KernelSandbox implements SandboxService {
       denyWrite: [],
     };
     try {
-      const { argv } = await manager.wrapWithSandboxArgv(['exec', req.file, ...req.args].map(shellQuote).join(' '), '/bin/sh', { filesystem } as any, undefined, req.cwd, { commandId });
+      // The runtime's TMPDIR (/tmp/claude) is one folder shared by every sandboxed process; each
+      // program gets a temporary folder of its own instead, inside its first writable folder.
+      const tmp = join(req.writable[0], '.tmp');
+      mkdirSync(tmp, { recursive: true });
+      const command = `TMPDIR=${shellQuote(tmp)} ` + ['exec', req.file, ...req.args].map(shellQuote).join(' ');
+      const { argv } = await manager.wrapWithSandboxArgv(command, '/bin/sh', { filesystem } as any, undefined, req.cwd, { commandId });
       let released = false;
       return {
         file: argv[0], args: argv.slice(1), env: req.env,
