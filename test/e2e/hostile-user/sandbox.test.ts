@@ -23,6 +23,7 @@ interface Kernel {
 
 const REPO_BASE = mkdtempSync(join(tmpdir(), 'plinth-hostile-repos-'));
 const OUTSIDE = mkdtempSync(join(tmpdir(), 'plinth-hostile-outside-'));
+const PEEK = join(__dirname, 'fixtures', 'peek-server.js');
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, {
   cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
 }).trim();
@@ -57,7 +58,7 @@ function probe(p: { dataDir: string; tcpPort: number; allowedPort: number; denie
   ].join('; ');
 }
 
-describe('hostile user: runs and command jobs in the process sandbox', () => {
+describe('hostile user: runs, command jobs and stdio MCP servers in the process sandbox', () => {
   let web: Server; let other: Server; let tcp: ReturnType<typeof createTcpServer>;
   const ports = { tcpPort: 0, allowedPort: 0, deniedPort: 0 };
   const children: ChildProcess[] = [];
@@ -87,6 +88,11 @@ describe('hostile user: runs and command jobs in the process sandbox', () => {
       { id: 'agents', ...plugin('agents'), enabled: true, config: {} },
       { id: 'runs', ...plugin('runs'), enabled: true, config: { repoRoots: [REPO_BASE], sandbox: mode } },
       { id: 'jobs', ...plugin('jobs'), enabled: true, config: { allowUserCommands: true, sandbox: mode, allowedHosts: [`127.0.0.1:${ports.allowedPort}`] } },
+      // A stdio MCP server an admin configured: sandboxed unless the admin says `sandbox: false`;
+      // it may read the checkout (its script and the MCP SDK).
+      { id: 'mcp', ...plugin('mcp'), enabled: true, config: { mcpServers: { peek: {
+        command: process.execPath, args: [PEEK, join(dataDir, 'secret.txt'), join(OUTSIDE, `mcp-${mode}`)], risk: 'safe', readable: [ROOT], sandbox: mode !== 'off',
+      } } } },
     ] }));
     const adminToken = 'plt_hostile_' + randomBytes(16).toString('hex');
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'plinth.js'), 'start'], {
@@ -112,6 +118,14 @@ describe('hostile user: runs and command jobs in the process sandbox', () => {
     const t = await request('POST', `/api/users/${u.body.user.id}/tokens`, { body: { name: 't' } });
     const k: Kernel = { baseUrl, adminToken, dataDir, request };
     return { k, user: { token: t.body.token as string } };
+  }
+
+  /** What the stdio MCP server saw, through its tool. */
+  async function mcpLook(k: Kernel): Promise<{ environ: string; secret: string; write: string }> {
+    await waitFor(async () => ((await k.request('GET', '/api/runtime/mcp')).body.items as any[]).find(c => c.name === 'peek' && c.state === 'connected'), 'the MCP server to connect', 20_000);
+    const r = await k.request('POST', '/api/plugins/mcp/execute/peek.look', { body: {} });
+    assert.equal(r.status, 200, r.text);
+    return JSON.parse(r.body.result.content[0].text);
   }
 
   async function jobOutput(k: Kernel, token: string, command: string): Promise<string> {
@@ -165,7 +179,7 @@ describe('hostile user: runs and command jobs in the process sandbox', () => {
     assert.equal(admin.status, 201, admin.text);
   });
 
-  test('sandboxed: the run and the command job see no kernel secret, no data dir, no network but the allowed host; the CLI commits in its worktree', async () => {
+  test('sandboxed: the run, the command job and the MCP server see no kernel secret, no data dir, no network but the allowed host; the CLI commits in its worktree', async () => {
     const { k, user } = await start('auto');
     const agent = await hostileAgent(k, k.dataDir);
     const repo = makeRepo();
@@ -181,6 +195,10 @@ describe('hostile user: runs and command jobs in the process sandbox', () => {
       assert.ok(!out.includes('reached-a-denied-host'), `${what}: reached a host it was not allowed`);
     }
     assert.ok(job.includes('ALLOWED:reached-the-allowed-host'), `the job reaches its allowed host:\n${job}`);
+    const mcp = await mcpLook(k);
+    assert.ok(!mcp.environ.includes(k.adminToken) && mcp.environ.startsWith('refused'), `MCP server: ${mcp.environ.slice(0, 200)}`);
+    assert.match(mcp.secret, /^refused: ENOENT/);
+    assert.match(mcp.write, /^refused: EROFS/);
     // The CLI's own commit went into the main repository's objects and refs through the worktree.
     assert.ok(text.includes('COMMITTED'), text);
     assert.equal(git(repo, 'log', '-1', '--format=%s', run.branch), 'by the cli');
@@ -198,6 +216,10 @@ describe('hostile user: runs and command jobs in the process sandbox', () => {
       assert.ok(out.includes(`TCP-${ports.tcpPort}-OPEN`), `${what}: unsandboxed, raw TCP reaches the host`);
       assert.ok(out.includes('reached-a-denied-host'), `${what}: unsandboxed, any host is reachable`);
     }
+    const mcp = await mcpLook(k);
+    assert.ok(mcp.environ.includes(`PLINTH_ADMIN_TOKEN=${k.adminToken}`), 'MCP server: unsandboxed, it reads the kernel\'s environment');
+    assert.equal(mcp.secret, 'DATA-DIR-SECRET\n');
+    assert.equal(mcp.write, 'written');
   });
 
   test('fail closed: without a working bubblewrap, users\' runs and command jobs are refused with what to install; an admin\'s job still runs', async () => {
@@ -216,5 +238,8 @@ describe('hostile user: runs and command jobs in the process sandbox', () => {
     assert.equal(git(repo, 'worktree', 'list').split('\n').length, 1, 'nothing was created for the refused run');
     const mine = await jobOutput(k, k.adminToken, 'echo admin-ran');
     assert.match(mine, /admin-ran/);
+    // The admin's MCP server asked for the sandbox: it does not start unconfined, and says why.
+    const mcp = await waitFor(async () => ((await k.request('GET', '/api/runtime/mcp')).body.items as any[]).find(c => c.name === 'peek' && c.state === 'error'), 'the MCP server to fail', 20_000);
+    assert.match(mcp.lastError, /PLINTH_ERR_SANDBOX_UNAVAILABLE|no process sandbox.*bubblewrap/);
   });
 });
