@@ -11,6 +11,8 @@ export interface SandboxPolicy {
   writable: string[];
   /** Further folders it may read, e.g. a repository's git metadata. */
   readable?: string[];
+  /** Paths inside the writable folders that stay read-only (a worktree's `.git` file). */
+  readOnly?: string[];
   /** Host names (or `*.example.com`) it may reach through the proxy; none by default. */
   allowedHosts?: string[];
 }

@@ -44,7 +44,7 @@ export class KernelSandbox implements SandboxService {
       // The runtime's seccomp helper lives in its package, which may sit inside a hidden checkout.
       allowRead: [...req.writable, ...(req.readable ?? []), sandboxRuntime.vendorDir()],
       allowWrite: req.writable,
-      denyWrite: [],
+      denyWrite: req.readOnly ?? [],
     };
     try {
       // The runtime's TMPDIR (/tmp/claude) is one folder shared by every sandboxed process; each

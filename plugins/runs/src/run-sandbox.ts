@@ -13,26 +13,31 @@ export const DEFAULT_ADAPTER_HOSTS: Record<string, string[]> = {
 /**
  * What a run's CLI may touch inside the sandbox: the run's folder (its worktrees) and the git
  * metadata a worktree keeps in the main repository — `.git/worktrees/<name>` (its HEAD and index),
- * `objects`, `refs` and `logs` (a commit writes there) — writable; the repository readable (the
- * rest of `.git`, config and hooks included, stays read-only, so the CLI cannot plant a hook that
- * the kernel's own git would run); and the network for the adapter's hosts plus the kernel's hook
- * endpoint only.
+ * `objects`, and the refs and reflogs of the runs' branches (`refs/heads/plinth/`, where a commit
+ * on its branch writes) — writable; the repository readable. The rest of `.git` (config, hooks,
+ * other branches) stays read-only, and so does each worktree's `.git` file: the kernel runs git in
+ * the worktree after the CLI, and a `.git` pointing at a crafted git dir (its config naming an
+ * fsmonitor or a pager) would make the kernel run the CLI's commands outside the sandbox. The
+ * network: the adapter's hosts and the kernel's hook endpoint only.
  */
 export function runSandboxPolicy(input: { runDir: string; repos: RunRepoRow[]; hosts: string[]; hookUrl: string }): SandboxPolicy {
   const writable = new Set<string>([input.runDir]);
   const readable = new Set<string>();
+  const readOnly: string[] = [];
   for (const r of input.repos) {
     readable.add(r.repo_path);
+    readOnly.push(join(r.worktree, '.git'));
     const gitdir = worktreeGitDir(r.worktree);
     if (gitdir) writable.add(gitdir);
     const common = commonDir(gitdir) ?? join(r.repo_path, '.git');
-    for (const sub of ['objects', 'refs', 'logs']) writable.add(join(common, sub));
+    for (const sub of ['objects', 'refs/heads/plinth', 'logs/refs/heads/plinth']) writable.add(join(common, sub));
   }
   const hook = new URL(input.hookUrl);
   const hookHost = `${hook.hostname}:${hook.port || (hook.protocol === 'https:' ? 443 : 80)}`;
   return {
     writable: [...writable].filter(p => existsSync(p)),
     readable: [...readable],
+    readOnly,
     allowedHosts: [...new Set([...input.hosts, hookHost])],
   };
 }

@@ -157,7 +157,14 @@ describe('hostile user: runs, command jobs and stdio MCP servers in the process 
 
   /** The cli agent from the report, made by an admin (users may no longer name a program). */
   async function hostileAgent(k: Kernel, dataDir: string): Promise<string> {
-    const command = `${probe({ dataDir, ...ports })}; echo change > by-cli.txt; git add -A && git -c user.name=x -c user.email=x@x commit -qm 'by the cli' && echo COMMITTED; true`;
+    const command = [
+      probe({ dataDir, ...ports }),
+      'echo change > by-cli.txt; git add -A && git -c user.name=x -c user.email=x@x commit -qm "by the cli" && echo COMMITTED',
+      // What it must not do to the repository: move another branch, or repoint its .git at a git dir of its own.
+      'git update-ref refs/heads/main HEAD && echo MAIN-MOVED',
+      '(echo "gitdir: /tmp" > .git && echo DOTGIT-REWRITTEN) 2>/dev/null',
+      'true',
+    ].join('; ');
     const r = await k.request('POST', '/api/agents', { body: { name: 'leaker', kind: 'cli', cli_name: 'command', provider_config: { command: '/bin/sh', args: ['-c', command] } } });
     assert.equal(r.status, 201, r.text);
     return r.body.id;
@@ -202,6 +209,8 @@ describe('hostile user: runs, command jobs and stdio MCP servers in the process 
     // The CLI's own commit went into the main repository's objects and refs through the worktree.
     assert.ok(text.includes('COMMITTED'), text);
     assert.equal(git(repo, 'log', '-1', '--format=%s', run.branch), 'by the cli');
+    assert.ok(!text.includes('MAIN-MOVED') && git(repo, 'log', '-1', '--format=%s', 'main') === 'first', 'another branch moved');
+    assert.ok(!text.includes('DOTGIT-REWRITTEN'), 'the worktree\'s .git was rewritten');
   });
 
   test('unsandboxed (an admin\'s opt-out), the same commands do see the kernel: the refusals above are real', async () => {
@@ -216,6 +225,7 @@ describe('hostile user: runs, command jobs and stdio MCP servers in the process 
       assert.ok(out.includes(`TCP-${ports.tcpPort}-OPEN`), `${what}: unsandboxed, raw TCP reaches the host`);
       assert.ok(out.includes('reached-a-denied-host'), `${what}: unsandboxed, any host is reachable`);
     }
+    assert.ok(text.includes('MAIN-MOVED') && text.includes('DOTGIT-REWRITTEN'), 'unsandboxed, the CLI can do both to the repository');
     const mcp = await mcpLook(k);
     assert.ok(mcp.environ.includes(`PLINTH_ADMIN_TOKEN=${k.adminToken}`), 'MCP server: unsandboxed, it reads the kernel\'s environment');
     assert.equal(mcp.secret, 'DATA-DIR-SECRET\n');
