@@ -385,3 +385,31 @@ describe('runs: without an agent runtime, and across a restart', () => {
     }
   });
 });
+
+describe('runs: the admins\' terminal in the process sandbox (terminalSandbox)', () => {
+  test('sandboxed, the shell writes its cwd but cannot see the data dir or the kernel; unsandboxed it can', async () => {
+    const look = async (k: TestKernel) => {
+      const cwd = mkdtempSync(join(tmpdir(), 'plinth-shell-'));
+      const t = await openTerminal(k.baseUrl.replace('http', 'ws') + `/api/terminal?cwd=${encodeURIComponent(cwd)}`, { authorization: `Bearer ${k.adminToken}` });
+      await t.wait(f => f.type === 'ready');
+      const cmd = `(cat ${k.registryPath} >/dev/null 2>&1 && echo DATA-LISTED) || echo DATA-HIDDEN; `
+        + `(kill -0 ${process.pid} 2>/dev/null && echo KERNEL-SEEN) || echo KERNEL-UNSEEN; echo hi > mine.txt; echo done-$((40+2))\r`;
+      t.ws.send(JSON.stringify({ type: 'input', data: cmd }));
+      await t.wait(() => t.frames.filter(f => f.type === 'output').map(f => f.data).join('').includes('done-42'));
+      const out = t.frames.filter(f => f.type === 'output').map(f => f.data).join('').split('\n').filter(l => !l.includes('echo')).join('\n');
+      t.ws.close();
+      return { out, wrote: existsSync(join(cwd, 'mine.txt')) };
+    };
+    const boxed = await createTestKernel({ plugins: [{ path: PLUGIN, config: { terminalSandbox: true } }] });
+    const open = await createTestKernel({ plugins: [{ path: PLUGIN }] });
+    try {
+      const b = await look(boxed);
+      assert.ok(b.out.includes('DATA-HIDDEN') && b.out.includes('KERNEL-UNSEEN') && b.wrote, b.out);
+      const o = await look(open);
+      assert.ok(o.out.includes('DATA-LISTED') && o.out.includes('KERNEL-SEEN') && o.wrote, o.out);
+    } finally {
+      await boxed.stop();
+      await open.stop();
+    }
+  });
+});
