@@ -22,7 +22,8 @@ export interface KernelSandboxOptions {
  */
 export class KernelSandbox implements SandboxService {
   private probed: SandboxStatus | undefined;
-  private acquired = false;
+  /** This kernel's hold on the process-wide runtime, taken on first use (concurrent first wraps wait for the same one). */
+  private acquired: Promise<void> | undefined;
 
   constructor(private readonly options: KernelSandboxOptions) {}
 
@@ -34,7 +35,8 @@ export class KernelSandbox implements SandboxService {
     if (!req.writable.length) throw new Error('a sandboxed program needs a folder of its own (writable[0])');
     const status = await this.status();
     if (!status.available) throw sandboxUnavailable(status.reason!);
-    if (!this.acquired) { this.acquired = true; await sandboxRuntime.acquire(this.options.bwrapPath); }
+    this.acquired ??= sandboxRuntime.acquire(this.options.bwrapPath).catch(err => { this.acquired = undefined; throw err; });
+    await this.acquired;
     const manager = sandboxRuntime.manager();
     const commandId = randomBytes(16).toString('base64url');
     manager.registerCommandNetworkLists(commandId, { allowedDomains: req.allowedHosts ?? [] });
@@ -65,7 +67,9 @@ export class KernelSandbox implements SandboxService {
   }
 
   async close(): Promise<void> {
-    if (this.acquired) { this.acquired = false; await sandboxRuntime.release(); }
+    const held = this.acquired;
+    this.acquired = undefined;
+    if (held && await held.then(() => true, () => false)) await sandboxRuntime.release();
   }
 }
 

@@ -13,6 +13,8 @@ type SandboxManagerApi = typeof Manager;
 class SandboxRuntime {
   private users = 0;
   private ready: Promise<void> | undefined;
+  /** The last reset: an initialise waits for it, so the two never overlap. */
+  private resetting: Promise<void> = Promise.resolve();
   private mod: SandboxManagerApi | undefined;
 
   manager(): SandboxManagerApi {
@@ -26,11 +28,11 @@ class SandboxRuntime {
 
   async acquire(bwrapPath?: string): Promise<void> {
     this.users++;
-    this.ready ??= this.manager().initialize({
+    this.ready ??= this.resetting.then(() => this.manager().initialize({
       network: { allowedDomains: [], deniedDomains: [] },
       filesystem: { denyRead: [], allowWrite: [], denyWrite: [] },
       ...(bwrapPath ? { bwrapPath } : {}),
-    } as any).catch(err => { this.ready = undefined; throw err; });
+    } as any)).catch(err => { this.ready = undefined; throw err; });
     try { await this.ready; } catch (err) { this.users--; throw err; }
   }
 
@@ -38,8 +40,9 @@ class SandboxRuntime {
     if (--this.users > 0 || !this.ready) return;
     const ready = this.ready;
     this.ready = undefined;
-    await ready.catch(() => undefined);
-    if (this.users === 0) await this.manager().reset().catch(() => undefined);
+    // Chained at once, so that an acquire coming meanwhile initialises only after this reset.
+    this.resetting = ready.catch(() => undefined).then(() => this.manager().reset()).catch(() => undefined);
+    await this.resetting;
   }
 }
 
