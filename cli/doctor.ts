@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import semver from 'semver';
 import type { DoctorCheckResult } from '../sdk';
 import { readManifest } from '../core/plugins/manifest';
+import { sandboxCheck } from '../core/sandbox/doctor-check';
 import { RegistryFile, type RegistryEntry } from '../core/plugins/registry-file';
 import type { KernelSettings } from '../core/settings';
 import { databaseSettings, openDataSource } from '../core/storage/database';
@@ -44,6 +45,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     ['server', async () => { const r = await portCheck(settings, target); serverUp = r.up; return r.check; }],
     ['database', () => databaseCheck(settings, serverUp)],
     ['plugin checks', () => pluginChecks(registry, entries)],
+    ['sandbox', () => sandboxCheck(settings)],
   ];
   const bar = out.progress(steps.length, 'checking');
   const checks: Check[] = [];

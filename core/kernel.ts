@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, egressRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
+import { PlinthError, egressRef, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import { PluginFaults } from './faults';
@@ -26,6 +26,7 @@ import { RegistryFile } from './plugins/registry-file';
 import { watchPlugins } from './plugins/watcher';
 import { Admission } from './http/admission';
 import { EgressPolicy, parseEgressAllow, type EgressLookup } from './egress';
+import { KernelSandbox, defaultHidden } from './sandbox/kernel-sandbox';
 import { isLoopback, type KernelSettings } from './settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from './storage/database';
 import { kernelMigrations } from './storage/kernel-schema';
@@ -64,6 +65,7 @@ export class Kernel {
   bus!: KernelEventBus;
   tools!: KernelToolRegistry;
   faults!: PluginFaults;
+  sandbox!: KernelSandbox;
   generatedAdminTokenFile: string | undefined;
   private server: Server | undefined;
   private wsServer: { clients: Set<{ close(code: number, reason: string): void; terminate(): void }> } | undefined;
@@ -120,12 +122,15 @@ export class Kernel {
     parseEgressAllow(s.egressAllow); // a bad entry stops the start with its reason, not the first request
     const egress = new EgressPolicy({ allow: () => this.settings.egressAllow, lookup: this.options.egressLookup });
     this.closers.push(() => egress.close());
+    this.sandbox = new KernelSandbox({ hidden: defaultHidden(s.dataDir), bwrapPath: s.sandboxBwrap });
+    this.closers.push(() => this.sandbox.close());
     // Gated tools ask the approvals gate through the registry, at call time.
     this.tools = new KernelToolRegistry(id => services.get(id));
     // The one service registry: the kernel's services, then a test kernel's stand-ins, by ref id.
     const services = new ServiceRegistry<Generation>(rootContainer.createChildContainer(), [
       ...coreServiceFactories({ kernel: kernelInfo, clock, auth: this.auth, bus: this.bus, tools: this.tools, database: dbSettings, toolPolicy: (): ToolPolicyService | undefined => services.implementation(toolPolicyRef.id) }),
       { service: egressRef, scope: 'root' as const, factory: () => egress },
+      { service: sandboxRef, scope: 'root' as const, factory: () => this.sandbox },
       ...Object.entries(this.options.presetServices ?? {}).map(([id, impl]) => ({ service: { id }, scope: 'root' as const, factory: () => impl })),
       ...(this.options.serviceFactories ?? []),
     ]);

@@ -30,6 +30,8 @@ export interface KernelSettings {
    * users may reach although they are loopback, private or link-local (see core/egress.ts).
    */
   egressAllow: string[];
+  /** bubblewrap for the process sandbox (`PLINTH_SANDBOX_BWRAP`); default: `bwrap` on PATH. */
+  sandboxBwrap?: string;
 }
 
 /**
@@ -70,6 +72,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
     maxWsPerUser: positiveInt(env, 'PLINTH_MAX_WS_PER_USER', 32),
     egressAllow: env.PLINTH_EGRESS_ALLOW !== undefined ? list(env.PLINTH_EGRESS_ALLOW)
       : Array.isArray(saved.egressAllow) ? saved.egressAllow.map(String) : [],
+    sandboxBwrap: env.PLINTH_SANDBOX_BWRAP || undefined,
   };
 }
 

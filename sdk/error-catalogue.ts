@@ -48,6 +48,7 @@ export const kernelErrors = defineErrors('kernel', {
   PLINTH_ERR_EGRESS_REFUSED: { status: 403, message: 'the outbound request was refused by the egress policy', hint: 'loopback, private, link-local and metadata addresses are refused; an admin may allow a target with PLINTH_EGRESS_ALLOW' },
   PLINTH_ERR_EGRESS_UNREACHABLE: { status: 502, message: 'could not reach the target', hint: 'the same message for every cause (closed port, reset, timeout, TLS, DNS), so that it tells nothing about internal hosts' },
   PLINTH_ERR_EGRESS_TOO_LARGE: { status: 502, message: 'the response was larger than allowed', hint: 'the target answered more than the caller\'s byte limit' },
+  PLINTH_ERR_SANDBOX_UNAVAILABLE: { status: 503, message: 'no working process sandbox on this machine, so the program is not started', hint: 'install bubblewrap, socat and ripgrep (apt-get install bubblewrap socat ripgrep); `plinth doctor` says what fails; an admin may opt a plugin out with "sandbox": "off"' },
   PLINTH_ERR_JSON_TOO_DEEP: { status: 400, message: 'the body or frame nests JSON deeper than 64 levels', hint: 'flatten the document; no handler sees it' },
   PLINTH_ERR_TOO_MANY_CONNECTIONS: { status: 429, message: 'this user holds too many open SSE streams or WebSockets', hint: 'close one first, or raise PLINTH_MAX_SSE_PER_USER / PLINTH_MAX_WS_PER_USER' },
   PLINTH_ERR_BODY: { status: 400, message: 'the request body could not be read', hint: 'retry; check the client sends the whole body' },

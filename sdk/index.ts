@@ -10,3 +10,4 @@ export type * from './types';
 export * from './storage';
 export * from './lazy';
 export * from './doctor-checks';
+export * from './sandbox';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Kernel } from '../core/kernel';
-import { settingsFromEnv } from '../core/settings';
+import { settingsFromEnv, type KernelSettings } from '../core/settings';
 import { coreServices, type AnyServiceRef, type Clock, type EventBus, type PluginDefinition, type ServiceFactory, type ServiceRef, type User } from '../sdk';
 import type { ServiceMock } from './mock-services';
 
@@ -55,6 +55,8 @@ export interface TestKernelOptions {
   dataDir?: string;
   /** Keep the data dir (and a fresh PostgreSQL database) at stop, to start a second kernel on them. */
   keepData?: boolean;
+  /** Kernel settings over the test defaults (e.g. `sandboxBwrap` pointing at a missing bubblewrap). */
+  settings?: Partial<KernelSettings>;
   /** The kernel's egress allowlist (PLINTH_EGRESS_ALLOW), e.g. `['127.0.0.1']` for local fake servers. */
   egressAllow?: string[];
   /**
@@ -117,6 +119,7 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     host: '127.0.0.1', port: 0, dataDir, registryPath, adminToken, databaseUrl,
     watch: options.watch ?? false, logToStdout: !!process.env.PLINTH_TEST_LOGS, drainTimeoutMs: 2000,
     egressAllow: options.egressAllow ?? [],
+    ...options.settings,
   };
   const hosts = options.egressHosts;
   const egressLookup = hosts && (async (name: string) => (typeof hosts === 'function' ? hosts(name) : hosts[name])

@@ -58,7 +58,7 @@ describe('plinth doctor', () => {
     await new Promise<void>(r => squatter.listen(0, '127.0.0.1', r));
     const port = String((squatter.address() as AddressInfo).port);
     try {
-      const r = await plinth(['doctor', '--json'], { env: { PLINTH_DATA_DIR: dataDir, PLINTH_REGISTRY: registry, PLINTH_PORT: port, PLINTH_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' } });
+      const r = await plinth(['doctor', '--json'], { env: { PLINTH_DATA_DIR: dataDir, PLINTH_REGISTRY: registry, PLINTH_PORT: port, PLINTH_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing', PLINTH_SANDBOX_BWRAP: '/nonexistent/bwrap' } });
       assert.equal(r.status, 1, r.stdout + r.stderr);
       const { ok, checks, summary } = r.json();
       assert.equal(ok, false);
@@ -74,6 +74,9 @@ describe('plinth doctor', () => {
       assert.match(byName(checks, 'database').fix, /PLINTH_DATABASE_URL/);
       assert.equal(byName(checks, 'provider openai').status, 'ok');
       assert.match(byName(checks, 'provider anthropic').detail, /unreachable: ECONNREFUSED/);
+      assert.equal(byName(checks, 'sandbox').status, 'warn');
+      assert.match(byName(checks, 'sandbox').detail, /bubblewrap not found at "\/nonexistent\/bwrap"/);
+      assert.match(byName(checks, 'sandbox').fix, /apt-get install bubblewrap socat ripgrep/);
       assert.equal(summary.failed, 6);
       for (const c of checks.filter((c: any) => c.status === 'fail')) assert.ok(c.fix, `${c.name} says what to fix`);
       assert.ok(seen.includes('GET /v1/models Bearer sk-good'), 'the configured key was used for the probe');
@@ -97,6 +100,8 @@ describe('plinth doctor', () => {
     const { checks } = r.json();
     assert.match(byName(checks, 'server').detail, /a Plinth server \(1\.\d+\.\d+\) answers/);
     assert.match(byName(checks, 'database').detail, /kernel migrations 2\/2 applied/);
+    assert.equal(byName(checks, 'sandbox').status, 'ok');
+    assert.match(byName(checks, 'sandbox').detail, /bubblewrap/);
     assert.equal(byName(checks, 'provider openai').status, 'warn');
     assert.match(byName(checks, 'provider openai').detail, /refused the key \(HTTP 401\)/);
     assert.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { coreServices, createServiceFactory, type Logger } from 'plinth/sdk';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 import { tempDir, writePlugin } from '../helpers/plugins';
 
 const provider = `import { createServiceRef, definePlugin } from 'plinth/sdk';

@@ -32,7 +32,8 @@ before(async () => {
   user = await k.createUser();
   projectId = (await k.request('POST', '/api/projects', { token: user.token, body: { name: 'p' } })).body.id;
   assert.equal((await k.request('POST', `/api/projects/${projectId}/repos`, { token: user.token, body: { name: 'app', repo_path: repo } })).status, 201);
-  const agent = await k.request('POST', '/api/agents', { token: user.token, body: { name: 'pair', kind: 'cli', cli_name: 'aider', provider_config: { binary: FAKE_AIDER, model: 'sonnet' } } });
+  // Only an admin names the program of a cli agent; the user runs the shared agent.
+  const agent = await k.request('POST', '/api/agents', { body: { name: 'pair', kind: 'cli', cli_name: 'aider', provider_config: { binary: FAKE_AIDER, model: 'sonnet' } } });
   assert.equal(agent.status, 201, agent.text);
 });
 after(() => k.stop());
@@ -64,7 +65,7 @@ test('a run through the aider adapter edits its worktree, and its token report b
 test('a failing aider fails the run; a bad provider_config is a 400 and leaves no live run', async () => {
   const failing = await k.request('POST', '/api/runs', { token: user.token, body: { agent_id: 'pair', task: 'fail', project_id: projectId } });
   assert.equal((await settle(failing.body.id)).status, 'failed');
-  await k.request('POST', '/api/agents', { token: user.token, body: { name: 'broken', kind: 'cli', cli_name: 'aider', provider_config: { binary: 42 } } });
+  await k.request('POST', '/api/agents', { body: { name: 'broken', kind: 'cli', cli_name: 'aider', provider_config: { binary: 42 } } });
   const bad = await k.request('POST', '/api/runs', { token: user.token, body: { agent_id: 'broken', task: 't', project_id: projectId } });
   assert.equal(bad.status, 400, bad.text);
   assert.match(bad.body.error.message, /provider_config\.binary/);

@@ -1,4 +1,4 @@
-import { errors, reply, type HttpRouter, type ToolRegistry } from 'plinth/sdk';
+import { errors, reply, type HttpRouter, type ToolRegistry, type User } from 'plinth/sdk';
 import type { AgentLoop } from './agent-runtime';
 import type { AgentStore } from './agent-store';
 import type { KeyVault } from './key-vault';
@@ -23,19 +23,23 @@ export function registerAgentRoutes(http: HttpRouter, d: AgentRouteDeps): void {
   const checkModels = (body: { model?: string; fallback_models?: string[] }) => {
     for (const m of [body.model, ...(body.fallback_models ?? [])]) if (m) runtime.assertModelKnown(m);
   };
+  const checkBody = (body: { model?: string; fallback_models?: string[]; provider_config?: Record<string, unknown> | null }, user: User) => {
+    assertNoProgram(body.provider_config, user);
+    checkModels(body);
+  };
 
   http.get('/', { auth: 'user', summary: 'Agents you can use: shared ones and your own' }, async req => ({ items: await agents.list(req.user!), nextCursor: null }));
   http.post('/', { auth: 'user', body: AgentCreateBody, summary: 'Create an agent (shared when an admin creates it)' }, async req => {
-    checkModels(req.body);
+    checkBody(req.body, req.user!);
     return reply(201, await agents.create(req.body, req.user!));
   });
   http.get('/:id', { auth: 'user', params: IdParams, summary: 'An agent by id or name' }, req => agents.getVisible(req.params.id, req.user!));
   http.put('/:id', { auth: 'user', params: IdParams, body: AgentUpdateBody }, async req => {
-    checkModels(req.body);
+    checkBody(req.body, req.user!);
     return agents.update(req.params.id, req.body, req.user!);
   });
   http.patch('/:id', { auth: 'user', params: IdParams, body: AgentUpdateBody }, async req => {
-    checkModels(req.body);
+    checkBody(req.body, req.user!);
     return agents.update(req.params.id, req.body, req.user!);
   });
   http.delete('/:id', { auth: 'user', params: IdParams }, async req => { await agents.remove(req.params.id, req.user!); });
@@ -87,4 +91,17 @@ export function registerAgentRoutes(http: HttpRouter, d: AgentRouteDeps): void {
     agents: (await agents.listAll()).length,
     tools: d.tools.list().filter(t => t.risk !== 'blocked').length,
   }));
+}
+
+/** provider_config keys that name a program for a `cli` agent to start. */
+const PROGRAM_KEYS = ['command', 'binary', 'args'];
+
+/**
+ * A cli agent's program runs on the server: only an admin chooses it; users pick from the agents
+ * and adapters an admin configured (the program still runs inside the process sandbox).
+ */
+function assertNoProgram(config: Record<string, unknown> | null | undefined, user: User): void {
+  if (user.role === 'admin' || !config) return;
+  const named = PROGRAM_KEYS.filter(k => config[k] !== undefined);
+  if (named.length) throw errors.forbidden(`only admins may set provider_config.${named.join(', ')} (the program a cli agent starts); use a cli agent an admin configured`);
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { assertOwner, decodeCursor, definePlugin, errors, ownerFilter, pageOf, reply, type User } from 'plinth/sdk';
+import { assertOwner, decodeCursor, definePlugin, errors, ownerFilter, pageOf, reply, sandboxFor, sandboxRef, type SandboxMode, type User } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { jobsRef } from './contract';
 import { JobStore, migrations, type Job, type JobEvent } from './job-store';
@@ -15,15 +15,17 @@ interface Config extends DispatcherOptions {
   commandTimeoutMs: number;
   commandPath?: string;
   allowUserCommands: boolean;
+  sandbox: SandboxMode;
+  allowedHosts: string[];
 }
 
 const TERMINAL = new Set(['done', 'failed', 'cancelled', 'archived']);
 const positionOf = (row: Job) => ({ ms: Date.parse(row.createdAt), id: row.id });
 
 export default definePlugin({
-  deps: { agents: agentRuntimeRef.asOptional() },
+  deps: { agents: agentRuntimeRef.asOptional(), sandbox: sandboxRef.asOptional() },
   provides: [jobsRef],
-  async setup({ http, tools, storage, events, auth, clock, timers, log, config: raw, kernel, dataDir, agents, onDispose, provide }) {
+  async setup({ http, tools, storage, events, auth, clock, timers, log, config: raw, kernel, dataDir, agents, sandbox, onDispose, provide }) {
     const config = raw as unknown as Config;
     const store = new JobStore(await storage.open({ migrations }));
     const templates = new TemplateLibrary(join(kernel.dataDir, 'templates'));
@@ -32,6 +34,7 @@ export default definePlugin({
     service.dispatcher = dispatcher;
     service.registerExecutor(commandExecutor({
       workDir: join(dataDir, 'work'), timeoutMs: config.commandTimeoutMs, path: config.commandPath,
+      sandbox, sandboxMode: config.sandbox, allowedHosts: config.allowedHosts,
       onSpawn: (id, pid) => { void store.setPid(id, dispatcher.kernelId, pid).catch(() => undefined); },
     }));
     service.registerExecutor(agentExecutor(() => agents));
@@ -47,6 +50,8 @@ export default definePlugin({
 
     http.post('/', { auth: 'user', body: CreateBody, summary: 'Create a job, or the crew of a template' }, async req => {
       const b = req.body as any;
+      // Refused up front (not only when it runs) where a non-admin's command could not be sandboxed.
+      if (b.kind === 'command' && req.user!.role !== 'admin') await sandboxFor(sandbox, config.sandbox, false);
       if (b.template) {
         const crew = await service.createFromTemplate({ template: b.template, inputs: b.inputs ?? {}, owner: req.user!.id, user: req.user });
         return reply(201, { crewId: crew.crewId, jobs: crew.jobs.map(j => jobView(j)) });

@@ -295,7 +295,10 @@ export class JobStore {
   async settleQueued(nowMs: number): Promise<Job[]> {
     const j = this.jobs;
     const ready = await this.db.query(
-      `UPDATE ${j} SET state = 'ready', ready_ms = ?, run_after = ?, updated_ms = ? WHERE state = 'queued' AND NOT EXISTS (
+      // Only a child whose links are all there: on SQLite this statement can run inside another
+      // request's open insert, between the child's row and its links, and saw "no parent left".
+      `UPDATE ${j} SET state = 'ready', ready_ms = ?, run_after = ?, updated_ms = ? WHERE state = 'queued'
+         AND (SELECT COUNT(*) FROM ${this.links} c WHERE c.child_id = ${j}.id) = ${j}.parent_count AND NOT EXISTS (
          SELECT 1 FROM ${this.links} l JOIN ${j} p ON p.id = l.parent_id WHERE l.child_id = ${j}.id AND p.state <> 'done') RETURNING *`,
       [nowMs, nowMs, nowMs]);
     const failed = await this.db.query(

@@ -3,7 +3,9 @@ import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { PlinthError, egressErrorIn, errors, type Disposer, type EgressService, type Logger, type Timers, type ToolRegistry, type ToolRisk } from 'plinth/sdk';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PlinthError, egressErrorIn, errors, sandboxUnavailable, type Disposer, type EgressService, type Logger, type SandboxService, type SandboxedCommand, type Timers, type ToolRegistry, type ToolRisk } from 'plinth/sdk';
 import { errorCodes } from './errors';
 
 export interface McpServerConfig {
@@ -16,6 +18,12 @@ export interface McpServerConfig {
   enabled?: boolean;
   risk?: ToolRisk;
   toolRisk?: Record<string, ToolRisk>;
+  /** A stdio server runs in the kernel's process sandbox unless an admin sets false. */
+  sandbox?: boolean;
+  /** Inside the sandbox: folders it may write besides its own (`<data>/servers/<name>`), folders it may read, hosts it may reach. */
+  writable?: string[];
+  readable?: string[];
+  allowedHosts?: string[];
 }
 
 export type McpClientState = 'connecting' | 'connected' | 'disconnected' | 'error' | 'disabled';
@@ -45,6 +53,8 @@ interface ClientEntry {
   nextRetryAt: number | null;
   /** Set by `disconnect`: no automatic reconnect until `discover`. */
   held: boolean;
+  /** The sandbox's hold on the current stdio child (its network list). */
+  sandboxed?: SandboxedCommand;
 }
 
 export interface McpClientPoolOptions {
@@ -56,6 +66,9 @@ export interface McpClientPoolOptions {
   timers: Timers;
   connectTimeoutMs: number;
   callTimeoutMs: number;
+  /** The kernel's process sandbox, and the folder under which each stdio server gets its own. */
+  sandbox?: SandboxService;
+  dataDir: string;
   /** Backoff bounds for reconnects. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -148,7 +161,7 @@ export class McpClientPool {
       if (epoch === e.epoch) await this.refreshTools(e, epoch).catch(err => this.fail(e, epoch, err));
     });
     try {
-      await withTimeout(client.connect(this.transport(e.config)), this.o.connectTimeoutMs, `connecting to MCP server ${e.name}`);
+      await withTimeout(client.connect(await this.transport(e)), this.o.connectTimeoutMs, `connecting to MCP server ${e.name}`);
       await this.refreshTools(e, epoch);
       if (epoch !== e.epoch) return;
       e.state = 'connected';
@@ -160,17 +173,31 @@ export class McpClientPool {
     }
   }
 
-  private transport(config: McpServerConfig): Transport {
+  private async transport(e: ClientEntry): Promise<Transport> {
+    const config = e.config;
     if (config.url) {
       // No idle bound: the server's event stream may stay quiet for long; each step has its own timeout here.
       const fetch = this.o.egress.fetcher({ timeoutMs: Math.max(this.o.connectTimeoutMs, this.o.callTimeoutMs), idleTimeoutMs: 0, maxBytes: 64 * 1024 * 1024 });
       return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers ?? {} }, fetch });
     }
     // The child gets a minimal environment plus what the config names: never the kernel's secrets.
-    return new StdioClientTransport({
-      command: config.command!, args: config.args ?? [], cwd: config.cwd,
-      env: { ...getDefaultEnvironment(), ...(config.env ?? {}) }, stderr: 'ignore',
-    });
+    // The config is an admin's, but the server is still someone else's code: it runs in the sandbox
+    // with its own folder, what the config lets it read and write, and the hosts it names.
+    const env = { ...getDefaultEnvironment(), ...(config.env ?? {}) };
+    let cmd = { file: config.command!, args: config.args ?? [], env, cwd: config.cwd };
+    if (config.sandbox !== false) {
+      if (!this.o.sandbox) throw sandboxUnavailable('the kernel has no sandbox service');
+      const own = join(this.o.dataDir, 'servers', e.name);
+      mkdirSync(own, { recursive: true });
+      const cwd = config.cwd ?? own;
+      const wrapped = await this.o.sandbox.wrap({
+        file: cmd.file, args: cmd.args, cwd, env: { ...env, HOME: own },
+        writable: [own, ...(config.writable ?? [])], readable: [cmd.file, ...(config.readable ?? [])], allowedHosts: config.allowedHosts ?? [],
+      });
+      e.sandboxed = wrapped;
+      cmd = { file: wrapped.file, args: wrapped.args, env: wrapped.env, cwd };
+    }
+    return new StdioClientTransport({ command: cmd.file, args: cmd.args, cwd: cmd.cwd, env: cmd.env, stderr: 'ignore' });
   }
 
   private async refreshTools(e: ClientEntry, epoch: number): Promise<void> {
@@ -240,6 +267,8 @@ export class McpClientPool {
     e.client = undefined;
     if (bump) e.epoch++;
     if (client) await withTimeout(client.close(), 5000, 'closing').catch(() => undefined);
+    e.sandboxed?.release();
+    e.sandboxed = undefined;
   }
 
   private unregister(e: ClientEntry): void {

@@ -1,4 +1,4 @@
-import { toolPolicyRef, definePlugin, egressRef, errors, lazy } from 'plinth/sdk';
+import { toolPolicyRef, definePlugin, egressRef, errors, lazy, sandboxRef } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { mcpExtensionsRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
@@ -33,9 +33,10 @@ export default definePlugin({
     memory: memoryRef.asOptional(),
     agents: agentRuntimeRef.asOptional(),
     egress: egressRef,
+    sandbox: sandboxRef.asOptional(),
   },
   provides: [mcpExtensionsRef],
-  async setup({ egress, http, tools, auth, log, clock, timers, kernel, config, onDispose, gate, skills, memory, agents, provide }) {
+  async setup({ egress, http, tools, auth, log, clock, timers, kernel, config, dataDir, onDispose, gate, skills, memory, agents, sandbox, provide }) {
     const cfg = config as McpConfig;
     const extensions = new McpExtensionRegistry();
     const catalog = new McpCatalog({ tools, extensions, gate, skills, memory, agents });
@@ -78,7 +79,7 @@ export default definePlugin({
     const hasServers = Object.keys(cfg.mcpServers ?? {}).length > 0;
     const pool = hasServers ? new (require('./client-pool') as typeof import('./client-pool')).McpClientPool({
       servers: cfg.mcpServers, tools, log, timers, egress,
-      connectTimeoutMs: cfg.connectTimeoutMs, callTimeoutMs: cfg.callTimeoutMs,
+      connectTimeoutMs: cfg.connectTimeoutMs, callTimeoutMs: cfg.callTimeoutMs, sandbox, dataDir,
     }) : undefined;
     pool?.start();
     onDispose(() => pool?.stop());

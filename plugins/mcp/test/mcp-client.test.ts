@@ -5,6 +5,7 @@ import { createTestKernel, mockServices, type TestKernel } from 'plinth/testing'
 import { testGate } from './helpers';
 
 const servers = join(__dirname, 'fixtures/servers');
+const CHECKOUT = join(__dirname, '../../..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startHttp } = require(join(servers, 'sdk-server.js')) as { startHttp(port?: number): Promise<{ url: string; close(): Promise<void> }> };
 
@@ -25,13 +26,14 @@ describe('MCP client: configured servers join the tool registry', () => {
         config: {
           connectTimeoutMs: 1500,
           mcpServers: {
-            local: { command: process.execPath, args: [join(servers, 'sdk-server.js')], risk: 'safe', toolRisk: { noop: 'blocked' } },
+            // Sandboxed (the default): it may read the checkout for its fixture and the MCP SDK.
+            local: { command: process.execPath, args: [join(servers, 'sdk-server.js')], risk: 'safe', toolRisk: { noop: 'blocked' }, readable: [CHECKOUT] },
             web: { url: web.url, headers: { authorization: 'Bearer sesame' } },
             nokey: { url: web.url },
             // Loopback on a port the allowlist does not name.
             internal: { url: 'http://127.0.0.1:9/mcp' },
-            hang: { command: process.execPath, args: [join(servers, 'hang-server.js')] },
-            crash: { command: process.execPath, args: [join(servers, 'crash-server.js')] },
+            hang: { command: process.execPath, args: [join(servers, 'hang-server.js')], readable: [CHECKOUT] },
+            crash: { command: process.execPath, args: [join(servers, 'crash-server.js')], sandbox: false },
             off: { command: 'does-not-matter', enabled: false },
           },
         },

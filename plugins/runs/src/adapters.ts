@@ -51,9 +51,10 @@ function lastJson(output: string, pick: (o: any) => boolean): any {
 /**
  * The hook command the CLIs run: it posts the hook's JSON (stdin) to the run's hook URL with the
  * per-run token, both taken from the environment the run was spawned with, and prints the answer
- * (a PreToolUse decision) on stdout for the CLI to read.
+ * (a PreToolUse decision) on stdout for the CLI to read. Inside the sandbox the kernel is reached
+ * through the sandbox's proxy (PLINTH_NO_PROXY is empty there); outside it, directly.
  */
-export const HOOK_COMMAND = 'curl -sS -m 600 -X POST -H "authorization: Bearer $PLINTH_RUN_TOKEN" -H "content-type: application/json" --data-binary @- "$PLINTH_HOOK_URL"';
+export const HOOK_COMMAND = 'curl -sS -m 600 --noproxy "${PLINTH_NO_PROXY-*}" -X POST -H "authorization: Bearer $PLINTH_RUN_TOKEN" -H "content-type: application/json" --data-binary @- "$PLINTH_HOOK_URL"';
 
 /**
  * Claude Code (docs.claude.com/en/docs/claude-code): headless `-p` with `stream-json` output so the
@@ -139,6 +140,8 @@ export const codexAdapter: CliAdapter = {
  * Any program: `provider_config.command` and `args`, where `{task}`, `{message}` and `{session}`
  * are replaced; the same values are in PLINTH_TASK, PLINTH_MESSAGE and PLINTH_SESSION_ID. A line
  * `PLINTH_RESULT {"sessionId":…,"inputTokens":…,"outputTokens":…,"costUsd":…}` reports a result.
+ * Inside the process sandbox the program reaches PLINTH_HOOK_URL only through the sandbox's proxy
+ * (HTTP_PROXY; loopback is in NO_PROXY there), as HOOK_COMMAND does with `--noproxy "$PLINTH_NO_PROXY"`.
  */
 export const commandAdapter: CliAdapter = {
   name: 'command',

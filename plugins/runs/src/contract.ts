@@ -5,6 +5,8 @@ import { createServiceRef, type Disposer } from 'plinth/sdk';
 export interface CliAdapter {
   name: string;
   command(input: { task: string; message?: string; sessionId?: string; cwd: string; config: Record<string, unknown> }): { file: string; args: string[]; env?: Record<string, string> };
+  /** Hosts the CLI reaches (its provider's API), allowed through the process sandbox's proxy; an admin may override them (runs config adapterHosts). */
+  hosts?: string[];
   /** Write the CLI's hook settings into the worktree so its hooks post to `hookUrl` with `token`. */
   setupHooks?(input: { cwd: string; hookUrl: string; token: string }): Promise<void>;
   /** Read tokens, cost and session id from the CLI's output when it reports them. */

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { tmpdir } from 'node:os';
 import { errors, type User } from 'plinth/sdk';
 
@@ -63,7 +63,10 @@ export const PLINTH_IDENTITY = identityEnv('Plinth', 'plinth@localhost');
 export function assertRepoAllowed(repoPath: string, user: User, repoRoots: string[]): void {
   if (user.role === 'admin') return;
   if (!repoRoots.length) throw errors.forbidden('only admins may add repositories here; an admin can allow folders with the runs config repoRoots');
-  const real = realpathSync(repoPath);
+  // A path that does not exist is judged by its name, so that the answer (403) is the same whether
+  // or not a folder outside repoRoots exists; symlinks inside a root are followed when it does.
+  let real: string;
+  try { real = realpathSync(repoPath); } catch { real = resolve(repoPath); }
   const allowed = repoRoots.some(root => {
     let r: string;
     try { r = realpathSync(root); } catch { return false; }

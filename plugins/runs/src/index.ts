@@ -1,4 +1,4 @@
-import { toolPolicyRef, assertOwner, definePlugin, errors, newId, ownerFilter, reply, type User } from 'plinth/sdk';
+import { toolPolicyRef, assertOwner, definePlugin, errors, newId, ownerFilter, reply, sandboxRef, type SandboxMode, type User } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { cliAdaptersRef } from './contract';
 import { CliAdapters, claudeCodeAdapter, codexAdapter, commandAdapter } from './adapters';
@@ -22,9 +22,10 @@ const page = <T extends { id: string }>(items: T[], limit: number) => ({ items, 
 const bearer = (h: string | string[] | undefined) => (typeof h === 'string' && /^Bearer /i.test(h) ? h.slice(7).trim() : undefined);
 
 export default definePlugin({
-  deps: { agents: agentRuntimeRef.asOptional(), gate: toolPolicyRef.asOptional() },
+  deps: { agents: agentRuntimeRef.asOptional(), gate: toolPolicyRef.asOptional(), sandbox: sandboxRef.asOptional() },
   provides: [cliAdaptersRef],
-  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, agents, gate, onDispose, provide }) {
+  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, agents, gate, sandbox, onDispose, provide }) {
+    const cfg = config as { repoRoots?: string[]; sandbox?: SandboxMode; adapterHosts?: Record<string, string[]>; terminalSandbox?: boolean };
     const db = await storage.open({ migrations });
     const store = new RunStore(db);
     const runLog = new RunEventLog(store, clock, log);
@@ -34,9 +35,10 @@ export default definePlugin({
     const runs = new RunService({
       store, log: runLog, adapters, clock, logger: log, events, auth, dataDir,
       agents: () => agents, gate: () => gate, hookUrl: id => `${kernel.baseUrl()}/api/runs/${id}/hook`,
+      sandbox, sandboxMode: cfg.sandbox ?? 'auto', adapterHosts: cfg.adapterHosts ?? {},
     });
     const review = new RunReview(store, now);
-    const terminals = new TerminalSockets(runs, dataDir);
+    const terminals = new TerminalSockets(runs, dataDir, cfg.terminalSandbox ? sandbox : undefined);
     onDispose(() => terminals.stopAll());
     onDispose(() => runs.stopAll());
     const recovered = await runs.recover();
@@ -74,8 +76,9 @@ export default definePlugin({
     });
     http.post('/api/projects/:id/repos', { auth: 'user', params: S.IdParams, body: S.AddRepo }, async req => {
       const p = await project(req.user, req.params.id);
+      // Permission first: a refused path must not tell whether it exists.
+      assertRepoAllowed(req.body.repo_path, req.user!, cfg.repoRoots ?? []);
       assertRepoPath(req.body.repo_path);
-      assertRepoAllowed(req.body.repo_path, req.user!, (config as { repoRoots?: string[] }).repoRoots ?? []);
       if ((await store.repos(p.id)).some(r => r.name === req.body.name)) throw errors.conflict(`project ${p.id} already has a repo named ${req.body.name}`);
       const repo = { id: newId('repo'), project_id: p.id, name: req.body.name, repo_path: req.body.repo_path, created_at: now() };
       await store.addRepo(repo);

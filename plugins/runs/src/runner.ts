@@ -1,7 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, appendFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { assertOwner, errors, newId, type ToolPolicyService, type AuthService, type Clock, type EventBus, type Logger, type User } from 'plinth/sdk';
+import { isAbsolute, join } from 'node:path';
+import {
+  assertOwner, errors, newId, sandboxFor, type AuthService, type Clock, type EventBus, type Logger,
+  type SandboxMode, type SandboxService, type SandboxedCommand, type ToolPolicyService, type User,
+} from 'plinth/sdk';
 import type { AgentRuntime } from 'plinth/contracts/agents';
 import type { CliAdapters } from './adapters';
 import { OUTPUT, type RunEventLog } from './event-log';
@@ -9,6 +12,7 @@ import { PLINTH_IDENTITY, assertRepoPath, commitAll, currentBranch, git, resolve
 import { mapHook } from './hooks';
 import { ACTIVE, type RunRepoRow, type RunRow, type RunStatus, type RunStore } from './store';
 import { PtyProcess, minimalEnv } from './terminal';
+import { DEFAULT_ADAPTER_HOSTS, runSandboxPolicy } from './run-sandbox';
 
 interface LiveRun { proc: PtyProcess; intent?: 'cancel' | 'pause'; finished: Promise<void> }
 
@@ -18,6 +22,8 @@ const LIVE: Set<string> = ((globalThis as any)[Symbol.for('plinth.runs.live')] ?
 export interface RunServiceDeps {
   store: RunStore; log: RunEventLog; adapters: CliAdapters; clock: Clock; logger: Logger; events: EventBus; auth: AuthService;
   agents: () => AgentRuntime | undefined; gate: () => ToolPolicyService | undefined; dataDir: string; hookUrl: (runId: string) => string;
+  /** The kernel's process sandbox, the plugin's `sandbox` mode and per-adapter host overrides. */
+  sandbox: SandboxService | undefined; sandboxMode: SandboxMode; adapterHosts: Record<string, string[]>;
 }
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -47,6 +53,8 @@ export class RunService {
     if (agent.kind !== 'cli') throw errors.badRequest(`agent ${agent.name} is of kind "${agent.kind}"; runs need a cli agent`);
     const adapterName = agent.cli_name ?? 'command';
     const adapter = this.d.adapters.require(adapterName);
+    // Fail closed before any worktree exists: a non-admin's CLI runs only inside the sandbox.
+    await sandboxFor(this.d.sandbox, this.d.sandboxMode, user.role === 'admin');
     const config = { ...(agent.provider_config ?? {}) };
     const projectId = input.project_id ?? (typeof config.project_id === 'string' ? config.project_id : undefined);
     if (!projectId) throw errors.badRequest('no project: pass project_id, or set provider_config.project_id on the agent');
@@ -106,7 +114,9 @@ export class RunService {
       }
       const cmd = adapter.command({ task: run.task, message: input.message, sessionId: run.session_id ?? undefined, cwd: run.cwd, config });
       const env = minimalEnv({ ...(cmd.env ?? {}), PLINTH_RUN_ID: run.id, PLINTH_RUN_TOKEN: token, PLINTH_HOOK_URL: hookUrl });
-      const proc = new PtyProcess(cmd.file, cmd.args, { cwd: run.cwd, env });
+      const wrapped = await this.sandboxed(run, repos, cmd, env, hookUrl, adapter.hosts);
+      const proc = new PtyProcess(wrapped.file, wrapped.args, { cwd: run.cwd, env: wrapped.env });
+      void proc.exited.then(() => wrapped.release());
       const liveRun: LiveRun = { proc, finished: undefined as any };
       this.live.set(run.id, liveRun);
       LIVE.add(run.id);
@@ -121,6 +131,19 @@ export class RunService {
       await this.d.log.append(run.id, 'run.failed', { error: `could not start: ${err.message}` });
       throw err;
     }
+  }
+
+  /** The CLI inside the kernel's sandbox (see run-sandbox.ts), or as it is where the mode or an admin owner allows. */
+  private async sandboxed(run: RunRow, repos: RunRepoRow[], cmd: { file: string; args: string[] }, env: Record<string, string>, hookUrl: string, hosts: string[] | undefined): Promise<SandboxedCommand> {
+    const owner = await this.d.auth.getUser(run.owner);
+    const sandbox = await sandboxFor(this.d.sandbox, this.d.sandboxMode, owner?.role === 'admin');
+    if (!sandbox) return { file: cmd.file, args: cmd.args, env, release() {} };
+    const runDir = join(this.worktreeRoot, run.id);
+    const policy = runSandboxPolicy({ runDir, repos, hookUrl, hosts: this.d.adapterHosts[run.adapter] ?? hosts ?? DEFAULT_ADAPTER_HOSTS[run.adapter] ?? [] });
+    // $HOME is hidden in the sandbox: the CLI gets the run's folder instead; its hooks use the proxy.
+    // The program an admin configured stays runnable even where it lives in a hidden folder.
+    if (isAbsolute(cmd.file)) policy.readable = [...policy.readable ?? [], cmd.file];
+    return sandbox.wrap({ file: cmd.file, args: cmd.args, cwd: run.cwd, env: { ...env, HOME: runDir, PLINTH_NO_PROXY: '' }, ...policy });
   }
 
   private async finish(runId: string, liveRun: LiveRun, exitCode: number, signal: number | undefined): Promise<void> {

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { WebSocket } from 'ws';
-import { newId, type WsConnectionInfo } from 'plinth/sdk';
+import { newId, type SandboxService, type WsConnectionInfo } from 'plinth/sdk';
 import type { RunService } from './runner';
 import { PtyProcess, minimalEnv } from './terminal';
 
@@ -17,7 +17,8 @@ interface Shell { proc: PtyProcess; viewers: Set<WebSocket> }
  */
 export class TerminalSockets {
   private readonly shells = new Map<string, Shell>();
-  constructor(private readonly runs: RunService, private readonly defaultCwd: string) {}
+  /** `sandbox`: set when the config puts the admins' shell in the process sandbox (terminalSandbox). */
+  constructor(private readonly runs: RunService, private readonly defaultCwd: string, private readonly sandbox?: SandboxService) {}
 
   handle(socket: WebSocket, info: WsConnectionInfo): void {
     const fail = (code: number, message: string) => { send(socket, { type: 'error', message }); socket.close(code, message.slice(0, 120)); };
@@ -39,7 +40,17 @@ export class TerminalSockets {
     const cwd = info.query.cwd || this.defaultCwd;
     try { if (!statSync(cwd).isDirectory()) throw new Error(); } catch { return fail(4000, `cwd ${cwd} is not an existing folder`); }
     const file = process.env.SHELL && /^\/[\w/.-]+$/.test(process.env.SHELL) ? process.env.SHELL : '/bin/sh';
-    const proc = new PtyProcess(file, [], { cwd, env: minimalEnv({}), cols: Number(info.query.cols) || 120, rows: Number(info.query.rows) || 40 });
+    const size = { cols: Number(info.query.cols) || 120, rows: Number(info.query.rows) || 40 };
+    if (!this.sandbox) return this.start(socket, new PtyProcess(file, [], { cwd, env: minimalEnv({}), ...size }));
+    void this.sandbox.wrap({ file, args: [], cwd, env: minimalEnv({ HOME: cwd }), writable: [cwd] }).then(w => {
+      const proc = new PtyProcess(w.file, w.args, { cwd, env: w.env, ...size });
+      void proc.exited.then(() => w.release());
+      this.start(socket, proc);
+    }, (err: Error) => fail(4503, err.message));
+  }
+
+  private start(socket: WebSocket, proc: PtyProcess): void {
+    if (socket.readyState !== socket.OPEN) { void proc.killTree(500); return; }
     const id = newId('sh');
     const shell: Shell = { proc, viewers: new Set() };
     this.shells.set(id, shell);

@@ -1,6 +1,6 @@
 import { waitFor } from 'plinth/testing';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -38,6 +38,11 @@ export const until = <T>(fn: () => Promise<T | undefined | false> | T | undefine
 
 export function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** Whether `sleep <marker>` runs anywhere on the machine (a sandboxed child has no pid we could know). */
+export function sleeping(marker: string): boolean {
+  return readdirSync('/proc').some(p => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`; } catch { return false; } });
 }
 
 /** Reads an SSE stream into parsed frames until `stop` says so or the time runs out. */

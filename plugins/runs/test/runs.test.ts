@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { FIXTURE_AGENTS, PLUGIN, alive, cliAgent, gitIn, makeRepo, openTerminal, readSse, until, REPO_BASE } from './helpers';
+import { FIXTURE_AGENTS, PLUGIN, alive, cliAgent, sleeping, gitIn, makeRepo, openTerminal, readSse, until, REPO_BASE } from './helpers';
 
 const pidDir = mkdtempSync(join(tmpdir(), 'plinth-pids-'));
 
@@ -46,12 +46,18 @@ describe('runs: coding agents in worktrees and PTYs', () => {
     until(async () => { const r = (await k.request('GET', `/api/runs/${id}`, as(user.token))).body; return statuses.includes(r.status) && r; }, 10_000, `run ${id} to settle`);
 
   test('projects and repos: bad repo paths are refused with a reason, other users get 404', async () => {
-    const plain = mkdtempSync(join(tmpdir(), 'plinth-plain-'));
+    const plain = mkdtempSync(join(REPO_BASE, 'plinth-plain-'));
     const bad = await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: plain }, ...as(user.token) });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /not a git repository: it has no \.git/);
-    assert.equal((await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: '/nonexistent/plinth' }, ...as(user.token) })).status, 400);
-    assert.equal((await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: 'relative' }, ...as(user.token) })).status, 400);
+    // Outside repoRoots the answer is the same 403 whether the path exists or not (nothing is looked at first).
+    const refused = async (repo_path: string) => (await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path }, ...as(user.token) })).body;
+    for (const p of ['/nonexistent/plinth', '/root/.ssh', '/etc']) {
+      assert.equal((await refused(p)).error?.code, 'PLINTH_ERR_FORBIDDEN', p);
+      assert.equal((await refused(p)).error.message, `repo_path ${p} is outside the folders users may register (repoRoots)`);
+    }
+    const missing = join(plain, 'missing');
+    assert.equal((await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: missing }, ...as(user.token) })).status, 400);
     // A user may only register repositories under the configured repoRoots (here the temp folder).
     const outside = await k.request('POST', `/api/projects/${projectId}/repos`, { body: { name: 'x', repo_path: makeRepo(tmpdir()) }, ...as(user.token) });
     assert.equal(outside.status, 403);
@@ -210,25 +216,27 @@ describe('runs: coding agents in worktrees and PTYs', () => {
 
   test('cancel kills the whole process tree', async () => {
     const run = await start('sleeper');
-    const leader = Number(await until(() => existsSync(join(pidDir, 'leader.pid')) && readFileSync(join(pidDir, 'leader.pid'), 'utf8').trim(), 5000, 'leader pid'));
-    const child = Number(readFileSync(join(pidDir, 'child.pid'), 'utf8'));
-    assert.ok(alive(child));
+    const child = await until(() => existsSync(join(run.cwd, '.child-marker')) && readFileSync(join(run.cwd, '.child-marker'), 'utf8').trim(), 5000, 'child marker');
+    const started = (await k.request('GET', `/api/runs/${run.id}/events`, as(user.token))).body.items.find((e: any) => e.type === 'run.started');
+    const leader = Number(started.data.pid);
+    assert.ok(sleeping(child) && alive(leader));
     assert.equal((await k.request('DELETE', `/api/runs/${run.id}`, as(user.token))).status, 409);
     const r = await k.request('POST', `/api/runs/${run.id}/cancel`, as(user.token));
     assert.equal(r.status, 200);
     assert.equal(r.body.status, 'cancelled');
-    await until(() => !alive(child) && !alive(leader), 3000, 'the tree to die');
+    await until(() => !sleeping(child) && !alive(leader), 3000, 'the tree to die');
     assert.equal((await k.request('POST', `/api/runs/${run.id}/cancel`, as(user.token))).status, 409);
   });
 
   test('pause checkpoints uncommitted work; continue resumes in the recreated worktree with the message', async () => {
     const run = await start('sleeper');
     await until(async () => (await k.request('GET', `/api/runs/${run.id}/logs`, as(user.token))).text.includes('ready'), 5000, 'ready');
-    const child = Number(readFileSync(join(pidDir, 'child.pid'), 'utf8'));
+    const child = readFileSync(join(run.cwd, '.child-marker'), 'utf8').trim();
+    assert.ok(sleeping(child));
     const paused = await k.request('POST', `/api/runs/${run.id}/pause`, as(user.token));
     assert.equal(paused.status, 200, paused.text);
     assert.equal(paused.body.status, 'paused');
-    await until(() => !alive(child), 3000, 'child to die');
+    await until(() => !sleeping(child), 3000, 'child to die');
     assert.equal(gitIn(repo, 'log', '-1', '--format=%s', run.branch), 'plinth: checkpoint on pause');
     assert.equal(gitIn(repo, 'show', `${run.branch}:wip.txt`), 'work in progress');
     assert.equal((await k.request('POST', `/api/runs/${run.id}/pause`, as(user.token))).status, 409);
@@ -374,6 +382,34 @@ describe('runs: without an agent runtime, and across a restart', () => {
       assert.match(r.body.error.message, /agents plugin/);
     } finally {
       await k.stop();
+    }
+  });
+});
+
+describe('runs: the admins\' terminal in the process sandbox (terminalSandbox)', () => {
+  test('sandboxed, the shell writes its cwd but cannot see the data dir or the kernel; unsandboxed it can', async () => {
+    const look = async (k: TestKernel) => {
+      const cwd = mkdtempSync(join(tmpdir(), 'plinth-shell-'));
+      const t = await openTerminal(k.baseUrl.replace('http', 'ws') + `/api/terminal?cwd=${encodeURIComponent(cwd)}`, { authorization: `Bearer ${k.adminToken}` });
+      await t.wait(f => f.type === 'ready');
+      const cmd = `(cat ${k.registryPath} >/dev/null 2>&1 && echo DATA-LISTED) || echo DATA-HIDDEN; `
+        + `(kill -0 ${process.pid} 2>/dev/null && echo KERNEL-SEEN) || echo KERNEL-UNSEEN; echo hi > mine.txt; echo done-$((40+2))\r`;
+      t.ws.send(JSON.stringify({ type: 'input', data: cmd }));
+      await t.wait(() => t.frames.filter(f => f.type === 'output').map(f => f.data).join('').includes('done-42'));
+      const out = t.frames.filter(f => f.type === 'output').map(f => f.data).join('').split('\n').filter(l => !l.includes('echo')).join('\n');
+      t.ws.close();
+      return { out, wrote: existsSync(join(cwd, 'mine.txt')) };
+    };
+    const boxed = await createTestKernel({ plugins: [{ path: PLUGIN, config: { terminalSandbox: true } }] });
+    const open = await createTestKernel({ plugins: [{ path: PLUGIN }] });
+    try {
+      const b = await look(boxed);
+      assert.ok(b.out.includes('DATA-HIDDEN') && b.out.includes('KERNEL-UNSEEN') && b.wrote, b.out);
+      const o = await look(open);
+      assert.ok(o.out.includes('DATA-LISTED') && o.out.includes('KERNEL-SEEN') && o.wrote, o.out);
+    } finally {
+      await boxed.stop();
+      await open.stop();
     }
   });
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { createTestKernel, type TestKernel } from 'plinth/sdk/testing';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
 import { WsTickets } from '../../../core/http/websocket';
 import { tempDir, writePlugin } from '../../helpers/plugins';
 import { ROOT, dialects } from '../helpers';

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { sandboxFor, type SandboxMode, type SandboxService } from 'plinth/sdk';
 import type { JobExecutionContext, JobExecutor } from '../contract';
 import { CommandRequest } from '../schemas';
 
@@ -8,14 +9,21 @@ export interface CommandOptions {
   workDir: string;
   timeoutMs: number;
   path?: string;
+  /** The kernel's sandbox, and the plugin's `sandbox` mode and `allowedHosts` for command jobs. */
+  sandbox?: SandboxService;
+  sandboxMode: SandboxMode;
+  allowedHosts: string[];
   /** Told the pid as soon as the process exists, so a later kernel can find an orphan. */
   onSpawn(jobId: string, pid: number): void;
 }
 
 /**
  * Runs a process with a minimal environment: PATH, HOME (the job's folder), LANG and the job's
- * own variables, never the kernel's environment, so no secret leaks into a job. The process gets
- * its own process group, so a timeout or cancel kills its children too.
+ * own variables, never the kernel's environment. A minimal environment is no boundary while the
+ * process runs as the kernel's user beside it (it could read /proc/<kernel>/environ), so it runs
+ * inside the kernel's sandbox: only its folder writable, the data dir hidden, no network but the
+ * configured hosts. The process gets its own process group, so a timeout or cancel kills its
+ * children too.
  */
 export function commandExecutor(options: CommandOptions): JobExecutor {
   return {
@@ -39,7 +47,12 @@ async function runCommand(ctx: JobExecutionContext, o: CommandOptions): Promise<
   };
   const [file, args] = req.command ? ['/bin/sh', ['-c', req.command]] : [req.argv![0], req.argv!.slice(1)];
   const timeoutMs = req.timeoutMs ?? o.timeoutMs;
-  const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const sandbox = await sandboxFor(o.sandbox, o.sandboxMode, ctx.user.role === 'admin');
+  const cmd = sandbox
+    ? await sandbox.wrap({ file, args, cwd, env, writable: [home], allowedHosts: o.allowedHosts })
+    : { file, args, env, release() {} };
+  const child = spawn(cmd.file, cmd.args, { cwd, env: cmd.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.once('close', () => cmd.release());
   const tail: string[] = [];
   const lineReader = (stream: 'stdout' | 'stderr') => {
     let buf = '';
