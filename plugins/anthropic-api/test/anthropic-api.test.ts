@@ -142,7 +142,7 @@ for (const database of dialects) describe(`/anthropic/v1 with the official @anth
 
   test('errors come in Anthropic\'s shape and as the client\'s typed errors', async () => {
     const msg = (model: string, extra: Record<string, unknown> = {}) => client.messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: 'x' }], ...extra } as any);
-    await assert.rejects(msg('nowhere/x'), (e: any) => e instanceof Anthropic.NotFoundError && e.error.error.type === 'not_found_error');
+    await assert.rejects(msg('nowhere/x'), (e: any) => e instanceof Anthropic.NotFoundError && (e.error as any).error.type === 'not_found_error');
     await assert.rejects(client.messages.stream({ model: 'nowhere/x', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).finalMessage(), Anthropic.NotFoundError);
     await assert.rejects(msg('agent/ghost'), Anthropic.NotFoundError);
     await assert.rejects(msg('builtin/echo', { max_tokens: undefined }), (e: any) => e instanceof Anthropic.BadRequestError && /max_tokens/.test(e.message));
