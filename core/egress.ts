@@ -174,7 +174,7 @@ export class EgressPolicy implements EgressService {
   }
 
   async fetch(input: string | URL, init: EgressFetchInit = {}): Promise<Response> {
-    const { timeoutMs = 30_000, idleTimeoutMs = timeoutMs, maxBytes = 10 * 1024 * 1024, maxRedirects = 5, redirect = 'follow', signal, ...request } = init;
+    const { timeoutMs = 30_000, idleTimeoutMs = timeoutMs, maxBytes = 10 * 1024 * 1024, maxRedirects = 5, signal, ...request } = init;
     let url = this.parse(input);
     let method = (request.method ?? 'GET').toUpperCase();
     let body = request.body;
@@ -192,7 +192,7 @@ export class EgressPolicy implements EgressService {
         const res = await undiciFetch(url, { ...(request as any), method, headers, body, redirect: 'manual', dispatcher: this.agent, signal: controller.signal })
           .catch(err => { throw this.failure(err, url, signal); });
         const location = res.headers.get('location');
-        if (!REDIRECTS.has(res.status) || !location || redirect === 'manual') {
+        if (!REDIRECTS.has(res.status) || !location) {
           clearTimeout(timer);
           return bounded(res, url, maxBytes, idleTimeoutMs, controller, () => signal?.removeEventListener('abort', onAbort));
         }

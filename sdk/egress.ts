@@ -31,11 +31,6 @@ export interface EgressFetchInit extends Omit<RequestInit, 'redirect' | 'signal'
   maxBytes?: number;
   /** Redirects are followed by the service, each hop checked again. Default 5. */
   maxRedirects?: number;
-  /**
-   * `manual`: a redirect is answered as is (status and Location) for a client that follows it by
-   * itself with a new checked request (a browser); default `follow`.
-   */
-  redirect?: 'follow' | 'manual';
 }
 
 /**
