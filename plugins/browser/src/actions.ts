@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Frame, Page } from 'playwright-core';
 import { errors, type EgressService } from 'plinth/sdk';
 import type { ActionResult, BrowserLimits } from './browser-session';
 import type { ActionRequest } from './schemas';
@@ -18,8 +18,23 @@ export async function performAction(page: Page, r: ActionRequest, egress: Egress
       try { url = new URL(r.url!); } catch { throw errors.validation(`"${r.url}" is not a URL`); }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw errors.validation(`only http and https URLs are opened, not ${url.protocol}`);
       await egress.check(url);
-      const res = await page.goto(url.href, { waitUntil: 'load', timeout: waitMs });
-      return { result: { status: res?.status() ?? null } };
+      // A refused or failed load commits Chromium's error page a little after goto fails; the next
+      // navigation, started before that commit, would be cut short by it. So a failure answers only
+      // once the error page has landed.
+      let errorPage = false;
+      const onNavigated = (frame: Frame) => { if (frame === page.mainFrame() && frame.url().startsWith('chrome-error:')) errorPage = true; };
+      page.on('framenavigated', onNavigated);
+      try {
+        const res = await page.goto(url.href, { waitUntil: 'load', timeout: waitMs });
+        return { result: { status: res?.status() ?? null } };
+      } catch (err) {
+        if (!errorPage && /net::ERR_/.test(String((err as Error).message))) {
+          await page.waitForEvent('framenavigated', { predicate: f => f === page.mainFrame() && f.url().startsWith('chrome-error:'), timeout: limits.actionTimeoutMs }).catch(() => undefined);
+        }
+        throw err;
+      } finally {
+        page.off('framenavigated', onNavigated);
+      }
     }
     case 'click':
       await page.click(r.selector!, { timeout });
@@ -37,8 +52,9 @@ export async function performAction(page: Page, r: ActionRequest, egress: Egress
       return { result: { selected: await page.selectOption(r.selector!, r.values!, { timeout }) } };
     case 'scroll':
       if (r.selector) await page.locator(r.selector).first().scrollIntoViewIfNeeded({ timeout });
-      else await page.mouse.wheel(r.x ?? 0, r.y ?? 0);
-      // A string, evaluated in the page: the kernel's TypeScript has no DOM types.
+      // scrollBy rather than a wheel event, which scrolls later (smoothly) than it returns. The
+      // script is a string (the kernel's TypeScript has no DOM types); x and y are schema-checked integers.
+      else await page.evaluate(`window.scrollBy({ left: ${Number(r.x ?? 0)}, top: ${Number(r.y ?? 0)}, behavior: 'instant' })`);
       return { result: await page.evaluate('({ scrollX: Math.round(window.scrollX), scrollY: Math.round(window.scrollY) })') };
     case 'wait_for':
       await page.waitForSelector(r.selector!, { state: r.state ?? 'visible', timeout: waitMs });

@@ -109,7 +109,7 @@ for (const database of dialects) describe(`browser: real Chromium against local 
     assert.deepEqual([redirected.status, redirected.body.error.code], [403, 'PLINTH_ERR_EGRESS_REFUSED'], redirected.text);
     assert.match(redirected.body.error.message, /127\.0\.0\.1/);
     const image = await act({ action: 'navigate', url: `${site.base}/image-away` });
-    assert.equal(image.body.title, 'Image', 'the page loads, its image from elsewhere does not');
+    assert.equal(image.body.title, 'Image', `the page loads, its image from elsewhere does not: ${image.text}`);
     assert.deepEqual(other.hits, [], 'nothing reached the other server');
     assert.ok(site.hits.includes('GET /redirect-away') && site.hits.includes('GET /image-away'), 'the same requests to the allowlisted port went through');
     await act({ action: 'navigate', url: `${site.base}/ws` });
