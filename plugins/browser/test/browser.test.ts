@@ -180,6 +180,16 @@ describe('browser: limits and a missing chromium', { skip }, () => {
     } finally { await k.stop(); }
   });
 
+  test('a browser over the memory cap is closed (the idle timeout is far off)', async () => {
+    const k = await createTestKernel({ plugins: [{ path: BROWSER, config: { memoryMb: 64, sweepMs: 100 } }] });
+    try {
+      const u = await k.createUser();
+      assert.equal((await k.request('POST', '/api/browser/start', { token: u.token })).status, 201);
+      await waitFor(async () => (await k.request('GET', '/api/browser/status', { token: u.token })).body.sessions.length === 0, 'memory cap close', 5000);
+      assert.equal((await k.request('POST', '/api/browser/action', { token: u.token, body: { action: 'extract_text' } })).body.error.code, 'PLINTH_ERR_BROWSER_NOT_STARTED');
+    } finally { await k.stop(); }
+  });
+
   test('no chromium: status says so and start fails closed, naming chromium', async () => {
     const k = await createTestKernel({ plugins: [{ path: BROWSER, config: { chromiumPath: '/nonexistent/chromium' } }] });
     try {
