@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { startFakeAnthropic, type FakeAnthropic } from '../../agents/test/fake-anthropic';
+import { startFakeAnthropic, type FakeAnthropic } from 'plinth/testing';
 
 const AGENTS = join(__dirname, '..', '..', 'agents');
 const ANTHROPIC_API = join(__dirname, '..');
