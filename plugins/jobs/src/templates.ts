@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
-import { errors } from 'plinth/sdk';
+import { errors, topologicalOrder } from 'plinth/sdk';
 import { TemplateSchema } from './schemas';
 
 export interface TemplateStep {
@@ -70,18 +70,9 @@ export class TemplateLibrary {
 /** Steps in dependency order; a cycle is an error that names it. */
 export function order(steps: TemplateStep[]): TemplateStep[] {
   const byId = new Map(steps.map(s => [s.id, s]));
-  const out: TemplateStep[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (s: TemplateStep, path: string[]) => {
-    if (state.get(s.id) === 'done') return;
-    if (state.get(s.id) === 'visiting') throw new Error(`invalid template: dependency cycle ${[...path, s.id].join(' -> ')}`);
-    state.set(s.id, 'visiting');
-    for (const d of s.depends_on) visit(byId.get(d)!, [...path, s.id]);
-    state.set(s.id, 'done');
-    out.push(s);
-  };
-  for (const s of steps) visit(s, []);
-  return out;
+  const { order: ids, cycles } = topologicalOrder(byId.keys(), id => byId.get(id)!.depends_on);
+  if (cycles.length) throw new Error(`invalid template: dependency cycle ${cycles[0].join(' -> ')}`);
+  return ids.map(id => byId.get(id)!);
 }
 
 /** Replaces `{{ inputs.x }}` in strings; a string that is only a placeholder takes the input's value as is. */
