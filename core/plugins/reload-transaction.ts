@@ -66,7 +66,7 @@ export class ReloadTransaction {
     const config = validatePluginConfig(state.id, manifest, state.entry.config ?? {});
     const { states } = this.env;
     this.env.contributions.checkClaims(state.id, manifest, owner => states.dependsOn(state.id, owner, manifest), owner => states.dependsOn(owner, state.id));
-    return this.env.loader.load(state.id, state.dir, manifest, config);
+    return this.env.loader.load(state.id, state.dir, manifest, config, state.entry.isolation);
   }
 
   /** The swap: one generation out, the next in, with no moment where neither serves. */
