@@ -203,6 +203,9 @@ function plain(fields: Record<string, unknown> | undefined): Record<string, unkn
 // namespace); Node's fetch ignores HTTP(S)_PROXY on its own, so the dispatcher is set to honour them.
 if (process.env.PLINTH_SANDBOX_NETWORK === '1' && process.env.HTTPS_PROXY) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // Loopback inside the sandbox is its own; a granted host is reached through the proxy even by address.
+  delete process.env.NO_PROXY;
+  delete process.env.no_proxy;
   const undici = require('undici');
   undici.setGlobalDispatcher(new undici.EnvHttpProxyAgent());
 }

@@ -61,7 +61,7 @@ export class PluginProcess {
     mkdirSync(s.dataDir, { recursive: true });
     const nodeArgs = [
       permissionFlag(),
-      `--allow-fs-read=${[bundle, s.pluginDir + '/*', s.dataDir + '/*'].join(',')}`,
+      `--allow-fs-read=${[dirname(bundle) + "/*", s.pluginDir + '/*', s.dataDir + '/*'].join(',')}`,
       `--allow-fs-write=${s.dataDir}/*`,
       ...(s.exec ? ['--allow-child-process'] : []),
       `--max-old-space-size=${s.memoryMb}`,
