@@ -8,9 +8,9 @@ const CHECKOUT = resolve(__dirname, '../../..');
 export const SANDBOX_DEFAULTS = {
   memoryMb: 256,
   /** A route, tool call, subscription or migration that takes longer answers 504. */
-  callTimeoutMs: Number(process.env.PLINTH_SANDBOX_CALL_TIMEOUT_MS) || 30_000,
+  get callTimeoutMs(): number { return Number(process.env.PLINTH_SANDBOX_CALL_TIMEOUT_MS) || 30_000; },
   /** A process that misses three pings in a row is killed and restarted. */
-  heartbeatMs: Number(process.env.PLINTH_SANDBOX_HEARTBEAT_MS) || 2_000,
+  get heartbeatMs(): number { return Number(process.env.PLINTH_SANDBOX_HEARTBEAT_MS) || 2_000; },
   startTimeoutMs: 15_000,
 };
 
@@ -151,7 +151,7 @@ export class PluginProcess {
   }
 
   /** Calls one of the plugin's handlers; rejects with 504 after `timeoutMs` (then `onTimeout`). */
-  invoke(handle: string, args: unknown[], timeoutMs = SANDBOX_DEFAULTS.callTimeoutMs, hooks?: { started?(cancelTimeout: () => void): void }): Promise<unknown> {
+  invoke(handle: string, args: unknown[], timeoutMs: number = SANDBOX_DEFAULTS.callTimeoutMs, hooks?: { started?(cancelTimeout: () => void): void }): Promise<unknown> {
     const id = this.nextId++;
     const p = this.request(id, { t: 'invoke', id, h: handle, a: args }, timeoutMs, `plugin ${this.spec.pluginId} did not answer within ${timeoutMs} ms`);
     hooks?.started?.(() => clearTimeout(this.pending.get(id)?.timer));
