@@ -61,17 +61,19 @@ export class PluginProcess {
     mkdirSync(s.dataDir, { recursive: true });
     const nodeArgs = [
       permissionFlag(),
-      `--allow-fs-read=${[dirname(bundle) + "/*", s.pluginDir + '/*', s.dataDir + '/*'].join(',')}`,
+      // One flag per path: Node 20 drops entries of a comma-separated list that share a prefix.
+      ...[dirname(bundle), s.pluginDir, s.dataDir].map(p => `--allow-fs-read=${p}/*`),
       `--allow-fs-write=${s.dataDir}/*`,
       ...(s.exec ? ['--allow-child-process'] : []),
       `--max-old-space-size=${s.memoryMb}`,
       '--no-warnings',
       bundle,
     ];
-    // The heap limit is Node's; the address-space limit is the kernel's (RLIMIT_AS), and holds for
-    // buffers and native memory too. V8 reserves address space beyond the heap, hence the margin.
+    // The heap limit is Node's; the data limit is the kernel's (RLIMIT_DATA: every writable private
+    // mapping), and holds for buffers and native memory too. Not RLIMIT_AS: WebAssembly (undici's
+    // HTTP parser, behind fetch) reserves ~10 GiB of address space it never uses.
     const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find(existsSync);
-    const [file, args] = prlimit ? [prlimit, [`--as=${(s.memoryMb + 1024) * 1024 * 1024}`, '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+    const [file, args] = prlimit ? [prlimit, [`--data=${(s.memoryMb + 512) * 1024 * 1024}`, '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
     this.command = await this.sandbox!.wrap({
       file, args, cwd: s.dataDir,
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: s.dataDir, ...s.secrets, PLINTH_SANDBOX_NETWORK: s.network.length ? '1' : '0' },

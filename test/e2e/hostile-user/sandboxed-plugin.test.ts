@@ -57,9 +57,7 @@ describe('a hostile plugin, in-process and sandboxed', () => {
     for (const k of [inproc, boxed]) {
       assert.deepEqual(await get(k, '/ping'), { pong: true });
       assert.deepEqual(await get(k, '/own-sql'), { ok: true, value: 1 });
-      // Known gap (see the report): Node's permission model refuses the write into its own folder
-      // inside bubblewrap, so only the in-process write is checked here.
-      if (k === inproc) assert.deepEqual(await get(k, '/own-write'), { ok: true, value: 'x' });
+      assert.deepEqual(await get(k, '/own-write'), { ok: true, value: 'x' });
       assert.equal((await get(k, '/env')).own, 'its-own-secret');
     }
   });
@@ -151,16 +149,19 @@ describe('a hostile plugin, in-process and sandboxed', () => {
     assert.deepEqual(await get(boxed, '/ping'), { pong: true });
   });
 
-  // Not yet passing: the filtering proxy does not reach a loopback test server (see the report).
-  test('the same plugin granted a host reaches it', { todo: 'the proxy refuses loopback destinations; needs a non-loopback stand-in' }, async () => {
+  test('the same plugin granted a host (a local server standing in) and exec reaches the host, through the proxy only, and starts a shell', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plinth-granted-'));
     cpSync(FIXTURE, dir, { recursive: true });
     const manifest = JSON.parse(readFileSync(join(dir, 'plugin.json'), 'utf8'));
     manifest.permissions.network = ['localhost'];
+    manifest.permissions.exec = true;
     writeFileSync(join(dir, 'plugin.json'), JSON.stringify(manifest));
     const granted = await kernelOf('sandbox', dir);
     try {
       assert.deepEqual(await get(granted, `/fetch?url=${encodeURIComponent(`http://localhost:${webPort}/`)}`), { ok: true, value: 200 });
+      assert.deepEqual(await get(granted, '/spawn'), { ok: true, value: 'spawned' });
+      // Only what the grant names: the same server by another name, and raw TCP, stay refused.
+      assert.equal((await get(granted, `/fetch?url=${encodeURIComponent(`http://127.0.0.1:${webPort}/`)}`)).ok, false);
       assert.equal((await get(granted, `/tcp?port=${tcpPort}`)).ok, false);
     } finally { await granted.stop(); }
   });
