@@ -18,6 +18,7 @@ import type { RegistryFile } from './registry-file';
 import { ReloadTransaction } from './reload-transaction';
 import type { ServiceRegistry } from './service-registry';
 import { CrashHistory } from './sandboxed/sandboxed-definition';
+import { bundleInputs } from './sandboxed/plugin-process';
 
 export type { PluginState, PluginStatus } from './plugin-states';
 
@@ -165,7 +166,7 @@ export class PluginHost {
     const s = this.states.all.get(id);
     if (!s || s.status === 'disabled') return false;
     if (s.status === 'error') return true;
-    return loadedContentHash(s.dir) !== s.contentHash;
+    return loadedContentHash(s.dir, s.entry.isolation === 'sandbox' ? bundleInputs(this.env.dataDir, s.id, s.dir) : []) !== s.contentHash;
   }
 
   stopAll(): Promise<void> {

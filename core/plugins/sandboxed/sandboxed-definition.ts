@@ -1,8 +1,8 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { PLUGIN_MARKER, PlinthError, type Disposer, type PluginContext, type PluginDefinition, type RouteRequest, type SandboxService, type SqlRunner, type User } from '../../../sdk';
 import type { PluginFaults } from '../../faults';
 import type { PluginManifest } from '../manifest';
-import { PluginProcess, SANDBOX_DEFAULTS } from './plugin-process';
+import { PluginProcess, SANDBOX_DEFAULTS, bundleDirOf } from './plugin-process';
 import { SqlGuard } from './sql-guard';
 
 export interface SandboxedEnv {
@@ -50,7 +50,7 @@ export function sandboxedDefinition(pluginId: string, dir: string, manifest: Plu
       for (const name of perms.secrets) if (process.env[name] !== undefined) secrets[name] = process.env[name]!;
       const proc = new PluginProcess({
         pluginId, pluginDir: dir, mainFile: resolve(dir, manifest.main), dataDir: ctx.dataDir,
-        bundleDir: join(env.dataDir, 'sandbox', pluginId), secrets, network: perms.network,
+        bundleDir: bundleDirOf(env.dataDir, pluginId), secrets, network: perms.network,
         exec: perms.exec === true, memoryMb: perms.memoryMb ?? SANDBOX_DEFAULTS.memoryMb,
       }, env.sandbox);
       const bridge = new KernelBridge(ctx, proc, new SqlGuard(pluginId, env.otherPluginIds));
