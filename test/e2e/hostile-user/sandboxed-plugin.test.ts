@@ -166,3 +166,50 @@ describe('a hostile plugin, in-process and sandboxed', () => {
     } finally { await granted.stop(); }
   });
 });
+
+describe('a sandboxed plugin\'s lifecycle', () => {
+  const source = (version: string) => `import { definePlugin } from 'plinth/sdk';
+export default definePlugin({
+  setup({ http }) {
+    http.get('/version', { auth: 'public' }, () => ({ version: ${JSON.stringify(version)} }));
+    http.get('/slow', { auth: 'public' }, async () => { await new Promise(r => setTimeout(r, 800)); return { version: ${JSON.stringify(version)} }; });
+  },
+});
+`;
+  const makePlugin = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plinth-sandboxed-reload-'));
+    writeFileSync(join(dir, 'plugin.json'), JSON.stringify({ id: 'live', version: '1.0.0', kernel: '^1.0.0', main: 'index.ts' }));
+    writeFileSync(join(dir, 'index.ts'), source('v1'));
+    return dir;
+  };
+
+  test('an edit is served after a hot reload; a request in flight finishes on the old process; disable and enable', async () => {
+    const dir = makePlugin();
+    const k = await createTestKernel({ plugins: [{ path: dir, isolation: 'sandbox' }], watch: true });
+    const version = async () => (await k.request('GET', '/api/live/version', { token: null })).body.version;
+    try {
+      assert.equal(await version(), 'v1');
+      const inFlight = k.request('GET', '/api/live/slow', { token: null });
+      await new Promise(r => setTimeout(r, 100));
+      writeFileSync(join(dir, 'index.ts'), source('v2'));
+      await waitFor(async () => (await version()) === 'v2', 'v2 served', 10_000);
+      assert.deepEqual((await inFlight).body, { version: 'v1' });
+      assert.equal((await k.request('PUT', '/api/plugins/live/toggle', { body: { enabled: false } })).status, 200);
+      assert.equal((await k.request('GET', '/api/live/version', { token: null })).status, 404);
+      assert.equal((await k.request('PUT', '/api/plugins/live/toggle', { body: { enabled: true } })).status, 200);
+      assert.equal(await version(), 'v2');
+    } finally { await k.stop(); }
+  });
+
+  test('where the OS sandbox is unavailable it does not start, and says what to install', async () => {
+    const k = await createTestKernel({ plugins: [{ path: makePlugin(), isolation: 'sandbox' }], settings: { sandboxBwrap: '/nonexistent/bwrap' } });
+    try {
+      const p = (await k.request('GET', '/api/plugins/live')).body;
+      assert.equal(p.status, 'error');
+      assert.equal(p.error.code, 'PLINTH_ERR_SANDBOX_UNAVAILABLE');
+      assert.match(p.error.message, /install bubblewrap/);
+      assert.equal((await k.request('GET', '/api/live/version', { token: null })).status, 404);
+      assert.equal((await k.request('GET', '/api/plugins')).status, 200);
+    } finally { await k.stop(); }
+  });
+});
