@@ -182,8 +182,9 @@ export class PluginProcess {
   }
 }
 
+/** What the process learns of a failed call: the message too (a failed query of its own, say). */
 function errorBody(err: any) {
-  return err instanceof PlinthError ? { status: err.status, code: err.code, message: err.message, details: err.details } : { status: 500, code: 'PLINTH_ERR_INTERNAL', message: 'internal error' };
+  return err instanceof PlinthError ? { status: err.status, code: err.code, message: err.message, details: err.details } : { status: 500, code: 'PLINTH_ERR_INTERNAL', message: String(err?.message ?? err) };
 }
 
 /** Node ≥ 22.13 calls it `--permission`; 20 has `--experimental-permission`. */

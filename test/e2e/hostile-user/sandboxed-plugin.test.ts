@@ -167,6 +167,20 @@ describe('a hostile plugin, in-process and sandboxed', () => {
   });
 });
 
+describe('a sandboxed plugin on PostgreSQL', { skip: !process.env.PLINTH_TEST_POSTGRES_URL && 'PLINTH_TEST_POSTGRES_URL is not set' }, () => {
+  test('its own tables work; another plugin\'s, the kernel\'s and the catalogues are refused', async () => {
+    const k = await createTestKernel({ plugins: [victim, { path: FIXTURE, isolation: 'sandbox' }], database: 'postgres' });
+    try {
+      assert.deepEqual(await get(k, '/own-sql'), { ok: true, value: 1 });
+      for (const q of ['SELECT v FROM victim_secrets', 'SELECT * FROM kernel_users', 'SELECT * FROM pg_catalog.pg_tables', 'SELECT * FROM information_schema.tables']) {
+        const r = await get(k, `/sql?q=${encodeURIComponent(q)}`);
+        assert.equal(r.ok, false, q);
+        assert.match(r.error, /only its own tables/);
+      }
+    } finally { await k.stop(); }
+  });
+});
+
 describe('a sandboxed plugin\'s lifecycle', () => {
   const source = (version: string) => `import { definePlugin } from 'plinth/sdk';
 export default definePlugin({
