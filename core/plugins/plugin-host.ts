@@ -58,6 +58,7 @@ export class PluginHost {
     const loader = new GenerationLoader({ ...env, sandboxed: {
       sandbox: env.sandbox, dataDir: env.dataDir, setupTimeoutMs: env.setupTimeoutMs, faults: env.faults, crashes: this.crashes,
       otherPluginIds: () => [...this.states.all.keys()],
+      service: id => this.env.services.get(id),
       // A crashed process restarts as a new generation, unless an admin disabled the plugin meanwhile.
       restart: (id, reason) => { if (!this.stopped && this.states.all.get(id)?.status !== 'disabled') this.reload(id, reason).catch(() => undefined); },
     } });

@@ -96,9 +96,18 @@ function runner(handle: string, dialect: any, prefix: string): SqlRunner {
 async function setUp(init: Msg): Promise<void> {
   const definition: PluginDefinition = (entry as any).default ?? entry;
   if (!definition || !(definition as any)[Symbol.for('plinth.plugin')]) throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_ENTRY', 'the entry must default-export definePlugin({...})');
-  const deps = Object.entries(definition.deps ?? {});
-  if (deps.length || definition.provides.length) {
-    throw new PlinthError(500, 'PLINTH_ERR_SANDBOX_UNSUPPORTED', `a sandboxed plugin cannot use or provide services (deps: ${deps.map(([, r]) => r.id).join(', ') || 'none'}; provides: ${definition.provides.map(r => r.id).join(', ') || 'none'}); run it in-process or drop them`);
+  if (definition.provides.length) {
+    throw new PlinthError(500, 'PLINTH_ERR_SANDBOX_UNSUPPORTED', `a sandboxed plugin cannot provide services (${definition.provides.map(r => r.id).join(', ')}); run it in-process or drop them`);
+  }
+  // Services it depends on are proxies: every member is an async method run by the kernel on the
+  // provider, with arguments and answer copied across (a function among them cannot cross).
+  const deps = Object.entries(definition.deps ?? {}).map(([key, ref]) => ({ key, id: ref.id, optional: !!ref.optional }));
+  const present = new Set(await call<string[]>('deps.check', deps));
+  const services: Record<string, unknown> = {};
+  for (const d of deps) {
+    services[d.key] = present.has(d.id)
+      ? new Proxy({}, { get: (_t, member) => (typeof member !== 'string' || member === 'then' ? undefined : (...args: unknown[]) => call('svc.call', d.id, member, args)) })
+      : undefined;
   }
   const secrets: Record<string, string | undefined> = {};
   for (const name of init.secretNames as string[]) secrets[name] = process.env[name];
@@ -188,7 +197,7 @@ async function setUp(init: Msg): Promise<void> {
     onDispose: fn => { disposers.push(fn); },
     provide: unsupported('provide()') as any,
   };
-  await definition.setup(ctx as any);
+  await definition.setup({ ...ctx, ...services } as any);
 }
 
 /** Log fields cross the channel by structured clone; an Error becomes its message and stack. */

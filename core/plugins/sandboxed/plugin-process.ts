@@ -126,7 +126,12 @@ export class PluginProcess {
       case 'note': this.onNote(msg.m, msg.a); break;
       case 'call':
         this.onCall(msg.m, msg.a).then(
-          v => this.post({ t: 'res', id: msg.id, ok: true, v }),
+          v => {
+            try { this.child.send({ t: 'res', id: msg.id, ok: true, v }); } catch (err) {
+              // A function (or another uncopyable value) in the answer: say so rather than never answer.
+              this.post({ t: 'res', id: msg.id, ok: false, e: { status: 500, code: 'PLINTH_ERR_SANDBOX_UNSUPPORTED', message: `the answer to ${msg.m} cannot cross into the sandbox: ${(err as Error).message}` } });
+            }
+          },
           err => this.post({ t: 'res', id: msg.id, ok: false, e: errorBody(err) }),
         );
         break;

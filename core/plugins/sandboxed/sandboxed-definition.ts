@@ -4,6 +4,7 @@ import type { PluginFaults } from '../../faults';
 import type { PluginManifest } from '../manifest';
 import { PluginProcess, SANDBOX_DEFAULTS, bundleDirOf } from './plugin-process';
 import { SqlGuard } from './sql-guard';
+import { checkDeclaredDependencies } from '../generation-loader';
 
 export interface SandboxedEnv {
   sandbox: SandboxService | undefined;
@@ -14,6 +15,8 @@ export interface SandboxedEnv {
   /** Starts a new generation (a new process) of the plugin. */
   restart(pluginId: string, reason: string): void;
   crashes: CrashHistory;
+  /** A service by ref id, as plugins get it (the provider's current generation). */
+  service(id: string): unknown;
 }
 
 /** VS Code's extension host rule: restart after a crash, but not after the third within five minutes. */
@@ -53,7 +56,7 @@ export function sandboxedDefinition(pluginId: string, dir: string, manifest: Plu
         bundleDir: bundleDirOf(env.dataDir, pluginId), secrets, network: perms.network,
         exec: perms.exec === true, memoryMb: perms.memoryMb ?? SANDBOX_DEFAULTS.memoryMb,
       }, env.sandbox);
-      const bridge = new KernelBridge(ctx, proc, new SqlGuard(pluginId, env.otherPluginIds));
+      const bridge = new KernelBridge(ctx, proc, new SqlGuard(pluginId, env.otherPluginIds), { manifest, service: env.service });
       proc.onCall = (m, a) => bridge.call(m, a);
       proc.onNote = (m, a) => bridge.note(m, a, env.faults, pluginId);
       let live = true;
@@ -99,7 +102,10 @@ class KernelBridge {
   private readonly serving = new Map<string, { user: User; n: number }>();
   private seq = 0;
 
-  constructor(private readonly ctx: PluginContext, private readonly proc: PluginProcess, private readonly guard: SqlGuard) {
+  /** The services its definition names in deps (checked against plugin.json), the only ones it may call. */
+  private readonly deps = new Set<string>();
+
+  constructor(private readonly ctx: PluginContext, private readonly proc: PluginProcess, private readonly guard: SqlGuard, private readonly o: { manifest: PluginManifest; service(id: string): unknown }) {
     // A process that dies inside a transaction leaves it to the kernel to roll back.
     ctx.onDispose(async () => { for (const end of this.transactions.values()) await end(false).catch(() => undefined); this.transactions.clear(); });
   }
@@ -195,6 +201,25 @@ class KernelBridge {
         if (!end) throw new PlinthError(409, 'PLINTH_ERR_SANDBOX_DENIED', 'no such transaction');
         await end(a[1] === true);
         return;
+      }
+      case 'deps.check': {
+        const refs = Object.fromEntries((a[0] as Array<{ key: string; id: string; optional: boolean }>).map(r => [r.key, { id: String(r.id), optional: !!r.optional }]));
+        checkDeclaredDependencies(ctx.pluginId, this.o.manifest, refs as any);
+        const present: string[] = [];
+        for (const ref of Object.values(refs)) {
+          if (ref.id.startsWith('core.')) throw new PlinthError(500, 'PLINTH_ERR_SANDBOX_UNSUPPORTED', `${ref.id}: the kernel's services do not cross into a sandboxed plugin`);
+          this.deps.add(ref.id);
+          if (this.o.service(ref.id) !== undefined) present.push(ref.id);
+          else if (!ref.optional) throw new PlinthError(500, 'PLINTH_ERR_DEPENDENCY', `${ctx.pluginId} needs service "${ref.id}", and no active plugin provides it`);
+        }
+        return present;
+      }
+      case 'svc.call': {
+        const [id, member, args] = a as [string, string, unknown[]];
+        const svc = this.deps.has(id) ? this.o.service(id) as Record<string, unknown> | undefined : undefined;
+        if (!svc) throw new PlinthError(this.deps.has(id) ? 503 : 403, this.deps.has(id) ? 'PLINTH_ERR_UNAVAILABLE' : 'PLINTH_ERR_SANDBOX_DENIED', `service "${id}" is ${this.deps.has(id) ? 'not available now' : 'not among its deps'}`);
+        if (typeof svc[member] !== 'function') throw new PlinthError(500, 'PLINTH_ERR_SANDBOX_UNSUPPORTED', `${id}.${member} is not a method; only methods of a service cross into a sandboxed plugin`);
+        return (svc[member] as (...x: unknown[]) => unknown)(...args);
       }
       case 'auth.verifyToken': return ctx.auth.verifyToken(a[0]);
       case 'auth.getUser': return ctx.auth.getUser(a[0]);

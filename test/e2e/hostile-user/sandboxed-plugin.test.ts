@@ -11,7 +11,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { definePlugin } from 'plinth/sdk';
+import { createServiceRef, definePlugin } from 'plinth/sdk';
 import { createTestKernel, waitFor, type TestKernel } from 'plinth/testing';
 
 process.env.PLINTH_SANDBOX_CALL_TIMEOUT_MS = '1500';
@@ -21,9 +21,12 @@ process.env.OTHER_PLUGIN_SECRET = 'other-plugin-secret';
 process.env.HOSTILE_OWN_SECRET = 'its-own-secret';
 const FIXTURE = join(__dirname, 'fixtures', 'hostile-plugin');
 const OUTSIDE = mkdtempSync(join(tmpdir(), 'plinth-hostile-outside-'));
+const counterRef = createServiceRef<{ add(n: number): number; adder(): (n: number) => number }>({ id: 'victim.counter' });
 const victim = {
   manifest: { id: 'victim', permissions: { secrets: ['OTHER_PLUGIN_SECRET'] } },
-  plugin: definePlugin({ async setup({ storage }) {
+  plugin: definePlugin({ provides: [counterRef], async setup({ storage, provide }) {
+    let total = 0;
+    provide(counterRef, { add: n => (total += n), adder: () => (n: number) => n });
     await storage.open({ migrations: [{ name: 'secrets', up: async d => { await d.query(`CREATE TABLE ${d.table('secrets')} (v TEXT)`); await d.query(`INSERT INTO ${d.table('secrets')} VALUES ('victim-data')`); } }] });
   } }),
 };
@@ -181,8 +184,34 @@ describe('a sandboxed plugin on PostgreSQL', { skip: !process.env.PLINTH_TEST_PO
   });
 });
 
+describe('services across the channel', () => {
+  test('a sandboxed plugin calls a service it depends on; a function-valued answer fails clearly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plinth-sandboxed-consumer-'));
+    writeFileSync(join(dir, 'plugin.json'), JSON.stringify({ id: 'consumer', version: '1.0.0', kernel: '^1.0.0', main: 'index.ts', dependsOn: ['victim'] }));
+    writeFileSync(join(dir, 'index.ts'), `import { createServiceRef, definePlugin } from 'plinth/sdk';
+const counterRef = createServiceRef<any>({ id: 'victim.counter' });
+export default definePlugin({
+  deps: { counter: counterRef },
+  setup({ http, counter }) {
+    http.get('/add', { auth: 'public' }, async () => ({ total: await counter.add(2) }));
+    http.get('/adder', { auth: 'public' }, async () => { await counter.adder(); return { crossed: true }; });
+  },
+});
+`);
+    const k = await createTestKernel({ plugins: [victim, { path: dir, isolation: 'sandbox' }] });
+    try {
+      assert.deepEqual((await k.request('GET', '/api/consumer/add', { token: null })).body, { total: 2 });
+      assert.deepEqual((await k.request('GET', '/api/consumer/add', { token: null })).body, { total: 4 });
+      const r = await k.request('GET', '/api/consumer/adder', { token: null });
+      assert.equal(r.status, 500);
+      assert.equal(r.body.error.code, 'PLINTH_ERR_SANDBOX_UNSUPPORTED');
+      assert.match(r.body.error.message, /cannot cross into the sandbox/);
+    } finally { await k.stop(); }
+  });
+});
+
 describe('a sandboxed plugin\'s lifecycle', () => {
-  const source = (version: string) => `import { definePlugin } from 'plinth/sdk';
+  const source = (version: string) => `import { createServiceRef, definePlugin } from 'plinth/sdk';
 export default definePlugin({
   setup({ http }) {
     http.get('/version', { auth: 'public' }, () => ({ version: ${JSON.stringify(version)} }));
