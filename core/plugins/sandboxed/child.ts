@@ -25,6 +25,7 @@ const handlers = new Map<string, (...a: any[]) => unknown>();
 let handlerSeq = 0;
 const keep = (fn: (...a: any[]) => unknown) => { const h = `h${++handlerSeq}`; handlers.set(h, fn); return h; };
 const streams = new Map<number, ChildSseStream>();
+const disposers: Array<() => unknown> = [];
 const aborts = new Map<number, AbortController>();
 
 process.on('message', async (msg: Msg) => {
@@ -47,6 +48,10 @@ process.on('message', async (msg: Msg) => {
     } catch (err) {
       send({ t: 'res', id: msg.id, ok: false, e: errorBody(err) });
     }
+  } else if (msg.t === 'dispose') {
+    // Retired: the plugin's disposers run (in reverse), then the process ends; the kernel kills it after a second regardless.
+    for (const fn of disposers.splice(0).reverse()) { try { await fn(); } catch { /* it is going anyway */ } }
+    process.exit(0);
   } else if (msg.t === 'init') {
     try {
       await setUp(msg);
@@ -74,16 +79,14 @@ class ChildSseStream implements SseStream {
   async replayThenLive<T extends { id: string | number }>(o: { replay(afterId: string | undefined): Promise<T[]> | T[]; live(push: (item: T) => void): () => unknown; frame(item: T): SseMessage; isLast?(item: T): boolean }): Promise<void> {
     const held: T[] = [];
     let replaying = true;
-    let last: string | number | undefined;
     let finished = false;
     const emit = (item: T) => { this.send(o.frame(item)); if (o.isLast?.(item)) { finished = true; this.close(); } };
     const dispose = o.live(item => { if (replaying) held.push(item); else if (!finished) emit(item); });
     try {
       const seen = new Set<string>();
-      for (const item of await o.replay(this.lastEventId)) { seen.add(String(item.id)); last = item.id; if (!finished) emit(item); }
+      for (const item of await o.replay(this.lastEventId)) { seen.add(String(item.id)); if (!finished) emit(item); }
       replaying = false;
       for (const item of held.splice(0)) if (!seen.has(String(item.id)) && !finished) emit(item);
-      void last;
       await this.done;
     } finally { await dispose(); }
   }
@@ -136,7 +139,6 @@ async function setUp(init: Msg): Promise<void> {
     return async () => { await id; handlers.delete(h); await call('http.unroute', h); };
   };
   const timers = new Set<NodeJS.Timeout>();
-  const disposers: Array<() => unknown> = [];
   const dataDir = init.dataDir as string;
   const unsupported = (what: string) => () => { throw new PlinthError(500, 'PLINTH_ERR_SANDBOX_UNSUPPORTED', `${what} is not available to a sandboxed plugin`); };
   const ctx: PluginContext = {

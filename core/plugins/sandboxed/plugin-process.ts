@@ -181,7 +181,13 @@ export class PluginProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 
+  /** Lets the plugin run its disposers (up to a second), then ends the process. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.child?.connected) {
+      this.post({ t: 'dispose' });
+      await Promise.race([this.exited, new Promise(r => setTimeout(r, 1000).unref())]);
+    }
     this.kill();
     await this.exited;
   }
