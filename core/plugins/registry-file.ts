@@ -27,7 +27,7 @@ const registrySchema = {
           path: { type: 'string', minLength: 1 },
           enabled: { type: 'boolean', default: true },
           config: { type: 'object', default: {} },
-          isolation: { enum: ['in-process', 'sandbox'], default: 'in-process' },
+          isolation: { enum: ['in-process', 'sandbox'] },
         },
       },
     },
