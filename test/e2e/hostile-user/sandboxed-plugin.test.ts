@@ -185,14 +185,20 @@ describe('a sandboxed plugin on PostgreSQL', { skip: !process.env.PLINTH_TEST_PO
 });
 
 describe('services across the channel', () => {
-  test('a sandboxed plugin calls a service it depends on; a function-valued answer fails clearly', async () => {
+  test('events both ways, timers, and a service it depends on cross the channel; a function-valued answer fails clearly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plinth-sandboxed-consumer-'));
     writeFileSync(join(dir, 'plugin.json'), JSON.stringify({ id: 'consumer', version: '1.0.0', kernel: '^1.0.0', main: 'index.ts', dependsOn: ['victim'] }));
     writeFileSync(join(dir, 'index.ts'), `import { createServiceRef, definePlugin } from 'plinth/sdk';
 const counterRef = createServiceRef<any>({ id: 'victim.counter' });
 export default definePlugin({
   deps: { counter: counterRef },
-  setup({ http, counter }) {
+  setup({ http, counter, events, timers, log }) {
+    const seen: unknown[] = [];
+    events.subscribe('test.ping', async e => { seen.push(e.payload); await events.publish('test.pong', e.payload); });
+    let ticks = 0;
+    timers.setInterval(() => { ticks++; }, 20);
+    log.info('consumer up', { sandboxed: true });
+    http.get('/seen', { auth: 'public' }, () => ({ seen, ticking: ticks > 0 }));
     http.get('/add', { auth: 'public' }, async () => ({ total: await counter.add(2) }));
     http.get('/adder', { auth: 'public' }, async () => { await counter.adder(); return { crossed: true }; });
   },
@@ -200,6 +206,12 @@ export default definePlugin({
 `);
     const k = await createTestKernel({ plugins: [victim, { path: dir, isolation: 'sandbox' }] });
     try {
+      const pongs: unknown[] = [];
+      const off = k.events.subscribe('test.pong', e => { pongs.push(e.payload); });
+      await k.events.publish('test.ping', { n: 1 });
+      await waitFor(() => pongs.length === 1, 'the pong published from the sandbox');
+      off();
+      assert.deepEqual((await k.request('GET', '/api/consumer/seen', { token: null })).body, { seen: [{ n: 1 }], ticking: true });
       assert.deepEqual((await k.request('GET', '/api/consumer/add', { token: null })).body, { total: 2 });
       assert.deepEqual((await k.request('GET', '/api/consumer/add', { token: null })).body, { total: 4 });
       const r = await k.request('GET', '/api/consumer/adder', { token: null });
