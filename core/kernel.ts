@@ -137,7 +137,7 @@ export class Kernel {
     this.host = new PluginHost({
       registry: new RegistryFile(s.registryPath), services, routeTable, wsTable, tools: this.tools, routeEnv, bus: this.bus,
       logSink: this.logs, log: this.log, dataDir: s.dataDir, drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs,
-      faults: this.faults,
+      faults: this.faults, sandbox: this.sandbox,
     });
 
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);

@@ -23,6 +23,8 @@ export interface TestPluginFolder {
   id?: string;
   enabled?: boolean;
   config?: Record<string, unknown>;
+  /** `sandbox`: its own process in the OS sandbox; PLINTH_TEST_ISOLATION=sandbox makes it the default for folders. */
+  isolation?: 'in-process' | 'sandbox';
 }
 
 /**
@@ -101,7 +103,8 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     if ('plugin' in p) return { id: p.manifest.id, path: inline.add(p), enabled: p.enabled ?? true, config: p.config ?? {} };
     const path = isAbsolute(p.path) ? p.path : resolve(p.path);
     const id = p.id ?? require(join(path, 'plugin.json')).id;
-    return { id, path, enabled: p.enabled ?? true, config: p.config ?? {} };
+    const isolation = p.isolation ?? (process.env.PLINTH_TEST_ISOLATION === 'sandbox' ? 'sandbox' : undefined);
+    return { id, path, enabled: p.enabled ?? true, config: p.config ?? {}, ...(isolation ? { isolation } : {}) };
   });
   const { services, clock } = presetServices(options);
   writeFileSync(registryPath, JSON.stringify({ plugins }, null, 2));
