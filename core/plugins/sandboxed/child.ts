@@ -144,6 +144,8 @@ async function setUp(init: Msg): Promise<void> {
   const ctx: PluginContext = {
     pluginId: init.pluginId, generation: init.generation, pluginDir: init.pluginDir, dataDir,
     log: makeLog({}), config: init.config, secrets,
+    // The kernel's own validator, bundled and loaded on first use: validating is pure, so it need not cross the channel.
+    validator: { compile: (schema, options) => (require('../../validation') as typeof import('../../validation')).kernelValidator.compile(schema, options) },
     http: { get: route('get'), post: route('post'), put: route('put'), patch: route('patch'), delete: route('delete') },
     ws: { handle: unsupported('ctx.ws (WebSocket endpoints)') as any },
     events: {
