@@ -166,6 +166,8 @@ export interface TurnRecords {
   /** The newest finished turns with their grade (1-5, null when ungraded); `owner` undefined: everyone's. */
   recentTurns(owner: string | undefined, limit: number): Promise<Array<TurnView & { grade: number | null }>>;
   breakers(): Array<{ provider: string; breaker: string }>;
+  /** What a user's finished turns cost in all (the stats' spend ledger), in USD. */
+  spend(owner: string): Promise<{ cost: number; turns: number }>;
   /** USD per million tokens, when configured. */
   price(model: string): { input: number; output: number } | undefined;
   defaultModel(): string;

@@ -22,6 +22,10 @@ export function turnRecords(db: SqlRunner, d: { turns: TurnStore; sessions: Sess
       return rows.map(r => ({ ...view(r), grade: r.grade === null || r.grade === undefined ? null : Number(r.grade) }));
     },
     breakers: () => d.router.capacity().providers.map(p => ({ provider: p.provider, breaker: p.breaker })),
+    async spend(owner) {
+      const { total } = await d.turns.costs(owner, { group: 'model' });
+      return { cost: total.cost, turns: total.turns };
+    },
     price: d.price,
     defaultModel: d.defaultModel,
   };
