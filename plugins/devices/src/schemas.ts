@@ -7,3 +7,4 @@ export const VerifyBody = {
   type: 'object', additionalProperties: false, required: ['code'],
   properties: { code: { type: 'string', minLength: 1, maxLength: 20 } },
 } as const;
+export const DiscoveredParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^lan_[0-9a-f]{16}$' } } } as const;
