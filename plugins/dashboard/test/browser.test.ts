@@ -165,5 +165,7 @@ test('jobs, runs and the other pages render their data (screenshots)', { skip: !
   await page.goto(`${k.baseUrl}/dashboard/stats`);
   await page.getByTestId('efficiency').getByText('builtin/echo').waitFor();
   await page.locator('svg.chart circle').first().waitFor();
+  // The insights plugin's recommendations (none for these few healthy turns).
+  await page.locator('.card', { hasText: 'Recommendations' }).getByText('No recommendations yet.').waitFor();
   await shot(page, '14-stats');
 });
