@@ -79,6 +79,9 @@ test('chat: a message streams back from the builtin model, a tool call shows its
   const turns = await k.request('GET', `/api/sessions/${sessionId}/turns`);
   const graded = await until(async () => (await k.request('GET', `/api/turns/${turns.body.items[0].id}/feedback`)).body, 5000, 'feedback');
   assert.equal(graded.grade ?? graded.items?.[0]?.grade, 4);
+  // The insights plugin's tips on that turn: none for a plain echo.
+  await turn.getByTestId('turn-tips').getByRole('button', { name: 'Tips' }).click();
+  await turn.getByTestId('turn-tips').getByText('No tips for this turn.').waitFor();
   await shot(page, '03-chat');
 });
 
