@@ -172,3 +172,26 @@ test('jobs, runs and the other pages render their data (screenshots)', { skip: !
   await page.locator('.card', { hasText: 'Recommendations' }).getByText('No recommendations yet.').waitFor();
   await shot(page, '14-stats');
 });
+
+test('settings: pair a device, see it paired once it proves the code, revoke it; the wallet shows its address and a clear balance error', { skip: !hasChromium && 'no chromium' }, async () => {
+  await page.goto(`${k.baseUrl}/dashboard/settings`);
+  await page.getByTestId('device-name').fill('phone');
+  await page.getByTestId('pair').click();
+  const text = await page.getByTestId('pair-code').innerText();
+  const [, code, id] = /Enter (\d{6}) on the device \(device id (dev_\w+)\)/.exec(text)!;
+  await page.getByTestId('devices').locator('tr', { hasText: 'phone' }).getByText('pending').waitFor();
+  const verified = await k.request('POST', `/api/runtime/devices/${id}/verify`, { token: null, body: { code } });
+  assert.equal(verified.status, 200, verified.text);
+  await page.reload();
+  const row = page.getByTestId('devices').locator('tr', { hasText: 'phone' });
+  await row.getByText('paired').waitFor();
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await row.getByText('revoked').waitFor();
+  assert.equal((await k.request('GET', `/api/runtime/devices/${id}`, { token: verified.body.token })).status, 401);
+
+  const address = await page.getByTestId('wallet-address').innerText();
+  assert.match(address, /^0x[0-9a-fA-F]{40}$/);
+  await page.getByTestId('wallet-balance').click();
+  await page.getByTestId('wallet-error').getByText(/no JSON-RPC endpoint/).waitFor();
+  await shot(page, '15-settings');
+});

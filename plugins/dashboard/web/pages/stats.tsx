@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, q } from '../lib/api';
+import { api, q, unlessAbsent } from '../lib/api';
 import { useLive } from '../lib/ws';
 import { duration, num, usd } from '../lib/format';
 import { Badge, Card, Empty, LiveData } from '../components';
@@ -17,8 +17,7 @@ export function Stats(_: PageProps) {
   const costs = useLive(() => api.get<{ items: any[]; total: any }>(`/api/stats/costs${q({ group: 'model' })}`), ['agent.turn.completed']);
   const efficiency = useLive(() => api.get<{ items: any[] }>('/api/stats/efficiency'), ['agent.turn.completed']);
   // null: the insights plugin is not enabled (its route is absent), and the card is left out.
-  const recommendations = useLive(() => api.get<{ items: Recommendation[] }>('/api/recommendations')
-    .catch(err => { if (err instanceof ApiError && err.status === 404) return null; throw err; }), ['agent.turn.completed']);
+  const recommendations = useLive(() => unlessAbsent(api.get<{ items: Recommendation[] }>('/api/recommendations')), ['agent.turn.completed']);
   const pts = (f: (b: Bucket) => number) => (series.data?.items ?? []).map(b => ({ t: Date.parse(b.start), v: f(b) }));
   return (
     <div class="page">
