@@ -173,6 +173,36 @@ test('jobs, runs and the other pages render their data (screenshots)', { skip: !
   await shot(page, '14-stats');
 });
 
+test('first start: the overview offers the setup interview; run in Settings, it asks again after a bad answer and applies only on confirm', { skip: !hasChromium && 'no chromium' }, async () => {
+  await page.goto(`${k.baseUrl}/dashboard/`);
+  await page.getByTestId('setup-offer').getByRole('link', { name: 'Start it in Settings' }).click();
+  await page.getByTestId('interview-start').click();
+  const say = async (answer: string) => {
+    await page.getByTestId('interview-answer').fill(answer);
+    await page.getByTestId('interview-send').click();
+  };
+  await say('skynet');
+  await page.getByTestId('interview-problem').getByText(/not one of builtin, openai, anthropic/).waitFor();
+  await say('builtin');
+  await page.getByText('What should your agent be called').waitFor();
+  await say('helper-bot');
+  await page.getByText('What should it do?').waitFor();
+  await say('Help the team with quick answers.');
+  await page.getByText('Which channels should reach it').waitFor();
+  await say('none');
+  await page.getByTestId('interview-propose').click();
+  await page.getByTestId('interview-proposal').getByText('agents.helper-bot').waitFor();
+  const names = async () => (await k.request('GET', '/api/agents')).body.items.map((a: any) => a.name);
+  assert.ok(!(await names()).includes('helper-bot'), 'nothing applied before confirming');
+  await page.getByTestId('interview-apply').click();
+  await page.getByTestId('interview-proposal').getByText('The configuration is in place.').waitFor();
+  assert.ok((await names()).includes('helper-bot'));
+  await shot(page, '16-interview');
+  await page.goto(`${k.baseUrl}/dashboard/`);
+  await page.getByText('Plugins').first().waitFor();
+  assert.equal(await page.getByTestId('setup-offer').count(), 0, 'offered only until applied');
+});
+
 test('settings: pair a device, see it paired once it proves the code, revoke it; the wallet shows its address and a clear balance error', { skip: !hasChromium && 'no chromium' }, async () => {
   await page.goto(`${k.baseUrl}/dashboard/settings`);
   await page.getByTestId('device-name').fill('phone');

@@ -13,6 +13,10 @@ export function adminClient(baseUrl: () => string, req: RouteRequest): AdminClie
   const headers: Record<string, string> = { accept: 'application/json' };
   for (const h of ['authorization', 'cookie']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h] as string;
   return async ({ method, path, body }) => {
+    // A cookie session must show a same-origin Origin to change state (the kernel's CSRF check).
+    // The admin's own request to the interview already passed that check; these calls go to this
+    // kernel's address, so they carry its origin.
+    if (headers.cookie) headers.origin = baseUrl();
     const res = await fetch(baseUrl() + path, {
       method, headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
     });

@@ -44,6 +44,12 @@ export class SetupInterview {
     return { id: row.id, state: row.state, done: !q, question: q ? { key: q.key, text: q.text, secret: !!q.secret } : null, answered: asked, ...extra };
   }
 
+  /** Whether any admin has applied an interview: the dashboard offers one until then (first start). */
+  async status() {
+    const [row] = await this.db.query(`SELECT updated_at FROM ${this.t} WHERE state = 'applied' ORDER BY updated_at DESC LIMIT 1`);
+    return { completed: !!row, lastAppliedAt: row?.updated_at ?? null };
+  }
+
   async start(user: User) {
     const id = newId('itv');
     await this.db.query(`INSERT INTO ${this.t} (id, owner, state, answers, result, created_at, updated_at) VALUES (?, ?, 'asking', '{}', NULL, ?, ?)`, [id, user.id, this.iso(), this.iso()]);

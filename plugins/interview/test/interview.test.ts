@@ -72,6 +72,7 @@ for (const database of dialects) {
       const openaiKey = async () => (await k.request('GET', '/api/providers')).body.items.find((p: any) => p.name === 'openai').keyStored;
       assert.equal(await openaiKey(), false);
 
+      assert.equal((await k.request('GET', '/api/interview/status')).body.completed, false);
       const applied = await k.request('POST', '/api/interview/finish', { body: { id, confirm: true } });
       assert.equal(applied.status, 200, applied.text);
       assert.equal(applied.body.applied, true);
@@ -83,6 +84,7 @@ for (const database of dialects) {
       assert.equal(after.telegram.config.botToken, BOT_TOKEN);
       assert.equal(after.channels.config.channels.telegram.agent, 'support-bot');
       assert.ok(!applied.text.includes(API_KEY) && !applied.text.includes(BOT_TOKEN));
+      assert.equal((await k.request('GET', '/api/interview/status')).body.completed, true);
       const again = await k.request('POST', '/api/interview/finish', { body: { id, confirm: true } });
       assert.equal(again.status, 409);
     });
