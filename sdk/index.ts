@@ -13,3 +13,4 @@ export * from './doctor-checks';
 export * from './sandbox';
 export * from './write-behind';
 export * from './graph';
+export * from './secret-box';

@@ -19,7 +19,7 @@ export interface PluginManifest {
 }
 
 const ID = '^[a-z][a-z0-9-]{0,62}$';
-const ABSOLUTE_PREFIX = '^/[A-Za-z0-9._~\\-/]*$';
+const ABSOLUTE_PREFIX = '^/[A-Za-z0-9._~:\\-/]*$';
 
 export const manifestSchema = {
   type: 'object',

@@ -1,5 +1,6 @@
 import { definePlugin, egressRef, lazy, reply, type ToolRisk } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
+import { a2aPeersRef } from './contract';
 import { HelloBody, SendInput } from './schemas';
 import { migrations, PersistentTaskStore } from './task-store';
 
@@ -25,7 +26,8 @@ interface A2AConfig {
 
 export default definePlugin({
   deps: { agents: agentRuntimeRef.asOptional(), egress: egressRef },
-  async setup({ egress, http, tools, auth, kernel, config, onDispose, agents, storage, clock, log }) {
+  provides: [a2aPeersRef],
+  async setup({ egress, http, tools, auth, kernel, config, onDispose, agents, storage, clock, log, provide }) {
     const cfg = config as A2AConfig;
     const db = await storage.open({ migrations });
     const card = async () => load.card().buildAgentCard(
@@ -66,6 +68,7 @@ export default definePlugin({
     http.post('/a2a', { auth: 'public', bodyLimit: 4 * 1024 * 1024, summary: 'A2A JSON-RPC (v1.0; v0.3 method names with A2A-Version: 0.3)' }, req => endpoint().handle(req));
 
     const peers = lazy(() => new (load.peers().PeerDirectory)(cfg.peers, cfg.sendTimeoutMs, egress, clock));
+    provide(a2aPeersRef, { hello: (user, input) => peers().hello(user, input) });
     http.post('/hello', { auth: 'user', body: HelloBody, summary: 'Record a peer agent by its card URL' }, req => peers().hello(req.user!, req.body));
     http.get('/peers', { auth: 'user', summary: 'Known peer agents' }, req => ({ items: peers().list(req.user!), nextCursor: null }));
     tools.register({

@@ -1,5 +1,5 @@
 import { WriteBehind, definePlugin } from 'plinth/sdk';
-import { agentRuntimeRef, modelProvidersRef, modelRouterRef } from './contract';
+import { agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
 import { skillsRef } from 'plinth/contracts/skills';
 import { AgentLoop } from './agent-runtime';
@@ -19,11 +19,12 @@ import { registerSessionRoutes } from './session-routes';
 import { SessionStore } from './session-store';
 import { registerTurnRoutes } from './turn-routes';
 import { TurnStore, type FinishedTurn } from './turn-store';
+import { turnRecords } from './turn-records';
 import { resolveSettings, type AgentsConfig } from './settings';
 
 export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; skills: ReturnType<typeof skillsRef.asOptional> }, AgentsConfig>({
   deps: { memory: memoryRef.asOptional(), skills: skillsRef.asOptional() },
-  provides: [agentRuntimeRef, modelProvidersRef, modelRouterRef],
+  provides: [agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef],
   async setup({ http, ws, tools, events, storage, config, secrets, dataDir, clock, timers, log, memory, skills, onDispose, provide }) {
     const now = () => clock.now();
     const db = await storage.open({ migrations });
@@ -63,6 +64,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
 
     provide(agentRuntimeRef, runtime);
     provide(modelProvidersRef, router);
+    provide(turnRecordsRef, turnRecords(db, { turns, sessions, router, price: settings.price, defaultModel: settings.defaultModel }));
     provide(modelRouterRef, recordedRouter(router, turnWriter, settings.price, now));
   },
 });

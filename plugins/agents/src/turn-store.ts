@@ -36,7 +36,7 @@ export type FinishedTurn = Omit<TurnRecord, 'completed_at'> & { completed_at: st
 /** The context is kept for inspection, bounded so one huge conversation does not bloat the table. */
 const MAX_CONTEXT_CHARS = 200_000;
 
-function fromRow(r: any): TurnRecord {
+export function fromRow(r: any): TurnRecord {
   return {
     id: r.id, session_id: r.session_id ?? null, owner: r.owner, agent: r.agent ?? null, model: r.model,
     model_selection: JSON.parse(r.model_selection), context: JSON.parse(r.context), tool_calls: JSON.parse(r.tool_calls),
