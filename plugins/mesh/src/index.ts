@@ -1,0 +1,45 @@
+import { definePlugin } from 'plinth/sdk';
+import { traceLedgerRef } from 'plinth/contracts/channels';
+import { AskStore } from './ask-store';
+import { InboxSockets } from './inbox';
+import { attachInbox } from './inbox-socket';
+import { MeshMessaging } from './messaging';
+import { migrations } from './migrations';
+import { PeerRegistry } from './peer-registry';
+import { PeerStore } from './peer-store';
+import { registerRoutes } from './routes';
+import { registerTools } from './tools';
+
+interface Config { pingMs: number; confirmMs: number; sweepMs: number; askTtlMs: number; queueTtlMs: number; queueCap: number; reapAfterMs: number; tombstoneMs: number; waitMaxMs: number }
+
+// Traces are served through the channels plugin's GET /api/traces/:id when it is enabled.
+const deps = { traces: traceLedgerRef.asOptional() };
+
+export default definePlugin<typeof deps, Config>({
+  deps,
+  async setup({ http, ws, tools, storage, clock, timers, log, config, onDispose, traces }) {
+    const db = await storage.open({ migrations });
+    const inbox = new InboxSockets((peerId, missed) => {
+      void peers.setInbound(peerId, 'degraded').catch(() => undefined);
+      log.warn('inbox degraded: pings unanswered', { peer: peerId, missed });
+    });
+    const asks = new AskStore(db);
+    const peers: PeerRegistry = new PeerRegistry(new PeerStore(db), inbox, clock, log, p => messaging.recipientRetired(p));
+    const messaging = new MeshMessaging(asks, peers, inbox, clock, log, config);
+
+    ws.handle('/api/mesh/ws', { auth: 'user' }, (socket, info) => attachInbox(socket, info, { peers, inbox, messaging, clock, log }));
+    registerRoutes({ http, peers, messaging, inbox, clock, staleAskMs: Math.min(config.askTtlMs, 3_600_000) });
+    registerTools(tools, peers, messaging, clock);
+    if (traces) {
+      const dispose = traces.addSource({ find: (id, user) => asks.trace(id, user.role === 'admin' ? undefined : [user.id]) });
+      onDispose(dispose);
+    }
+
+    timers.setInterval(() => inbox.pingAll(), config.pingMs);
+    timers.setInterval(() => {
+      void messaging.sweep().then(() => peers.sweep(config.reapAfterMs, config.tombstoneMs))
+        .catch(err => log.warn('mesh sweep failed; retried on the next one', { err: String(err) }));
+    }, config.sweepMs);
+    onDispose(() => inbox.closeAll());
+  },
+});
