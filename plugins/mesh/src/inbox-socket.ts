@@ -23,7 +23,8 @@ export function attachInbox(socket: WebSocket, info: WsConnectionInfo, d: { peer
     attached = true;
     await d.peers.connected(p);
     socket.send(JSON.stringify({ type: 'connected', peer_id: p.id, name: p.name, circle: p.circle }));
-    await d.messaging.flushQueued(p);
+    // Not awaited: the replay waits for this socket's own delivery_acks, which wait for `ready`.
+    void d.messaging.flushQueued(p).catch(err => d.log.warn('replaying queued notifies failed; replayed on the next connect', { peer: p.id, err: String(err) }));
   })().catch(err => { d.log.warn('inbox connect failed', { peer: peerId, err: String(err) }); socket.close(1011, 'connect failed'); });
 
   socket.on('message', raw => {

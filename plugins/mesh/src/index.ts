@@ -36,10 +36,14 @@ export default definePlugin<typeof deps, Config>({
     }
 
     timers.setInterval(() => inbox.pingAll(), config.pingMs);
+    // One sweep at a time: with many peers a sweep (a tmux call each) can outlast the interval.
+    let sweeping: Promise<void> | undefined;
     timers.setInterval(() => {
-      void messaging.sweep().then(() => peers.sweep(config.reapAfterMs, config.tombstoneMs))
-        .catch(err => log.warn('mesh sweep failed; retried on the next one', { err: String(err) }));
+      sweeping ??= messaging.sweep().then(() => peers.sweep(config.reapAfterMs, config.tombstoneMs))
+        .catch(err => log.warn('mesh sweep failed; retried on the next one', { err: String(err) }))
+        .finally(() => { sweeping = undefined; });
     }, config.sweepMs);
+    onDispose(() => sweeping);
     onDispose(() => inbox.closeAll());
   },
 });
