@@ -175,6 +175,31 @@ for (const database of dialects) {
       await until(async () => (await a().get(`/api/peers/${P.id}`)).body.inbound === 'connected' || undefined, 10_000, 'answers again');
     });
 
+    test('the mesh tools are in the kernel\'s registry (what /mcp offers) and work as the caller; kill_peer is gated', async () => {
+      const names = (await a().get('/api/tools')).body.items.map((t: any) => t.name);
+      for (const n of ['ask', 'wait_on_ack', 'ask_many', 'ack', 'notify_peer', 'broadcast', 'list_peers', 'whoami', 'set_description', 'kill_peer']) assert.ok(names.includes(`mesh.${n}`), n);
+      const [pa, pb] = [agent('tooler'), agent('tooled')];
+      const [A] = [await peerIn(pa), await peerIn(pb)];
+      const run = (who: { token: string }, tool: string, body: unknown) => k.request('POST', `/api/plugins/mesh/execute/${tool}`, { token: who.token, body });
+      const many = await run(alice, 'ask_many', { from: A.id, to: ['tooled', 'nobody'], text: 'via a tool' });
+      assert.equal(many.status, 200, many.text);
+      assert.equal(many.body.result.items[0].delivery, 'injected');
+      assert.equal(many.body.result.items[1].error.code, 'PLINTH_ERR_NOT_FOUND');
+      const cid = many.body.result.items[0].correlation_id;
+      const waited = await run(alice, 'wait_on_ack', { correlation_id: cid, timeout_ms: 10_000 });
+      assert.equal(waited.body.result.close_reason, 'ack_with_message');
+      assert.equal((await run(alice, 'whoami', { pane_id: pa.id })).body.result.id, A.id);
+      assert.equal((await run(bob, 'whoami', { pane_id: pa.id })).status, 404);
+      const described = await run(alice, 'set_description', { peer_id: A.id, description: 'reviewing the mesh', ttl_ms: 60_000 });
+      assert.equal(described.body.result.description, 'reviewing the mesh');
+      const bc = await run(alice, 'broadcast', { from: A.id, text: 'hello circle' });
+      assert.ok(bc.body.result.items.some((r: any) => r.status === 'injected'), bc.text);
+      await until(() => pb.screen().includes('GOT broadcast from=tooler'), 10_000, 'broadcast injected');
+      const gated = await run(alice, 'kill_peer', { peer_id: A.id });
+      assert.equal(gated.status, 403);
+      assert.equal((await a().get(`/api/peers/${A.id}`)).body.lifecycle, 'online');
+    });
+
     test('registration needs live evidence; bad input is refused with a clear error', async () => {
       const socket = tmux.socket;
       const bad = await a().post('/api/peers', { name: 'fake', backend: 'command', binding: { socket, server_started_at: '1', pane_id: '%999', pane_pid: 1, agent_pid: 999999, agent_started_at: '1' } });
