@@ -11,4 +11,6 @@ export const errorCodes = defineErrors('mesh', {
   PLINTH_ERR_MESH_QUEUE_FULL: { status: 429, message: 'the peer\'s queue of undelivered notifies is full', hint: 'wait until the peer reconnects, or raise queueCap' },
   PLINTH_ERR_MESH_TRANSITION: { status: 409, message: 'the lifecycle transition is not allowed', hint: 'the refusal is recorded as a contradiction; GET /api/peers/:id/doctor' },
   PLINTH_ERR_MESH_NOT_LOCAL: { status: 409, message: 'the peer runs on another host', hint: 'run this on the peer\'s host' },
+  PLINTH_ERR_MESH_TRANSPORT_UNESTABLISHED: { status: 503, message: 'the linked pane\'s hook did not connect an inbox in time; the link was rolled back', hint: '`details.repair` says what to try; nothing of the link remains' },
+  PLINTH_ERR_MESH_HOOK_SPAWN_FAILED: { status: 500, message: 'the hook for the linked pane could not be started; the link was rolled back', hint: 'check the mesh plugin\'s hookCommand' },
 });

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { definePlugin } from 'plinth/sdk';
 import { traceLedgerRef } from 'plinth/contracts/channels';
 import { AskStore } from './ask-store';
@@ -10,14 +12,14 @@ import { PeerStore } from './peer-store';
 import { registerRoutes } from './routes';
 import { registerTools } from './tools';
 
-interface Config { pingMs: number; confirmMs: number; sweepMs: number; askTtlMs: number; queueTtlMs: number; queueCap: number; reapAfterMs: number; tombstoneMs: number; waitMaxMs: number }
+interface Config { pingMs: number; confirmMs: number; sweepMs: number; askTtlMs: number; queueTtlMs: number; queueCap: number; reapAfterMs: number; tombstoneMs: number; waitMaxMs: number; linkTimeoutMs: number; hookCommand?: string[] }
 
 // Traces are served through the channels plugin's GET /api/traces/:id when it is enabled.
 const deps = { traces: traceLedgerRef.asOptional() };
 
 export default definePlugin<typeof deps, Config>({
   deps,
-  async setup({ http, ws, tools, storage, clock, timers, log, config, onDispose, traces }) {
+  async setup({ http, ws, tools, storage, auth, kernel, pluginDir, clock, timers, log, config, onDispose, traces }) {
     const db = await storage.open({ migrations });
     const inbox = new InboxSockets((peerId, missed) => {
       void peers.setInbound(peerId, 'degraded').catch(() => undefined);
@@ -28,7 +30,10 @@ export default definePlugin<typeof deps, Config>({
     const messaging = new MeshMessaging(asks, peers, inbox, clock, log, config);
 
     ws.handle('/api/mesh/ws', { auth: 'user' }, (socket, info) => attachInbox(socket, info, { peers, inbox, messaging, clock, log }));
-    registerRoutes({ http, peers, messaging, inbox, clock, staleAskMs: Math.min(config.askTtlMs, 3_600_000) });
+    const cli = join(pluginDir, '..', '..', 'bin', 'plinth.js');
+    const hookCommand = config.hookCommand ?? (existsSync(cli) ? [process.execPath, cli] : ['plinth']);
+    const link = { peers, inbox, auth, kernel, hookCommand, timeoutMs: config.linkTimeoutMs, now: () => clock.now() };
+    registerRoutes({ http, peers, messaging, inbox, clock, staleAskMs: Math.min(config.askTtlMs, 3_600_000), link });
     registerTools(tools, peers, messaging, clock);
     if (traces) {
       const dispose = traces.addSource({ find: (id, user) => asks.trace(id, user.role === 'admin' ? undefined : [user.id]) });

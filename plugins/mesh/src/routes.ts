@@ -1,4 +1,6 @@
 import { errors, reply, type Clock, type HttpRouter, type User } from 'plinth/sdk';
+import { linkPane, type LinkDeps } from './link';
+import { orphanPanes } from './panes';
 import { viewAsk } from './ask-store';
 import { diagnose } from './doctor';
 import type { InboxSockets } from './inbox';
@@ -9,7 +11,7 @@ import type { PeerRegistry, RegisterInput } from './peer-registry';
 import { planRehook } from './rehook';
 import * as S from './schemas';
 
-export interface RouteDeps { http: HttpRouter; peers: PeerRegistry; messaging: MeshMessaging; inbox: InboxSockets; clock: Clock; staleAskMs: number }
+export interface RouteDeps { http: HttpRouter; peers: PeerRegistry; messaging: MeshMessaging; inbox: InboxSockets; clock: Clock; staleAskMs: number; link: LinkDeps }
 
 /** Peers the caller may see (admins: all), narrowed by the list filters. */
 async function listPeers(d: RouteDeps, user: User, q: any): Promise<PeerRow[]> {
@@ -93,4 +95,11 @@ export function registerRoutes(d: RouteDeps): void {
 
   http.post('/api/broadcast', { auth: 'user', body: S.BroadcastBody, summary: 'Notify every connected peer of the sender\'s circle, traced per recipient' }, async req =>
     messaging.broadcast(req.user!, req.body as any));
+
+  // The host's panes belong to the kernel's OS user, not to any Plinth user: listing and linking them is for admins.
+  http.get('/api/panes/orphans', { auth: 'admin', summary: 'Local tmux panes bound to no live peer (stale bindings flagged), with a backend hint' }, async () =>
+    ({ items: await orphanPanes(await peers.store.list({})), nextCursor: null }));
+
+  http.post('/api/panes/:pane_id/link', { auth: 'admin', params: S.PaneParams, body: S.LinkBody, summary: 'Register the agent in a pane and start its hook; rolled back (non-2xx) unless its inbox connects in time' }, async req =>
+    reply(201, await linkPane(d.link, req.user!, req.params.pane_id, req.body as any)));
 }

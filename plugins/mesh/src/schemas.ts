@@ -57,3 +57,8 @@ export const PendingQuery = {
 export const NotifyBody = { type: 'object', additionalProperties: false, required: ['to', 'text'], properties: { from: id, to: id, text } };
 export const BroadcastBody = { type: 'object', additionalProperties: false, required: ['from', 'text'], properties: { from: id, text } };
 export const DescriptionBody = { type: 'object', additionalProperties: false, required: ['peer_id', 'description'], properties: { peer_id: id, description: { type: 'string', maxLength: 2000 }, ttl_ms: { type: 'integer', minimum: 1000 } } };
+export const PaneParams = { type: 'object', required: ['pane_id'], properties: { pane_id: { type: 'string', pattern: '^%[0-9]+$' } } };
+export const LinkBody = {
+  type: 'object', additionalProperties: false, required: ['backend'],
+  properties: { backend: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,39}$' }, name, circle: name, socket: { type: 'string', minLength: 1, maxLength: 1000 } },
+};
