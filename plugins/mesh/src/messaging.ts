@@ -102,13 +102,15 @@ export class MeshMessaging {
     return viewAsk(closed);
   }
 
+  /** Into the asker's pane when its inbox confirms; else to the asker waiting on the ask (pull). */
   private async deliverReply(a: AskRow, message: string): Promise<'push' | 'pull' | undefined> {
-    if (this.waiters.get(a.id)?.size) return 'pull';
     const asker = await this.peers.store.get(a.from_peer);
     const recipient = await this.peers.store.get(a.to_peer);
-    if (!asker || !recipient) return undefined;
-    const r = await this.push(asker, a.id, { type: 'notify', kind: 'reply', correlation_id: a.id, from: who(recipient), to: who(asker), text: message });
-    return r !== 'no_connection' && r !== 'unconfirmed' && (r.result === 'injected' || r.result === 'accepted') ? 'push' : undefined;
+    if (asker && recipient && this.inbox.connected(asker.id)) {
+      const r = await this.push(asker, a.id, { type: 'notify', kind: 'reply', correlation_id: a.id, from: who(recipient), to: who(asker), text: message });
+      if (r !== 'no_connection' && r !== 'unconfirmed' && (r.result === 'injected' || r.result === 'accepted')) return 'push';
+    }
+    return this.waiters.get(a.id)?.size ? 'pull' : undefined;
   }
 
   async decline(user: User, cid: string, reason?: string) {
