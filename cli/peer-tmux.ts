@@ -51,7 +51,9 @@ export async function injectIntoPane(socket: string, pane: string, text: string,
 export async function pidStartTime(pid: number): Promise<string | null> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie (killed, not yet reaped) is no running agent.
+    return fields[0] === 'Z' || fields[0] === 'X' ? null : fields[19] ?? null;
   } catch {
     return null;
   }

@@ -8,7 +8,7 @@ import { isAddressable } from './lifecycle';
 import type { MeshMessaging } from './messaging';
 import { viewPeer, type PeerRow } from './peer-store';
 import type { PeerRegistry, RegisterInput } from './peer-registry';
-import { planRehook } from './rehook';
+import { applyRehook, planRehook } from './rehook';
 import * as S from './schemas';
 
 export interface RouteDeps { http: HttpRouter; peers: PeerRegistry; messaging: MeshMessaging; inbox: InboxSockets; clock: Clock; staleAskMs: number; link: LinkDeps }
@@ -58,9 +58,7 @@ export function registerRoutes(d: RouteDeps): void {
 
   http.post('/api/peers/:id/rehook', { auth: 'user', params: S.IdParams, body: S.RehookBody, summary: 'Plan (dry run by default) replacing a deaf hook; never touches a healthy inbox' }, async req => {
     const p = await peers.visible(req.user!, req.params.id);
-    const plan = await planRehook(p, d.inbox, peers.host);
-    if ((req.body as any).apply) throw errors.unprocessable('rehook apply is not available yet: stop the hook (its pid is in the plan) and start `plinth peer hook --peer-id` in the pane', plan);
-    return plan;
+    return (req.body as any).apply ? applyRehook(d.link, req.user!, p) : planRehook(p, d.inbox, peers.host);
   });
 
   http.post('/api/ask', { auth: 'user', body: S.AskBody, summary: 'Ask a peer; answers once its hook confirmed the delivery' }, async req =>

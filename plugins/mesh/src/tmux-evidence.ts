@@ -46,11 +46,13 @@ export async function listPanes(socket: string): Promise<PaneFacts[]> {
   return r.ok ? r.out.split('\n').filter(Boolean).map(parsePane) : [];
 }
 
-/** Start time of a pid (clock ticks since boot, /proc/<pid>/stat field 22), `null` when no such process. */
+/** Start time of a pid (clock ticks since boot, /proc/<pid>/stat field 22), `null` when no such process or a zombie. */
 export async function pidStartTime(pid: number): Promise<string | null> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie (killed, not yet reaped) is no running agent.
+    return fields[0] === 'Z' || fields[0] === 'X' ? null : fields[19] ?? null;
   } catch {
     return null;
   }

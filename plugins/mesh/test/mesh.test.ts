@@ -8,7 +8,7 @@ import { alive, sleep, TmuxServer, until, type Pane } from './tmux-harness';
 const MESH = join(__dirname, '..');
 const CHANNELS = join(__dirname, '..', '..', 'channels');
 const dialects: Array<'sqlite' | 'postgres'> = process.env.PLINTH_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
-export const meshConfig = { pingMs: 100, sweepMs: 100, confirmMs: 8000 };
+export const meshConfig = { pingMs: 250, sweepMs: 100, confirmMs: 8000 };
 
 for (const database of dialects) {
   describe(`mesh with a real tmux (${database})`, () => {
@@ -152,7 +152,7 @@ for (const database of dialects) {
       assert.equal(l.runtime, 'alive');
     });
 
-    test('a hook alive but deaf is found by the pings; rehook plans to replace it and leaves a healthy inbox alone', async () => {
+    test('a hook alive but deaf is found by the pings and replaced by rehook; a healthy inbox is left alone', async () => {
       const p = agent('deafy');
       const P = await peerIn(p);
       const healthy = (await a().post(`/api/peers/${P.id}/rehook`, {})).body;
@@ -169,10 +169,21 @@ for (const database of dialects) {
         assert.equal(plan.healthy_inbox, false);
         assert.equal(plan.pane_proof, true);
         assert.ok(plan.steps.some((s: string) => s.includes(`pid ${hookPid}`)), JSON.stringify(plan));
+        assert.equal((await as(bob).post(`/api/peers/${P.id}/rehook`, { apply: true })).status, 404);
+        const applied = await a().post(`/api/peers/${P.id}/rehook`, { apply: true });
+        assert.equal(applied.status, 200, applied.text);
+        assert.equal(applied.body.stopped_hook_pid, hookPid);
+        assert.ok(!alive(hookPid), 'the deaf hook is stopped');
+        const peer = await until(async () => { const x = (await a().get(`/api/peers/${P.id}`)).body; return x.inbound === 'connected' && x.binding.hook_pid === applied.body.hook_pid && x; }, 10_000, 'the new hook holds the inbox');
+        assert.equal(peer.lifecycle, 'online');
+        // The replaced inbox delivers, and a healthy one is left alone.
+        const sent = await a().post('/api/notify', { to: P.id, text: 'after rehook' });
+        assert.equal(sent.body.status, 'delivered', sent.text);
+        const again = await a().post(`/api/peers/${P.id}/rehook`, { apply: true });
+        assert.equal(again.status, 409, again.text);
       } finally {
-        process.kill(hookPid, 'SIGCONT');
+        try { process.kill(hookPid, 'SIGCONT'); } catch { /* stopped by the rehook */ }
       }
-      await until(async () => (await a().get(`/api/peers/${P.id}`)).body.inbound === 'connected' || undefined, 10_000, 'answers again');
     });
 
     test('the mesh tools are in the kernel\'s registry (what /mcp offers) and work as the caller; kill_peer is gated', async () => {
