@@ -1,8 +1,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { TmuxServer, until } from './tmux-harness';
+import { createTestKernel, mockServices, type TestKernel } from 'plinth/testing';
+import { alive, TmuxServer, until } from './tmux-harness';
 
 const MESH = join(__dirname, '..');
 const base = { pingMs: 100, sweepMs: 100, confirmMs: 8000 };
@@ -11,8 +11,9 @@ describe('orphan panes and link (sqlite)', () => {
   const tmux = new TmuxServer();
   const kernels: TestKernel[] = [];
   after(async () => { tmux.stop(); for (const k of kernels) await k.stop().catch(() => undefined); });
-  const kernel = async (config: Record<string, unknown> = {}) => {
-    const k = await createTestKernel({ plugins: [{ path: MESH, config: { ...base, ...config } }] });
+  const kernel = async (config: Record<string, unknown> = {}, approve?: boolean) => {
+    const services = approve === undefined ? undefined : [mockServices.toolPolicy({ decide: () => ({ approved: approve, reason: approve ? undefined : 'refused in the test' }) })];
+    const k = await createTestKernel({ services, plugins: [{ path: MESH, config: { ...base, ...config } }] });
     kernels.push(k);
     return k;
   };
@@ -57,5 +58,30 @@ describe('orphan panes and link (sqlite)', () => {
     await good.request('DELETE', `/api/peers/${peerId}`);
     const stale = await until(async () => (await good.request('GET', '/api/panes/orphans')).body.items.find((p: any) => p.socket === socket && p.pane_id === paneId));
     assert.equal(stale.stale_binding, peerId);
+  });
+
+  test('kill_peer (gated): refused when the approver says no, and when approved it retires the peer and stops only its agent', async () => {
+    for (const approve of [false, true]) {
+      const k = await kernel({}, approve);
+      const alice = await k.createUser();
+      const bob = await k.createUser();
+      const pane = tmux.startAgent(approve ? 'victim' : 'survivor', { url: k.baseUrl, token: alice.token, circle: approve ? 'kill-yes' : 'kill-no' });
+      const peer = await until(async () => (await k.request('GET', '/api/peers', { token: alice.token })).body.items.find((p: any) => p.inbound === 'connected'));
+      const agentPid = pane.agentPid();
+      const call = (token: string) => k.request('POST', '/api/plugins/mesh/execute/kill_peer', { token, body: { peer_id: peer.id } });
+      if (!approve) {
+        const refused = await call(alice.token);
+        assert.equal(refused.status, 403, refused.text);
+        assert.equal((await k.request('GET', `/api/peers/${peer.id}`, { token: alice.token })).body.lifecycle, 'online');
+        assert.ok(alive(agentPid));
+        continue;
+      }
+      assert.equal((await call(bob.token)).status, 404);
+      const killed = await call(alice.token);
+      assert.equal(killed.status, 200, killed.text);
+      assert.deepEqual(killed.body.result, { peer_id: peer.id, retired: true, signalled: true });
+      await until(() => !alive(agentPid), 10_000, 'agent stopped');
+      assert.equal((await k.request('GET', `/api/peers/${peer.id}`, { token: alice.token })).body.lifecycle, 'retired');
+    }
   });
 });
