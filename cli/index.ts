@@ -15,7 +15,7 @@ commands:
   user add --email <e>           create a user (password by --password or --password-stdin)
   token create --user <e|id>     create an API token for a user
   doctor                         check Node, registry, manifests, database, port and what plugins contribute (model providers)
-  peer list|ask|ack|doctor|rehook|whoami|hook
+  peer list|ask|ack|doctor|rehook|whoami|hook|install-hook
                                  the peer mesh: coding agents in tmux panes (\`plinth peer --help\`)
   mcp                            serve the kernel's MCP endpoint over stdio (PLINTH_MCP_TOKEN acts as that user, else as the admin)
 

@@ -1,6 +1,8 @@
 import { commandContext, type CommandContext } from './command';
 import { EXIT, UsageError } from './output';
+import { join } from 'node:path';
 import { runHook } from './peer-hook';
+import { writeClaudeSessionHook } from './peer-hook-settings';
 import { ServerClient } from './server-client';
 
 export const PEER_USAGE = `usage: plinth peer <command> [--url <url>] [--token <token>] [--json]
@@ -14,6 +16,8 @@ export const PEER_USAGE = `usage: plinth peer <command> [--url <url>] [--token <
   whoami                                   the peer bound to this pane ($TMUX_PANE)
   hook --backend <b> --name <n> [--agent-pid <pid>] [--peer-id <id>] [--circle c] [--role r]
                                            run the pane's inbound hook (started by the agent's session hook)
+  install-hook --backend claude-code --name <n> [--circle c] [--dir d]
+                                           write Claude Code's SessionStart hook that starts \`peer hook\`
 
 The token comes from --token, PLINTH_TOKEN, or the admin token (PLINTH_ADMIN_TOKEN, the data dir's file).
 `;
@@ -21,7 +25,7 @@ The token comes from --token, PLINTH_TOKEN, or the admin token (PLINTH_ADMIN_TOK
 const OPTIONS = {
   from: { type: 'string' }, to: { type: 'string' }, message: { type: 'string' }, circle: { type: 'string' }, addressable: { type: 'boolean' },
   repair: { type: 'boolean' }, apply: { type: 'boolean' }, backend: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' },
-  'agent-pid': { type: 'string' }, 'peer-id': { type: 'string' },
+  'agent-pid': { type: 'string' }, 'peer-id': { type: 'string' }, dir: { type: 'string' },
 } as const;
 
 function client(ctx: CommandContext): ServerClient {
@@ -78,6 +82,12 @@ export async function peerCommand(args: string[]): Promise<number> {
       const me = r.items.find((p: any) => p.binding.pane_id === pane && p.binding.socket === (process.env.TMUX ?? '').split(',')[0] && p.lifecycle !== 'retired');
       if (!me) { out.fail(`no peer in pane ${pane}`); return EXIT.failure; }
       return show(me, `${me.id}  ${me.circle}/${me.name}  ${me.lifecycle}`);
+    }
+    case 'install-hook': {
+      if (!v.name || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(v.name)) throw new UsageError('install-hook needs --name (letters, digits, . _ -)', PEER_USAGE);
+      if (v.backend !== 'claude-code') throw new UsageError(`${v.backend ?? 'this backend'} has no session-start hook to write: link its pane instead (POST /api/panes/:pane_id/link)`, PEER_USAGE);
+      const file = await writeClaudeSessionHook(v.dir ?? process.cwd(), { name: v.name, circle: v.circle, plinth: [process.execPath, join(__dirname, '..', 'bin', 'plinth.js')] });
+      return show({ file }, `wrote ${file}`);
     }
     case 'link':
       throw new UsageError('link is not available yet: start `plinth peer hook` in the pane', PEER_USAGE);
