@@ -216,6 +216,12 @@ for (const database of dialects) {
       const bad = await a().post('/api/peers', { name: 'fake', backend: 'command', binding: { socket, server_started_at: '1', pane_id: '%999', pane_pid: 1, agent_pid: 999999, agent_started_at: '1' } });
       assert.equal(bad.status, 422);
       assert.equal(bad.body.error.code, 'PLINTH_ERR_MESH_NO_EVIDENCE');
+      // A live pid with another start time is a reused pid, not the agent; a real pane does not make up for it.
+      const pane = tmux.run(['list-panes', '-a', '-F', '#{pane_id}\t#{pane_pid}\t#{start_time}']).trim().split('\n')[0].split('\t');
+      const reused = await a().post('/api/peers', { name: 'fake', backend: 'command', binding: { socket, server_started_at: pane[2], pane_id: pane[0], pane_pid: Number(pane[1]), agent_pid: process.pid, agent_started_at: '1' } });
+      assert.equal(reused.status, 422, reused.text);
+      assert.equal(reused.body.error.details.agent_alive, false);
+      assert.equal(reused.body.error.details.pane, 'present');
       assert.equal((await a().post('/api/peers', { name: 'x' })).status, 400);
       assert.equal((await a().post('/api/ask', { from: 'peer_nope', to: 'x', text: 'hi' })).status, 404);
       assert.equal((await a().post('/api/asks/ask_nope/wait', {})).status, 404);
