@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -74,7 +74,10 @@ export class TmuxServer {
   }
 
   stop(): void {
+    let socket: string | undefined;
+    try { socket = this.socket; } catch { /* no server */ }
     try { this.run(['kill-server']); } catch { /* already gone */ }
+    if (socket) rmSync(socket, { force: true });
   }
 }
 
