@@ -12,7 +12,7 @@ import { PeerStore } from './peer-store';
 import { registerRoutes } from './routes';
 import { registerTools } from './tools';
 
-interface Config { pingMs: number; confirmMs: number; sweepMs: number; askTtlMs: number; queueTtlMs: number; queueCap: number; reapAfterMs: number; tombstoneMs: number; waitMaxMs: number; linkTimeoutMs: number; hookCommand?: string[] }
+interface Config { pingMs: number; confirmMs: number; sweepMs: number; askTtlMs: number; queueTtlMs: number; queueCap: number; reapAfterMs: number; tombstoneMs: number; waitMaxMs: number; linkTimeoutMs: number; hookCommand?: string[]; spawnCommands: Record<string, string[]> }
 
 // Traces are served through the channels plugin's GET /api/traces/:id when it is enabled.
 const deps = { traces: traceLedgerRef.asOptional() };
@@ -34,7 +34,7 @@ export default definePlugin<typeof deps, Config>({
     const hookCommand = config.hookCommand ?? (existsSync(cli) ? [process.execPath, cli] : ['plinth']);
     const link = { peers, inbox, auth, kernel, hookCommand, timeoutMs: config.linkTimeoutMs, now: () => clock.now() };
     registerRoutes({ http, peers, messaging, inbox, clock, staleAskMs: Math.min(config.askTtlMs, 3_600_000), link });
-    registerTools(tools, peers, messaging, clock);
+    registerTools(tools, peers, messaging, clock, { link, commands: config.spawnCommands });
     if (traces) {
       const dispose = traces.addSource({ find: (id, user) => asks.trace(id, user.role === 'admin' ? undefined : [user.id]) });
       onDispose(dispose);

@@ -4,12 +4,14 @@ import type { MeshMessaging } from './messaging';
 import { viewPeer } from './peer-store';
 import type { PeerRegistry } from './peer-registry';
 import { readEvidence } from './tmux-evidence';
+import type { LinkDeps } from './link';
+import { spawnPeer } from './spawn';
 
 const str = { type: 'string', minLength: 1 } as const;
 const obj = (required: string[], properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, required, properties });
 
 /** The mesh's MCP tools, through the kernel's registry (so `/mcp` offers them as `mesh.*`). */
-export function registerTools(tools: ToolRegistry, peers: PeerRegistry, messaging: MeshMessaging, clock: Clock): void {
+export function registerTools(tools: ToolRegistry, peers: PeerRegistry, messaging: MeshMessaging, clock: Clock, spawn: { link: LinkDeps; commands: Record<string, string[]> }): void {
   tools.register({
     name: 'ask', risk: 'safe', description: 'Ask another peer a question; returns the correlation id once its hook confirmed delivery',
     inputSchema: obj(['from', 'to', 'text'], { from: str, to: str, text: str, reply_to: str }),
@@ -68,6 +70,11 @@ export function registerTools(tools: ToolRegistry, peers: PeerRegistry, messagin
       await peers.store.update(p.id, { description: input.description, description_until: input.ttl_ms ? clock.now() + input.ttl_ms : null });
       return viewPeer((await peers.store.get(p.id))!, clock.now());
     },
+  });
+  tools.register({
+    name: 'spawn_peer', risk: 'gated', description: 'Start an agent (a program an admin configured for the backend) in a new window of the asking peer\'s tmux session and link it as a peer',
+    inputSchema: obj(['from', 'backend'], { from: str, backend: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,39}$' }, name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$' } }),
+    run: (input: any, ctx) => spawnPeer(spawn.link, spawn.commands, ctx.user, input),
   });
   tools.register({
     name: 'kill_peer', risk: 'gated', description: 'Retire a peer and stop its agent process (only while the evidence says it is that agent)',

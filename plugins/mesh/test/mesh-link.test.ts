@@ -60,22 +60,33 @@ describe('orphan panes and link (sqlite)', () => {
     assert.equal(stale.stale_binding, peerId);
   });
 
-  test('kill_peer (gated): refused when the approver says no, and when approved it retires the peer and stops only its agent', async () => {
+  test('spawn_peer and kill_peer (gated): refused when the approver says no; approved, spawn links a new pane and kill retires the peer and stops its agent', async () => {
     for (const approve of [false, true]) {
-      const k = await kernel({}, approve);
+      const k = await kernel({ spawnCommands: { command: ['sleep', '600'] } }, approve);
       const alice = await k.createUser();
       const bob = await k.createUser();
       const pane = tmux.startAgent(approve ? 'victim' : 'survivor', { url: k.baseUrl, token: alice.token, circle: approve ? 'kill-yes' : 'kill-no' });
       const peer = await until(async () => (await k.request('GET', '/api/peers', { token: alice.token })).body.items.find((p: any) => p.inbound === 'connected'));
       const agentPid = pane.agentPid();
       const call = (token: string) => k.request('POST', '/api/plugins/mesh/execute/kill_peer', { token, body: { peer_id: peer.id } });
+      const spawn = (body: unknown) => k.request('POST', '/api/plugins/mesh/execute/spawn_peer', { token: alice.token, body });
+      const windows = () => tmux.run(['list-windows', '-t', approve ? 'kill-yes' : 'kill-no']).trim().split('\n').length;
       if (!approve) {
+        assert.equal((await spawn({ from: peer.id, backend: 'command' })).status, 403);
+        assert.equal(windows(), 1);
         const refused = await call(alice.token);
         assert.equal(refused.status, 403, refused.text);
         assert.equal((await k.request('GET', `/api/peers/${peer.id}`, { token: alice.token })).body.lifecycle, 'online');
         assert.ok(alive(agentPid));
         continue;
       }
+      assert.equal((await spawn({ from: peer.id, backend: 'claude-code' })).status, 409, 'no program configured for it');
+      const spawned = await spawn({ from: peer.id, backend: 'command', name: 'helper' });
+      assert.equal(spawned.status, 200, spawned.text);
+      assert.equal(spawned.body.result.linked, true);
+      assert.equal(spawned.body.result.peer.circle, 'kill-yes');
+      assert.equal(spawned.body.result.peer.lifecycle, 'online');
+      assert.equal(windows(), 2);
       assert.equal((await call(bob.token)).status, 404);
       const killed = await call(alice.token);
       assert.equal(killed.status, 200, killed.text);
