@@ -1,7 +1,7 @@
 import { definePlugin, errors, iso, newId, reply } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { approvalsRef } from 'plinth/contracts/approvals';
-import { channelsRef } from './contract';
+import { channelsRef, traceLedgerRef, type TraceSource } from './contract';
 import { approvalPrompt } from './approval-prompts';
 import { AdapterRegistry } from './channel-registry';
 import { ChannelStore, viewDelivery, viewInbound, type NewDelivery } from './channel-store';
@@ -21,7 +21,7 @@ const deps = { agents: agentRuntimeRef.asOptional(), approvals: approvalsRef.asO
 
 export default definePlugin<typeof deps, Config>({
   deps,
-  provides: [channelsRef],
+  provides: [channelsRef, traceLedgerRef],
   async setup({ http, storage, events, auth, clock, timers, log, config, onDispose, agents, approvals, provide }) {
     const store = new ChannelStore(await storage.open({ migrations }), err => log.error('rows written behind were not stored', { err: String(err) }));
 
@@ -113,11 +113,18 @@ export default definePlugin<typeof deps, Config>({
       return { channel: row.channel, senderId: row.sender_id, chatId: row.chat_id, state: 'approved' };
     });
 
-    http.get('/api/traces/:id', { auth: 'admin', summary: 'Stages of an inbound message and its deliveries, with times and errors', params: IdParams }, async req => {
-      const trace = await store.trace(req.params.id);
-      if (!trace) throw errors.notFound(`trace ${req.params.id}`);
-      return trace;
+    // Channel traces are admins'; other plugins' sources (the mesh) answer their owners too.
+    const traceSources = new Set<TraceSource>();
+    http.get('/api/traces/:id', { auth: 'user', summary: 'Stages of an inbound message and its deliveries (or of another plugin\'s delivery), with times and errors', params: IdParams }, async req => {
+      const trace = req.user!.role === 'admin' ? await store.trace(req.params.id) : undefined;
+      if (trace) return trace;
+      for (const source of traceSources) {
+        const found = await source.find(req.params.id, req.user!);
+        if (found) return found;
+      }
+      throw errors.notFound(`trace ${req.params.id}`);
     });
+    provide(traceLedgerRef, { addSource: source => { traceSources.add(source); return () => { traceSources.delete(source); }; } });
 
     provide(channelsRef, registry);
   },
