@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { assertOwner, decodeCursor, definePlugin, errors, ownerFilter, pageOf, reply, sandboxFor, sandboxRef, type SandboxMode, type User } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { jobsRef } from './contract';
-import { JobStore, migrations, type Job, type JobEvent } from './job-store';
+import { JobStore, type Job, type JobEvent } from './job-store';
+import { migrations } from './migrations';
 import { JobService, jobView } from './job-service';
 import { Dispatcher, type DispatcherOptions } from './dispatcher';
 import { TemplateLibrary } from './templates';
@@ -35,7 +36,7 @@ export default definePlugin({
     service.registerExecutor(commandExecutor({
       workDir: join(dataDir, 'work'), timeoutMs: config.commandTimeoutMs, path: config.commandPath,
       sandbox, sandboxMode: config.sandbox, allowedHosts: config.allowedHosts,
-      onSpawn: (id, pid) => { void store.setPid(id, dispatcher.kernelId, pid).catch(() => undefined); },
+      onSpawn: (id, pid) => { void store.leases.setPid(id, dispatcher.kernelId, pid).catch(() => undefined); },
     }));
     service.registerExecutor(agentExecutor(() => agents));
     dispatcher.start();
@@ -76,7 +77,7 @@ export default definePlugin({
       // The SSE id is the event's seq, which only grows, so a client resumes exactly where it was.
       const withId = (e: JobEvent) => ({ ...e, id: e.seq });
       await req.sse().replayThenLive({
-        replay: async after => (await store.eventsOf(job.id, after ? Number(after) || 0 : 0, 100_000)).map(withId),
+        replay: async after => (await store.eventLog.of(job.id, after ? Number(after) || 0 : 0, 100_000)).map(withId),
         live: push => service.liveEvents(job.id, e => push(withId(e))),
         frame: e => ({ id: e.seq, event: e.type, data: { ...e.data, at: e.at } }),
         isLast: e => e.type === 'state' && TERMINAL.has(e.data.state),
@@ -89,7 +90,7 @@ export default definePlugin({
     http.delete('/:id', { auth: 'user', params: IdParams }, async req => { await service.remove(await owned(req.params.id, req.user)); });
     http.post('/:id/comments', { auth: 'user', params: IdParams, body: CommentBody }, async req => {
       const job = await owned(req.params.id, req.user);
-      return reply(201, await store.addComment(job.id, req.user!.id, (req.body as any).text, clock.now()));
+      return reply(201, await store.commentLog.add(job.id, req.user!.id, (req.body as any).text, clock.now()));
     });
 
     http.get('/api/dispatcher/status', { auth: 'user', summary: 'Dispatcher liveness (heartbeat), running and queued counts' }, async () => {
@@ -100,7 +101,7 @@ export default definePlugin({
         kernelId: dispatcher.kernelId, alive: beat > 0 && now - beat < config.heartbeatMs * 3, lastHeartbeat: beat ? new Date(beat).toISOString() : null,
         concurrency: config.concurrency, runningHere: dispatcher.runningHere, running: counts.running ?? 0,
         queued: (counts.queued ?? 0) + (counts.ready ?? 0), blocked: counts.blocked ?? 0, counts, kinds: service.kinds(),
-        dispatchers: (await store.dispatcherRows(now)).map(d => ({ ...d, alive: now - d.heartbeatMs < config.heartbeatMs * 3 })),
+        dispatchers: (await store.heartbeats.rows(now)).map(d => ({ ...d, alive: now - d.heartbeatMs < config.heartbeatMs * 3 })),
       };
     });
     http.get('/api/templates', { auth: 'user', summary: 'Job workflow templates (*.job_workflow.yaml under $PLINTH_DATA_DIR/templates)' },
