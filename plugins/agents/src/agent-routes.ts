@@ -1,5 +1,5 @@
 import { errors, reply, type HttpRouter, type ToolRegistry, type User } from 'plinth/sdk';
-import type { AgentLoop } from './agent-runtime';
+import type { AgentLoop } from './agent-loop';
 import type { AgentStore } from './agent-store';
 import type { KeyVault } from './key-vault';
 import type { ProviderRouter } from './model-router';

@@ -2,7 +2,7 @@ import { definePlugin } from 'plinth/sdk';
 import { agentRuntimeRef, modelProvidersRef, modelRouterRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
 import { skillsRef } from 'plinth/contracts/skills';
-import { AgentLoop } from './agent-runtime';
+import { AgentLoop } from './agent-loop';
 import { registerAgentRoutes } from './agent-routes';
 import { AgentStore } from './agent-store';
 import { AttachmentStore } from './attachment-store';

@@ -1,5 +1,5 @@
 import { ownerFilter, reply, type HttpRouter } from 'plinth/sdk';
-import type { AgentLoop } from './agent-runtime';
+import type { AgentLoop } from './agent-loop';
 import type { ProviderRouter } from './model-router';
 import type { SessionStore } from './session-store';
 import { summarizeTurn, type TurnStore } from './turn-store';
