@@ -4,7 +4,8 @@ import { approvalsRef } from 'plinth/contracts/approvals';
 import { channelsRef } from './contract';
 import { approvalPrompt } from './approval-prompts';
 import { AdapterRegistry } from './channel-registry';
-import { ChannelStore, viewDelivery, viewInbound, type NewDelivery } from './channel-store';
+import { ChannelStore } from './channel-store';
+import { viewDelivery, viewInbound, type NewDelivery } from './channel-rows';
 import { DeliveryQueue, type DeliverySettings } from './delivery-queue';
 import { InboundPipeline, type PipelineSettings } from './inbound-pipeline';
 import { migrations } from './migrations';
@@ -26,7 +27,7 @@ export default definePlugin<typeof deps, Config>({
     const store = new ChannelStore(await storage.open({ migrations }), err => log.error('rows written behind were not stored', { err: String(err) }));
 
     const enqueue = async (d: NewDelivery) => {
-      const id = await store.enqueueDelivery(d, clock.now());
+      const id = await store.deliveries.enqueue(d, clock.now());
       if (id) {
         await store.stage(d.traceId, id, 'queued', clock.now(), { chatId: d.chatId, chars: d.text.length });
         queue.kick();
@@ -77,24 +78,24 @@ export default definePlugin<typeof deps, Config>({
     });
 
     http.get('/inbound', { auth: 'admin', summary: 'Latest inbound messages with their trace ids', query: InboundQuery }, async req => ({
-      items: (await store.listInbound(req.query.channel as string | undefined, req.query.limit as number)).map(viewInbound), nextCursor: null,
+      items: (await store.inbound.list(req.query.channel as string | undefined, req.query.limit as number)).map(viewInbound), nextCursor: null,
     }));
 
     http.get('/deliveries/:id', { auth: 'admin', params: IdParams }, async req => {
-      const d = await store.getDelivery(req.params.id);
+      const d = await store.deliveries.get(req.params.id);
       if (!d) throw errors.notFound(`delivery ${req.params.id}`);
       return viewDelivery(d);
     });
 
     http.get('/dead-letter', { auth: 'admin', summary: 'Deliveries that ran out of attempts, newest first', query: DeadLetterQuery }, async req => {
       const limit = req.query.limit as number;
-      const rows = await store.listDead(limit + 1, req.query.cursor ? Number(req.query.cursor) : undefined);
+      const rows = await store.deliveries.listDead(limit + 1, req.query.cursor ? Number(req.query.cursor) : undefined);
       const items = rows.slice(0, limit);
       return { items: items.map(viewDelivery), nextCursor: rows.length > limit ? String(items[items.length - 1].seq) : null };
     });
 
     http.post('/dead-letter/:id/replay', { auth: 'admin', summary: 'Queue a dead letter once more (at most once: a second replay is a conflict)', params: IdParams }, async req => {
-      const r = await store.replay(req.params.id, clock.now());
+      const r = await store.deliveries.replay(req.params.id, clock.now());
       if (r === 'missing') throw errors.notFound(`delivery ${req.params.id}`);
       if (r === 'not-dead') throw errors.conflict(`delivery ${req.params.id} is not in the dead-letter queue`);
       await store.stage(r.trace_id, r.id, 'replayed', clock.now(), { replays: r.replays });
@@ -102,12 +103,12 @@ export default definePlugin<typeof deps, Config>({
       return reply(202, viewDelivery(r));
     });
 
-    http.get('/pairings', { auth: 'admin', summary: 'Pairing codes sent to unknown senders' }, async () => ({ items: await store.listPairings(), nextCursor: null }));
+    http.get('/pairings', { auth: 'admin', summary: 'Pairing codes sent to unknown senders' }, async () => ({ items: await store.pairings.list(), nextCursor: null }));
 
     http.post('/pairings/:code/approve', { auth: 'admin', summary: 'Allow the sender who got this pairing code', params: CodeParams }, async req => {
-      const row = await store.approvePairing(req.params.code, clock.now());
+      const row = await store.pairings.approve(req.params.code, clock.now());
       if (!row) {
-        if (await store.pairingByCode(req.params.code)) throw errors.conflict(`pairing ${req.params.code} is already approved`);
+        if (await store.pairings.byCode(req.params.code)) throw errors.conflict(`pairing ${req.params.code} is already approved`);
         throw errors.notFound(`pairing ${req.params.code}`);
       }
       return { channel: row.channel, senderId: row.sender_id, chatId: row.chat_id, state: 'approved' };
