@@ -1,7 +1,8 @@
 import { definePlugin, egressRef, lazy, reply, type ToolRisk } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { HelloBody, SendInput } from './schemas';
-import { migrations, PersistentTaskStore } from './task-store';
+import { migrations } from './migrations';
+import { PersistentTaskStore } from './task-store';
 
 // The A2A SDK is required on first use (a card, a JSON-RPC call, a peer), not at kernel start.
 const load = {

@@ -1,6 +1,7 @@
 import { toolPolicyRef, assertOwner, decodeCursor, definePlugin, errors, ownerFilter, pageOf, type ToolRisk } from 'plinth/sdk';
 import { approvalsRef } from './contract';
-import { ApprovalStore, migrations, type ApprovalRequest } from './approval-store';
+import { ApprovalStore, type ApprovalRequest } from './approval-store';
+import { migrations } from './migrations';
 import { ApprovalService, view } from './approval-service';
 import { ToolPolicy } from './policy';
 import { AnswerBody, AskBody, DenyBody, IdParams, ListQuery, TurnParams } from './schemas';

@@ -8,7 +8,8 @@ import { tasksFrom } from './hooks';
 import { RunReview, deleteBranch, mergeOrRebase, projectBranches } from './review';
 import { RunService } from './runner';
 import * as S from './schemas';
-import { ACTIVE, RunStore, migrations, type RunRow } from './store';
+import { migrations } from './migrations';
+import { ACTIVE, RunStore, type RunRow } from './store';
 import { TerminalSockets } from './terminal-ws';
 
 

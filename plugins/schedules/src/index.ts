@@ -1,6 +1,7 @@
 import { assertOwner, decodeCursor, definePlugin, errors, ownerFilter, pageOf, reply, type User } from 'plinth/sdk';
 import { jobsRef } from 'plinth/contracts/jobs';
-import { ScheduleStore, migrations, type Schedule } from './schedule-store';
+import { ScheduleStore, type Schedule } from './schedule-store';
+import { migrations } from './migrations';
 import { Scheduler, type SchedulerOptions } from './scheduler';
 import { ScheduleService } from './schedule-service';
 import { CreateBody, IdParams, ListQuery, PatchBody } from './schemas';

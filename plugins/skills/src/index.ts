@@ -4,7 +4,8 @@ import { definePlugin, errors, reply } from 'plinth/sdk';
 import { skillsRef } from './contract';
 import { SkillCatalog } from './skill-catalog';
 import { SkillLibrary } from './skill-library';
-import { SkillStateStore, migrations } from './skill-state';
+import { SkillStateStore } from './skill-state';
+import { migrations } from './migrations';
 import * as S from './schemas';
 
 interface Config { catalogDir?: string; pluginSources: Array<{ plugin: string; dir: string }>; watch: boolean; debounceMs: number }
