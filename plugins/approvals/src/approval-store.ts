@@ -1,4 +1,4 @@
-import { iso, keysetPage, newId, type type PluginDatabase } from 'plinth/sdk';
+import { iso, keysetPage, newId, type PluginDatabase } from 'plinth/sdk';
 
 export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired';
 

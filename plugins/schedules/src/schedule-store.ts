@@ -1,4 +1,4 @@
-import { claimLeased, iso, keysetPage, newId, type type PluginDatabase } from 'plinth/sdk';
+import { claimLeased, iso, keysetPage, newId, type PluginDatabase } from 'plinth/sdk';
 
 export type Target = { job: { kind: string; request: Record<string, unknown>; title?: string; max_retries?: number } } | { template: string; inputs: Record<string, unknown> };
 
