@@ -3,10 +3,8 @@ import { agentRuntimeRef, modelProvidersRef, modelRouterRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
 import { skillsRef } from 'plinth/contracts/skills';
 import { AgentLoop } from './agent-loop';
-import { registerAgentRoutes } from './agent-routes';
 import { AgentStore } from './agent-store';
 import { AttachmentStore } from './attachment-store';
-import { attachChatSocket } from './chat-socket';
 import { FrameLog } from './frame-log';
 import { KeyVault } from './key-vault';
 import { migrations } from './migrations';
@@ -15,9 +13,8 @@ import { AnthropicProvider } from './providers/anthropic';
 import { BuiltinProvider } from './providers/builtin';
 import { OpenAiProvider } from './providers/openai';
 import { recordedRouter } from './recorded-router';
-import { registerSessionRoutes } from './session-routes';
+import { registerRoutes } from './routes';
 import { SessionStore } from './session-store';
-import { registerTurnRoutes } from './turn-routes';
 import { TurnStore } from './turn-store';
 import { TurnWriter } from './turn-writer';
 import { resolveSettings, type AgentsConfig } from './settings';
@@ -55,11 +52,10 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
       { defaultModel: settings.defaultModel, price: settings.price, toolTimeoutMs: config.toolTimeoutMs, memoryHits: config.memoryHits, now },
     );
 
-    registerAgentRoutes(http, { agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo });
-    registerSessionRoutes(http, { runtime, sessions, frames, attachments });
-    registerTurnRoutes(http, { turns, sessions, router, runtime });
-    ws.handle('/api/agent/ws', { auth: 'user' }, (socket, info) => attachChatSocket(socket, info.user!, runtime, log,
-      async () => (await runtime.listAgents()).find(a => a.owner === null && a.kind === 'llm')?.name));
+    registerRoutes(http, ws, {
+      agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo,
+      sessions, frames, attachments, turns, log,
+    });
 
     provide(agentRuntimeRef, runtime);
     provide(modelProvidersRef, router);

@@ -1,7 +1,7 @@
-import { definePlugin, errors } from 'plinth/sdk';
+import { definePlugin } from 'plinth/sdk';
 import { channelsRef } from 'plinth/contracts/channels';
-import { SetWebhookBody } from './schemas';
 import { TelegramAdapter } from './telegram-adapter';
+import { registerRoutes } from './routes';
 
 interface Config { apiBaseUrl: string; botToken?: string; webhookSecret?: string; webhookUrl?: string; requestTimeoutMs: number }
 
@@ -17,22 +17,6 @@ export default definePlugin({
     onDispose(channels.register(adapter));
     if (!adapter.status().configured) log.warn(adapter.status().detail!);
 
-    http.post('/api/webhooks/telegram', { auth: 'webhook', summary: 'Telegram Bot API webhook (secret token checked before anything is stored)' }, async req => {
-      adapter.verify({ headers: req.headers });
-      const result = adapter.parse(req.body);
-      const { accepted } = await channels.receive(adapter.name, result);
-      if (accepted && result.type === 'messages' && result.messages[0]?.callbackId) {
-        adapter.answerCallbackQuery(result.messages[0].callbackId).catch(err => log.debug('answerCallbackQuery failed', { err: String(err) }));
-      }
-      return { ok: true };
-    });
-
-    http.post('/api/channels/telegram/set-webhook', { auth: 'admin', summary: 'Calls setWebhook with the URL and the webhook secret', body: SetWebhookBody }, async req => {
-      const url = req.body.url ?? c.webhookUrl;
-      if (!url) throw errors.badRequest('no url: pass { "url" } or configure webhookUrl');
-      return { ok: true, result: await adapter.setWebhook(url, !!req.body.dropPendingUpdates) };
-    });
-
-    http.get('/api/channels/telegram/status', { auth: 'admin' }, () => adapter.status());
+    registerRoutes(http, { adapter, channels, log, webhookUrl: c.webhookUrl });
   },
 });
