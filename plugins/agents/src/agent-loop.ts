@@ -133,7 +133,7 @@ export class AgentLoop implements AgentRuntime {
 
   private async loop(input: SessionTurnInput, signal: AbortSignal): Promise<SessionTurnResult> {
     const { session, user } = input;
-    const { sessions, frames, turns, router } = this.deps;
+    const { sessions, frames, turns } = this.deps;
     const started = this.options.now();
     const agent = await this.deps.agents.find(session.agent_id);
     if (!agent) throw errors.notFound(`agent of session ${session.id} (deleted)`);
