@@ -8,7 +8,7 @@ import type { WsTickets } from './http/websocket';
 import type { LogSink } from './log';
 import type { PluginHost, PluginState } from './plugins/plugin-host';
 import type { KernelToolRegistry } from './tools';
-import type { KernelConfigStore } from './kernel-config';
+import type { KernelConfigUpdate } from './kernel-config-update';
 import { KERNEL_VERSION } from './version';
 
 export interface KernelRouteDeps {
@@ -18,7 +18,7 @@ export interface KernelRouteDeps {
   auth: AuthStore;
   tickets: WsTickets;
   logs: LogSink;
-  config: KernelConfigStore;
+  config: KernelConfigUpdate;
   startedAt: number;
   dialect: string;
   /** Proxies whose X-Forwarded-Proto counts (PLINTH_TRUST_PROXY). */

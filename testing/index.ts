@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Kernel } from '../core/kernel';
-import { settingsFromEnv, type KernelSettings } from '../core/settings';
+import { settingsFromEnv, type KernelSettings } from '../core/process-settings';
 import { coreServices, type AnyServiceRef, type Clock, type EventBus, type PluginDefinition, type ServiceFactory, type ServiceRef, type User } from '../sdk';
 import type { ServiceMock } from './mock-services';
 

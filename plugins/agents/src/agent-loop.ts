@@ -4,7 +4,7 @@ import type { MemoryService } from 'plinth/contracts/memory';
 import type { SkillsService } from 'plinth/contracts/skills';
 import { AgentStore, DEFAULT_MODEL_ALIAS } from './agent-store';
 import type { FrameLog } from './frame-log';
-import type { ProviderRouter } from './model-router';
+import type { ProviderRouter } from './provider-router';
 import { SessionStore, toChatHistory, type SessionRecord } from './session-store';
 import type { ToolCallRecord, TurnStore } from './turn-store';
 import { errorCodes } from './errors';

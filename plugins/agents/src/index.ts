@@ -8,7 +8,7 @@ import { AttachmentStore } from './attachment-store';
 import { FrameLog } from './frame-log';
 import { KeyVault } from './key-vault';
 import { migrations } from './migrations';
-import { ProviderRouter } from './model-router';
+import { ProviderRouter } from './provider-router';
 import { AnthropicProvider } from './providers/anthropic';
 import { BuiltinProvider } from './providers/builtin';
 import { OpenAiProvider } from './providers/openai';
@@ -17,7 +17,7 @@ import { registerRoutes } from './routes';
 import { SessionStore } from './session-store';
 import { TurnStore } from './turn-store';
 import { TurnWriter } from './turn-writer';
-import { resolveSettings, type AgentsConfig } from './settings';
+import { resolveSettings, type AgentsConfig } from './provider-settings';
 
 export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; skills: ReturnType<typeof skillsRef.asOptional> }, AgentsConfig>({
   deps: { memory: memoryRef.asOptional(), skills: skillsRef.asOptional() },

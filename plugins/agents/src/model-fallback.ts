@@ -1,7 +1,7 @@
 import { isPlinthError } from 'plinth/sdk';
 import type { AgentProfile, ChatMessage } from './contract';
 import { DEFAULT_MODEL_ALIAS } from './agent-store';
-import type { ProviderRouter } from './model-router';
+import type { ProviderRouter } from './provider-router';
 import type { SessionRecord } from './session-store';
 
 /** The first of the agent's model and its fallbacks whose provider exists and whose breaker is not open. */

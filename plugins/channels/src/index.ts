@@ -3,7 +3,7 @@ import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { approvalsRef } from 'plinth/contracts/approvals';
 import { channelsRef } from './contract';
 import { approvalPrompt } from './approval-prompts';
-import { AdapterRegistry } from './channel-registry';
+import { AdapterRegistry } from './adapter-registry';
 import { ChannelStore } from './channel-store';
 import type { NewDelivery } from './channel-rows';
 import { DeliveryQueue, type DeliverySettings } from './delivery-queue';

@@ -1,5 +1,5 @@
 import { errors, iso, reply, type Clock, type HttpRouter } from 'plinth/sdk';
-import type { AdapterRegistry } from './channel-registry';
+import type { AdapterRegistry } from './adapter-registry';
 import type { ChannelStore } from './channel-store';
 import { viewDelivery, viewInbound } from './channel-rows';
 import type { DeliveryQueue } from './delivery-queue';

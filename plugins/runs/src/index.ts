@@ -4,9 +4,9 @@ import { cliAdaptersRef } from './contract';
 import { CliAdapters, claudeCodeAdapter, codexAdapter, commandAdapter } from './adapters';
 import { RunEventLog } from './event-log';
 import { RunReview } from './review';
-import { RunService } from './runner';
+import { RunService } from './run-service';
 import { migrations } from './migrations';
-import { RunStore } from './store';
+import { RunStore } from './run-store';
 import { registerRoutes } from './routes';
 import { TerminalSockets } from './terminal-ws';
 

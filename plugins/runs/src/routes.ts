@@ -3,9 +3,9 @@ import { OUTPUT, type RunEventLog } from './event-log';
 import { assertRepoAllowed, assertRepoPath } from './git';
 import { tasksFrom } from './hooks';
 import { deleteBranch, mergeOrRebase, projectBranches, type RunReview } from './review';
-import type { RunService } from './runner';
+import type { RunService } from './run-service';
 import * as S from './schemas';
-import { ACTIVE, type RunRow, type RunStore } from './store';
+import { ACTIVE, type RunRow, type RunStore } from './run-store';
 import type { TerminalSockets } from './terminal-ws';
 
 /** A run as the API shows it (never its token hash or raw config). */

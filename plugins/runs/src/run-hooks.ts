@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { errors, type AuthService, type EventBus, type ToolPolicyService } from 'plinth/sdk';
 import type { RunEventLog } from './event-log';
 import { mapHook } from './hooks';
-import type { RunRow, RunStore } from './store';
+import type { RunRow, RunStore } from './run-store';
 
 export interface HookDeps {
   store: RunStore; log: RunEventLog; events: EventBus; auth: AuthService; gate: () => ToolPolicyService | undefined; now(): string;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { sandboxFor, type AuthService, type SandboxedCommand, type SandboxMode, type SandboxPolicy, type SandboxService } from 'plinth/sdk';
-import type { RunRepoRow, RunRow } from './store';
+import type { RunRepoRow, RunRow } from './run-store';
 
 /** The provider hosts each built-in CLI reaches by default; an admin overrides them per adapter (config adapterHosts). */
 export const DEFAULT_ADAPTER_HOSTS: Record<string, string[]> = {

@@ -9,7 +9,7 @@ import type { AgentRuntime } from 'plinth/contracts/agents';
 import type { CliAdapters } from './adapters';
 import { OUTPUT, type RunEventLog } from './event-log';
 import { PLINTH_IDENTITY, assertRepoPath, commitAll, currentBranch, git, resolveCommit, runGit, withRepoLock } from './git';
-import { ACTIVE, type RunRepoRow, type RunRow, type RunStatus, type RunStore } from './store';
+import { ACTIVE, type RunRepoRow, type RunRow, type RunStatus, type RunStore } from './run-store';
 import { PtyProcess, minimalEnv } from './terminal';
 import { sandboxedCommand } from './run-sandbox';
 import { handleHook, hashToken } from './run-hooks';
