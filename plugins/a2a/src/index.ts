@@ -1,5 +1,6 @@
-import { definePlugin, egressRef, lazy, type ToolRisk } from 'plinth/sdk';
+import { definePlugin, egressRef, lazy } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
+import type { Config } from './generated/types';
 import { migrations } from './migrations';
 import { PersistentTaskStore } from './task-store';
 import { registerRoutes } from './routes';
@@ -16,19 +17,14 @@ const load = {
   peers: lazy(() => require('./peer-directory') as typeof import('./peer-directory')),
 };
 
-interface A2AConfig {
-  name: string;
-  description: string;
-  defaultAgent?: string;
-  sendTimeoutMs: number;
-  sendRisk: ToolRisk;
-  peers: Record<string, { cardUrl: string; token?: string }>;
-}
+/** The manifest's defaults fill in all but the default agent. */
+type A2AConfig = Config & Required<Omit<Config, 'defaultAgent'>>;
+const deps = { agents: agentRuntimeRef.asOptional(), egress: egressRef };
 
-export default definePlugin({
-  deps: { agents: agentRuntimeRef.asOptional(), egress: egressRef },
+export default definePlugin<typeof deps, A2AConfig>({
+  deps,
   async setup({ egress, http, tools, auth, kernel, config, onDispose, agents, storage, clock, log }) {
-    const cfg = config as A2AConfig;
+    const cfg = config;
     const db = await storage.open({ migrations });
     const card = async () => load.card().buildAgentCard(
       { name: cfg.name, description: cfg.description, baseUrl: kernel.baseUrl(), version: kernel.version },

@@ -29,7 +29,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     await vault.load();
     const settings = resolveSettings(config, secrets, vault);
 
-    const router = new ProviderRouter(config.breaker as any, clock);
+    const router = new ProviderRouter(config.breaker, clock);
     onDispose(router.register(new BuiltinProvider()));
     onDispose(router.register(new OpenAiProvider('openai', settings.openai)));
     onDispose(router.register(new AnthropicProvider(settings.anthropic)));
@@ -46,7 +46,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     onDispose(() => turnWriter.flush());
     const frames = new FrameLog(db, now, err => log.error('an SSE frame was not stored', { error: String(err) }));
     onDispose(() => frames.flushAll());
-    const attachments = new AttachmentStore(db, dataDir, config.attachments as any, now);
+    const attachments = new AttachmentStore(db, dataDir, config.attachments, now);
     const runtime = new AgentLoop(
       { agents, sessions, turns, frames, router, tools, events, log, memory, skills, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
       { defaultModel: settings.defaultModel, price: settings.price, toolTimeoutMs: config.toolTimeoutMs, memoryHits: config.memoryHits, now },

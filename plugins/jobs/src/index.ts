@@ -21,11 +21,12 @@ export interface JobsConfig extends DispatcherOptions {
   allowedHosts: string[];
 }
 
-export default definePlugin({
-  deps: { agents: agentRuntimeRef.asOptional(), sandbox: sandboxRef.asOptional() },
+const deps = { agents: agentRuntimeRef.asOptional(), sandbox: sandboxRef.asOptional() };
+
+export default definePlugin<typeof deps, JobsConfig>({
+  deps,
   provides: [jobsRef],
-  async setup({ http, tools, storage, events, auth, clock, timers, log, config: raw, kernel, dataDir, agents, sandbox, onDispose, provide }) {
-    const config = raw as unknown as JobsConfig;
+  async setup({ http, tools, storage, events, auth, clock, timers, log, config, kernel, dataDir, agents, sandbox, onDispose, provide }) {
     const store = new JobStore(await storage.open({ migrations }));
     const templates = new TemplateLibrary(join(kernel.dataDir, 'templates'));
     const service = new JobService(store, templates, events, clock, config, id => auth.getUser(id));

@@ -6,11 +6,13 @@ import { Scheduler, type SchedulerOptions } from './scheduler';
 import { ScheduleService } from './schedule-service';
 import { registerRoutes } from './routes';
 
-export default definePlugin({
-  deps: { jobs: jobsRef },
+const deps = { jobs: jobsRef };
+
+export default definePlugin<typeof deps, SchedulerOptions>({
+  deps,
   async setup({ http, storage, clock, timers, log, config, jobs, onDispose }) {
     const store = new ScheduleStore(await storage.open({ migrations }));
-    const scheduler = new Scheduler(store, jobs, clock, timers, log, config as unknown as SchedulerOptions);
+    const scheduler = new Scheduler(store, jobs, clock, timers, log, config);
     const service = new ScheduleService(store, scheduler, jobs, clock);
     scheduler.start();
     onDispose(() => scheduler.stop());

@@ -3,12 +3,16 @@ import { channelsRef } from 'plinth/contracts/channels';
 import { TelegramAdapter } from './telegram-adapter';
 import { registerRoutes } from './routes';
 
-interface Config { apiBaseUrl: string; botToken?: string; webhookSecret?: string; webhookUrl?: string; requestTimeoutMs: number }
+import type { Config } from './generated/types';
 
-export default definePlugin({
-  deps: { channels: channelsRef },
+/** The manifest's defaults fill these in. */
+type TelegramConfig = Config & Required<Pick<Config, 'apiBaseUrl' | 'requestTimeoutMs'>>;
+const deps = { channels: channelsRef };
+
+export default definePlugin<typeof deps, TelegramConfig>({
+  deps,
   setup({ channels, http, config, secrets, log, onDispose }) {
-    const c = config as Config;
+    const c = config;
     // Secrets (environment) win over config, so a token never has to sit in plugin-registry.json.
     const adapter = new TelegramAdapter({
       apiBaseUrl: c.apiBaseUrl, requestTimeoutMs: c.requestTimeoutMs,

@@ -3,15 +3,16 @@ import { channelsRef } from 'plinth/contracts/channels';
 import { WhatsAppAdapter } from './whatsapp-adapter';
 import { registerRoutes } from './routes';
 
-interface Config {
-  graphBaseUrl: string; apiVersion: string; phoneNumberId?: string;
-  accessToken?: string; appSecret?: string; verifyToken?: string; requestTimeoutMs: number;
-}
+import type { Config } from './generated/types';
 
-export default definePlugin({
-  deps: { channels: channelsRef },
+/** The manifest's defaults fill these in. */
+type WhatsAppConfig = Config & Required<Pick<Config, 'graphBaseUrl' | 'apiVersion' | 'requestTimeoutMs'>>;
+const deps = { channels: channelsRef };
+
+export default definePlugin<typeof deps, WhatsAppConfig>({
+  deps,
   setup({ channels, http, config, secrets, log, onDispose }) {
-    const c = config as Config;
+    const c = config;
     // Secrets (environment) win over config, so tokens never have to sit in plugin-registry.json.
     const adapter = new WhatsAppAdapter({
       ...c,
