@@ -10,12 +10,13 @@ import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import { PluginFaults } from './faults';
 import { writeError } from './http/error-writer';
-import { RouteGroup, RouteTable, type RouteEnv } from './http/routes';
+import { RouteGroup, type RouteEnv } from './http/routes';
+import { RouteTable } from './http/route-table';
 import type { NodeSseStream } from './http/sse';
 import { PerUserCap } from './http/user-caps';
 import { WsTable, WsTickets, verifyUpgrade } from './http/websocket';
 import { wsDispatch } from './http/ws-dispatch';
-import { KernelConfigStore } from './kernel-config';
+import { KernelConfigUpdate } from './kernel-config-update';
 import { registerKernelRoutes } from './kernel-routes';
 import { LogSink, createLogger } from './log';
 import { coreServiceFactories } from './plugins/core-services';
@@ -27,7 +28,7 @@ import { watchPlugins } from './plugins/watcher';
 import { Admission } from './http/admission';
 import { EgressPolicy, parseEgressAllow, type EgressLookup } from './egress';
 import { KernelSandbox, defaultHidden } from './sandbox/kernel-sandbox';
-import { isLoopback, type KernelSettings } from './settings';
+import { isLoopback, type KernelSettings } from './process-settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from './storage/database';
 import { kernelMigrations } from './storage/kernel-schema';
 import { KernelToolRegistry } from './tools';
@@ -142,8 +143,8 @@ export class Kernel {
 
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);
     routeTable.setClaims('kernel', KERNEL_CLAIMS);
-    const configStore = new KernelConfigStore(s, this.host, this.tools, this.logs, dbSettings.dialect);
-    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configStore, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy });
+    const configUpdate = new KernelConfigUpdate(s, this.host, this.tools, this.logs, dbSettings.dialect);
+    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configUpdate, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy });
     routeTable.setGroup('kernel', kernelRoutes);
 
     const admission = new Admission(s);

@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Kernel } from '../core/kernel';
-import { settingsFromEnv, type KernelSettings } from '../core/settings';
+import { settingsFromEnv, type KernelSettings } from '../core/process-settings';
 import { coreServices, type AnyServiceRef, type Clock, type EventBus, type PluginDefinition, type ServiceFactory, type ServiceRef, type User } from '../sdk';
 import type { ServiceMock } from './mock-services';
 
 export { mockService, mockServices, type ManualClock, type ServiceMock } from './mock-services';
 export { echoAgents, type EchoAgentsOptions } from './fixtures/echo-agents';
 export { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic';
+export { failureControls, listenLocal, readJsonBody, sleep, type FailureMode, type FakeApi } from './fake-api';
 
 /** A plugin folder (`plugin.json` + code), as in the registry. */
 export interface TestPluginFolder {

@@ -1,6 +1,7 @@
 import { PlinthError, errors, isPlinthError, type Logger, type SandboxService } from '../../sdk';
 import type { KernelEventBus } from '../events';
-import type { RouteEnv, RouteTable } from '../http/routes';
+import type { RouteEnv } from '../http/routes';
+import type { RouteTable } from '../http/route-table';
 import type { PluginFaults } from '../faults';
 import type { WsTable } from '../http/websocket';
 import type { LogSink } from '../log';

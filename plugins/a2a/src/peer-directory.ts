@@ -20,8 +20,8 @@ export class PeerDirectory {
   /** By owner id, then name. */
   private readonly owned = new Map<string, Map<string, Peer>>();
 
-  constructor(configured: Record<string, { cardUrl: string; token?: string }>, private readonly timeoutMs: number, private readonly egress: EgressService, private readonly clock: Clock) {
-    for (const [name, p] of Object.entries(configured)) this.configured.set(name, { name, cardUrl: p.cardUrl, token: p.token, source: 'config', owner: null, addedAt: iso(clock.now()) });
+  constructor(configured: Record<string, { cardUrl: string; token?: string } | undefined>, private readonly timeoutMs: number, private readonly egress: EgressService, private readonly clock: Clock) {
+    for (const [name, p] of Object.entries(configured)) if (p) this.configured.set(name, { name, cardUrl: p.cardUrl, token: p.token, source: 'config', owner: null, addedAt: iso(clock.now()) });
   }
 
   /** The config's peers and the caller's own; an admin sees every user's. */

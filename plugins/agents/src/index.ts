@@ -2,25 +2,22 @@ import { WriteBehind, definePlugin } from 'plinth/sdk';
 import { agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
 import { skillsRef } from 'plinth/contracts/skills';
-import { AgentLoop } from './agent-runtime';
-import { registerAgentRoutes } from './agent-routes';
+import { AgentLoop } from './agent-loop';
 import { AgentStore } from './agent-store';
 import { AttachmentStore } from './attachment-store';
-import { attachChatSocket } from './chat-socket';
 import { FrameLog } from './frame-log';
 import { KeyVault } from './key-vault';
 import { migrations } from './migrations';
-import { ProviderRouter } from './model-router';
+import { ProviderRouter } from './provider-router';
 import { AnthropicProvider } from './providers/anthropic';
 import { BuiltinProvider } from './providers/builtin';
 import { OpenAiProvider } from './providers/openai';
 import { recordedRouter } from './recorded-router';
-import { registerSessionRoutes } from './session-routes';
+import { registerRoutes } from './routes';
 import { SessionStore } from './session-store';
-import { registerTurnRoutes } from './turn-routes';
 import { TurnStore, type FinishedTurn } from './turn-store';
 import { turnRecords } from './turn-records';
-import { resolveSettings, type AgentsConfig } from './settings';
+import { resolveSettings, type AgentsConfig } from './provider-settings';
 
 export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; skills: ReturnType<typeof skillsRef.asOptional> }, AgentsConfig>({
   deps: { memory: memoryRef.asOptional(), skills: skillsRef.asOptional() },
@@ -32,7 +29,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     await vault.load();
     const settings = resolveSettings(config, secrets, vault);
 
-    const router = new ProviderRouter(config.breaker as any, clock);
+    const router = new ProviderRouter(config.breaker, clock);
     onDispose(router.register(new BuiltinProvider()));
     onDispose(router.register(new OpenAiProvider('openai', settings.openai)));
     onDispose(router.register(new AnthropicProvider(settings.anthropic)));
@@ -50,17 +47,16 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     onDispose(() => turnWriter.flush());
     const frames = new FrameLog(db, now, err => log.error('an SSE frame was not stored', { error: String(err) }));
     onDispose(() => frames.flushAll());
-    const attachments = new AttachmentStore(db, dataDir, config.attachments as any, now);
+    const attachments = new AttachmentStore(db, dataDir, config.attachments, now);
     const runtime = new AgentLoop(
       { agents, sessions, turns, frames, router, tools, events, log, memory, skills, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
       { defaultModel: settings.defaultModel, price: settings.price, toolTimeoutMs: config.toolTimeoutMs, memoryHits: config.memoryHits, now },
     );
 
-    registerAgentRoutes(http, { agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo });
-    registerSessionRoutes(http, { runtime, sessions, frames, attachments });
-    registerTurnRoutes(http, { turns, sessions, router, runtime });
-    ws.handle('/api/agent/ws', { auth: 'user' }, (socket, info) => attachChatSocket(socket, info.user!, runtime, log,
-      async () => (await runtime.listAgents()).find(a => a.owner === null && a.kind === 'llm')?.name));
+    registerRoutes(http, ws, {
+      agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo,
+      sessions, frames, attachments, turns, log,
+    });
 
     provide(agentRuntimeRef, runtime);
     provide(modelProvidersRef, router);

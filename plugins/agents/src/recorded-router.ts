@@ -1,6 +1,6 @@
 import { isPlinthError, newId, type WriteBehind } from 'plinth/sdk';
 import type { ModelRouter } from './contract';
-import type { ProviderRouter } from './model-router';
+import type { ProviderRouter } from './provider-router';
 import type { FinishedTurn } from './turn-store';
 
 /**

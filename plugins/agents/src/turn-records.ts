@@ -1,6 +1,6 @@
 import type { SqlRunner } from 'plinth/sdk';
 import type { TurnRecords, TurnView } from './contract';
-import type { ProviderRouter } from './model-router';
+import type { ProviderRouter } from './provider-router';
 import type { SessionStore } from './session-store';
 import { fromRow, type TurnStore } from './turn-store';
 

@@ -95,7 +95,7 @@ export class Dispatcher {
         this.again = false;
         const free = this.options.concurrency - this.running.size;
         if (free <= 0) break;
-        const jobs = await this.store.claim(this.kernelId, Math.min(free, 100), this.clock.now(), this.options.leaseMs);
+        const jobs = await this.store.leases.claim(this.kernelId, Math.min(free, 100), this.clock.now(), this.options.leaseMs);
         for (const job of jobs) {
           this.hooks.changed(job);
           void this.execute(job);
@@ -118,7 +118,7 @@ export class Dispatcher {
       if (!executor) throw new Error(`no executor for kind "${job.kind}" is registered`);
       const user = await this.userOf(job.owner);
       const parentResults: Record<string, unknown> = {};
-      if (job.parentCount) for (const p of await this.store.parents(job.id)) parentResults[p.step ?? p.id] = p.result;
+      if (job.parentCount) for (const p of await this.store.graph.parents(job.id)) parentResults[p.step ?? p.id] = p.result;
       const request = executorRequest(job);
       const result = await executor.run({
         job: { id: job.id, kind: job.kind, request, owner: job.owner, attempt: job.attempts, parentResults },
@@ -129,10 +129,10 @@ export class Dispatcher {
       const bad = this.hooks.checkResult(job, result);
       if (bad) throw new Error(bad);
       const now = this.clock.now();
-      const done = await this.store.finishAttempt(job, this.kernelId, { state: 'done', result: result ?? null, reason: 'completed' }, now);
-      if (!done) { await this.store.finishBlocked(job.id, this.kernelId, result, now); return; }
+      const done = await this.store.leases.finishAttempt(job, this.kernelId, { state: 'done', result: result ?? null, reason: 'completed' }, now);
+      if (!done) { await this.store.leases.finishBlocked(job.id, this.kernelId, result, now); return; }
       this.hooks.changed(done);
-      if (done.childCount) for (const child of await this.store.promoteChildren(job.id, now)) this.hooks.changed(child);
+      if (done.childCount) for (const child of await this.store.graph.promoteChildren(job.id, now)) this.hooks.changed(child);
     } catch (err: any) {
       await logs.flush().catch(() => undefined);
       if (ac.signal.aborted) return;
@@ -161,23 +161,23 @@ export class Dispatcher {
     const now = this.clock.now();
     const retry = job.attempts <= job.maxRetries;
     const backoff = Math.min(this.options.backoffBaseMs * 2 ** Math.max(0, job.attempts - 1), this.options.backoffMaxMs);
-    const next = await this.store.finishAttempt(job, kernelId, retry
+    const next = await this.store.leases.finishAttempt(job, kernelId, retry
       ? { state: 'ready', error, runAfter: now + backoff, reason: `attempt ${job.attempts} failed; retry in ${backoff} ms` }
       : { state: 'failed', error, reason: `attempt ${job.attempts} failed and no retries are left (max_retries ${job.maxRetries})` }, now);
     if (!next) return;
     this.hooks.changed(next);
-    if (next.state === 'failed') for (const c of await this.store.cascade(job.id, 'failed', `parent ${job.id} failed`, now)) this.hooks.changed(c);
+    if (next.state === 'failed') for (const c of await this.store.graph.cascade(job.id, 'failed', `parent ${job.id} failed`, now)) this.hooks.changed(c);
     if (retry) this.timers.setTimeout(() => this.wake(), backoff + 5);
   }
 
   /** Jobs whose kernel stopped renewing their lease: kill what is left of the attempt here, then retry or fail. */
   async reclaim(): Promise<void> {
     if (this.stopped) return;
-    for (const j of await this.store.settleQueued(this.clock.now())) this.hooks.changed(j);
-    for (const job of await this.store.expiredLeases(this.clock.now())) {
+    for (const j of await this.store.graph.settleQueued(this.clock.now())) this.hooks.changed(j);
+    for (const job of await this.store.leases.expiredLeases(this.clock.now())) {
       if (this.running.has(job.id)) continue;
       if (killOrphan(job.id, job.pid)) this.log.info('killed the orphaned process of a reclaimed job', { job: job.id, pid: job.pid });
-      await this.store.addEvents([{ jobId: job.id, type: 'attempt_lost', data: { attempt: job.attempts, kernel: job.leaseOwner } }], this.clock.now());
+      await this.store.eventLog.add([{ jobId: job.id, type: 'attempt_lost', data: { attempt: job.attempts, kernel: job.leaseOwner } }], this.clock.now());
       await this.failAttempt(job, null, `attempt ${job.attempts} lost: the lease of kernel ${job.leaseOwner} expired (its process died or stalled)`);
     }
   }
@@ -186,9 +186,9 @@ export class Dispatcher {
     if (this.stopped) return;
     const now = this.clock.now();
     const ids = [...this.running.keys()];
-    const held = await this.store.renew(this.kernelId, ids, now + this.options.leaseMs);
+    const held = await this.store.leases.renew(this.kernelId, ids, now + this.options.leaseMs);
     for (const id of ids) if (!held.has(id)) this.running.get(id)?.abort();
-    await this.store.beat(this.kernelId, this.host, this.startedMs, now, this.running.size);
+    await this.store.heartbeats.beat(this.kernelId, this.host, this.startedMs, now, this.running.size);
     this.lastBeatMs = now;
   }
 }
@@ -215,7 +215,7 @@ class LogWriter {
 
   constructor(store: JobStore, jobId: string, clock: Clock, private readonly max: number, timers: Timers) {
     // 4 columns a row: 200 rows stay under SQLite's 999 variables. A lost log line is not worth a job's failure.
-    this.lines = new WriteBehind(lines => store.addEvents(lines.map(line => ({ jobId, type: 'log', data: { line } })), clock.now()).then(() => undefined),
+    this.lines = new WriteBehind(lines => store.eventLog.add(lines.map(line => ({ jobId, type: 'log', data: { line } })), clock.now()).then(() => undefined),
       () => undefined, { batch: 200, delayMs: 50, timers });
   }
 

@@ -39,7 +39,7 @@ export class JobService implements JobsService {
     private readonly userOf: (id: string) => Promise<User | undefined>,
   ) {
     this.feed.setMaxListeners(0);
-    store.onEvents = events => { for (const e of events) this.feed.emit('event', e); };
+    store.eventLog.onEvents = events => { for (const e of events) this.feed.emit('event', e); };
   }
 
   registerExecutor(executor: JobExecutor): Disposer {
@@ -192,7 +192,7 @@ export class JobService implements JobsService {
   async cancel(job: Job): Promise<Job> {
     const next = await this.move(job, ACTIVE, 'cancelled', { reason: 'cancelled' });
     this.dispatcher.abort(job.id);
-    for (const c of await this.store.cascade(job.id, 'cancelled', `parent ${job.id} was cancelled`, this.clock.now())) this.changed(c);
+    for (const c of await this.store.graph.cascade(job.id, 'cancelled', `parent ${job.id} was cancelled`, this.clock.now())) this.changed(c);
     return next;
   }
 
@@ -238,7 +238,7 @@ export class JobService implements JobsService {
 
   /** Everything about one job: attempts (from its events), recent events, comments and its parents' results. */
   async detail(job: Job) {
-    const events = await this.store.eventsOf(job.id, 0, 5000, ['state', 'attempt_lost', 'comment']);
+    const events = await this.store.eventLog.of(job.id, 0, 5000, ['state', 'attempt_lost', 'comment']);
     const attempts: Array<{ n: number; kernel: string | null; startedAt: string; endedAt: string | null; outcome: string | null; error: string | null }> = [];
     for (const e of events) {
       if (e.type === 'state' && e.data.state === 'running') { attempts.push({ n: e.data.attempt, kernel: e.data.kernel ?? null, startedAt: e.at, endedAt: null, outcome: null, error: null }); continue; }
@@ -253,16 +253,16 @@ export class JobService implements JobsService {
       const outcome = job.state === 'done' ? 'done' : job.state === 'cancelled' || job.state === 'archived' ? 'cancelled' : 'failed';
       Object.assign(last, { endedAt: job.finishedAt ?? job.updatedAt, outcome, error: outcome === 'failed' ? job.error : null });
     }
-    const parents = await this.store.parents(job.id);
+    const parents = await this.store.graph.parents(job.id);
     return {
-      job: jobView(job), attempts, events: events.slice(-200), comments: await this.store.commentsOf(job.id),
+      job: jobView(job), attempts, events: events.slice(-200), comments: await this.store.commentLog.of(job.id),
       parentResults: Object.fromEntries(parents.map(p => [p.step ?? p.id, p.result])),
       parents: parents.map(p => ({ id: p.id, step: p.step, state: p.state })),
     };
   }
 
   async graph(job: Job) {
-    const { jobs, links } = await this.store.crewOf(job.id);
+    const { jobs, links } = await this.store.graph.crewOf(job.id);
     const steps = jobs.map(j => ({ id: j.id, kind: j.kind, request: {}, depends_on: links.filter(l => l.child === j.id).map(l => l.parent) }));
     const byId = new Map(jobs.map(j => [j.id, j]));
     return {

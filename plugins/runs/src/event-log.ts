@@ -1,5 +1,5 @@
 import type { Clock, Logger } from 'plinth/sdk';
-import type { RunEvent, RunStore } from './store';
+import type { RunEvent, RunStore } from './run-store';
 
 export const OUTPUT = 'terminal.output';
 const MAX_OUTPUT_CHUNK = 64 * 1024;

@@ -1,18 +1,19 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, appendFileSync, readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   assertOwner, errors, newId, sandboxFor, type AuthService, type Clock, type EventBus, type Logger,
-  type SandboxMode, type SandboxService, type SandboxedCommand, type ToolPolicyService, type User,
+  type SandboxMode, type SandboxService, type ToolPolicyService, type User,
 } from 'plinth/sdk';
 import type { AgentRuntime } from 'plinth/contracts/agents';
 import type { CliAdapters } from './adapters';
 import { OUTPUT, type RunEventLog } from './event-log';
 import { PLINTH_IDENTITY, assertRepoPath, commitAll, currentBranch, git, resolveCommit, runGit, withRepoLock } from './git';
-import { mapHook } from './hooks';
-import { ACTIVE, type RunRepoRow, type RunRow, type RunStatus, type RunStore } from './store';
+import { ACTIVE, type RunRepoRow, type RunRow, type RunStatus, type RunStore } from './run-store';
 import { PtyProcess, minimalEnv } from './terminal';
-import { DEFAULT_ADAPTER_HOSTS, runSandboxPolicy } from './run-sandbox';
+import { sandboxedCommand } from './run-sandbox';
+import { handleHook, hashToken } from './run-hooks';
+import { excludeFiles, removeWorktrees, untracked } from './worktree-files';
 
 interface LiveRun { proc: PtyProcess; intent?: 'cancel' | 'pause'; finished: Promise<void> }
 
@@ -26,7 +27,6 @@ export interface RunServiceDeps {
   sandbox: SandboxService | undefined; sandboxMode: SandboxMode; adapterHosts: Record<string, string[]>;
 }
 
-const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/\x1b\][^\x07]*\x07/g, '');
 
 /** The run lifecycle: worktrees, the CLI in a PTY, its hooks, and the state machine around them. */
@@ -81,7 +81,7 @@ export class RunService {
     try {
       for (const r of rows) { await withRepoLock(r.repo_path, () => git(r.repo_path, ['worktree', 'add', '-q', '-b', branch, r.worktree, r.base_commit])); made.push(r); }
     } catch (err) {
-      await this.removeWorktrees(made, branch);
+      await removeWorktrees(made, branch);
       rmSync(runDir, { recursive: true, force: true });
       throw err;
     }
@@ -90,7 +90,7 @@ export class RunService {
     const run: RunRow = {
       id: runId, owner: user.id, project_id: projectId, agent_id: agent.id, adapter: adapterName, task: input.task, status: 'queued',
       branch, cwd: rows.length === 1 ? rows[0].worktree : runDir, session_id: null, exit_code: null, error: null, result: null,
-      config: JSON.stringify(config), token_hash: hash(token), created_at: now, updated_at: now,
+      config: JSON.stringify(config), token_hash: hashToken(token), created_at: now, updated_at: now,
     };
     await this.d.store.createRun(run, rows);
     await this.d.log.append(runId, 'run.created', { agent_id: agent.id, adapter: adapterName, task: input.task, branch, repos: rows.map(r => ({ name: r.name, base_commit: r.base_commit })) });
@@ -114,7 +114,7 @@ export class RunService {
       }
       const cmd = adapter.command({ task: run.task, message: input.message, sessionId: run.session_id ?? undefined, cwd: run.cwd, config });
       const env = minimalEnv({ ...(cmd.env ?? {}), PLINTH_RUN_ID: run.id, PLINTH_RUN_TOKEN: token, PLINTH_HOOK_URL: hookUrl });
-      const wrapped = await this.sandboxed(run, repos, cmd, env, hookUrl, adapter.hosts);
+      const wrapped = await sandboxedCommand(this.d, join(this.worktreeRoot, run.id), run, repos, cmd, env, hookUrl, adapter.hosts);
       const proc = new PtyProcess(wrapped.file, wrapped.args, { cwd: run.cwd, env: wrapped.env });
       void proc.exited.then(() => wrapped.release());
       const liveRun: LiveRun = { proc, finished: undefined as any };
@@ -123,7 +123,7 @@ export class RunService {
       proc.onData(data => this.d.log.output(run.id, data));
       this.d.log.onPressure(run.id, paused => (paused ? proc.pause() : proc.resume()));
       liveRun.finished = proc.exited.then(e => this.finish(run.id, liveRun, e.exitCode, e.signal));
-      await this.d.store.updateRun(run.id, { status: 'running', exit_code: null, error: null, token_hash: hash(token) }, this.now());
+      await this.d.store.updateRun(run.id, { status: 'running', exit_code: null, error: null, token_hash: hashToken(token) }, this.now());
       await this.d.log.append(run.id, 'run.started', { pid: proc.pid, command: [cmd.file, ...cmd.args], message: input.message ?? null });
       await this.publish(run, 'running');
     } catch (err: any) {
@@ -131,19 +131,6 @@ export class RunService {
       await this.d.log.append(run.id, 'run.failed', { error: `could not start: ${err.message}` });
       throw err;
     }
-  }
-
-  /** The CLI inside the kernel's sandbox (see run-sandbox.ts), or as it is where the mode or an admin owner allows. */
-  private async sandboxed(run: RunRow, repos: RunRepoRow[], cmd: { file: string; args: string[] }, env: Record<string, string>, hookUrl: string, hosts: string[] | undefined): Promise<SandboxedCommand> {
-    const owner = await this.d.auth.getUser(run.owner);
-    const sandbox = await sandboxFor(this.d.sandbox, this.d.sandboxMode, owner?.role === 'admin');
-    if (!sandbox) return { file: cmd.file, args: cmd.args, env, release() {} };
-    const runDir = join(this.worktreeRoot, run.id);
-    const policy = runSandboxPolicy({ runDir, repos, hookUrl, hosts: this.d.adapterHosts[run.adapter] ?? hosts ?? DEFAULT_ADAPTER_HOSTS[run.adapter] ?? [] });
-    // $HOME is hidden in the sandbox: the CLI gets the run's folder instead; its hooks use the proxy.
-    // The program an admin configured stays runnable even where it lives in a hidden folder.
-    if (isAbsolute(cmd.file)) policy.readable = [...policy.readable ?? [], cmd.file];
-    return sandbox.wrap({ file: cmd.file, args: cmd.args, cwd: run.cwd, env: { ...env, HOME: runDir, PLINTH_NO_PROXY: '' }, ...policy });
   }
 
   private async finish(runId: string, liveRun: LiveRun, exitCode: number, signal: number | undefined): Promise<void> {
@@ -257,54 +244,16 @@ export class RunService {
     const run = await this.get(user, id);
     if (ACTIVE.includes(run.status) || this.live.has(id)) throw errors.conflict(`run ${id} is ${run.status}: cancel it before deleting`);
     const repos = await this.d.store.runRepos(id);
-    await this.removeWorktrees(repos, run.branch);
+    await removeWorktrees(repos, run.branch);
     rmSync(join(this.worktreeRoot, id), { recursive: true, force: true });
     await this.d.log.flushed(id);
     await this.d.store.deleteRun(id);
     this.d.log.forget(id);
   }
 
-  private async removeWorktrees(repos: Array<{ repo_path: string; worktree: string }>, branch: string): Promise<void> {
-    for (const r of repos) {
-      await withRepoLock(r.repo_path, async () => {
-        await runGit(r.repo_path, ['worktree', 'remove', '--force', r.worktree]);
-        await runGit(r.repo_path, ['worktree', 'prune']);
-        await runGit(r.repo_path, ['branch', '-D', branch]);
-      });
-    }
-  }
-
-  /** A hook from the CLI. Only the run's own token is accepted; anything else is a 401. */
-  async hook(id: string, token: string | undefined, body: unknown): Promise<unknown> {
-    const run = await this.d.store.run(id);
-    if (!run || !token || !safeEqual(hash(token), run.token_hash)) throw errors.unauthorized('a run hook needs that run\'s token');
-    const ev = mapHook(body);
-    if (ev.sessionId && ev.sessionId !== run.session_id) await this.d.store.updateRun(id, { session_id: ev.sessionId }, this.now());
-    const stored = await this.d.log.append(id, ev.type, ev.data);
-    if (ev.type === 'agent.needs_attention') {
-      await this.d.events.publish('runs.needs_attention', { run_id: id, message: ev.data.message ?? null }, { owner: run.owner }).catch(() => undefined);
-    }
-    if (ev.preToolUse) return this.preToolDecision(run, ev.data);
-    return { ok: true, seq: stored.seq };
-  }
-
-  /**
-   * When the agent's provider_config has `approve_tools` (true, or a list of tool names), a
-   * PreToolUse waits for the approvals gate and answers in Claude Code's hook output format.
-   */
-  private async preToolDecision(run: RunRow, data: Record<string, unknown>): Promise<unknown> {
-    const config = JSON.parse(run.config);
-    const wanted = config.approve_tools === true || (Array.isArray(config.approve_tools) && config.approve_tools.includes(data.tool));
-    if (!wanted) return {};
-    const gate = this.d.gate();
-    const answer = (allow: boolean, reason: string) =>
-      ({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: allow ? 'allow' : 'deny', permissionDecisionReason: reason } });
-    if (!gate) return answer(false, 'approvals are required for this agent but no approvals plugin is active');
-    const user = await this.d.auth.getUser(run.owner);
-    if (!user) return answer(false, 'the run owner no longer exists');
-    const decision = await gate.request({ tool: `cli.${String(data.tool)}`, input: data.input, ctx: { user, via: `run:${run.id}` }, risk: 'gated' });
-    await this.d.log.append(run.id, 'agent.approval', { tool: data.tool, approved: decision.approved, reason: decision.reason ?? null });
-    return answer(decision.approved, decision.reason ?? (decision.approved ? 'approved' : 'denied'));
+  /** A hook from the CLI (see run-hooks.ts). */
+  hook(id: string, token: string | undefined, body: unknown): Promise<unknown> {
+    return handleHook({ ...this.d, now: () => this.now() }, id, token, body);
   }
 
   /**
@@ -339,32 +288,6 @@ export class RunService {
       await this.d.log.flushed(id);
     }));
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a); const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-async function untracked(cwd: string): Promise<string[]> {
-  const r = await runGit(cwd, ['ls-files', '--others', '--exclude-standard']);
-  return r.stdout.split('\n').filter(Boolean);
-}
-
-/** Hook files stay out of diffs and commits: the repository's local exclude file (never committed). */
-function excludeFiles(worktree: string, files: string[]): void {
-  const gitFile = join(worktree, '.git');
-  let common: string;
-  try {
-    const gitdir = readFileSync(gitFile, 'utf8').trim().replace(/^gitdir: /, '');
-    common = join(gitdir, '..', '..');
-  } catch { common = gitFile; }
-  const file = join(common, 'info', 'exclude');
-  mkdirSync(join(common, 'info'), { recursive: true });
-  let existing = '';
-  try { existing = readFileSync(file, 'utf8'); } catch { /* none */ }
-  const lines = files.map(f => '/' + f).filter(l => !existing.split('\n').includes(l));
-  if (lines.length) appendFileSync(file, (existing && !existing.endsWith('\n') ? '\n' : '') + lines.join('\n') + '\n');
 }
 
 export { OUTPUT };

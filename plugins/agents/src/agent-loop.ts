@@ -1,13 +1,16 @@
 import { PlinthError, errors, isPlinthError, newId, type EventBus, type Logger, type ToolRegistry, type User } from 'plinth/sdk';
-import type { AgentChunk, AgentProfile, AgentRuntime, AgentTurnRequest, AgentTurnResult, ChatMessage, ToolCallRequest, Usage } from './contract';
+import type { AgentChunk, AgentProfile, AgentRuntime, AgentTurnRequest, AgentTurnResult, ChatMessage, Usage } from './contract';
 import type { MemoryService } from 'plinth/contracts/memory';
 import type { SkillsService } from 'plinth/contracts/skills';
 import { AgentStore, DEFAULT_MODEL_ALIAS } from './agent-store';
 import type { FrameLog } from './frame-log';
-import type { ProviderRouter } from './model-router';
+import type { ProviderRouter } from './provider-router';
 import { SessionStore, toChatHistory, type SessionRecord } from './session-store';
 import type { ToolCallRecord, TurnStore } from './turn-store';
 import { errorCodes } from './errors';
+import { callModel, selectModel } from './model-fallback';
+import { systemPrompt } from './prompt-assembly';
+import { callTool, toolsFor } from './tool-calls';
 
 export interface RuntimeOptions {
   defaultModel(): string;
@@ -46,12 +49,6 @@ export interface SessionTurnInput {
 
 export type SessionTurnResult = AgentTurnResult & { error?: PlinthError };
 
-/** Model-facing tool names: OpenAI and Anthropic allow `[a-zA-Z0-9_-]` only, so `memory.search` goes out as `memory__search`. */
-const wireName = (name: string) => name.replace(/\./g, '__');
-
-export function toolAllowed(patterns: string[], name: string): boolean {
-  return patterns.some(p => p === '*' || p === name || (p.endsWith('.*') && name.startsWith(p.slice(0, -1))));
-}
 
 /**
  * The agent loop: messages + instructions + skills + memory → model → tool calls (validated and
@@ -136,7 +133,7 @@ export class AgentLoop implements AgentRuntime {
 
   private async loop(input: SessionTurnInput, signal: AbortSignal): Promise<SessionTurnResult> {
     const { session, user } = input;
-    const { sessions, frames, turns, router } = this.deps;
+    const { sessions, frames, turns } = this.deps;
     const started = this.options.now();
     const agent = await this.deps.agents.find(session.agent_id);
     if (!agent) throw errors.notFound(`agent of session ${session.id} (deleted)`);
@@ -152,9 +149,9 @@ export class AgentLoop implements AgentRuntime {
     frames.append(session.id, 'message', { turnId, message: userMessage });
     this.publish('agent.message.added', { sessionId: session.id, message: userMessage }, user.id);
 
-    const selection = this.selectModel(agent, session);
-    const tools = this.toolsFor(agent);
-    const system = await this.systemPrompt(agent, user, session.id, input.message);
+    const selection = selectModel(this.deps.router, m => this.resolveModel(m), agent, session);
+    const tools = toolsFor(this.deps.tools, agent);
+    const system = await systemPrompt({ ...this.deps, memoryHits: this.options.memoryHits }, agent, user, session.id, input.message);
     const messages: ChatMessage[] = [
       ...(system ? [{ role: 'system' as const, content: system }] : []),
       ...history.filter(m => m.role !== 'system'),
@@ -182,7 +179,7 @@ export class AgentLoop implements AgentRuntime {
         const row = await sessions.addMessage(session.id, { role: 'assistant', content: '', turn_id: turnId, partial: true });
         const current = streaming = { id: row.id, text: '' };
         let lastSave = this.options.now();
-        const result = await this.callModel(model, selection, { messages, tools: tools.wire, signal }, delta => {
+        const result = await callModel(this.deps.router, model, selection, { messages, tools: tools.wire, signal }, delta => {
           if (ttft === null) ttft = this.options.now() - started;
           if (delta.type === 'text') {
             current.text += delta.text;
@@ -214,7 +211,7 @@ export class AgentLoop implements AgentRuntime {
         messages.push({ role: 'assistant', content: result.text, tool_calls: result.toolCalls });
         for (let i = 0; i < calls.length; i++) {
           if (signal.aborted) break;
-          const rec = await this.callTool(calls[i], tools.allowed, { user, sessionId: session.id, turnId, signal });
+          const rec = await callTool(this.deps.tools, this.options.toolTimeoutMs, () => this.options.now(), calls[i], tools.allowed, { user, sessionId: session.id, turnId, signal });
           toolRecords.push(rec);
           const content = typeof rec.output === 'string' ? rec.output : JSON.stringify(rec.output ?? null);
           emit({ type: 'tool_result', callId: rec.id, name: rec.name, ok: rec.ok, output: rec.output });
@@ -256,100 +253,14 @@ export class AgentLoop implements AgentRuntime {
     return { sessionId: session.id, turnId, text: finalText, usage, partial, ...(failure ? { error: failure } : {}) };
   }
 
-  /** The first of the agent's model and its fallbacks whose provider exists and whose breaker is not open. */
   private async attachmentText(ids: string[], user: User): Promise<string> {
     return this.deps.attachmentsForModel ? this.deps.attachmentsForModel(ids, user) : `[attachments: ${ids.join(', ')}]`;
   }
 
-  selectModel(agent: AgentProfile, session: SessionRecord) {
-    const requested = this.resolveModel(session.model ?? agent.model);
-    const why = session.model ? 'session model' : agent.model === DEFAULT_MODEL_ALIAS ? 'runtime default model (agent model "default")' : 'agent model';
-    const candidates = [requested, ...(agent.fallback_models ?? []).map(m => this.resolveModel(m))].map(model => {
-      let available = false;
-      let note = 'available';
-      try {
-        available = this.deps.router.available(model);
-        if (!available) note = this.deps.router.has(model.split('/')[0]) ? 'circuit breaker open' : 'no such provider';
-      } catch (err) { note = (err as Error).message; }
-      return { model, available, note };
-    });
-    const pick = candidates.find(c => c.available);
-    const reason = !pick ? candidates.map(c => `${c.model}: ${c.note}`).join('; ')
-      : pick.model === requested ? why : `fallback: ${candidates.filter(c => !c.available).map(c => `${c.model} ${c.note}`).join(', ')}`;
-    return { requested, chosen: pick?.model ?? null, reason, candidates };
-  }
 
-  /** Calls the chosen model; when it fails before saying anything, the next available fallback gets the call. */
-  private async callModel(model: string, selection: ReturnType<AgentLoop['selectModel']>, request: { messages: ChatMessage[]; tools: any[]; signal: AbortSignal }, onDelta: Parameters<ProviderRouter['chat']>[2]) {
-    const order = [model, ...selection.candidates.map(c => c.model).filter(m => m !== model)];
-    let lastError: unknown;
-    for (const candidate of order) {
-      if (candidate !== model && !this.deps.router.available(candidate)) continue;
-      let said = false;
-      try {
-        return await this.deps.router.chat(candidate, request, d => { said = true; onDelta?.(d); });
-      } catch (err) {
-        lastError = err;
-        const retriable = isPlinthError(err) && (err.status === 502 || err.status === 503);
-        if (said || !retriable || order.length === 1) throw err;
-      }
-    }
-    throw lastError;
-  }
 
-  private async callTool(call: ToolCallRequest, allowed: (name: string) => boolean, ctx: { user: User; sessionId: string; turnId: string; signal: AbortSignal }): Promise<ToolCallRecord> {
-    const started = this.options.now();
-    let input: unknown = call.arguments;
-    const fail = (message: string): ToolCallRecord => ({ id: call.id, name: call.name, input, ok: false, output: { error: message }, durationMs: this.options.now() - started });
-    try {
-      input = call.arguments.trim() ? JSON.parse(call.arguments) : {};
-    } catch {
-      return fail(`arguments of ${call.name} are not valid JSON: ${call.arguments.slice(0, 200)}`);
-    }
-    if (!allowed(call.name)) return fail(`tool ${call.name} is not available to this agent`);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const output = await Promise.race([
-        this.deps.tools.execute(call.name, input, { ...ctx, via: 'agent' }),
-        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`tool ${call.name} did not finish within ${this.options.toolTimeoutMs} ms`)), this.options.toolTimeoutMs); }),
-      ]);
-      return { id: call.id, name: call.name, input, ok: true, output: output ?? null, durationMs: this.options.now() - started };
-    } catch (err) {
-      return fail((err as Error)?.message ?? String(err));
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 
-  private toolsFor(agent: AgentProfile) {
-    const infos = this.deps.tools.list().filter(t => t.risk !== 'blocked' && toolAllowed(agent.allowed_tools, t.name));
-    const byWire = new Map(infos.map(t => [wireName(t.name), t.name]));
-    const names = new Set(infos.map(t => t.name));
-    return {
-      wire: infos.map(t => ({ name: wireName(t.name), description: t.description, parameters: t.inputSchema })),
-      realName: (name: string) => byWire.get(name) ?? name,
-      allowed: (name: string) => names.has(name) || (!this.deps.tools.get(name) && toolAllowed(agent.allowed_tools, name)),
-    };
-  }
 
-  private async systemPrompt(agent: AgentProfile, user: User, sessionId: string, message: string): Promise<string> {
-    const parts = [agent.instructions.trim()].filter(Boolean);
-    // Memory and skills are optional plugins; their failure must not fail the turn.
-    if (this.deps.skills) {
-      try {
-        const skills = (await this.deps.skills.enabled()).filter(s => s.enabled);
-        // The id is what `skills.load` takes; a name alone leaves the model guessing.
-        if (skills.length) parts.push('Skills you can use (load one\'s full instructions with the tool skills.load {"id": "<id>"}):\n' + skills.map(s => `- ${s.id}: ${s.name} — ${s.description}`).join('\n'));
-      } catch (err) { this.deps.log.warn('skills unavailable for a turn', { error: String(err) }); }
-    }
-    if (this.deps.memory && this.options.memoryHits > 0) {
-      try {
-        const hits = await this.deps.memory.relevant({ user, sessionId, query: message, limit: this.options.memoryHits });
-        if (hits.length) parts.push('Relevant memory:\n' + hits.map(h => `- (${h.kind}) ${h.text}`).join('\n'));
-      } catch (err) { this.deps.log.warn('memory unavailable for a turn', { error: String(err) }); }
-    }
-    return parts.join('\n\n');
-  }
 
   private publish(topic: string, payload: unknown, owner: string): void {
     void this.deps.events.publish(topic, payload, { owner, audience: 'owner' }).catch(err => this.deps.log.warn('event not published', { topic, error: String(err) }));

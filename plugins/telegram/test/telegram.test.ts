@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { startFakeBotApi, sleep, waitFor, type FakeApi } from './fake-apis';
+import { startFakeBotApi, sleep, waitFor, type FakeApi } from './fake-bot-api';
 import { telegramCallbackQuery, telegramEditedMessage, telegramInlineQuery, telegramMessage } from './samples';
 
 const ROOT = join(__dirname, '..', '..', '..');

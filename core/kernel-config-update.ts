@@ -1,6 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSavedSettings, type KernelSettings } from './settings';
+import { readSavedSettings, type KernelSettings } from './process-settings';
 import type { PluginHost } from './plugins/plugin-host';
 import type { LogSink } from './log';
 import type { KernelToolRegistry } from './tools';
@@ -10,7 +10,12 @@ import { errors } from '../sdk';
 
 const RESTART_KEYS = ['host', 'port', 'bodyLimit', 'drainTimeoutMs', 'setupTimeoutMs'] as const;
 
-export class KernelConfigStore {
+/**
+ * The admin's config API as a use case: the running configuration as `GET /api/config` shows it,
+ * a change of it (`PUT /api/config`: applied at once, saved for the next start, or handed to the
+ * plugin host), and the capabilities summary. The settings themselves come from process-settings.ts.
+ */
+export class KernelConfigUpdate {
   constructor(
     private readonly settings: KernelSettings,
     private readonly host: PluginHost,

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
-/** Kernel settings from the environment; everything a plugin needs comes from its own config. */
+/**
+ * The process settings: how this kernel process starts (environment, then `$PLINTH_DATA_DIR/kernel.json`).
+ * Not a plugin's config (validated per plugin from its manifest), nor the admin's config API (kernel-config-update.ts).
+ */
 export interface KernelSettings {
   host: string;
   port: number;
