@@ -4,7 +4,6 @@ import { definePlugin } from 'plinth/sdk';
 import { traceLedgerRef } from 'plinth/contracts/channels';
 import { AskStore } from './ask-store';
 import { InboxSockets } from './inbox';
-import { attachInbox } from './inbox-socket';
 import { MeshMessaging } from './messaging';
 import { migrations } from './migrations';
 import { PeerRegistry } from './peer-registry';
@@ -29,11 +28,10 @@ export default definePlugin<typeof deps, Config>({
     const peers: PeerRegistry = new PeerRegistry(new PeerStore(db), inbox, clock, log, p => messaging.recipientRetired(p));
     const messaging = new MeshMessaging(asks, peers, inbox, clock, log, config);
 
-    ws.handle('/api/mesh/ws', { auth: 'user' }, (socket, info) => attachInbox(socket, info, { peers, inbox, messaging, clock, log }));
     const cli = join(pluginDir, '..', '..', 'bin', 'plinth.js');
     const hookCommand = config.hookCommand ?? (existsSync(cli) ? [process.execPath, cli] : ['plinth']);
     const link = { peers, inbox, auth, kernel, hookCommand, timeoutMs: config.linkTimeoutMs, now: () => clock.now() };
-    registerRoutes({ http, peers, messaging, inbox, clock, staleAskMs: Math.min(config.askTtlMs, 3_600_000), link });
+    registerRoutes({ http, ws, log, peers, messaging, inbox, clock, staleAskMs: Math.min(config.askTtlMs, 3_600_000), link });
     registerTools(tools, peers, messaging, clock, { link, commands: config.spawnCommands });
     if (traces) {
       const dispose = traces.addSource({ find: (id, user) => asks.trace(id, user.role === 'admin' ? undefined : [user.id]) });
