@@ -27,6 +27,7 @@ export default definePlugin<typeof deps, Config>({
     const asks = new AskStore(db);
     const peers: PeerRegistry = new PeerRegistry(new PeerStore(db), inbox, clock, log, p => messaging.recipientRetired(p));
     const messaging = new MeshMessaging(asks, peers, inbox, clock, log, config);
+    await peers.forgetInboxesAtStart();
 
     const cli = join(pluginDir, '..', '..', 'bin', 'plinth.js');
     const hookCommand = config.hookCommand ?? (existsSync(cli) ? [process.execPath, cli] : ['plinth']);

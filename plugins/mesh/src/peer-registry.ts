@@ -83,6 +83,15 @@ export class PeerRegistry {
     await this.setInbound(p.id, 'connected');
   }
 
+  /**
+   * At start no inbox can be connected to this kernel yet, whatever the rows say: a kernel that
+   * stopped (or was killed) could not record its sockets closing. Without this, a peer showed
+   * `connected` until its hook came back, and a reply sent meanwhile found no inbox.
+   */
+  async forgetInboxesAtStart(): Promise<void> {
+    for (const p of await this.store.list({})) if (p.inbound !== 'none') await this.disconnected(p.id);
+  }
+
   /** The inbox went away: offline, unless it is retired or a newer socket holds it. */
   async disconnected(id: string): Promise<void> {
     const p = await this.store.get(id);
