@@ -13,6 +13,7 @@ import { GenerationLoader } from './generation-loader';
 import { readManifest } from './manifest';
 import { loadedContentHash } from './module-loader';
 import { PluginStates, type PluginState } from './plugin-states';
+import { grantPlugin, removePlugin, stateOrAdopt } from './plugin-grant';
 import { setEnabled } from './plugin-toggle';
 import type { RegistryFile } from './registry-file';
 import { ReloadTransaction } from './reload-transaction';
@@ -114,7 +115,7 @@ export class PluginHost {
 
   reload(id: string, reason = 'api'): Promise<PluginState> {
     return this.serial(async () => {
-      const state = this.states.require(id);
+      const state = stateOrAdopt(this, id);
       if (state.status === 'disabled') throw errors.conflict(`plugin ${id} is disabled; enable it first`);
       if (await this.transaction.run(state, { reason })) await this.restartDependents(id);
       return state;
@@ -127,7 +128,17 @@ export class PluginHost {
   }
 
   setEnabled(id: string, enabled: boolean): Promise<PluginState> {
-    return this.serial(() => setEnabled(this, id, enabled));
+    return this.serial(() => { stateOrAdopt(this, id); return setEnabled(this, id, enabled); });
+  }
+
+  /** Records what the plugin's manifest asks as granted, and serves that version (see plugin-grant). */
+  grant(id: string, opts: { expectedHash?: string; enable?: boolean } = {}): Promise<PluginState> {
+    return this.serial(() => grantPlugin(this, id, opts));
+  }
+
+  /** Removes a plugin installed as a package: out of service, out of the registry, off the disk. */
+  remove(id: string): Promise<{ id: string; removed: string }> {
+    return this.serial(() => removePlugin(this, id));
   }
 
   setConfig(id: string, config: Record<string, unknown>): Promise<PluginState> {
