@@ -73,10 +73,9 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
   route('GET', '/api/openapi.json', { auth: 'public', summary: 'OpenAPI 3.1 of every registered route' }, () => buildOpenApi(deps.routeTable.allRoutes(), KERNEL_VERSION));
 
   // ---- plugins
-  route('GET', '/api/plugins', { auth: 'user', summary: 'Plugins and their status' }, () => ({ items: [...host.plugins.values()].map(s => pluginSummary(s, tools)) }));
+  route('GET', '/api/plugins', { auth: 'user', summary: 'Plugins and their status' }, () => ({ items: host.list().map(s => pluginSummary(s, tools)) }));
   route('GET', '/api/plugins/:id', { auth: 'user', params: idParam }, req => {
-    const s = host.plugins.get(req.params.id);
-    if (!s) throw errors.notFound(`plugin ${req.params.id}`);
+    const s = host.lookup(req.params.id);
     return {
       ...pluginSummary(s, tools),
       manifest: s.manifest ?? null,
@@ -93,8 +92,7 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     auth: 'admin', params: idParam, summary: 'Enable or disable a plugin (flips when enabled is omitted)',
     body: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' } } },
   }, async req => {
-    const s = host.plugins.get(req.params.id);
-    if (!s) throw errors.notFound(`plugin ${req.params.id}`);
+    const s = host.lookup(req.params.id);
     const enabled = typeof req.body?.enabled === 'boolean' ? req.body.enabled : s.status === 'disabled';
     return pluginSummary(await host.setEnabled(s.id, enabled), tools);
   });

@@ -59,6 +59,19 @@ export class PluginHost {
     return this.states.all;
   }
 
+  /** The state of `id`, including a plugin `plinth plugins add` put in the registry after the start (not found: 404). */
+  lookup(id: string): PluginState {
+    return stateOrAdopt(this, id);
+  }
+
+  /** Every plugin, including ones added to the registry since the start (listed disabled). */
+  list(): PluginState[] {
+    try {
+      for (const e of this.env.registry.read()) if (!this.states.all.has(e.id)) stateOrAdopt(this, e.id);
+    } catch { /* an unreadable registry: what is running is still listed */ }
+    return [...this.states.all.values()];
+  }
+
   /** A service by ref id, as plugins get it (the tool registry asks for `approvals.gate`). */
   service<T = unknown>(id: string): T | undefined {
     return this.env.services.get<T>(id);
