@@ -6,8 +6,8 @@
 // plugins' assets (the dashboard's web bundle). First-party plugins ship as TypeScript and load
 // through scripts/ts-hook.js, as any plugin written in TypeScript does.
 const { spawnSync } = require('node:child_process');
-const { existsSync, readdirSync, rmSync, statSync } = require('node:fs');
-const { join, relative } = require('node:path');
+const { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const { dirname, join, relative, resolve, sep } = require('node:path');
 const esbuild = require('esbuild');
 
 const root = join(__dirname, '..');
@@ -29,6 +29,21 @@ esbuild.buildSync({
   format: 'cjs', platform: 'node', target: 'node20', bundle: false, logLevel: 'warning',
   tsconfigRaw: { compilerOptions: { experimentalDecorators: true, useDefineForClassFields: false } },
 });
+
+// A relative import that leaves the compiled folders (testing's fixtures use a first-party
+// plugin's contract) points from dist/ at the shipped TypeScript: one level further up.
+const compiled = ['core', 'sdk', 'testing', 'cli'].map(d => join(root, d) + sep);
+for (const entry of entryPoints) {
+  const out = join(dist, entry.replace(/\.tsx?$/, '.js'));
+  const code = readFileSync(out, 'utf8');
+  const fixed = code.replace(/require\("(\.{1,2}\/[^"]+)"\)/g, (all, spec) => {
+    const target = resolve(root, dirname(entry), spec);
+    if (compiled.some(c => (target + sep).startsWith(c))) return all;
+    const rel = relative(dirname(out), target).split(sep).join('/');
+    return `require(${JSON.stringify(rel.startsWith('.') ? rel : './' + rel)})`;
+  });
+  if (fixed !== code) writeFileSync(out, fixed);
+}
 
 const run = (args, what) => {
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
