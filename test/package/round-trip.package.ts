@@ -43,6 +43,7 @@ async function until<T>(probe: () => Promise<T>, good: (v: T) => boolean, ms = 2
 test('npm pack → install → plugin new → npm test → plugins add → grant → start → route, tool, hot reload → upgrade held back until granted', { timeout: 15 * 60_000 }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'plinth-package-'));
   let server: ReturnType<typeof spawn> | undefined;
+  let serverOutput = () => '';
   try {
     ok(sh('npm', ['pack', '--pack-destination', tmp], ROOT), 'npm pack');
     const tarball = join(tmp, readdirSync(tmp).find(f => f.endsWith('.tgz'))!);
@@ -94,12 +95,15 @@ test('npm pack → install → plugin new → npm test → plugins add → grant
     let out = '';
     server.stdout!.on('data', d => (out += d));
     server.stderr!.on('data', d => (out += d));
+    serverOutput = () => out + (server!.exitCode !== null ? `\n(exited with ${server!.exitCode})` : '');
     const url = await until(async () => /listening on (http:\S+)/.exec(out)?.[1], v => !!v, 60_000);
     assert.ok(url, `the server started:\n${out}`);
     const token = readFileSync(join(data, 'admin-token'), 'utf8').trim();
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-      return { status: res.status, body: await res.json() as any };
+    const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
+      const send = () => fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      // A pooled keep-alive connection the server closed while idle (during a slow CLI step) is retried once.
+      const res = await send().catch(err => { if (err?.cause?.code !== 'UND_ERR_SOCKET' || server!.exitCode !== null) throw err; return send(); });
+      return { status: res.status, body: await res.json() };
     };
     assert.deepEqual((await call('POST', '/api/acme/echo', { text: 'hi' })).body, { text: 'echo: hi' });
     assert.deepEqual((await call('POST', '/api/plugins/acme/execute/echo', { text: 'tool' })).body.result, { text: 'echo: tool' });
@@ -126,6 +130,9 @@ test('npm pack → install → plugin new → npm test → plugins add → grant
     assert.equal(after.version, '0.2.0');
     assert.equal(after.error, null);
     assert.deepEqual((await call('POST', '/api/acme/echo', { text: 'hi' })).body, { text: 'echo: hi' });
+  } catch (err) {
+    if (serverOutput()) console.error(`server output:\n${serverOutput().slice(-4000)}`);
+    throw err;
   } finally {
     if (server && server.exitCode === null) {
       const exited = new Promise(r => server!.once('exit', r));
