@@ -6,67 +6,9 @@
  * the load generator's event loop measures the generator as much as the server.
  */
 import { join } from 'node:path';
-import { readFileSync, rmSync } from 'node:fs';
-import { ROOT, log, median, registryWith, spawnServer, tempDataDir } from './_lib';
-
-/** utime + stime of a process in ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-const CHUNKS = 100;
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100);
-/** Pacing of the fake upstream: 1 ms a token, still 10-50x faster than real models. */
-const CHUNK_DELAY_MS = Number(process.env.BENCH_CHUNK_DELAY_MS ?? 1);
-const ROUNDS = 3;
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
-
-async function streamOnce(url: string, token: string | undefined, model: string): Promise<{ ttft: number; chunks: number }> {
-  const started = performance.now();
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: Array.from({ length: CHUNKS }, (_, i) => `w${i} `).join('') }] }),
-  });
-  if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
-  let ttft = -1;
-  let chunks = 0;
-  const dec = new TextDecoder();
-  let buf = '';
-  for await (const c of res.body as any as AsyncIterable<Uint8Array>) {
-    buf += dec.decode(c, { stream: true });
-    let i;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const frame = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      if (frame.includes('"content":"w')) {
-        if (ttft < 0) ttft = performance.now() - started;
-        chunks++;
-      }
-    }
-  }
-  if (chunks !== CHUNKS) throw new Error(`expected ${CHUNKS} chunks, got ${chunks}`);
-  return { ttft, chunks };
-}
-
-async function run(label: string, url: string, token: string | undefined, model: string) {
-  const ttfts: number[] = [];
-  let chunks = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < REQUESTS) {
-      next++;
-      const r = await streamOnce(url, token, model);
-      ttfts.push(r.ttft);
-      chunks += r.chunks;
-    }
-  }));
-  const seconds = (performance.now() - started) / 1000;
-  ttfts.sort((a, b) => a - b);
-  log(`${label}: ${Math.round(chunks / seconds)} chunks/s, ttft median ${ttfts[ttfts.length >> 1].toFixed(2)} ms`);
-  return { chunksPerSecond: chunks / seconds, ttftMedianMs: ttfts[ttfts.length >> 1] };
-}
+import { rmSync } from 'node:fs';
+import { ROOT, registryWith, spawnServer, tempDataDir } from './_lib';
+import { CHUNK_DELAY_MS, PROMPT, compareStreaming } from './_streaming-proxy';
 
 async function main() {
   const dataDir = tempDataDir('proxy');
@@ -82,32 +24,14 @@ async function main() {
     PLINTH_PORT: '0', PLINTH_DATA_DIR: dataDir, PLINTH_REGISTRY: registry, PLINTH_ADMIN_TOKEN: token, PLINTH_WATCH: '0', PLINTH_LOG_LEVEL: 'warn',
   });
   try {
-    const proxiedRun = async (label: string) => {
-      const before = cpuMs(kernel.proc.pid!);
-      const r = await run(label, `${kernel.baseUrl}/v1/chat/completions`, token, 'openai/fake-model');
-      return { ...r, kernelCpuMsPerRequest: (cpuMs(kernel.proc.pid!) - before) / REQUESTS };
-    };
-    // warm-up both paths (JIT, connection pools), then alternate to share any drift fairly
-    await run('warm-up direct', `${fake.baseUrl}/chat/completions`, undefined, 'fake-model');
-    await proxiedRun('warm-up proxied');
-    // Alternating rounds share any drift of a busy machine fairly; medians over the rounds.
-    const directs = [], proxieds = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      directs.push(await run('direct', `${fake.baseUrl}/chat/completions`, undefined, 'fake-model'));
-      proxieds.push(await proxiedRun('proxied'));
-    }
-    const d = median(directs.map(r => r.chunksPerSecond));
-    const p = median(proxieds.map(r => r.chunksPerSecond));
-    const dT = median(directs.map(r => r.ttftMedianMs));
-    const pT = median(proxieds.map(r => r.ttftMedianMs));
-    const cpu = median(proxieds.map(r => r.kernelCpuMsPerRequest));
-    console.log(JSON.stringify({
-      requests: REQUESTS * ROUNDS, rounds: ROUNDS, chunkDelayMs: CHUNK_DELAY_MS, chunksPerRequest: CHUNKS, concurrency: CONCURRENCY,
-      directChunksPerSecond: Math.round(d), proxiedChunksPerSecond: Math.round(p), throughputRatio: +(p / d).toFixed(3),
-      directTtftMedianMs: +dT.toFixed(2), proxiedTtftMedianMs: +pT.toFixed(2), addedTtftMedianMs: +(pT - dT).toFixed(2),
-      kernelCpuMsPerStream: +cpu.toFixed(2),
-      meetsThroughput: p / d >= 0.9, meetsTtft: pT - dT < 5,
-    }));
+    const body = (model: string) => ({ model, stream: true, messages: [{ role: 'user', content: PROMPT }] });
+    const isContent = (frame: string) => frame.includes('"content":"w');
+    const figures = await compareStreaming(
+      { url: `${fake.baseUrl}/chat/completions`, headers: {}, body: body('fake-model'), isContent },
+      { url: `${kernel.baseUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${token}` }, body: body('openai/fake-model'), isContent },
+      kernel.proc.pid!,
+    );
+    console.log(JSON.stringify(figures));
   } finally {
     await kernel.stop();
     await fake.stop();

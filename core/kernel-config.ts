@@ -1,6 +1,6 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KernelSettings } from './settings';
+import { readSavedSettings, type KernelSettings } from './settings';
 import type { PluginHost } from './plugins/plugin-host';
 import type { LogSink } from './log';
 import type { KernelToolRegistry } from './tools';
@@ -9,11 +9,6 @@ import { parseEgressAllow } from './egress';
 import { errors } from '../sdk';
 
 const RESTART_KEYS = ['host', 'port', 'bodyLimit', 'drainTimeoutMs', 'setupTimeoutMs'] as const;
-
-/** Kernel settings that outlive a restart: `$PLINTH_DATA_DIR/kernel.json`, below the environment. */
-export function readSavedKernelSettings(dataDir: string): Partial<KernelSettings> {
-  try { return JSON.parse(readFileSync(join(dataDir, 'kernel.json'), 'utf8')); } catch { return {}; }
-}
 
 export class KernelConfigStore {
   constructor(
@@ -42,7 +37,7 @@ export class KernelConfigStore {
       this.logs.setLevel(this.settings.logLevel);
       applied.push('kernel.logLevel');
     }
-    const saved = readSavedKernelSettings(this.settings.dataDir) as Record<string, unknown>;
+    const saved = readSavedSettings(this.settings.dataDir);
     let save = false;
     if (Array.isArray(k.egressAllow)) {
       try { parseEgressAllow(k.egressAllow as string[]); } catch (err) { throw errors.validation((err as Error).message); }

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, egressRef, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
+import { PlinthError, egressRef, originAllowed, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import { PluginFaults } from './faults';
@@ -137,7 +137,7 @@ export class Kernel {
     this.host = new PluginHost({
       registry: new RegistryFile(s.registryPath), services, routeTable, wsTable, tools: this.tools, routeEnv, bus: this.bus,
       logSink: this.logs, log: this.log, dataDir: s.dataDir, drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs,
-      faults: this.faults,
+      faults: this.faults, sandbox: this.sandbox,
     });
 
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);
@@ -150,7 +150,7 @@ export class Kernel {
     const app = websockify(new Koa(), {
       verifyClient: verifyUpgrade({
         auth: this.auth, tickets, table: wsTable, bus: this.bus, perUser: new PerUserCap('WebSockets', () => this.settings.maxWsPerUser),
-        allowedOrigin: (origin, host) => safeOrigin(origin, host),
+        allowedOrigin: (origin, host) => originAllowed(origin, host, isLoopback),
         admitted: (remote, host) => admission.check(remote, host) === undefined,
       }) as any,
       maxPayload: 1024 * 1024,
@@ -210,14 +210,5 @@ export class Kernel {
       this.log.info('kernel stopped');
     })();
     return this.stopping;
-  }
-}
-
-function safeOrigin(origin: string, host: string | undefined): boolean {
-  try {
-    const u = new URL(origin);
-    return u.host === host || isLoopback(u.hostname);
-  } catch {
-    return false;
   }
 }

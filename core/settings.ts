@@ -41,7 +41,7 @@ export interface KernelSettings {
  */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): KernelSettings {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
-  const saved = readSaved(abs(env.PLINTH_DATA_DIR || './data'));
+  const saved = readSavedSettings(abs(env.PLINTH_DATA_DIR || './data'));
   const port = env.PLINTH_PORT === undefined || env.PLINTH_PORT === '' ? (typeof saved.port === 'number' ? saved.port : 7700) : Number(env.PLINTH_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`PLINTH_PORT must be an integer from 0 to 65535, got "${env.PLINTH_PORT}"`);
@@ -95,7 +95,8 @@ export function isLoopback(address: string | undefined): boolean {
   return a === '::1' || a.startsWith('127.') || a === 'localhost';
 }
 
-function readSaved(dataDir: string): Record<string, unknown> {
+/** What `PUT /api/config` saved in `$PLINTH_DATA_DIR/kernel.json` (below the environment); `{}` when nothing was. The one reader of that file. */
+export function readSavedSettings(dataDir: string): Record<string, unknown> {
   try { return JSON.parse(readFileSync(join(dataDir, 'kernel.json'), 'utf8')); } catch { return {}; }
 }
 

@@ -15,6 +15,7 @@ import type { ServiceMock } from './mock-services';
 
 export { mockService, mockServices, type ManualClock, type ServiceMock } from './mock-services';
 export { echoAgents, type EchoAgentsOptions } from './fixtures/echo-agents';
+export { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic';
 
 /** A plugin folder (`plugin.json` + code), as in the registry. */
 export interface TestPluginFolder {
@@ -22,6 +23,8 @@ export interface TestPluginFolder {
   id?: string;
   enabled?: boolean;
   config?: Record<string, unknown>;
+  /** `sandbox`: its own process in the OS sandbox; PLINTH_TEST_ISOLATION=sandbox makes it the default for folders. */
+  isolation?: 'in-process' | 'sandbox';
 }
 
 /**
@@ -100,7 +103,8 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     if ('plugin' in p) return { id: p.manifest.id, path: inline.add(p), enabled: p.enabled ?? true, config: p.config ?? {} };
     const path = isAbsolute(p.path) ? p.path : resolve(p.path);
     const id = p.id ?? require(join(path, 'plugin.json')).id;
-    return { id, path, enabled: p.enabled ?? true, config: p.config ?? {} };
+    const isolation = p.isolation ?? (process.env.PLINTH_TEST_ISOLATION === 'sandbox' ? 'sandbox' : undefined);
+    return { id, path, enabled: p.enabled ?? true, config: p.config ?? {}, ...(isolation ? { isolation } : {}) };
   });
   const { services, clock } = presetServices(options);
   writeFileSync(registryPath, JSON.stringify({ plugins }, null, 2));

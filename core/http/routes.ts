@@ -304,12 +304,26 @@ export class RouteTable {
   private findOwner(path: string): string | undefined {
     let p = normalize(path);
     for (;;) {
-      const owner = this.claims.get(p);
+      const owner = this.claims.get(p) ?? this.patternOwner(p);
       if (owner) return owner;
       const cut = p.lastIndexOf('/');
       if (cut <= 0) return this.claims.get('/');
       p = p.slice(0, cut);
     }
+  }
+
+  /**
+   * A claim with `:param` segments (`/api/turns/:id/tips`) takes that one path shape inside
+   * another owner's prefix: a plugin adds a route to a resource another plugin serves.
+   */
+  private patternOwner(p: string): string | undefined {
+    const segs = p.split('/');
+    for (const [claimed, holder] of this.claims) {
+      if (!claimed.includes('/:')) continue;
+      const c = claimed.split('/');
+      if (c.length === segs.length && c.every((s, i) => s === segs[i] || (s.startsWith(':') && segs[i] !== ''))) return holder;
+    }
+    return undefined;
   }
 
   setGroup(owner: string, group: RouteGroup | undefined): void {

@@ -9,7 +9,7 @@ export interface RegistryEntry {
   path: string;
   enabled: boolean;
   config: Record<string, unknown>;
-  /** `in-process` or `sandbox` (how the plugin runs; `plinth plugins add` writes `sandbox`). */
+  /** `sandbox`: the plugin runs in its own process inside the OS sandbox (core/plugins/sandboxed); `plinth plugins add` writes it. */
   isolation?: 'in-process' | 'sandbox';
   /** Where a plugin installed as a package came from (`plinth plugins add`); such plugins need grants. */
   source?: PluginSource;

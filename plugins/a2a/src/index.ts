@@ -1,5 +1,6 @@
 import { definePlugin, egressRef, lazy, reply, type ToolRisk } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
+import { a2aPeersRef } from './contract';
 import { HelloBody, SendInput } from './schemas';
 import { migrations, PersistentTaskStore } from './task-store';
 
@@ -25,7 +26,8 @@ interface A2AConfig {
 
 export default definePlugin({
   deps: { agents: agentRuntimeRef.asOptional(), egress: egressRef },
-  async setup({ egress, http, tools, auth, kernel, config, onDispose, agents, storage, clock, log }) {
+  provides: [a2aPeersRef],
+  async setup({ egress, http, tools, auth, kernel, config, onDispose, agents, storage, clock, log, provide }) {
     const cfg = config as A2AConfig;
     const db = await storage.open({ migrations });
     const card = async () => load.card().buildAgentCard(
@@ -46,6 +48,7 @@ export default definePlugin({
       const turns = new TurnExecutor({
         runtime: () => agents,
         defaultAgent: async () => cfg.defaultAgent ?? (agents ? (await agents.listAgents()).find(a => a.owner === null)?.name : undefined),
+        clock,
       });
       executor = turns;
       // Tasks are stored (scoped per user as the SDK scopes them) and kept in memory while in use.
@@ -64,7 +67,8 @@ export default definePlugin({
     // `public` so that the refusal of a missing token is a JSON-RPC body; the endpoint checks the bearer itself.
     http.post('/a2a', { auth: 'public', bodyLimit: 4 * 1024 * 1024, summary: 'A2A JSON-RPC (v1.0; v0.3 method names with A2A-Version: 0.3)' }, req => endpoint().handle(req));
 
-    const peers = lazy(() => new (load.peers().PeerDirectory)(cfg.peers, cfg.sendTimeoutMs, egress));
+    const peers = lazy(() => new (load.peers().PeerDirectory)(cfg.peers, cfg.sendTimeoutMs, egress, clock));
+    provide(a2aPeersRef, { hello: (user, input) => peers().hello(user, input) });
     http.post('/hello', { auth: 'user', body: HelloBody, summary: 'Record a peer agent by its card URL' }, req => peers().hello(req.user!, req.body));
     http.get('/peers', { auth: 'user', summary: 'Known peer agents' }, req => ({ items: peers().list(req.user!), nextCursor: null }));
     tools.register({

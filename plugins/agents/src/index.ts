@@ -1,5 +1,5 @@
-import { definePlugin } from 'plinth/sdk';
-import { agentRuntimeRef, modelProvidersRef, modelRouterRef } from './contract';
+import { WriteBehind, definePlugin } from 'plinth/sdk';
+import { agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
 import { skillsRef } from 'plinth/contracts/skills';
 import { AgentLoop } from './agent-runtime';
@@ -18,14 +18,14 @@ import { recordedRouter } from './recorded-router';
 import { registerSessionRoutes } from './session-routes';
 import { SessionStore } from './session-store';
 import { registerTurnRoutes } from './turn-routes';
-import { TurnStore } from './turn-store';
-import { TurnWriter } from './turn-writer';
+import { TurnStore, type FinishedTurn } from './turn-store';
+import { turnRecords } from './turn-records';
 import { resolveSettings, type AgentsConfig } from './settings';
 
 export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; skills: ReturnType<typeof skillsRef.asOptional> }, AgentsConfig>({
   deps: { memory: memoryRef.asOptional(), skills: skillsRef.asOptional() },
-  provides: [agentRuntimeRef, modelProvidersRef, modelRouterRef],
-  async setup({ http, ws, tools, events, storage, config, secrets, dataDir, clock, log, memory, skills, onDispose, provide }) {
+  provides: [agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef],
+  async setup({ http, ws, tools, events, storage, config, secrets, dataDir, clock, timers, log, memory, skills, onDispose, provide }) {
     const now = () => clock.now();
     const db = await storage.open({ migrations });
     const vault = new KeyVault(db, dataDir, now);
@@ -45,7 +45,8 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     // On PostgreSQL other kernels may be mid-turn, so only turns older than any request could run count.
     const interrupted = await turns.markInterrupted(db.dialect === 'sqlite' ? 0 : config.requestTimeoutMs * 2);
     if (interrupted) log.warn('turns left running by a previous run were marked interrupted', { count: interrupted });
-    const turnWriter = new TurnWriter(turns, err => log.error('proxied turns were not stored', { error: String(err) }));
+    // Proxied calls' turns, written finished and in batches behind the answer (see recordedRouter); 18 columns × 50 rows stay under SQLite's 999 variables.
+    const turnWriter = new WriteBehind<FinishedTurn>(rows => turns.insertFinished(rows), err => log.error('proxied turns were not stored', { error: String(err) }), { batch: 50, delayMs: 20, timers });
     onDispose(() => turnWriter.flush());
     const frames = new FrameLog(db, now, err => log.error('an SSE frame was not stored', { error: String(err) }));
     onDispose(() => frames.flushAll());
@@ -63,6 +64,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
 
     provide(agentRuntimeRef, runtime);
     provide(modelProvidersRef, router);
+    provide(turnRecordsRef, turnRecords(db, { turns, sessions, router, price: settings.price, defaultModel: settings.defaultModel }));
     provide(modelRouterRef, recordedRouter(router, turnWriter, settings.price, now));
   },
 });

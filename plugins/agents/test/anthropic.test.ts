@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { startFakeAnthropic, type FakeAnthropic } from './fake-anthropic';
+import { startFakeAnthropic, type FakeAnthropic } from 'plinth/testing';
 import { readSse } from './fake-openai';
 
 const AGENTS = join(__dirname, '..');

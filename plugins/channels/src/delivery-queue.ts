@@ -1,4 +1,4 @@
-import type { Clock, Logger } from 'plinth/sdk';
+import type { Clock, Disposer, Logger, Timers } from 'plinth/sdk';
 import type { ChannelAdapter } from './contract';
 import type { ChannelStore, DeliveryRow } from './channel-store';
 import { splitText } from './split-text';
@@ -28,8 +28,8 @@ function retryAfterOf(err: unknown): number | undefined {
 export class DeliveryQueue {
   private running = 0;
   private stopped = false;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: Disposer | undefined;
+  private pollTimer: Disposer | undefined;
   private pumping = false;
   private again = false;
   private readonly inflight = new Set<Promise<void>>();
@@ -39,12 +39,13 @@ export class DeliveryQueue {
     private readonly adapters: () => Map<string, ChannelAdapter>,
     private readonly settings: DeliverySettings,
     private readonly clock: Clock,
+    private readonly timers: Timers,
     private readonly log: Logger,
     private readonly onSettled: (d: DeliveryRow, outcome: 'sent' | 'retry' | 'dead') => void = () => undefined,
   ) {}
 
   start(): void {
-    const poll = () => { if (this.stopped) return; this.kick(); this.pollTimer = setTimeout(poll, this.settings.pollIntervalMs); this.pollTimer.unref?.(); };
+    const poll = () => { if (this.stopped) return; this.kick(); this.pollTimer = this.timers.setTimeout(poll, this.settings.pollIntervalMs); };
     poll();
   }
 
@@ -81,9 +82,8 @@ export class DeliveryQueue {
     if (due === undefined || this.stopped) return;
     const wait = Math.max(0, due - this.clock.now());
     if (wait >= this.settings.pollIntervalMs) return;
-    clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(() => this.kick(), wait + 1);
-    this.wakeTimer.unref?.();
+    void this.wakeTimer?.();
+    this.wakeTimer = this.timers.setTimeout(() => this.kick(), wait + 1);
   }
 
   private async deliver(d: DeliveryRow): Promise<void> {
@@ -128,8 +128,7 @@ export class DeliveryQueue {
       await this.store.stage(d.trace_id, d.id, 'failed', now(), { attempt: d.attempts, retryInMs: delay, ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}) }, message);
       this.onSettled(d, 'retry');
       if (delay < this.settings.pollIntervalMs) {
-        const t = setTimeout(() => this.kick(), delay + 1);
-        t.unref?.();
+        this.timers.setTimeout(() => this.kick(), delay + 1);
       }
     }
   }
@@ -137,8 +136,9 @@ export class DeliveryQueue {
   /** Stops claiming and waits (bounded) for sends in flight; their leases cover anything cut off. */
   async stop(timeoutMs = 5000): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.wakeTimer);
-    clearTimeout(this.pollTimer);
+    void this.wakeTimer?.();
+    void this.pollTimer?.();
+    // Node's timer: this drain runs during dispose, when the generation's ctx.timers no longer fire.
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise(r => setTimeout(r, timeoutMs).unref?.())]);
   }
 }

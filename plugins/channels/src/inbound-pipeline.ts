@@ -227,6 +227,7 @@ export class InboundPipeline {
 
   async stop(timeoutMs = 5000): Promise<void> {
     this.stopped = true;
+    // Node's timer: this drain runs during dispose, when the generation's ctx.timers no longer fire.
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise(r => setTimeout(r, timeoutMs).unref?.())]);
   }
 }

@@ -35,7 +35,7 @@ export default definePlugin<typeof deps, Config>({
     };
     const pipeline = new InboundPipeline({ store, agents, approvals, auth, clock, log, enqueue }, config);
     const registry = new AdapterRegistry(() => queue.kick(), (channel, result) => pipeline.receive(channel, result));
-    const queue = new DeliveryQueue(store, () => registry.adapters, config.delivery, clock, log);
+    const queue = new DeliveryQueue(store, () => registry.adapters, config.delivery, clock, timers, log);
 
     // Workers start once this generation is live (timers run at commit), and stop before storage closes.
     const recover = () => void pipeline.recover()

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { newId, type AuthService, type Clock, type Logger, type Timers, type User } from 'plinth/sdk';
+import { WriteBehind, newId, type AuthService, type Clock, type Logger, type Timers, type User } from 'plinth/sdk';
 import type { JobExecutor } from './contract';
 import type { Job, JobStore } from './job-store';
 import { killOrphan } from './executors/command';
@@ -62,6 +62,7 @@ export class Dispatcher {
     this.stopped = true;
     const ids = [...this.running.keys()];
     for (const ac of this.running.values()) ac.abort();
+    // Node's timers and wall time here: this runs while the generation is disposed, when its ctx.timers no longer fire.
     const end = Date.now() + 2000;
     while (this.running.size && Date.now() < end) await new Promise(r => setTimeout(r, 20));
     for (const id of ids) {
@@ -111,7 +112,7 @@ export class Dispatcher {
   private async execute(job: Job): Promise<void> {
     const ac = new AbortController();
     this.running.set(job.id, ac);
-    const logs = new LogWriter(this.store, job.id, this.clock, this.options.maxLogLines);
+    const logs = new LogWriter(this.store, job.id, this.clock, this.options.maxLogLines, this.timers);
     try {
       const executor = this.hooks.executor(job.kind);
       if (!executor) throw new Error(`no executor for kind "${job.kind}" is registered`);
@@ -148,10 +149,10 @@ export class Dispatcher {
   /** Owners are looked up once every few seconds, not once per job: a role change still lands quickly. */
   private async userOf(id: string): Promise<User> {
     const hit = this.users.get(id);
-    if (hit && Date.now() - hit.atMs < 5000) return hit.user;
+    if (hit && this.clock.now() - hit.atMs < 5000) return hit.user;
     const user: User = (await this.auth.getUser(id)) ?? { id, email: '', role: 'user' };
     if (this.users.size > 1000) this.users.clear();
-    this.users.set(id, { user, atMs: Date.now() });
+    this.users.set(id, { user, atMs: this.clock.now() });
     return user;
   }
 
@@ -209,27 +210,24 @@ export function executorRequest(job: Job): Record<string, unknown> {
 
 /** Collects output lines and writes them as job events in batches; keeps at most `max` lines per attempt. */
 class LogWriter {
-  private lines: string[] = [];
   private count = 0;
-  private pending: Promise<unknown> = Promise.resolve();
-  private scheduled = false;
+  private readonly lines: WriteBehind<string>;
 
-  constructor(private readonly store: JobStore, private readonly jobId: string, private readonly clock: Clock, private readonly max: number) {}
+  constructor(store: JobStore, jobId: string, clock: Clock, private readonly max: number, timers: Timers) {
+    // 4 columns a row: 200 rows stay under SQLite's 999 variables. A lost log line is not worth a job's failure.
+    this.lines = new WriteBehind(lines => store.addEvents(lines.map(line => ({ jobId, type: 'log', data: { line } })), clock.now()).then(() => undefined),
+      () => undefined, { batch: 200, delayMs: 50, timers });
+  }
 
   push(line: string): void {
     if (this.count++ >= this.max) {
-      if (this.count === this.max + 1) this.lines.push(`[log truncated after ${this.max} lines]`);
-      else return;
-    } else this.lines.push(line.length > 8192 ? line.slice(0, 8192) + '…' : line);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setTimeout(() => { this.scheduled = false; void this.flush(); }, 50).unref();
+      if (this.count === this.max + 1) this.lines.add(`[log truncated after ${this.max} lines]`);
+      return;
     }
+    this.lines.add(line.length > 8192 ? line.slice(0, 8192) + '…' : line);
   }
 
-  flush(): Promise<unknown> {
-    const batch = this.lines.splice(0);
-    if (batch.length) this.pending = this.pending.then(() => this.store.addEvents(batch.map(line => ({ jobId: this.jobId, type: 'log', data: { line } })), this.clock.now())).catch(() => undefined);
-    return this.pending;
+  flush(): Promise<void> {
+    return this.lines.flush();
   }
 }

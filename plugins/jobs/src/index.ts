@@ -25,11 +25,11 @@ const positionOf = (row: Job) => ({ ms: Date.parse(row.createdAt), id: row.id })
 export default definePlugin({
   deps: { agents: agentRuntimeRef.asOptional(), sandbox: sandboxRef.asOptional() },
   provides: [jobsRef],
-  async setup({ http, tools, storage, events, auth, clock, timers, log, config: raw, kernel, dataDir, agents, sandbox, onDispose, provide }) {
+  async setup({ http, tools, storage, events, auth, clock, timers, validator, log, config: raw, kernel, dataDir, agents, sandbox, onDispose, provide }) {
     const config = raw as unknown as Config;
     const store = new JobStore(await storage.open({ migrations }));
-    const templates = new TemplateLibrary(join(kernel.dataDir, 'templates'));
-    const service = new JobService(store, templates, events, clock, config, id => auth.getUser(id));
+    const templates = new TemplateLibrary(join(kernel.dataDir, 'templates'), validator);
+    const service = new JobService(store, templates, events, clock, validator, config, id => auth.getUser(id));
     const dispatcher = new Dispatcher(store, service, auth, clock, timers, log, config);
     service.dispatcher = dispatcher;
     service.registerExecutor(commandExecutor({

@@ -1,23 +1,11 @@
 import { EventEmitter } from 'node:events';
-import Ajv, { type ValidateFunction } from 'ajv';
-import { errors, kernelErrors, newId, type Clock, type Disposer, type EventBus, type User } from 'plinth/sdk';
+import { errors, kernelErrors, newId, type Clock, type Disposer, type EventBus, type SchemaCheckResult, type User, type ValidatorService } from 'plinth/sdk';
 import type { JobExecutor, JobsService, JobSummary } from './contract';
 import { ACTIVE, type Job, type JobEvent, type JobState, type JobStore, type NewJob } from './job-store';
 import type { Dispatcher } from './dispatcher';
 import { interpolate, order, type TemplateLibrary } from './templates';
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-
-/**
- * A caller's schema is compiled and then dropped from Ajv's registry: Ajv keeps every compiled
- * schema (by object, and by `$id`) forever, so each job would leak one, and a second job with the
- * same `$id` would be refused. The returned function keeps working on its own.
- */
-function compileDetached(schema: Record<string, unknown>): ValidateFunction {
-  const fn = ajv.compile(schema);
-  ajv.removeSchema(schema);
-  return fn;
-}
+type Check = (data: unknown) => SchemaCheckResult;
 
 export interface CreateJobInput {
   kind: string; request?: Record<string, unknown>; title?: string; max_retries?: number; result_schema?: Record<string, unknown>;
@@ -35,8 +23,9 @@ export function jobView(j: Job, view: 'full' | 'summary' = 'full') {
 
 /** Creating jobs and crews, the human-driven transitions, and the live feed of job events. */
 export class JobService implements JobsService {
-  private readonly executors = new Map<string, { executor: JobExecutor; validate?: ValidateFunction }>();
-  private readonly schemas = new Map<string, ValidateFunction>();
+  private readonly executors = new Map<string, { executor: JobExecutor; validate?: Check }>();
+  /** Result schemas are a caller's: compiled transient (see ValidatorService), the last 200 kept here. */
+  private readonly schemas = new Map<string, Check>();
   readonly feed = new EventEmitter();
   dispatcher!: Dispatcher;
 
@@ -45,6 +34,7 @@ export class JobService implements JobsService {
     private readonly templates: TemplateLibrary,
     private readonly bus: EventBus,
     private readonly clock: Clock,
+    private readonly validator: ValidatorService,
     private readonly options: { defaultMaxRetries: number; allowUserCommands: boolean },
     private readonly userOf: (id: string) => Promise<User | undefined>,
   ) {
@@ -55,7 +45,7 @@ export class JobService implements JobsService {
   registerExecutor(executor: JobExecutor): Disposer {
     if (!/^[a-z][a-z0-9_-]{0,63}$/.test(executor.kind)) throw errors.badRequest(`executor kind "${executor.kind}" must be lower-case letters, digits, - or _`);
     if (this.executors.has(executor.kind)) throw errors.conflict(`an executor for kind "${executor.kind}" is already registered`);
-    const entry = { executor, validate: executor.requestSchema ? ajv.compile(executor.requestSchema) : undefined };
+    const entry = { executor, validate: executor.requestSchema ? this.validator.compile(executor.requestSchema, { where: 'body/request' }) : undefined };
     this.executors.set(executor.kind, entry);
     this.dispatcher?.wake();
     return () => { if (this.executors.get(executor.kind) === entry) this.executors.delete(executor.kind); };
@@ -74,11 +64,12 @@ export class JobService implements JobsService {
     const key = JSON.stringify(job.resultSchema);
     let check = this.schemas.get(key);
     if (!check) {
-      check = compileDetached(job.resultSchema);
+      check = this.validator.compile(job.resultSchema, { where: 'result', transient: true });
       if (this.schemas.size >= 200) this.schemas.delete(this.schemas.keys().next().value!);
       this.schemas.set(key, check);
     }
-    return check(result) ? undefined : `the result does not fit result_schema: ${ajv.errorsText(check.errors, { dataVar: 'result' })}`;
+    const checked = check(result);
+    return checked.ok ? undefined : `the result does not fit result_schema: ${checked.message}`;
   }
 
   /** Every state change goes to the bus (for /ws, channels) under the job's owner. */
@@ -92,12 +83,10 @@ export class JobService implements JobsService {
     if (input.kind === 'command' && user && user.role !== 'admin' && !this.options.allowUserCommands) {
       throw errors.forbidden('command jobs run as the kernel\'s OS user: only admins may create them (config allowUserCommands)');
     }
-    if (entry.validate && !entry.validate(input.request ?? {})) {
-      throw errors.validation(`request does not fit kind ${input.kind}: ${ajv.errorsText(entry.validate.errors, { dataVar: 'request' })}`,
-        (entry.validate.errors ?? []).map(e => ({ field: `body/request${e.instancePath}`, message: e.message })));
-    }
+    const checked = entry.validate?.(input.request ?? {});
+    if (checked && !checked.ok) throw errors.validation(`request does not fit kind ${input.kind}: ${checked.message}`, checked.details);
     if (input.result_schema) {
-      try { compileDetached(input.result_schema); } catch (err: any) { throw kernelErrors.error('PLINTH_ERR_VALIDATION', `result_schema is not a valid JSON Schema: ${err.message}`, { details: [{ field: 'body/result_schema', message: err.message }], cause: err }); }
+      try { this.validator.compile(input.result_schema, { transient: true }); } catch (err: any) { throw kernelErrors.error('PLINTH_ERR_VALIDATION', `result_schema is not a valid JSON Schema: ${err.message}`, { details: [{ field: 'body/result_schema', message: err.message }], cause: err }); }
     }
   }
 

@@ -78,7 +78,7 @@ export default definePlugin({
 
     const hasServers = Object.keys(cfg.mcpServers ?? {}).length > 0;
     const pool = hasServers ? new (require('./client-pool') as typeof import('./client-pool')).McpClientPool({
-      servers: cfg.mcpServers, tools, log, timers, egress,
+      servers: cfg.mcpServers, tools, log, clock, timers, egress,
       connectTimeoutMs: cfg.connectTimeoutMs, callTimeoutMs: cfg.callTimeoutMs, sandbox, dataDir,
     }) : undefined;
     pool?.start();

@@ -5,8 +5,8 @@ import { OpenAiError, parseCompletionRequest, toOpenAiError } from './openai-sha
 
 export default definePlugin({
   deps: { runtime: agentRuntimeRef, models: modelRouterRef },
-  setup({ http, auth, runtime, models }) {
-    const completions = new ChatCompletions(runtime, models);
+  setup({ http, auth, clock, runtime, models }) {
+    const completions = new ChatCompletions(runtime, models, clock);
 
     // Routes are `public` to the kernel and check the bearer token here, so that a missing or bad
     // token is answered in OpenAI's error shape, which OpenAI clients turn into AuthenticationError.

@@ -85,6 +85,7 @@ export class RunEventLog {
   private schedule(runId: string, l: RunLog, delay: number): void {
     if (l.writing) return;
     if (delay === 0) { clearTimeout(l.timer); l.timer = undefined; void this.drain(runId, l); return; }
+    // Node's timer, not ctx.timers: a stopping run waits for its log to drain, which must happen during dispose too.
     if (!l.timer) l.timer = setTimeout(() => { l.timer = undefined; void this.drain(runId, l); }, delay);
   }
 

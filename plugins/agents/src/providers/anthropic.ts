@@ -1,4 +1,5 @@
 import type { ChatDelta, ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from '../contract';
+import { postJson } from './http-post';
 import { ProviderError, httpFailure, isAbortError, sseEvents } from './provider-error';
 
 export interface AnthropicSettings {
@@ -40,14 +41,16 @@ export class AnthropicProvider implements ModelProvider {
     const usage = { inputTokens: 0, outputTokens: 0 };
     let finish: ChatResult['finishReason'] = 'stop';
     try {
-      const res = await fetch(`${this.settings.baseUrl().replace(/\/+$/, '')}/v1/messages`, {
-        method: 'POST', signal, body: JSON.stringify(body),
-        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...(this.settings.apiKey() ? { 'x-api-key': this.settings.apiKey()! } : {}) },
-      });
-      if (!res.ok) throw await httpFailure(this.name, res);
-      if (!res.body) throw new ProviderError(this.name, 'anthropic sent no body', res.status, true);
+      // Over node:http rather than fetch, as the OpenAI provider: half the CPU per relayed event
+      // (bench/anthropic-proxy).
+      const res = await postJson(`${this.settings.baseUrl().replace(/\/+$/, '')}/v1/messages`,
+        { 'anthropic-version': '2023-06-01', accept: 'text/event-stream', ...(this.settings.apiKey() ? { 'x-api-key': this.settings.apiKey()! } : {}) },
+        JSON.stringify(body), signal);
+      if (res.status < 200 || res.status > 299) throw await httpFailure(this.name, res);
       let stopped = false;
       for await (const { data } of sseEvents(res.body)) {
+        // Reading a complete body to its end keeps the connection for the next call.
+        if (stopped) continue;
         let ev: any;
         try { ev = JSON.parse(data); } catch { throw new ProviderError(this.name, `anthropic streamed something that is not JSON: ${data.slice(0, 80)}`, res.status, true); }
         switch (ev?.type) {
@@ -84,10 +87,14 @@ export class AnthropicProvider implements ModelProvider {
           default:
             throw new ProviderError(this.name, `anthropic streamed an unexpected event ${String(ev?.type)}`, res.status, true);
         }
-        if (stopped) break;
+        if (stopped && !res.body.complete) break;
       }
       if (!stopped && !signal.aborted) throw new ProviderError(this.name, 'anthropic closed the stream before message_stop', res.status, true);
     } catch (err) {
+      // The timeout aborts the request like a caller would: tell them apart by the signal's reason.
+      if (!request.signal?.aborted && signal.aborted && (signal.reason as Error)?.name === 'TimeoutError') {
+        throw new ProviderError(this.name, `anthropic did not answer within ${this.settings.timeoutMs} ms`, undefined, true, { cause: err });
+      }
       if (isAbortError(err, request.signal)) return { text, toolCalls: [], usage, finishReason: 'aborted' };
       if (err instanceof ProviderError) throw err;
       if ((err as Error)?.name === 'TimeoutError') throw new ProviderError(this.name, `anthropic did not answer within ${this.settings.timeoutMs} ms`, undefined, true, { cause: err });
