@@ -25,13 +25,6 @@ let k: TestKernel;
 let env: Record<string, string>;
 let src: string;
 const registryEntry = () => JSON.parse(readFileSync(k.registryPath, 'utf8')).plugins.find((p: any) => p.id === 'acme');
-// Until the sandbox runtime lands, a test that needs the plugin to run sets it in-process; `plugins add` writes `sandbox`.
-const runInProcess = () => {
-  const reg = JSON.parse(readFileSync(k.registryPath, 'utf8'));
-  reg.plugins.find((p: any) => p.id === 'acme').isolation = 'in-process';
-  writeFileSync(k.registryPath, JSON.stringify(reg));
-};
-
 before(async () => {
   k = await createTestKernel({ plugins: [{ path: join(__dirname, '..', '..', 'examples', 'hello') }] });
   env = { PLINTH_DATA_DIR: k.dataDir, PLINTH_REGISTRY: k.registryPath, PLINTH_URL: k.baseUrl, PLINTH_ADMIN_TOKEN: k.adminToken };
@@ -55,7 +48,6 @@ test('plugins add installs into the data dir, disabled and sandboxed; enabling w
   const shown = await plinth(['plugins', 'add', src], { env, timeoutMs: 60_000 });
   assert.match(shown.stdout, /permissions: network: api\.acme\.example/);
   assert.match(shown.stdout, /plinth plugins enable acme --grant/);
-  runInProcess();
 
   // Enabling without a grant: refused with the permission named, nothing changed.
   const refused = await k.request('PUT', '/api/plugins/acme/toggle', { body: { enabled: true } });
@@ -95,6 +87,7 @@ test('a newer version is an upgrade, hot-reloaded; one asking for more is held b
   assert.deepEqual((await k.request('GET', '/api/acme/version', { token: u.token })).body, { version: '1.1.0' }, 'the granted version keeps serving');
   const info = (await k.request('GET', '/api/plugins/acme')).body;
   assert.equal(info.status, 'active');
+  assert.equal(info.isolation, 'sandbox', 'it runs in the sandbox plugins add chose');
   assert.equal(info.error.code, 'PLINTH_ERR_GRANT_REQUIRED');
   assert.deepEqual(info.permissions.ungranted, { secrets: ['ACME_KEY'] });
   // A reload (the file watcher, an admin) does not get past it either.

@@ -82,9 +82,6 @@ test('npm pack → install → plugin new → npm test → plugins add → grant
     assert.equal(entry.isolation, 'sandbox');
     assert.ok(existsSync(join(data, 'plugins-installed', 'acme', 'plugin.json')));
     assert.ok(!existsSync(join(app, 'node_modules', 'plinth', 'plugins', 'acme')), 'never into the kernel package');
-    // Until the sandbox runtime lands (a parallel branch), the plugin runs in-process here.
-    entry.isolation = 'in-process';
-    writeFileSync(registryFile, JSON.stringify(registry, null, 2));
     const refused = npx(['plugins', 'enable', 'acme'], env);
     assert.equal(refused.status, 1);
     assert.match(refused.stderr + refused.stdout, /api\.acme\.example/);
