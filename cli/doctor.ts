@@ -1,3 +1,4 @@
+import { ROOT_DIR } from '../core/version';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ answer); says what to fix. Exit 1 if any fails.
 export type Check = DoctorCheckResult;
 type CheckFn = () => Promise<Check | Check[]>;
 
-const ROOT = join(__dirname, '..');
+const ROOT = ROOT_DIR;
 
 export async function doctorCommand(args: string[]): Promise<number> {
   const ctx = commandContext(args, {}, DOCTOR_USAGE);

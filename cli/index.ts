@@ -8,9 +8,10 @@ const USAGE = `usage: plinth <command> [--json] [--help]
 
 commands:
   start                          start the server (PLINTH_HOST, PLINTH_PORT, PLINTH_DATA_DIR, PLINTH_REGISTRY, PLINTH_ADMIN_TOKEN)
-  plugins list|enable|disable|reload <id>
-                                 manage plugins on the running server (or in the registry when none runs)
-  plugin new <name>              scaffold a plugin that passes its own test, added to the registry disabled
+  plugins list|enable|disable|reload|remove <id>, plugins add <folder|tarball|package>, plugins enable <id> --grant
+                                 install and manage plugins on the running server (or in the registry when none runs)
+  plugin new <name> [--dir <d>]  scaffold a plugin that passes its own test (outside a checkout: as its own package)
+  dev [<plugin folder>]          a kernel with that plugin loaded and hot-reloading; prints the URL and an admin token
   codegen <plugin dir>           write TypeScript types for a plugin's config and tool schemas
   user add --email <e>           create a user (password by --password or --password-stdin)
   token create --user <e|id>     create an API token for a user
@@ -27,6 +28,7 @@ type Runner = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Runner> = {
   start: () => require('./start').startCommand,
+  dev: () => require('./dev').devCommand,
   mcp: () => () => require('./mcp').mcpStdio(),
   plugins: () => require('./plugins').pluginsCommand,
   plugin: () => require('./scaffold').pluginNewCommand,

@@ -1,14 +1,21 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import semver from 'semver';
+import { KERNEL_VERSION, ROOT_DIR } from '../core/version';
 import { RegistryFile } from '../core/plugins/registry-file';
 import { commandContext } from './command';
 import { CliFailure, UsageError } from './output';
 
-export const PLUGIN_NEW_USAGE = `usage: plinth plugin new <name> [--dir <folder>] [--no-registry]
+export const PLUGIN_NEW_USAGE = `usage: plinth plugin new <name> [--dir <folder>] [--no-registry] [--plinth <npm spec>]
 
 Writes plugins/<name>/ (or --dir): plugin.json, src/index.ts, src/schemas.ts, generated types,
 a test through the SDK's test kernel, and a README; adds it to plugin-registry.json, disabled.
 Then: node scripts/test.js <name>   and   plinth plugins enable <name>
+
+Outside a Plinth checkout (an installed plinth, or --dir outside the checkout) it writes a plugin
+as its own package instead: package.json (plinth as peer and dev dependency, --plinth <spec> for
+the latter), tsconfig.json, the same files; then: npm install && npm test, npx plinth dev,
+and plinth plugins add <folder> on the deployment.
 `;
 
 const ID = /^[a-z][a-z0-9-]{0,62}$/;
@@ -118,26 +125,89 @@ See docs/plugin-guide.md.
   };
 }
 
+/** The files that make a plugin its own npm package (written beside scaffoldFiles outside a checkout). */
+export function packageFiles(id: string, plinthSpec: string): Record<string, string> {
+  const major = semver.major(KERNEL_VERSION);
+  const pkg = {
+    name: id, version: '0.1.0', private: true, description: `${id}: a Plinth plugin`,
+    main: 'src/index.ts',
+    files: ['plugin.json', 'src/', 'README.md'],
+    scripts: {
+      // plinth/register loads TypeScript (the kernel's own hook); node's runner runs the test file.
+      test: `node --require plinth/register --test test/${id}.test.ts`,
+      dev: 'plinth dev',
+      typecheck: 'tsc -p tsconfig.json',
+    },
+    peerDependencies: { plinth: `^${major}.0.0` },
+    devDependencies: { plinth: plinthSpec, '@types/node': '^20.19.0' },
+  };
+  const tsconfig = {
+    compilerOptions: {
+      target: 'ES2022', module: 'preserve', moduleResolution: 'bundler', lib: ['ES2023'], types: ['node'],
+      strict: true, esModuleInterop: true, skipLibCheck: true, noEmit: true, resolveJsonModule: true,
+    },
+    include: ['src', 'test'],
+  };
+  return {
+    'package.json': JSON.stringify(pkg, null, 2) + '\n',
+    'tsconfig.json': JSON.stringify(tsconfig, null, 2) + '\n',
+    '.gitignore': 'node_modules/\n*.tgz\n',
+    'README.md': `# ${id}
+
+What it does, for whom.
+
+## API
+- \`POST /api/${id}/echo\` (user) \`{ text }\` → \`{ text }\`
+- tool \`${id}.echo\` (safe)
+
+## Develop
+\`\`\`sh
+npm install
+npm test                      # its test, on plinth/testing (a real kernel)
+npx plinth dev                # a kernel with this plugin, hot-reloading; prints the URL and an admin token
+npx plinth codegen .          # after changing plugin.json or src/schemas.ts
+\`\`\`
+
+## Install into a deployment
+\`\`\`sh
+plinth plugins add <this folder | its tarball | its package name>
+plinth plugins enable ${id} --grant
+\`\`\`
+See Plinth's docs/plugin-guide.md.
+`,
+  };
+}
+
+/** Whether `dir` is inside a Plinth checkout (its sources beside the CLI), where plugins live in plugins/. */
+function insideCheckout(dir: string): boolean {
+  if (!existsSync(join(ROOT_DIR, 'cli', 'index.ts'))) return false;
+  const rel = relative(ROOT_DIR, dir);
+  return !rel.startsWith('..') && !isAbsolute(rel);
+}
+
 export async function pluginNewCommand(args: string[]): Promise<number> {
-  const ctx = commandContext(args, { dir: { type: 'string' }, 'no-registry': { type: 'boolean' } }, PLUGIN_NEW_USAGE);
+  const ctx = commandContext(args, { dir: { type: 'string' }, 'no-registry': { type: 'boolean' }, plinth: { type: 'string' } }, PLUGIN_NEW_USAGE);
   const { out, values, positionals } = ctx;
   if (values.help) { out.line(PLUGIN_NEW_USAGE); return 0; }
   if (positionals[0] !== 'new' || positionals.length !== 2) throw new UsageError(positionals[0] === 'new' ? 'plugin new needs exactly one name' : `unknown action "${positionals[0] ?? ''}"`, PLUGIN_NEW_USAGE);
   const id = positionals[1];
   if (!ID.test(id)) throw new UsageError(`"${id}" is not a plugin id: lowercase letters, digits and dashes, starting with a letter`, PLUGIN_NEW_USAGE);
 
-  const registry = new RegistryFile(ctx.settings().registryPath);
+  // Outside a checkout the plugin is its own package: no registry is read or written.
+  const standalone = values.dir !== undefined ? !insideCheckout(resolve(values.dir)) : !insideCheckout(process.cwd());
+  if (standalone && values.dir === undefined) throw new UsageError('outside a Plinth checkout, say where the plugin goes: --dir <folder>', PLUGIN_NEW_USAGE);
+  const registry = new RegistryFile(standalone ? '' : ctx.settings().registryPath);
   const base = dirname(registry.file);
   const dir = resolve(values.dir ?? join(base, 'plugins', id));
   if (existsSync(dir) && readdirSync(dir).length) throw new CliFailure(`${dir} exists and is not empty`, 'pick another name or --dir');
-  const addToRegistry = !values['no-registry'];
+  const addToRegistry = !values['no-registry'] && !standalone;
   if (addToRegistry) {
     let entries;
     try { entries = registry.read(); } catch (err: any) { throw new CliFailure(err.message, 'fix the registry first (plinth doctor)', undefined, { cause: err }); }
     if (entries.some(e => e.id === id)) throw new CliFailure(`plugin "${id}" is already in ${registry.file}`, 'pick another name');
   }
 
-  const files = scaffoldFiles(id);
+  const files = { ...scaffoldFiles(id), ...(standalone ? packageFiles(id, values.plinth ?? `^${KERNEL_VERSION}`) : {}) };
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), content);
@@ -156,6 +226,11 @@ export async function pluginNewCommand(args: string[]): Promise<number> {
   out.ok(`created ${id} in ${dir}`);
   for (const f of written) out.line(`  ${out.paint('dim', relative(process.cwd(), f) || f)}`);
   if (addToRegistry) out.ok(`added to ${registry.file} (disabled)`);
+  if (standalone) {
+    out.hint(`test it: cd ${relative(process.cwd(), dir) || '.'} && npm install && npm test`);
+    out.hint('run it: npx plinth dev (in that folder); install it: plinth plugins add <folder>');
+    return 0;
+  }
   out.hint(`test it: node scripts/test.js ${id}`);
   out.hint(`run it: plinth plugins enable ${id}, then plinth start`);
   return 0;

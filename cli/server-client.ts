@@ -51,7 +51,7 @@ export class ServerClient {
     if (res.ok) return parsed as T;
     const e = parsed?.error;
     const message = e?.message ?? `${method} ${path} answered ${res.status}`;
-    if (res.status === 401 || res.status === 403) {
+    if (res.status === 401 || (res.status === 403 && e?.code !== 'PLINTH_ERR_GRANT_REQUIRED')) {
       throw new CliFailure(`${message} (HTTP ${res.status})`, 'pass an admin token: --token, PLINTH_ADMIN_TOKEN, or the admin-token file in PLINTH_DATA_DIR', e);
     }
     throw new CliFailure(message, undefined, e ?? { status: res.status });

@@ -1,5 +1,5 @@
 import { Kernel } from '../core/kernel';
-import { settingsFromEnv } from '../core/process-settings';
+import { settingsFromEnv, type KernelSettings } from '../core/process-settings';
 import { commandContext } from './command';
 import { UsageError } from './output';
 
@@ -18,8 +18,16 @@ export async function startCommand(args: string[]): Promise<number> {
   return start();
 }
 
-async function start(): Promise<number> {
-  const kernel = new Kernel({ settings: settingsFromEnv(), onKernelFault: 'exit' });
+function start(): Promise<number> {
+  return serve(settingsFromEnv(), kernel => {
+    process.stdout.write(`listening on ${kernel.baseUrl}\n`);
+    if (kernel.generatedAdminTokenFile) process.stdout.write(`admin token written to ${kernel.generatedAdminTokenFile}\n`);
+  });
+}
+
+/** Runs a kernel until SIGTERM or SIGINT (`plinth start`, `plinth dev`). */
+export async function serve(settings: KernelSettings, started: (kernel: Kernel) => void): Promise<number> {
+  const kernel = new Kernel({ settings, onKernelFault: 'exit' });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -30,7 +38,6 @@ async function start(): Promise<number> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   await kernel.start();
-  process.stdout.write(`listening on ${kernel.baseUrl}\n`);
-  if (kernel.generatedAdminTokenFile) process.stdout.write(`admin token written to ${kernel.generatedAdminTokenFile}\n`);
+  started(kernel);
   return new Promise<number>(() => { /* runs until a signal */ });
 }

@@ -7,6 +7,8 @@ import type { RouteTable } from './http/route-table';
 import { buildOpenApi } from './http/openapi';
 import type { WsTickets } from './http/websocket';
 import type { LogSink } from './log';
+import { manifestHash, requestedPermissions, ungranted } from './plugins/grants';
+import { readManifest } from './plugins/manifest';
 import type { PluginHost, PluginState } from './plugins/plugin-host';
 import type { KernelToolRegistry } from './tools';
 import type { KernelConfigUpdate } from './kernel-config-update';
@@ -40,6 +42,23 @@ function pluginSummary(s: PluginState, tools: KernelToolRegistry) {
     dependencies: { required: s.manifest?.dependsOn ?? [], optional: s.manifest?.optionalDependsOn ?? [] },
     counts: { routes: s.active?.routes.routes.length ?? 0, tools: tools.countFor(s.id), ws: s.active?.wsEndpoints.size ?? 0 },
     lastReload: s.lastReload ?? null,
+    ...installedSummary(s),
+  };
+}
+
+/** For plugins installed as packages: where from, what its manifest on disk asks, what is granted and what is not. */
+function installedSummary(s: PluginState) {
+  let requested: Record<string, unknown> | null = null;
+  let hash: string | null = null;
+  try {
+    requested = requestedPermissions(readManifest(s.dir, s.id));
+    hash = manifestHash(s.dir);
+  } catch { /* the manifest's error is the plugin's error */ }
+  return {
+    isolation: s.entry.isolation ?? 'in-process',
+    source: s.entry.source ?? null,
+    grants: s.entry.grants ?? null,
+    permissions: { requested, manifestHash: hash, ungranted: s.entry.source && requested ? ungranted(requested, s.entry.grants?.permissions) : {} },
   };
 }
 
@@ -55,10 +74,9 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
   route('GET', '/api/openapi.json', { auth: 'public', summary: 'OpenAPI 3.1 of every registered route' }, () => buildOpenApi(deps.routeTable.allRoutes(), KERNEL_VERSION));
 
   // ---- plugins
-  route('GET', '/api/plugins', { auth: 'user', summary: 'Plugins and their status' }, () => ({ items: [...host.plugins.values()].map(s => pluginSummary(s, tools)) }));
+  route('GET', '/api/plugins', { auth: 'user', summary: 'Plugins and their status' }, () => ({ items: host.list().map(s => pluginSummary(s, tools)) }));
   route('GET', '/api/plugins/:id', { auth: 'user', params: idParam }, req => {
-    const s = host.plugins.get(req.params.id);
-    if (!s) throw errors.notFound(`plugin ${req.params.id}`);
+    const s = host.lookup(req.params.id);
     return {
       ...pluginSummary(s, tools),
       manifest: s.manifest ?? null,
@@ -75,11 +93,16 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     auth: 'admin', params: idParam, summary: 'Enable or disable a plugin (flips when enabled is omitted)',
     body: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' } } },
   }, async req => {
-    const s = host.plugins.get(req.params.id);
-    if (!s) throw errors.notFound(`plugin ${req.params.id}`);
+    const s = host.lookup(req.params.id);
     const enabled = typeof req.body?.enabled === 'boolean' ? req.body.enabled : s.status === 'disabled';
     return pluginSummary(await host.setEnabled(s.id, enabled), tools);
   });
+  route('POST', '/api/plugins/:id/grant', {
+    auth: 'admin', params: idParam,
+    summary: 'Grant a plugin installed as a package what its manifest asks (send the manifestHash you showed), and serve that version',
+    body: { type: 'object', additionalProperties: false, properties: { manifestHash: { type: 'string', pattern: '^[0-9a-f]{64}$' }, enable: { type: 'boolean', default: true } } },
+  }, async req => pluginSummary(await host.grant(req.params.id, { expectedHash: req.body?.manifestHash, enable: req.body?.enable }), tools));
+  route('DELETE', '/api/plugins/:id', { auth: 'admin', params: idParam, summary: 'Remove a plugin installed as a package (files included)' }, async req => host.remove(req.params.id));
   route('POST', '/api/plugins/:id/execute/:tool', {
     auth: 'user', summary: 'Run a tool of this plugin',
     params: { type: 'object', properties: { id: idParam.properties.id, tool: { type: 'string', minLength: 1, maxLength: 200 } } },

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { ROOT_DIR } from './version';
 
 /**
  * The process settings: how this kernel process starts (environment, then `$PLINTH_DATA_DIR/kernel.json`).
@@ -60,7 +61,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
     host: env.PLINTH_HOST || (typeof saved.host === 'string' ? saved.host : '127.0.0.1'),
     port,
     dataDir: abs(env.PLINTH_DATA_DIR || './data'),
-    registryPath: abs(env.PLINTH_REGISTRY || './plugin-registry.json'),
+    registryPath: env.PLINTH_REGISTRY ? abs(env.PLINTH_REGISTRY) : defaultRegistryPath(cwd, abs(env.PLINTH_DATA_DIR || './data')),
     adminToken: env.PLINTH_ADMIN_TOKEN || undefined,
     databaseUrl: env.PLINTH_DATABASE_URL || undefined,
     watch: env.PLINTH_WATCH !== '0' && env.PLINTH_WATCH !== 'false',
@@ -100,4 +101,24 @@ export function isLoopback(address: string | undefined): boolean {
 /** What `PUT /api/config` saved in `$PLINTH_DATA_DIR/kernel.json` (below the environment); `{}` when nothing was. The one reader of that file. */
 export function readSavedSettings(dataDir: string): Record<string, unknown> {
   try { return JSON.parse(readFileSync(join(dataDir, 'kernel.json'), 'utf8')); } catch { return {}; }
+}
+
+/**
+ * `./plugin-registry.json` in a checkout (or wherever one exists). An installed plinth (`npx plinth
+ * start` in an empty folder) keeps its registry in the data dir, first written from the package's
+ * own (its first-party plugins, paths into the package), so that nothing is written into node_modules.
+ */
+function defaultRegistryPath(cwd: string, dataDir: string): string {
+  const local = resolve(cwd, 'plugin-registry.json');
+  if (existsSync(local) || resolve(cwd) === ROOT_DIR) return local;
+  const file = join(dataDir, 'plugin-registry.json');
+  if (!existsSync(file)) {
+    try {
+      const shipped = JSON.parse(readFileSync(join(ROOT_DIR, 'plugin-registry.json'), 'utf8')) as { plugins: Array<{ path: string }> };
+      for (const p of shipped.plugins) p.path = resolve(ROOT_DIR, p.path);
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(file, JSON.stringify(shipped, null, 2) + '\n');
+    } catch { /* no shipped registry: start with none */ }
+  }
+  return file;
 }

@@ -44,6 +44,37 @@ if (!globalThis.__plinthTsHook) {
       module._compile(compile(source, filename), filename);
     };
   }
+  // In a checkout, `plinth/sdk`, `plinth/testing` (package.json `exports`, which point at the
+  // compiled dist/ an npm package ships) resolve to their TypeScript sources beside dist/: one
+  // copy of each module, never a stale build. An installed package has no sources; dist/ serves.
+  const root = path.join(__dirname, '..');
+  const distPrefix = path.join(root, 'dist') + path.sep;
+  const sourceOf = new Map();
+  const resolveFilename = Module._resolveFilename;
+  const toSource = file => {
+    if (typeof file !== 'string' || !file.startsWith(distPrefix) || !file.endsWith('.js')) return null;
+    let source = sourceOf.get(file);
+    if (source === undefined) {
+      const candidate = path.join(root, file.slice(distPrefix.length, -3) + '.ts');
+      source = fs.existsSync(candidate) ? candidate : null;
+      sourceOf.set(file, source);
+    }
+    return source;
+  };
+  Module._resolveFilename = function resolveSource(...args) {
+    let file;
+    try {
+      file = resolveFilename.apply(this, args);
+    } catch (err) {
+      // An `exports` target in a dist/ never built: Node names the missing file in its message.
+      const missing = err && err.code === 'MODULE_NOT_FOUND' && /Cannot find module '([^']+)'/.exec(err.message);
+      const source = missing && toSource(missing[1]);
+      if (source) return source;
+      throw err;
+    }
+    return toSource(file) ?? file;
+  };
+
   // Node computes line tables for every module with a source map at load time, which costs
   // ~200 ms of cold start; stack traces map to TypeScript lines only when asked for.
   if (process.env.PLINTH_SOURCE_MAPS === '1') process.setSourceMapsEnabled(true);

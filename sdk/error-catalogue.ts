@@ -96,6 +96,9 @@ export const kernelErrors = defineErrors('kernel', {
   PLINTH_ERR_PROVIDES: { status: 500, message: 'the plugin provides a service it did not declare, or not one it did', hint: 'provide exactly the refs named in `provides`, named "<plugin id>.<name>"' },
   PLINTH_ERR_PLUGIN: { status: 500, message: 'the plugin failed', hint: 'the server log has the stack' },
   PLINTH_ERR_PLUGIN_FAULT: { status: 500, message: 'the plugin faulted while serving and was taken out of service', hint: 'the server log has the stack; fix the plugin and reload or enable it' },
+  PLINTH_ERR_GRANT_REQUIRED: { status: 403, message: 'the plugin asks for permissions an admin has not granted', hint: '`details.ungranted` lists them; grant with `plinth plugins enable <id> --grant` or POST /api/plugins/<id>/grant' },
+  PLINTH_ERR_PLUGIN_INSTALL: { status: 400, message: 'the plugin package could not be installed', hint: 'the message says which step failed (fetch, unpack, manifest, npm install)' },
+  PLINTH_ERR_PLUGIN_NOT_INSTALLED: { status: 409, message: 'only plugins installed as packages can be removed or granted', hint: 'first-party and checkout plugins are disabled instead (`plinth plugins disable <id>`)' },
   PLINTH_ERR_DEPENDS_MISMATCH: { status: 500, message: 'plugin.json dependsOn/optionalDependsOn and the refs in `deps` disagree', hint: 'list each provider of a required ref in dependsOn and of an optional ref in optionalDependsOn, and nothing else' },
   // Routes and schemas a plugin registers
   PLINTH_ERR_ROUTE_AUTH: { status: 500, message: 'a route or WebSocket must declare its auth', hint: 'add auth: public, user, admin (or webhook for routes)' },

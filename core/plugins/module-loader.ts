@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { join, sep } from 'node:path';
+import { ROOT_DIR } from '../version';
 
 /**
  * Loads a plugin's entry as CommonJS with nothing left from an earlier generation.
@@ -24,6 +25,26 @@ export function purgeModulesUnder(dir: string): number {
     if (mod.children?.some(c => purged.has(c))) mod.children = mod.children.filter(c => !purged.has(c));
   }
   return purged.size;
+}
+
+/**
+ * A plugin outside this package (installed under the data dir, or a folder given to `plinth dev`)
+ * resolves `plinth`, `plinth/sdk`, `plinth/contracts/*`, … to this kernel's own copy: one SDK in
+ * the process (a plugin's own copy would bring other classes), and none needs installing beside it
+ * (`plinth plugins add` installs a plugin's dependencies without its `plinth` peer).
+ */
+const kernelRootPrefix = ROOT_DIR.endsWith(sep) ? ROOT_DIR : ROOT_DIR + sep;
+const M = Module as any;
+if (!M.__plinthSelfAlias) {
+  M.__plinthSelfAlias = true;
+  const selfParent = { id: join(ROOT_DIR, 'package.json'), filename: join(ROOT_DIR, 'package.json'), paths: M._nodeModulePaths(ROOT_DIR) };
+  const resolveFilename = M._resolveFilename;
+  M._resolveFilename = function resolvePlinth(this: unknown, request: string, parent: any, ...rest: unknown[]) {
+    if ((request === 'plinth' || request.startsWith('plinth/')) && parent?.filename && !parent.filename.startsWith(kernelRootPrefix)) {
+      return resolveFilename.call(this, request, selfParent, ...rest);
+    }
+    return resolveFilename.call(this, request, parent, ...rest);
+  };
 }
 
 export function loadFresh(dir: string, entryFile: string): unknown {

@@ -14,6 +14,7 @@ import { GenerationLoader } from './generation-loader';
 import { readManifest } from './manifest';
 import { loadedContentHash } from './module-loader';
 import { PluginStates, type PluginState } from './plugin-states';
+import { grantPlugin, removePlugin, stateOrAdopt } from './plugin-grant';
 import { setEnabled } from './plugin-toggle';
 import type { RegistryFile } from './registry-file';
 import { ReloadTransaction } from './reload-transaction';
@@ -68,6 +69,19 @@ export class PluginHost {
 
   get plugins(): ReadonlyMap<string, PluginState> {
     return this.states.all;
+  }
+
+  /** The state of `id`, including a plugin `plinth plugins add` put in the registry after the start (not found: 404). */
+  lookup(id: string): PluginState {
+    return stateOrAdopt(this, id);
+  }
+
+  /** Every plugin, including ones added to the registry since the start (listed disabled). */
+  list(): PluginState[] {
+    try {
+      for (const e of this.env.registry.read()) if (!this.states.all.has(e.id)) stateOrAdopt(this, e.id);
+    } catch { /* an unreadable registry: what is running is still listed */ }
+    return [...this.states.all.values()];
   }
 
   /** A service by ref id, as plugins get it (the tool registry asks for `approvals.gate`). */
@@ -126,7 +140,7 @@ export class PluginHost {
 
   reload(id: string, reason = 'api'): Promise<PluginState> {
     return this.serial(async () => {
-      const state = this.states.require(id);
+      const state = stateOrAdopt(this, id);
       if (state.status === 'disabled') throw errors.conflict(`plugin ${id} is disabled; enable it first`);
       if (reason !== 'crash') this.crashes.clear(id);
       if (await this.transaction.run(state, { reason })) await this.restartDependents(id);
@@ -140,7 +154,17 @@ export class PluginHost {
   }
 
   setEnabled(id: string, enabled: boolean): Promise<PluginState> {
-    return this.serial(() => setEnabled(this, id, enabled));
+    return this.serial(() => { stateOrAdopt(this, id); return setEnabled(this, id, enabled); });
+  }
+
+  /** Records what the plugin's manifest asks as granted, and serves that version (see plugin-grant). */
+  grant(id: string, opts: { expectedHash?: string; enable?: boolean } = {}): Promise<PluginState> {
+    return this.serial(() => grantPlugin(this, id, opts));
+  }
+
+  /** Removes a plugin installed as a package: out of service, out of the registry, off the disk. */
+  remove(id: string): Promise<{ id: string; removed: string }> {
+    return this.serial(() => removePlugin(this, id));
   }
 
   setConfig(id: string, config: Record<string, unknown>): Promise<PluginState> {

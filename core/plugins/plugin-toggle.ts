@@ -1,4 +1,5 @@
-import { readManifest } from './manifest';
+import { grantRefusal } from './grants';
+import { readManifest, type PluginManifest } from './manifest';
 import type { PluginHost } from './plugin-host';
 import type { PluginState, PluginStatus } from './plugin-states';
 
@@ -10,6 +11,13 @@ import type { PluginState, PluginStatus } from './plugin-states';
 export async function setEnabled(host: PluginHost, id: string, enabled: boolean): Promise<PluginState> {
   const { states, transaction, env } = host;
   const state = states.require(id);
+  if (enabled) {
+    // Refused before anything changes: enabling never grants (that is `--grant`, or POST …/grant).
+    let manifest: PluginManifest | undefined;
+    try { manifest = readManifest(state.dir, id); } catch { /* reported as the plugin's error below */ }
+    const refusal = manifest && grantRefusal(state.entry, manifest);
+    if (refusal) throw refusal;
+  }
   env.registry.update(entries => {
     const e = entries.find(x => x.id === id);
     if (e) e.enabled = enabled;

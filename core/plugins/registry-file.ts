@@ -2,14 +2,27 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { kernelErrors } from '../../sdk';
 import { compileSchema, describeErrors } from '../validation';
+import type { PluginGrants } from './grants';
 
 export interface RegistryEntry {
   id: string;
   path: string;
   enabled: boolean;
   config: Record<string, unknown>;
-  /** `sandbox`: the plugin runs in its own process inside the OS sandbox (core/plugins/sandboxed). */
+  /** `sandbox`: the plugin runs in its own process inside the OS sandbox (core/plugins/sandboxed); `plinth plugins add` writes it. */
   isolation?: 'in-process' | 'sandbox';
+  /** Where a plugin installed as a package came from (`plinth plugins add`); such plugins need grants. */
+  source?: PluginSource;
+  /** The permissions an admin granted, with the hash of the manifest they were granted for. */
+  grants?: PluginGrants;
+}
+
+export interface PluginSource {
+  /** `folder`, `tarball` or `npm` (a package name or spec). */
+  kind: 'folder' | 'tarball' | 'npm';
+  spec: string;
+  version: string;
+  installedAt: string;
 }
 
 const registrySchema = {
@@ -28,6 +41,14 @@ const registrySchema = {
           enabled: { type: 'boolean', default: true },
           config: { type: 'object', default: {} },
           isolation: { enum: ['in-process', 'sandbox'] },
+          source: {
+            type: 'object', required: ['kind', 'spec', 'version', 'installedAt'], additionalProperties: false,
+            properties: { kind: { enum: ['folder', 'tarball', 'npm'] }, spec: { type: 'string' }, version: { type: 'string' }, installedAt: { type: 'string' } },
+          },
+          grants: {
+            type: 'object', required: ['permissions', 'manifestHash', 'grantedAt'], additionalProperties: false,
+            properties: { permissions: { type: 'object' }, manifestHash: { type: 'string', pattern: '^[0-9a-f]{64}$' }, grantedAt: { type: 'string' } },
+          },
         },
       },
     },

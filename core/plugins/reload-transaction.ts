@@ -3,6 +3,7 @@ import type { KernelEventBus } from '../events';
 import type { Contributions } from './contributions';
 import type { Generation } from './generation';
 import type { GenerationLoader, LoadedPlugin } from './generation-loader';
+import { grantRefusal } from './grants';
 import { readManifest, validatePluginConfig, type PluginManifest } from './manifest';
 import { loadedContentHash, purgeModulesUnder } from './module-loader';
 import { bundleInputs } from './sandboxed/plugin-process';
@@ -63,6 +64,9 @@ export class ReloadTransaction {
   }
 
   private prepare(state: PluginState, manifest: PluginManifest): LoadedPlugin {
+    // A version asking for more than was granted never runs; the one serving (if any) stays.
+    const refusal = grantRefusal(state.entry, manifest);
+    if (refusal) throw refusal;
     const unmet = this.env.states.unmetDependency(manifest);
     if (unmet) throw unmet;
     const config = validatePluginConfig(state.id, manifest, state.entry.config ?? {});

@@ -1,3 +1,4 @@
+import { ROOT_DIR } from '../version';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -96,6 +97,6 @@ function probe(bwrapPath?: string): SandboxStatus {
 
 /** What a kernel hides from sandboxed programs by default. */
 export function defaultHidden(dataDir: string): string[] {
-  const checkout = dirname(dirname(__dirname));
+  const checkout = ROOT_DIR;
   return [...new Set([dataDir, checkout, homedir()].filter(p => p && p !== '/' && existsSync(p)))];
 }

@@ -4,7 +4,12 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { dirname, join, resolve, sep } from 'node:path';
 import { PlinthError, sandboxUnavailable, type SandboxService, type SandboxedCommand } from '../../../sdk';
 
-const CHECKOUT = resolve(__dirname, '../../..');
+import { ROOT_DIR } from '../../version';
+
+const CHECKOUT = ROOT_DIR;
+/** A checkout bundles the TypeScript sources; an installed package (npm pack) its compiled dist/. */
+const FROM_SOURCE = existsSync(join(__dirname, 'child.ts'));
+const SDK_ENTRY = FROM_SOURCE ? join(CHECKOUT, 'sdk/index.ts') : join(CHECKOUT, 'dist/sdk/index.js');
 export const SANDBOX_DEFAULTS = {
   memoryMb: 256,
   /** A route, tool call, subscription or migration that takes longer answers 504. */
@@ -220,14 +225,14 @@ export async function bundlePlugin(spec: Pick<ProcessSpec, 'pluginId' | 'mainFil
   } catch { /* first bundle, or unreadable: build */ }
   const esbuild = require('esbuild') as typeof import('esbuild');
   const result = await esbuild.build({
-    entryPoints: [join(__dirname, 'child.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', write: false,
+    entryPoints: [join(__dirname, FROM_SOURCE ? 'child.ts' : 'child.js')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', write: false,
     logLevel: 'silent', sourcemap: false, outfile: 'plugin.js', metafile: true, absWorkingDir: CHECKOUT,
     alias: { 'plinth-sandboxed-entry': spec.mainFile },
     define: { 'process.env.PLINTH_SANDBOX_NETWORK': JSON.stringify(network ? '1' : '0') },
     plugins: [{
       name: 'plinth',
       setup(b) {
-        b.onResolve({ filter: /^plinth(\/sdk)?$/ }, () => ({ path: join(CHECKOUT, 'sdk/index.ts') }));
+        b.onResolve({ filter: /^plinth(\/sdk)?$/ }, () => ({ path: SDK_ENTRY }));
         b.onResolve({ filter: /^plinth\/contracts\// }, a => ({ path: join(CHECKOUT, 'plugins', a.path.slice('plinth/contracts/'.length), 'src/contract.ts') }));
       },
     }],

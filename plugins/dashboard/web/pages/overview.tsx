@@ -9,6 +9,13 @@ import type { PageProps } from '../app';
 interface PluginSummary {
   id: string; version: string | null; description: string | null; status: string; error: string | null;
   generation: number | null; counts: { routes: number; tools: number; ws: number }; lastReload: any;
+  source?: { kind: string; spec: string } | null;
+  permissions?: { requested: Record<string, unknown> | null; manifestHash: string | null; ungranted: Record<string, unknown> };
+}
+
+/** `network: a.example; secrets: KEY` — what a plugin asks for, as the grant dialog lists it. */
+function describePermissions(perms: Record<string, unknown>): string {
+  return Object.entries(perms).map(([k, v]) => `• ${k}: ${Array.isArray(v) ? v.join(', ') : JSON.stringify(v)}`).join('\n');
 }
 
 export function Overview({ me }: PageProps) {
@@ -63,6 +70,15 @@ export function Overview({ me }: PageProps) {
                           await api.put(`/api/plugins/${p.id}/toggle`, { enabled });
                           plugins.reload();
                         }}>{p.status === 'disabled' ? 'Enable' : 'Disable'}</Action>
+                      {p.source && p.permissions && Object.keys(p.permissions.ungranted).length > 0 && (
+                        // A plugin installed as a package asks for permissions not granted yet: the dialog lists them,
+                        // and the grant names the manifest shown (the server refuses if it changed meanwhile).
+                        <Action disabled={!admin} kind="primary" testid={`grant-${p.id}`} onRun={async () => {
+                          if (!confirm(`${p.id} ${p.version ?? ''} (from ${p.source!.spec}) asks for:\n${describePermissions(p.permissions!.ungranted)}\n\nGrant these and ${p.status === 'active' ? 'serve this version' : 'enable it'}?`)) return;
+                          await api.post(`/api/plugins/${p.id}/grant`, { manifestHash: p.permissions!.manifestHash, enable: true });
+                          plugins.reload();
+                        }}>Grant…</Action>
+                      )}
                       <Action disabled={!admin || p.status === 'disabled'} onRun={async () => { await api.post(`/api/plugins/${p.id}/reload`); plugins.reload(); }}>Reload</Action>
                     </td>
                   </tr>
