@@ -1,4 +1,5 @@
 import type { Disposer, EventBus, Logger, PlinthEvent, PublishOptions, SqlRunner } from '../sdk';
+import type { ClusterEventRelay } from './cluster/event-relay';
 
 type Handler = (event: PlinthEvent<any>) => void | Promise<void>;
 
@@ -15,8 +16,14 @@ export function topicMatches(pattern: string, topic: string): boolean {
 export class KernelEventBus implements EventBus {
   private readonly handlers = new Map<string, Set<Handler>>();
   private seq = 0;
+  /** On PostgreSQL: carries events to and from the other kernels (core/cluster/event-relay.ts). */
+  private relay: ClusterEventRelay | undefined;
 
   constructor(private readonly db: SqlRunner, private readonly log: Logger) {}
+
+  attachRelay(relay: ClusterEventRelay): void {
+    this.relay = relay;
+  }
 
   async publish<T>(topic: string, payload: T, options: PublishOptions = {}): Promise<PlinthEvent<T>> {
     const owner = options.owner ?? null;
@@ -30,11 +37,17 @@ export class KernelEventBus implements EventBus {
       );
       id = String(rows[0].id);
     } else {
-      id = `m${++this.seq}`;
+      id = this.relay ? this.relay.transientId(++this.seq) : `m${++this.seq}`;
     }
     const event: PlinthEvent<T> = { id, topic, payload, owner, audience, time };
     this.dispatch(event);
+    this.relay?.published(event, !!options.persist);
     return event;
+  }
+
+  /** An event another kernel published, to this kernel's subscribers. */
+  deliverRemote(event: PlinthEvent): void {
+    this.dispatch(event);
   }
 
   private dispatch(event: PlinthEvent): void {

@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, egressRef, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
+import { PlinthError, egressRef, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory, type Timers } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
+import { startCluster, type KernelCluster } from './cluster/cluster';
 import { PluginFaults } from './faults';
 import { writeError } from './http/error-writer';
 import { RouteGroup, RouteTable, type RouteEnv } from './http/routes';
@@ -33,11 +34,13 @@ import { kernelMigrations } from './storage/kernel-schema';
 import { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
 
-export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/ws', '/auth'];
+export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/cluster', '/api/ws', '/auth'];
 
 export interface KernelOptions {
   settings: KernelSettings;
   clock?: Clock;
+  /** The kernel's own timers (node heartbeat); default: the process's, unref'd. */
+  timers?: Timers;
   /** Services that exist before any plugin starts, by ref id (the test kernel's mocks); root-scoped. */
   presetServices?: Record<string, unknown>;
   /** Factories that replace the kernel's (or add services), by ref, in either scope. */
@@ -66,6 +69,7 @@ export class Kernel {
   tools!: KernelToolRegistry;
   faults!: PluginFaults;
   sandbox!: KernelSandbox;
+  cluster!: KernelCluster;
   generatedAdminTokenFile: string | undefined;
   private server: Server | undefined;
   private wsServer: { clients: Set<{ close(code: number, reason: string): void; terminate(): void }> } | undefined;
@@ -106,6 +110,11 @@ export class Kernel {
     this.faults.install();
     this.closers.push(() => this.faults.uninstall());
     const clock = this.options.clock ?? { now: () => Date.now() };
+    this.cluster = await startCluster({
+      settings: s, db: kernelDb, bus: this.bus, log: this.log, clock, timers: this.options.timers,
+      url: () => (this.server?.listening ? this.baseUrl : null),
+    });
+    this.closers.unshift(() => this.cluster.stop());
     const routeTable = new RouteTable();
     const wsTable = new WsTable();
     const tickets = new WsTickets(clock);
@@ -144,6 +153,7 @@ export class Kernel {
     routeTable.setClaims('kernel', KERNEL_CLAIMS);
     const configStore = new KernelConfigStore(s, this.host, this.tools, this.logs, dbSettings.dialect);
     registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configStore, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy });
+    this.cluster.registerRoutes(kernelRoutes);
     routeTable.setGroup('kernel', kernelRoutes);
 
     const admission = new Admission(s);
@@ -180,6 +190,7 @@ export class Kernel {
       this.server.once('error', reject);
     });
     this.wsServer = (app.ws as any).server;
+    await this.cluster.listening();
     this.server!.keepAliveTimeout = 5000;
     if (s.watch) {
       const watcher = await watchPlugins(this.host, this.log);

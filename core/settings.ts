@@ -9,6 +9,10 @@ export interface KernelSettings {
   registryPath: string;
   adminToken: string | undefined;
   databaseUrl: string | undefined;
+  /** Redis for signalling events between kernels instead of PostgreSQL NOTIFY (`PLINTH_REDIS_URL`). */
+  redisUrl?: string;
+  /** The URL other kernels reach this one at (`PLINTH_NODE_URL`); default: the address it listens on. */
+  nodeUrl?: string;
   watch: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Also write log lines to stdout (the ring buffer always has them). */
@@ -60,6 +64,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
     registryPath: abs(env.PLINTH_REGISTRY || './plugin-registry.json'),
     adminToken: env.PLINTH_ADMIN_TOKEN || undefined,
     databaseUrl: env.PLINTH_DATABASE_URL || undefined,
+    redisUrl: env.PLINTH_REDIS_URL || undefined,
+    nodeUrl: env.PLINTH_NODE_URL || undefined,
     watch: env.PLINTH_WATCH !== '0' && env.PLINTH_WATCH !== 'false',
     logLevel: level,
     logToStdout: env.PLINTH_LOG_STDOUT !== '0',

@@ -23,4 +23,16 @@ export const kernelMigrations: Migration[] = [
       await db.query(`CREATE INDEX ${db.table('events_topic')} ON ${db.table('events')} (topic, id)`);
     },
   },
+  {
+    // Several kernels on one database: each records itself (heartbeat); transient events too
+    // large for a NOTIFY payload wait in event_relay for the other kernels to read.
+    name: '003-cluster',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('nodes')} (
+        id VARCHAR(60) PRIMARY KEY, url VARCHAR(300), version VARCHAR(40) NOT NULL,
+        started_at VARCHAR(40) NOT NULL, heartbeat_at BIGINT NOT NULL)`);
+      await db.query(`CREATE TABLE ${db.table('event_relay')} (
+        id ${serialKey(db.dialect)}, event TEXT NOT NULL, created_at BIGINT NOT NULL)`);
+    },
+  },
 ];

@@ -1,0 +1,61 @@
+import { newId, type Clock, type Logger, type Timers } from '../../sdk';
+import type { KernelEventBus } from '../events';
+import type { RouteGroup } from '../http/routes';
+import type { KernelDatabase } from '../storage/database';
+import type { KernelSettings } from '../settings';
+import { KERNEL_VERSION } from '../version';
+import { registerClusterRoutes } from './cluster-routes';
+import { ClusterEventRelay, PgSignalTransport, RedisSignalTransport, type SignalTransport } from './event-relay';
+import { NodeRegistry } from './node-registry';
+
+export interface KernelCluster {
+  readonly nodeId: string;
+  readonly nodes: NodeRegistry;
+  /** The bus's link to the other kernels; absent on SQLite (one kernel). */
+  readonly relay: ClusterEventRelay | undefined;
+  registerRoutes(group: RouteGroup): void;
+  /** Records the node once the server listens (its URL is known then). */
+  listening(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const processTimers: Timers = {
+  setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); t.unref(); return () => clearTimeout(t); },
+  setInterval: (fn, ms) => { const t = setInterval(fn, ms); t.unref(); return () => clearInterval(t); },
+};
+
+/**
+ * This kernel as one node of several on one database: its `kernel_nodes` row and heartbeat, and
+ * on PostgreSQL the event relay (NOTIFY, or Redis where `PLINTH_REDIS_URL` is set) that makes
+ * every kernel's events reach this kernel's subscribers. With SQLite the node row exists (one
+ * node) and events stay in the process.
+ */
+export async function startCluster(env: {
+  settings: KernelSettings; db: KernelDatabase; bus: KernelEventBus; log: Logger; clock: Clock; timers?: Timers; url(): string | null;
+}): Promise<KernelCluster> {
+  const { settings, db, bus, log } = env;
+  const nodeId = newId('node');
+  let relay: ClusterEventRelay | undefined;
+  let transport: SignalTransport | undefined;
+  if (db.dialect === 'postgres') {
+    transport = settings.redisUrl ? new RedisSignalTransport(settings.redisUrl, settings.databaseUrl!, log) : new PgSignalTransport(settings.databaseUrl!, db, log);
+    relay = new ClusterEventRelay({ nodeId, db, transport, log, deliver: e => bus.deliverRemote(e) });
+    await relay.start();
+    bus.attachRelay(relay);
+  }
+  const nodes = new NodeRegistry({
+    db, nodeId, version: KERNEL_VERSION, clock: env.clock, timers: env.timers ?? processTimers, log,
+    url: () => settings.nodeUrl ?? env.url(),
+    onBeat: relay ? now => relay!.prune(now) : undefined,
+  });
+  let recorded = false;
+  return {
+    nodeId, nodes, relay,
+    registerRoutes: group => registerClusterRoutes(group, { nodes, nodeId, transport: transport?.name ?? null }),
+    listening: async () => { await nodes.start(); recorded = true; },
+    stop: async () => {
+      if (recorded) await nodes.stop();
+      await relay?.close();
+    },
+  };
+}
