@@ -8,6 +8,9 @@ import { container as rootContainer } from 'tsyringe';
 import { PlinthError, egressRef, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory, type Timers } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
+import type { AuthChange } from './auth/auth-store';
+import { LoginThrottle } from './auth/login-throttle';
+import { registerUserRoutes } from './auth/user-routes';
 import { startCluster, type KernelCluster } from './cluster/cluster';
 import { PluginFaults } from './faults';
 import { writeError } from './http/error-writer';
@@ -106,6 +109,9 @@ export class Kernel {
     if (boot.generatedTokenFile) this.log.info('generated an admin token', { file: boot.generatedTokenFile });
 
     this.bus = new KernelEventBus(kernelDb, this.log);
+    // Revocations and user changes drop cached tokens on every kernel (the bus crosses kernels).
+    this.auth.onChange = change => { this.bus.publish('kernel.auth.changed', change).catch(err => this.log.error('announcing an auth change failed', { err })); };
+    this.closers.push(this.bus.subscribe<AuthChange>('kernel.auth.changed', e => this.auth.forget(e.payload)));
     this.faults = new PluginFaults({ log: this.log, bus: this.bus, plugins: () => this.host?.plugins.values() ?? [], onKernelFault: this.options.onKernelFault ?? 'observe' });
     this.faults.install();
     this.closers.push(() => this.faults.uninstall());
@@ -152,7 +158,8 @@ export class Kernel {
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);
     routeTable.setClaims('kernel', KERNEL_CLAIMS);
     const configStore = new KernelConfigStore(s, this.host, this.tools, this.logs, dbSettings.dialect);
-    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configStore, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy });
+    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configStore, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy, loginThrottle: new LoginThrottle(kernelDb) });
+    registerUserRoutes(kernelRoutes, this.auth);
     this.cluster.registerRoutes(kernelRoutes);
     routeTable.setGroup('kernel', kernelRoutes);
 

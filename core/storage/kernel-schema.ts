@@ -35,4 +35,14 @@ export const kernelMigrations: Migration[] = [
         id ${serialKey(db.dialect)}, event TEXT NOT NULL, created_at BIGINT NOT NULL)`);
     },
   },
+  {
+    // Admins disable a user (PATCH /api/users/:id) without deleting what it owns; failed logins
+    // are counted in the database, so a throttle holds across kernels.
+    name: '004-users-shared',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('users')} ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`);
+      await db.query(`CREATE TABLE ${db.table('login_failures')} (client VARCHAR(100) NOT NULL, at BIGINT NOT NULL)`);
+      await db.query(`CREATE INDEX ${db.table('login_failures_client')} ON ${db.table('login_failures')} (client, at)`);
+    },
+  },
 ];

@@ -167,6 +167,42 @@ for (const transport of ['postgres', 'redis'] as const) {
       sse.close();
     });
 
+    test('a token revoked through A is refused by B within 1 s (B had it cached)', async () => {
+      const carol = await a.createUser();
+      const { id, token } = await a.users.createToken(carol.user.id);
+      assert.equal((await b.request('GET', '/auth/me', { token })).status, 200);
+      assert.equal((await b.request('GET', '/auth/me', { token })).body.user.id, carol.user.id);
+      const started = Date.now();
+      assert.equal((await a.request('DELETE', `/api/tokens/${id}`)).status, 204);
+      await until(async () => (await b.request('GET', '/auth/me', { token })).status === 401, 1000);
+      assert.ok(Date.now() - started < 1000);
+      assert.equal((await b.request('GET', '/auth/me', { token: carol.token })).status, 200, 'her other token still works');
+    });
+
+    test('a user disabled, promoted or deleted through A is so on B within 1 s', async () => {
+      const dave = await a.createUser();
+      assert.equal((await b.request('GET', '/api/users', { token: dave.token })).status, 403);
+      assert.equal((await a.request('PATCH', `/api/users/${dave.user.id}`, { body: { role: 'admin' } })).status, 200);
+      await until(async () => (await b.request('GET', '/api/users', { token: dave.token })).status === 200, 1000);
+      assert.equal((await a.request('PATCH', `/api/users/${dave.user.id}`, { body: { disabled: true } })).status, 200);
+      await until(async () => (await b.request('GET', '/auth/me', { token: dave.token })).status === 401, 1000);
+      assert.equal((await a.request('PATCH', `/api/users/${dave.user.id}`, { body: { disabled: false } })).status, 200);
+      await until(async () => (await b.request('GET', '/auth/me', { token: dave.token })).status === 200, 1000);
+      assert.equal((await a.request('DELETE', `/api/users/${dave.user.id}`)).status, 204);
+      await until(async () => (await b.request('GET', '/auth/me', { token: dave.token })).status === 401, 1000);
+    });
+
+    test('failed logins count across kernels', async () => {
+      const email = `throttle-${Date.now()}@example.test`;
+      await a.kernel.auth.createUser({ email, password: 'right-password', role: 'user' });
+      const login = (k: TestKernel, password: string) => k.request('POST', '/auth/login', { token: null, body: { email, password } });
+      for (let i = 0; i < 10; i++) assert.equal((await login(i % 2 ? a : b, 'wrong-password')).status, 401);
+      const refused = await login(b, 'right-password');
+      assert.equal(refused.status, 429);
+      assert.equal(refused.body.error.code, 'PLINTH_ERR_TOO_MANY_LOGINS');
+      assert.equal((await login(a, 'right-password')).status, 429);
+    });
+
     test('GET /api/cluster lists both live kernels; a lapsed heartbeat is dead to the others', async () => {
       const res = await a.request('GET', '/api/cluster');
       assert.equal(res.status, 200);
