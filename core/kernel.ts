@@ -129,7 +129,7 @@ export class Kernel {
       bodyLimit: s.bodyLimit,
       onSseOpen: st => this.sseStreams.add(st),
       onSseClose: st => this.sseStreams.delete(st),
-      ssePerUser: new PerUserCap('SSE streams', () => this.settings.maxSsePerUser),
+      ssePerUser: new PerUserCap('SSE streams', () => this.settings.maxSsePerUser, this.cluster.capLink('sse')),
       runAs: (owner, fn) => this.faults.run(owner, fn),
     };
     const kernelInfo: KernelInfo = { version: KERNEL_VERSION, dataDir: s.dataDir, baseUrl: () => this.baseUrl, dialect: dbSettings.dialect };
@@ -166,7 +166,7 @@ export class Kernel {
     const admission = new Admission(s);
     const app = websockify(new Koa(), {
       verifyClient: verifyUpgrade({
-        auth: this.auth, tickets, table: wsTable, bus: this.bus, perUser: new PerUserCap('WebSockets', () => this.settings.maxWsPerUser),
+        auth: this.auth, tickets, table: wsTable, bus: this.bus, perUser: new PerUserCap('WebSockets', () => this.settings.maxWsPerUser, this.cluster.capLink('ws')),
         allowedOrigin: (origin, host) => safeOrigin(origin, host),
         admitted: (remote, host) => admission.check(remote, host) === undefined,
       }) as any,

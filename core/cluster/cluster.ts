@@ -6,6 +6,7 @@ import type { KernelSettings } from '../settings';
 import { KERNEL_VERSION } from '../version';
 import { registerClusterRoutes } from './cluster-routes';
 import { ClusterEventRelay, PgSignalTransport, RedisSignalTransport, type SignalTransport } from './event-relay';
+import { ConnectionLedger } from './connection-ledger';
 import { NodeRegistry } from './node-registry';
 
 export interface KernelCluster {
@@ -13,6 +14,8 @@ export interface KernelCluster {
   readonly nodes: NodeRegistry;
   /** The bus's link to the other kernels; absent on SQLite (one kernel). */
   readonly relay: ClusterEventRelay | undefined;
+  /** The per-user caps' link to the other kernels' counts (undefined on SQLite). */
+  capLink(kind: 'sse' | 'ws'): { elsewhere(userId: string): number; changed(userId: string, n: number): void } | undefined;
   registerRoutes(group: RouteGroup): void;
   /** Records the node once the server listens (its URL is known then). */
   listening(): Promise<void>;
@@ -37,23 +40,27 @@ export async function startCluster(env: {
   const nodeId = newId('node');
   let relay: ClusterEventRelay | undefined;
   let transport: SignalTransport | undefined;
+  let ledger: ConnectionLedger | undefined;
   if (db.dialect === 'postgres') {
     transport = settings.redisUrl ? new RedisSignalTransport(settings.redisUrl, settings.databaseUrl!, log) : new PgSignalTransport(settings.databaseUrl!, db, log);
     relay = new ClusterEventRelay({ nodeId, db, transport, log, deliver: e => bus.deliverRemote(e) });
     await relay.start();
     bus.attachRelay(relay);
+    ledger = new ConnectionLedger({ db, nodeId, now: () => env.clock.now(), log });
   }
   const nodes = new NodeRegistry({
     db, nodeId, version: KERNEL_VERSION, clock: env.clock, timers: env.timers ?? processTimers, log,
     url: () => settings.nodeUrl ?? env.url(),
-    onBeat: relay ? now => relay!.prune(now) : undefined,
+    onBeat: relay ? async now => { await relay!.prune(now); await ledger!.refresh(); } : undefined,
   });
   let recorded = false;
   return {
     nodeId, nodes, relay,
+    capLink: kind => ledger && { elsewhere: userId => ledger!.count(kind, userId), changed: (userId, n) => ledger!.changed(kind, userId, n) },
     registerRoutes: group => registerClusterRoutes(group, { nodes, nodeId, transport: transport?.name ?? null }),
     listening: async () => { await nodes.start(); recorded = true; },
     stop: async () => {
+      await ledger?.clear().catch(() => undefined);
       if (recorded) await nodes.stop();
       await relay?.close();
     },

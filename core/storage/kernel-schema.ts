@@ -31,6 +31,9 @@ export const kernelMigrations: Migration[] = [
       await db.query(`CREATE TABLE ${db.table('nodes')} (
         id VARCHAR(60) PRIMARY KEY, url VARCHAR(300), version VARCHAR(40) NOT NULL,
         started_at VARCHAR(40) NOT NULL, heartbeat_at BIGINT NOT NULL)`);
+      await db.query(`CREATE TABLE ${db.table('user_connections')} (
+        node_id VARCHAR(60) NOT NULL, kind VARCHAR(20) NOT NULL, user_id VARCHAR(40) NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (node_id, kind, user_id))`);
       await db.query(`CREATE TABLE ${db.table('event_relay')} (
         id ${serialKey(db.dialect)}, event TEXT NOT NULL, created_at BIGINT NOT NULL)`);
     },

@@ -203,6 +203,39 @@ for (const transport of ['postgres', 'redis'] as const) {
       assert.equal((await login(a, 'right-password')).status, 429);
     });
 
+    test('the per-user SSE and WebSocket caps count the user\'s connections on every kernel', async () => {
+      a.kernel.settings.maxSsePerUser = b.kernel.settings.maxSsePerUser = 2;
+      a.kernel.settings.maxWsPerUser = b.kernel.settings.maxWsPerUser = 1;
+      try {
+        const erin = await a.createUser();
+        const s1 = await openSse(a.baseUrl + '/api/notes/stream', erin.token);
+        const s2 = await openSse(a.baseUrl + '/api/notes/stream', erin.token);
+        const third = () => fetch(b.baseUrl + '/api/notes/stream', { headers: { authorization: `Bearer ${erin.token}` } });
+        // B learns A's count within a round trip of the first attempt.
+        let refused: Response | undefined;
+        await until(async () => {
+          const r = await third();
+          if (r.status === 429) { refused = r; return true; }
+          await r.body?.cancel();
+          return false;
+        });
+        assert.equal((await refused!.json() as any).error.code, 'PLINTH_ERR_TOO_MANY_CONNECTIONS');
+        s1.close();
+        await until(async () => {
+          const r = await third();
+          await r.body?.cancel();
+          return r.status === 200;
+        });
+        s2.close();
+        const w = await openWs(a.baseUrl, erin.token);
+        await until(async () => openWs(b.baseUrl, erin.token).then(x => { x.ws.close(); return false; }, err => /429/.test(err.message)));
+        w.ws.close();
+      } finally {
+        a.kernel.settings.maxSsePerUser = b.kernel.settings.maxSsePerUser = 32;
+        a.kernel.settings.maxWsPerUser = b.kernel.settings.maxWsPerUser = 32;
+      }
+    });
+
     test('GET /api/cluster lists both live kernels; a lapsed heartbeat is dead to the others', async () => {
       const res = await a.request('GET', '/api/cluster');
       assert.equal(res.status, 200);
