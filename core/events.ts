@@ -18,6 +18,8 @@ export class KernelEventBus implements EventBus {
   private seq = 0;
   /** On PostgreSQL: carries events to and from the other kernels (core/cluster/event-relay.ts). */
   private relay: ClusterEventRelay | undefined;
+  /** Read by /metrics: published here (by the topic's first segment), received from other kernels, handed to subscribers. */
+  readonly stats = { publishedBySource: new Map<string, number>(), received: 0, delivered: 0 };
 
   constructor(private readonly db: SqlRunner, private readonly log: Logger) {}
 
@@ -40,6 +42,9 @@ export class KernelEventBus implements EventBus {
       id = this.relay ? this.relay.transientId(++this.seq) : `m${++this.seq}`;
     }
     const event: PlinthEvent<T> = { id, topic, payload, owner, audience, time };
+    const first = topic.slice(0, Math.max(0, topic.indexOf('.'))) || topic;
+    const source = this.stats.publishedBySource.has(first) || this.stats.publishedBySource.size < 100 ? first : 'other';
+    this.stats.publishedBySource.set(source, (this.stats.publishedBySource.get(source) ?? 0) + 1);
     this.dispatch(event);
     this.relay?.published(event, !!options.persist);
     return event;
@@ -47,6 +52,7 @@ export class KernelEventBus implements EventBus {
 
   /** An event another kernel published, to this kernel's subscribers. */
   deliverRemote(event: PlinthEvent): void {
+    this.stats.received++;
     this.dispatch(event);
   }
 
@@ -54,6 +60,7 @@ export class KernelEventBus implements EventBus {
     for (const [pattern, set] of this.handlers) {
       if (!topicMatches(pattern, event.topic)) continue;
       for (const handler of set) {
+        this.stats.delivered++;
         queueMicrotask(() => {
           try {
             const r = handler(event);

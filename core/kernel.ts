@@ -12,6 +12,9 @@ import type { AuthChange } from './auth/auth-store';
 import { LoginThrottle } from './auth/login-throttle';
 import { registerUserRoutes } from './auth/user-routes';
 import { startCluster, type KernelCluster } from './cluster/cluster';
+import { KernelMetrics } from './observability/metrics';
+import { registerMetricsRoute } from './observability/metrics-route';
+import { inServerSpan, startTracing } from './observability/tracing';
 import { PluginFaults } from './faults';
 import { writeError } from './http/error-writer';
 import { RouteGroup, RouteTable, type RouteEnv } from './http/routes';
@@ -37,7 +40,7 @@ import { kernelMigrations } from './storage/kernel-schema';
 import { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
 
-export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/cluster', '/api/ws', '/auth'];
+export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/cluster', '/metrics', '/api/ws', '/auth'];
 
 export interface KernelOptions {
   settings: KernelSettings;
@@ -73,6 +76,7 @@ export class Kernel {
   faults!: PluginFaults;
   sandbox!: KernelSandbox;
   cluster!: KernelCluster;
+  metrics!: KernelMetrics;
   generatedAdminTokenFile: string | undefined;
   private server: Server | undefined;
   private wsServer: { clients: Set<{ close(code: number, reason: string): void; terminate(): void }> } | undefined;
@@ -161,6 +165,9 @@ export class Kernel {
     registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configStore, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy, loginThrottle: new LoginThrottle(kernelDb) });
     registerUserRoutes(kernelRoutes, this.auth);
     this.cluster.registerRoutes(kernelRoutes);
+    this.metrics = new KernelMetrics({ bus: this.bus, plugins: () => this.host?.plugins.values() ?? [], dataSource: kernelDs, nodeId: this.cluster.nodeId });
+    registerMetricsRoute(kernelRoutes, { metrics: this.metrics, auth: this.auth, token: s.metricsToken });
+    this.closers.push(startTracing(this.log));
     routeTable.setGroup('kernel', kernelRoutes);
 
     const admission = new Admission(s);
@@ -178,7 +185,8 @@ export class Kernel {
     const notFound = async (ctx: Koa.Context) => {
       throw new PlinthError(404, 'PLINTH_ERR_NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
     };
-    app.use(async ctx => {
+    app.use(ctx => inServerSpan(`HTTP ${ctx.method}`, ctx.headers, async span => {
+      const started = performance.now();
       try {
         const refused = admission.check(ctx.req.socket.remoteAddress, ctx.get('host'));
         if (refused) throw refused;
@@ -187,7 +195,12 @@ export class Kernel {
       } catch (err) {
         writeError(ctx, err, this.log);
       }
-    });
+      // The route's template (bounded label set), not the path; an unmatched path is one label.
+      const route: string = ctx.state.route ?? 'unmatched';
+      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+      span.setAttributes({ 'http.request.method': ctx.method, 'http.route': route, 'http.response.status_code': status });
+      this.metrics.observe(ctx.method, route, status, (performance.now() - started) / 1000);
+    }));
     app.ws.use(wsDispatch({ table: wsTable, bus: this.bus, log: this.log, faults: this.faults }) as any);
 
     await this.host.startAll();

@@ -11,3 +11,4 @@ export * from './storage';
 export * from './lazy';
 export * from './doctor-checks';
 export * from './sandbox';
+export * from './tracing';
