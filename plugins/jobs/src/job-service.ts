@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { errors, kernelErrors, newId, type Clock, type Disposer, type EventBus, type User } from 'plinth/sdk';
 import type { JobExecutor, JobsService, JobSummary } from './contract';
@@ -33,11 +32,12 @@ export function jobView(j: Job, view: 'full' | 'summary' = 'full') {
   return summary;
 }
 
+const JOB_EVENT_TOPIC = 'jobs.event';
+
 /** Creating jobs and crews, the human-driven transitions, and the live feed of job events. */
 export class JobService implements JobsService {
   private readonly executors = new Map<string, { executor: JobExecutor; validate?: ValidateFunction }>();
   private readonly schemas = new Map<string, ValidateFunction>();
-  readonly feed = new EventEmitter();
   dispatcher!: Dispatcher;
 
   constructor(
@@ -48,8 +48,8 @@ export class JobService implements JobsService {
     private readonly options: { defaultMaxRetries: number; allowUserCommands: boolean },
     private readonly userOf: (id: string) => Promise<User | undefined>,
   ) {
-    this.feed.setMaxListeners(0);
-    store.onEvents = events => { for (const e of events) this.feed.emit('event', e); };
+    // Job events travel on the bus, so a job's stream opened on any kernel shows it live wherever it runs.
+    store.onEvents = events => { for (const e of events) void this.bus.publish(JOB_EVENT_TOPIC, e).catch(() => undefined); };
   }
 
   registerExecutor(executor: JobExecutor): Disposer {
@@ -284,8 +284,6 @@ export class JobService implements JobsService {
   }
 
   liveEvents(jobId: string, push: (e: JobEvent) => void): Disposer {
-    const on = (e: JobEvent) => { if (e.jobId === jobId) push(e); };
-    this.feed.on('event', on);
-    return () => { this.feed.off('event', on); };
+    return this.bus.subscribe<JobEvent>(JOB_EVENT_TOPIC, e => { if (e.payload.jobId === jobId) push(e.payload); });
   }
 }
