@@ -191,6 +191,8 @@ export class Kernel {
         const refused = admission.check(ctx.req.socket.remoteAddress, ctx.get('host'));
         if (refused) throw refused;
         ctx.set('x-content-type-options', 'nosniff');
+        // Which kernel answered, for operators behind a balancer (and the cluster tests).
+        ctx.set('x-plinth-node', this.cluster.nodeId);
         await routeTable.dispatch(ctx, () => notFound(ctx));
       } catch (err) {
         writeError(ctx, err, this.log);
