@@ -102,6 +102,7 @@ export class KernelEventBus implements EventBus {
 }
 
 export function canSee(event: PlinthEvent, user: { id: string; role: string }): boolean {
+  if (event.audience === 'internal') return false;
   if (user.role === 'admin') return true;
   if (event.audience === 'all') return true;
   return event.audience === 'owner' && event.owner === user.id;

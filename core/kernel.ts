@@ -114,7 +114,7 @@ export class Kernel {
 
     this.bus = new KernelEventBus(kernelDb, this.log);
     // Revocations and user changes drop cached tokens on every kernel (the bus crosses kernels).
-    this.auth.onChange = change => { this.bus.publish('kernel.auth.changed', change).catch(err => this.log.error('announcing an auth change failed', { err })); };
+    this.auth.onChange = change => { this.bus.publish('kernel.auth.changed', change, { audience: 'internal' }).catch(err => this.log.error('announcing an auth change failed', { err })); };
     this.closers.push(this.bus.subscribe<AuthChange>('kernel.auth.changed', e => this.auth.forget(e.payload)));
     this.faults = new PluginFaults({ log: this.log, bus: this.bus, plugins: () => this.host?.plugins.values() ?? [], onKernelFault: this.options.onKernelFault ?? 'observe' });
     this.faults.install();

@@ -12,6 +12,8 @@ export class KernelMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly latency: Histogram<'method' | 'route'>;
+  private readonly latencyChildren = new Map<string, ReturnType<Histogram<'method' | 'route'>['labels']>>();
+  private readonly requestChildren = new Map<string, ReturnType<Counter<'method' | 'route' | 'status'>['labels']>>();
 
   constructor(env: {
     bus: KernelEventBus;
@@ -68,8 +70,16 @@ export class KernelMetrics {
 
   /** Called as each request ends. */
   observe(method: string, route: string, status: number, seconds: number): void {
-    this.requests.inc({ method, route, status: String(status) });
-    this.latency.observe({ method, route }, seconds);
+    // Label children are looked up once per combination: hashing label objects on every request
+    // is most of what a counter costs.
+    const key = `${method} ${route}`;
+    let h = this.latencyChildren.get(key);
+    if (!h) this.latencyChildren.set(key, (h = this.latency.labels(method, route)));
+    h.observe(seconds);
+    const ckey = `${key} ${status}`;
+    let c = this.requestChildren.get(ckey);
+    if (!c) this.requestChildren.set(ckey, (c = this.requests.labels(method, route, String(status))));
+    c.inc();
   }
 
   /** Gauges of other modules (a plugin's jobs by state, deliveries) join the same registry. */

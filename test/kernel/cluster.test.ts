@@ -86,6 +86,24 @@ describe('one kernel on SQLite is a cluster of one', () => {
     assert.equal(refused.body.error.code, 'PLINTH_ERR_FORBIDDEN');
   });
 
+  test('internal events reach in-kernel subscribers and no /ws client, not even an admin on *', async () => {
+    const seen: unknown[] = [];
+    const dispose = k.events.subscribe('cluster.*', e => { seen.push(e.payload); });
+    const ws = new WebSocket(k.baseUrl.replace('http', 'ws') + '/ws', { headers: { authorization: `Bearer ${k.adminToken}` } });
+    const got: any[] = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.on('message', d => { const m = JSON.parse(String(d)); if (m.type === 'subscribed') resolve(); if (m.type === 'event') got.push(m.event); });
+      ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', topics: ['*'] })));
+      ws.once('error', reject);
+    });
+    await k.events.publish('cluster.secret', { n: 1 }, { audience: 'internal' });
+    await k.events.publish('cluster.public', { n: 2 });
+    await until(() => got.length >= 1 && seen.length === 2);
+    assert.deepEqual(got.map(e => e.topic), ['cluster.public']);
+    ws.close();
+    dispose();
+  });
+
   test('transient event ids keep their one-kernel form', async () => {
     const e = await k.events.publish('cluster.ping', { n: 1 });
     assert.match(e.id, /^m\d+$/);

@@ -49,7 +49,7 @@ export class JobService implements JobsService {
     private readonly userOf: (id: string) => Promise<User | undefined>,
   ) {
     // Job events travel on the bus, so a job's stream opened on any kernel shows it live wherever it runs.
-    store.onEvents = events => { for (const e of events) void this.bus.publish(JOB_EVENT_TOPIC, e).catch(() => undefined); };
+    store.onEvents = events => { for (const e of events) void this.bus.publish(JOB_EVENT_TOPIC, e, { audience: 'internal' }).catch(() => undefined); };
   }
 
   registerExecutor(executor: JobExecutor): Disposer {
