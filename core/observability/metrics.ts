@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { KernelEventBus } from '../events';
 import type { PluginState } from '../plugins/plugin-states';
@@ -10,10 +10,7 @@ import type { PluginState } from '../plugins/plugin-states';
  */
 export class KernelMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'method' | 'route' | 'status'>;
-  private readonly latency: Histogram<'method' | 'route'>;
-  private readonly latencyChildren = new Map<string, ReturnType<Histogram<'method' | 'route'>['labels']>>();
-  private readonly requestChildren = new Map<string, ReturnType<Counter<'method' | 'route' | 'status'>['labels']>>();
+  private readonly requests = new RequestMetrics();
 
   constructor(env: {
     bus: KernelEventBus;
@@ -24,11 +21,8 @@ export class KernelMetrics {
     const r = this.registry;
     r.setDefaultLabels({ node: env.nodeId });
     collectDefaultMetrics({ register: r, prefix: 'plinth_' });
-    this.requests = new Counter({ name: 'plinth_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [r] });
-    this.latency = new Histogram({
-      name: 'plinth_http_request_duration_seconds', help: 'HTTP request latency (SSE and WebSocket: until the response starts)',
-      labelNames: ['method', 'route'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [r],
-    });
+    r.registerMetric(this.requests.counter as any);
+    r.registerMetric(this.requests.histogram as any);
     const stats = env.bus.stats;
     new Gauge({
       name: 'plinth_events_total', help: 'Events: published here (by source plugin), received from other kernels, handed to subscribers',
@@ -70,16 +64,7 @@ export class KernelMetrics {
 
   /** Called as each request ends. */
   observe(method: string, route: string, status: number, seconds: number): void {
-    // Label children are looked up once per combination: hashing label objects on every request
-    // is most of what a counter costs.
-    const key = `${method} ${route}`;
-    let h = this.latencyChildren.get(key);
-    if (!h) this.latencyChildren.set(key, (h = this.latency.labels(method, route)));
-    h.observe(seconds);
-    const ckey = `${key} ${status}`;
-    let c = this.requestChildren.get(ckey);
-    if (!c) this.requestChildren.set(ckey, (c = this.requests.labels(method, route, String(status))));
-    c.inc();
+    this.requests.observe(method, route, status, seconds);
   }
 
   /** Gauges of other modules (a plugin's jobs by state, deliveries) join the same registry. */
@@ -100,4 +85,54 @@ export class KernelMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Requests by route and status, and their latency histogram, kept as plain numbers per label
+ * combination and handed to prom-client only when scraped: prom-client's own counter and histogram
+ * hash their label object on every observation (~1 µs a request, a measurable share of the kernel's
+ * per-request cost; see bench/kernel-overhead.ts).
+ */
+class RequestMetrics {
+  private readonly counts = new Map<string, { labels: Record<string, string>; n: number }>();
+  private readonly timings = new Map<string, { labels: Record<string, string>; buckets: number[]; sum: number; n: number }>();
+
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route}`;
+    let t = this.timings.get(key);
+    if (!t) this.timings.set(key, (t = { labels: { method, route }, buckets: BUCKETS.map(() => 0), sum: 0, n: 0 }));
+    let i = 0;
+    while (i < BUCKETS.length && seconds > BUCKETS[i]) i++;
+    if (i < BUCKETS.length) t.buckets[i]++;
+    t.sum += seconds;
+    t.n++;
+    const ckey = `${key} ${status}`;
+    let c = this.counts.get(ckey);
+    if (!c) this.counts.set(ckey, (c = { labels: { method, route, status: String(status) }, n: 0 }));
+    c.n++;
+  }
+
+  readonly counter = {
+    name: 'plinth_http_requests_total', help: 'HTTP requests by route template and status', type: 'counter', aggregator: 'sum',
+    get: () => ({ ...this.counter, values: [...this.counts.values()].map(c => ({ labels: c.labels, value: c.n })) }),
+  };
+
+  readonly histogram = {
+    name: 'plinth_http_request_duration_seconds', help: 'HTTP request latency by route template (SSE: until the stream ends)', type: 'histogram', aggregator: 'sum',
+    get: () => ({
+      ...this.histogram,
+      values: [...this.timings.values()].flatMap(t => {
+        let cumulative = 0;
+        const name = 'plinth_http_request_duration_seconds';
+        return [
+          ...BUCKETS.map((le, i) => ({ labels: { ...t.labels, le }, value: (cumulative += t.buckets[i]), metricName: `${name}_bucket` })),
+          { labels: { ...t.labels, le: '+Inf' }, value: t.n, metricName: `${name}_bucket` },
+          { labels: t.labels, value: t.sum, metricName: `${name}_sum` },
+          { labels: t.labels, value: t.n, metricName: `${name}_count` },
+        ];
+      }),
+    }),
+  };
 }
