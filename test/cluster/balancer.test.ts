@@ -1,87 +1,38 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { freshPostgresDatabase } from 'plinth/testing';
-import { startServer, type ServerProcess } from '../helpers/server';
+import { join } from 'node:path';
+import { NGINX, startKernelCluster, until, type KernelCluster } from '../helpers/cluster';
+import type { ServerProcess } from '../helpers/server';
 
 const ROOT = join(__dirname, '..', '..');
 const PG = process.env.PLINTH_TEST_POSTGRES_URL;
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find(p => existsSync(p));
 const skip = !PG ? 'PLINTH_TEST_POSTGRES_URL not set' : !NGINX ? 'nginx is not installed (.ci/run installs it)' : false;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as any; s.close(() => resolve(port)); });
-    s.once('error', reject);
-  });
-}
-
-async function until<T>(fn: () => Promise<T | undefined | false>, ms = 5000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise(r => setTimeout(r, 25));
-  }
-}
 
 /**
  * Three kernel processes (`node bin/plinth.js start`) on one fresh PostgreSQL database behind
  * nginx with deploy/nginx.conf: round-robin, no stickiness. Only kernel A dispatches jobs.
  */
 describe('three kernels behind nginx', { skip }, () => {
-  const adminToken = 'plt_lb_' + randomBytes(16).toString('hex');
-  const kernels: ServerProcess[] = [];
-  let nginx: ChildProcess | undefined;
+  let cluster: KernelCluster;
+  let kernels: ServerProcess[] = [];
   let lb = '';
-  let drop: (() => Promise<void>) | undefined;
+  let adminToken = '';
   const api = (base: string, path: string, init: RequestInit & { token?: string } = {}) =>
     fetch(base + path, { ...init, headers: { authorization: `Bearer ${init.token ?? adminToken}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
 
   before(async () => {
-    const db = await freshPostgresDatabase(PG!);
-    drop = db.dropDatabase;
-    const ports = [await freePort(), await freePort(), await freePort()];
-    const lbPort = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'plinth-lb-'));
-    const started = await Promise.all(ports.map(async (port, i) => {
-      const registry = join(dir, `registry-${i}.json`);
-      writeFileSync(registry, JSON.stringify({ plugins: [
-        { id: 'notes', path: join(ROOT, 'test', 'fixtures', 'notes'), enabled: true, config: {} },
-        { id: 'jobs', path: join(ROOT, 'plugins', 'jobs'), enabled: true, config: { concurrency: i === 0 ? 2 : 0, pollMs: 100 } },
-      ] }));
-      return startServer({
-        PLINTH_DATABASE_URL: db.databaseUrl, PLINTH_PORT: String(port), PLINTH_ADMIN_TOKEN: adminToken,
-        PLINTH_DATA_DIR: join(dir, `data-${i}`), PLINTH_REGISTRY: registry, PLINTH_TRUST_PROXY: '127.0.0.1',
-      }, 60_000);
-    }));
-    kernels.push(...started);
-    let conf = readFileSync(join(ROOT, 'deploy', 'nginx.conf'), 'utf8')
-      .replace('listen 127.0.0.1:7700;', `listen 127.0.0.1:${lbPort};`)
-      .replace('http {', `http {\n  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;`);
-    ports.forEach((p, i) => { conf = conf.replace(`server 127.0.0.1:770${i + 1} `, `server 127.0.0.1:${p} `); });
-    writeFileSync(join(dir, 'nginx.conf'), conf);
-    const check = spawnSync(NGINX!, ['-t', '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', `pid ${dir}/nginx.pid; error_log stderr;`], { encoding: 'utf8' });
-    assert.equal(check.status, 0, check.stderr);
-    nginx = spawn(NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', `daemon off; pid ${dir}/nginx.pid; error_log stderr;`], { stdio: 'ignore' });
-    lb = `http://127.0.0.1:${lbPort}`;
-    await until(async () => (await fetch(lb + '/api/health')).ok, 10_000, 'nginx answering');
+    cluster = await startKernelCluster({
+      postgresUrl: PG!,
+      plugins: i => [
+        { id: 'notes', path: join(ROOT, 'test', 'fixtures', 'notes') },
+        { id: 'jobs', path: join(ROOT, 'plugins', 'jobs'), config: { concurrency: i === 0 ? 2 : 0, pollMs: 100 } },
+      ],
+    });
+    ({ kernels, lb, adminToken } = cluster);
   });
 
-  after(async () => {
-    nginx?.kill('SIGTERM');
-    for (const k of kernels) k.kill('SIGTERM');
-    await Promise.all(kernels.map(k => k.exited));
-    await drop?.();
-  });
+  after(() => cluster?.stop());
 
   test('requests are spread round-robin over the three kernels, and each lists the three live nodes', async () => {
     const nodes = new Set<string>();
