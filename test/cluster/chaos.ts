@@ -7,7 +7,7 @@ const ROOT = join(__dirname, '..', '..');
 export interface ChaosFigures {
   durationS: number; kills: number;
   notes: { acked: number; stored: number; lost: number };
-  jobs: { acked: number; done: number; notDone: number; attempts: number; sideEffects: number; mismatched: number };
+  jobs: { acked: number; done: number; notDone: number; attempts: number; lostAttempts: number; sideEffects: number; mismatched: number };
   requests: { total: number; ok: number; status5xx: number; status5xxOutsideDowntime: number; networkErrors: number };
 }
 
@@ -90,8 +90,16 @@ export async function runChaos(o: { postgresUrl: string; durationMs: number; kil
       notes: { acked: notes.length, stored: notes.filter(id => stored.has(id)).length, lost: notes.filter(id => !stored.has(id)).length },
       jobs: {
         acked: jobs.length, done: details.filter(d => d.job?.state === 'done').length, notDone: details.filter(d => d.job?.state !== 'done').length,
-        attempts, sideEffects: [...lines.values()].reduce((a, b) => a + b, 0),
-        mismatched: details.filter(d => (lines.get(d.job.id) ?? 0) !== (d.attempts?.length ?? 0)).length,
+        attempts, lostAttempts: details.reduce((n, d) => n + (d.attempts ?? []).filter((a: any) => a.outcome === 'lost').length, 0),
+        sideEffects: [...lines.values()].reduce((a, b) => a + b, 0),
+        // Every attempt that ended (done or failed) wrote its line once; an attempt lost with its
+        // kernel may or may not have got as far as the command (at-least-once, counted).
+        mismatched: details.filter(d => {
+          const n = lines.get(d.job.id) ?? 0;
+          const all = d.attempts?.length ?? 0;
+          const ended = (d.attempts ?? []).filter((a: any) => a.outcome !== 'lost').length;
+          return n < ended || n > all;
+        }).length,
       },
       requests: { ...req, status5xx: fivexx.length, status5xxOutsideDowntime: outside },
     };
