@@ -1,4 +1,4 @@
-import { AuthStore } from '../core/auth/auth-store';
+import { AuthStore, type UserRecord } from '../core/auth/auth-store';
 import type { KernelSettings } from '../core/process-settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from '../core/storage/database';
 import { kernelMigrations } from '../core/storage/kernel-schema';
@@ -8,6 +8,12 @@ import { ServerClient, serverAnswers } from './server-client';
 
 export const USER_USAGE = `usage: plinth user add --email <email> [--role user|admin] [--name <name>]
                        [--password <pw> | --password-stdin]
+       plinth user list
+       plinth user set <email or id> [--role user|admin] [--name <name>] [--disable | --enable]
+       plinth user delete <email or id>
+
+A disabled or deleted user's tokens stop working on every kernel within a second; what a deleted
+user owned in plugins is kept (admins still see it). The last enabled admin cannot be removed.
 
 Through the running server's API when one answers (admin token needed), else straight into the
 database of PLINTH_DATA_DIR / PLINTH_DATABASE_URL.
@@ -50,12 +56,16 @@ function asFailure(err: any): never {
 
 export async function userCommand(args: string[]): Promise<number> {
   const ctx = commandContext(args, {
-    email: { type: 'string' }, role: { type: 'string', default: 'user' }, name: { type: 'string' },
-    password: { type: 'string' }, 'password-stdin': { type: 'boolean' },
+    email: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' },
+    password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, disable: { type: 'boolean' }, enable: { type: 'boolean' },
   }, USER_USAGE);
   const { out, values, positionals } = ctx;
   if (values.help) { out.line(USER_USAGE); return 0; }
-  if (positionals.length !== 1 || positionals[0] !== 'add') throw new UsageError(positionals.length ? `unknown action "${positionals.join(' ')}"` : 'missing action', USER_USAGE);
+  const action = positionals[0];
+  if (action === 'list' && positionals.length === 1) return listUsers(ctx);
+  if ((action === 'set' || action === 'delete') && positionals.length === 2) return changeUser(ctx, action, positionals[1]);
+  if (positionals.length !== 1 || action !== 'add') throw new UsageError(positionals.length ? `unknown action "${positionals.join(' ')}"` : 'missing action', USER_USAGE);
+  values.role ??= 'user';
   if (!values.email || !/^[^@\s]+@[^@\s]+$/.test(values.email)) throw new UsageError('--email <address> is required', USER_USAGE);
   if (values.role !== 'user' && values.role !== 'admin') throw new UsageError(`--role must be user or admin, got "${values.role}"`, USER_USAGE);
   if (values.password !== undefined && values['password-stdin']) throw new UsageError('give --password or --password-stdin, not both', USER_USAGE);
@@ -69,6 +79,46 @@ export async function userCommand(args: string[]): Promise<number> {
   out.result({ ok: true, user, via });
   out.ok(`created ${user.role} ${user.email} (${user.id}) ${out.paint('dim', `via ${via}`)}`);
   if (!password) out.hint('no password: this user signs in with a token (`plinth token create --user ' + user.email + '`)');
+  return 0;
+}
+
+async function listUsers(ctx: CommandContext): Promise<number> {
+  const { out } = ctx;
+  const { value: users, via } = await onServerOrDatabase<UserRecord[]>(ctx,
+    async client => (await client.request<{ items: UserRecord[] }>('GET', '/api/users')).items,
+    auth => auth.userRecords());
+  out.result({ ok: true, items: users, via });
+  for (const u of users) out.line(`${u.id}  ${u.role.padEnd(5)}  ${u.disabled ? out.paint('dim', 'disabled') : 'enabled '}  ${u.email}${u.name ? ` (${u.name})` : ''}`);
+  return 0;
+}
+
+async function changeUser(ctx: CommandContext, action: 'set' | 'delete', who: string): Promise<number> {
+  const { out, values } = ctx;
+  if (values.disable && values.enable) throw new UsageError('give --disable or --enable, not both', USER_USAGE);
+  if (values.role !== undefined && values.role !== 'user' && values.role !== 'admin') throw new UsageError(`--role must be user or admin, got "${values.role}"`, USER_USAGE);
+  const patch = stripUndefined({
+    role: values.role as 'user' | 'admin' | undefined, name: values.name as string | undefined,
+    disabled: values.disable ? true : values.enable ? false : undefined,
+  });
+  if (action === 'set' && !Object.keys(patch).length) throw new UsageError('nothing to change: give --role, --name, --disable or --enable', USER_USAGE);
+  const match = (u: { id: string; email: string }) => u.id === who || u.email === who.toLowerCase();
+  const notFound = () => new CliFailure(`no user "${who}"`, 'see `plinth user list`');
+  const { value: user, via } = await onServerOrDatabase<UserRecord>(ctx,
+    async client => {
+      const user = (await client.request<{ items: UserRecord[] }>('GET', '/api/users')).items.find(match);
+      if (!user) throw notFound();
+      const path = `/api/users/${encodeURIComponent(user.id)}`;
+      if (action === 'delete') { await client.request('DELETE', path); return user; }
+      return (await client.request<{ user: UserRecord }>('PATCH', path, patch)).user;
+    },
+    async auth => {
+      const user = (await auth.userRecords()).find(match);
+      if (!user) throw notFound();
+      if (action === 'delete') { await auth.deleteUser(user.id); return user; }
+      return auth.updateUser(user.id, patch);
+    });
+  out.result({ ok: true, action, user, via });
+  out.ok(`${action === 'delete' ? 'deleted' : 'updated'} ${user.email}: ${action === 'delete' ? 'gone' : `${user.role}, ${user.disabled ? 'disabled' : 'enabled'}`} ${out.paint('dim', `via ${via}`)}`);
   return 0;
 }
 

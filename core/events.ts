@@ -1,4 +1,5 @@
 import type { Disposer, EventBus, Logger, PlinthEvent, PublishOptions, SqlRunner } from '../sdk';
+import type { ClusterEventRelay } from './cluster/event-relay';
 
 type Handler = (event: PlinthEvent<any>) => void | Promise<void>;
 
@@ -15,8 +16,16 @@ export function topicMatches(pattern: string, topic: string): boolean {
 export class KernelEventBus implements EventBus {
   private readonly handlers = new Map<string, Set<Handler>>();
   private seq = 0;
+  /** On PostgreSQL: carries events to and from the other kernels (core/cluster/event-relay.ts). */
+  private relay: ClusterEventRelay | undefined;
+  /** Read by /metrics: published here (by the topic's first segment), received from other kernels, handed to subscribers. */
+  readonly stats = { publishedBySource: new Map<string, number>(), received: 0, delivered: 0 };
 
   constructor(private readonly db: SqlRunner, private readonly log: Logger) {}
+
+  attachRelay(relay: ClusterEventRelay): void {
+    this.relay = relay;
+  }
 
   async publish<T>(topic: string, payload: T, options: PublishOptions = {}): Promise<PlinthEvent<T>> {
     const owner = options.owner ?? null;
@@ -30,17 +39,28 @@ export class KernelEventBus implements EventBus {
       );
       id = String(rows[0].id);
     } else {
-      id = `m${++this.seq}`;
+      id = this.relay ? this.relay.transientId(++this.seq) : `m${++this.seq}`;
     }
     const event: PlinthEvent<T> = { id, topic, payload, owner, audience, time };
+    const first = topic.slice(0, Math.max(0, topic.indexOf('.'))) || topic;
+    const source = this.stats.publishedBySource.has(first) || this.stats.publishedBySource.size < 100 ? first : 'other';
+    this.stats.publishedBySource.set(source, (this.stats.publishedBySource.get(source) ?? 0) + 1);
     this.dispatch(event);
+    this.relay?.published(event, !!options.persist);
     return event;
+  }
+
+  /** An event another kernel published, to this kernel's subscribers. */
+  deliverRemote(event: PlinthEvent): void {
+    this.stats.received++;
+    this.dispatch(event);
   }
 
   private dispatch(event: PlinthEvent): void {
     for (const [pattern, set] of this.handlers) {
       if (!topicMatches(pattern, event.topic)) continue;
       for (const handler of set) {
+        this.stats.delivered++;
         queueMicrotask(() => {
           try {
             const r = handler(event);
@@ -82,6 +102,7 @@ export class KernelEventBus implements EventBus {
 }
 
 export function canSee(event: PlinthEvent, user: { id: string; role: string }): boolean {
+  if (event.audience === 'internal') return false;
   if (user.role === 'admin') return true;
   if (event.audience === 'all') return true;
   return event.audience === 'owner' && event.owner === user.id;

@@ -1,6 +1,6 @@
 import { errors, reply, type RouteHandler, type RouteOptions } from '../sdk';
 import type { AuthStore } from './auth/auth-store';
-import { LoginThrottle } from './auth/login-throttle';
+import type { LoginThrottle } from './auth/login-throttle';
 import { bearerToken, cameOverTls, cookieToken, sessionCookie } from './http/request-auth';
 import type { Method, RouteGroup } from './http/routes';
 import type { RouteTable } from './http/route-table';
@@ -26,6 +26,7 @@ export interface KernelRouteDeps {
   dialect: string;
   /** Proxies whose X-Forwarded-Proto counts (PLINTH_TRUST_PROXY). */
   trustProxy: string[];
+  loginThrottle: LoginThrottle;
 }
 
 const idParam = { type: 'object', properties: { id: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } } };
@@ -66,7 +67,7 @@ function installedSummary(s: PluginState) {
 export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): void {
   const route = (method: Method, path: string, options: RouteOptions, handler: RouteHandler) => group.add({ method, path, options: { tags: ['kernel'], ...options }, handler });
   const { host, tools, auth } = deps;
-  const throttle = new LoginThrottle();
+  const throttle = deps.loginThrottle;
 
   route('GET', '/api/health', { auth: 'public', summary: 'Liveness' }, () => ({
     status: 'ok', uptime: Math.round((Date.now() - deps.startedAt) / 1000), version: KERNEL_VERSION,
@@ -143,15 +144,15 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     auth: 'public', summary: 'Email and password → token (and a session cookie)',
     body: { type: 'object', required: ['email', 'password'], additionalProperties: false, properties: { email: { type: 'string', minLength: 3, maxLength: 320 }, password: { type: 'string', minLength: 1, maxLength: 1024 } } },
   }, async req => {
-    throttle.check(req.ip);
+    await throttle.check(req.ip);
     let session: Awaited<ReturnType<AuthStore['login']>>;
     try {
       session = await auth.login(req.body.email, req.body.password);
     } catch (err) {
-      throttle.failed(req.ip);
+      await throttle.failed(req.ip);
       throw err;
     }
-    throttle.succeeded(req.ip);
+    await throttle.succeeded(req.ip);
     const { user, token, expiresAt } = session;
     return reply(200, { token, user, expiresAt }, {
       headers: { 'set-cookie': sessionCookie(encodeURIComponent(token), 7 * 24 * 3600, cameOverTls(req.node.req, deps.trustProxy)) },
@@ -173,7 +174,7 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     if (resolved) await auth.revokeToken(resolved.tokenId);
     return reply(200, { ok: true }, { headers: { 'set-cookie': sessionCookie('', 0, cameOverTls(req.node.req, deps.trustProxy)) } });
   });
-  route('GET', '/api/users', { auth: 'admin' }, async () => ({ items: await auth.listUsers() }));
+  route('GET', '/api/users', { auth: 'admin', summary: 'Users, with their role and disabled flag' }, async () => ({ items: await auth.userRecords() }));
   route('POST', '/api/users', {
     auth: 'admin',
     body: { type: 'object', required: ['email'], additionalProperties: false, properties: {

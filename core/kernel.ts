@@ -5,9 +5,16 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, egressRef, originAllowed, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
+import { PlinthError, egressRef, originAllowed, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory, type Timers } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
+import type { AuthChange } from './auth/auth-store';
+import { LoginThrottle } from './auth/login-throttle';
+import { registerUserRoutes } from './auth/user-routes';
+import { startCluster, type KernelCluster } from './cluster/cluster';
+import { KernelMetrics } from './observability/metrics';
+import { registerMetricsRoute } from './observability/metrics-route';
+import { inServerSpan, startTracing } from './observability/tracing';
 import { PluginFaults } from './faults';
 import { writeError } from './http/error-writer';
 import { RouteGroup, type RouteEnv } from './http/routes';
@@ -34,11 +41,13 @@ import { kernelMigrations } from './storage/kernel-schema';
 import { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
 
-export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/ws', '/auth'];
+export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/cluster', '/metrics', '/api/ws', '/auth'];
 
 export interface KernelOptions {
   settings: KernelSettings;
   clock?: Clock;
+  /** The kernel's own timers (node heartbeat); default: the process's, unref'd. */
+  timers?: Timers;
   /** Services that exist before any plugin starts, by ref id (the test kernel's mocks); root-scoped. */
   presetServices?: Record<string, unknown>;
   /** Factories that replace the kernel's (or add services), by ref, in either scope. */
@@ -67,6 +76,8 @@ export class Kernel {
   tools!: KernelToolRegistry;
   faults!: PluginFaults;
   sandbox!: KernelSandbox;
+  cluster!: KernelCluster;
+  metrics!: KernelMetrics;
   generatedAdminTokenFile: string | undefined;
   private server: Server | undefined;
   private wsServer: { clients: Set<{ close(code: number, reason: string): void; terminate(): void }> } | undefined;
@@ -103,10 +114,18 @@ export class Kernel {
     if (boot.generatedTokenFile) this.log.info('generated an admin token', { file: boot.generatedTokenFile });
 
     this.bus = new KernelEventBus(kernelDb, this.log);
+    // Revocations and user changes drop cached tokens on every kernel (the bus crosses kernels).
+    this.auth.onChange = change => { this.bus.publish('kernel.auth.changed', change, { audience: 'internal' }).catch(err => this.log.error('announcing an auth change failed', { err })); };
+    this.closers.push(this.bus.subscribe<AuthChange>('kernel.auth.changed', e => this.auth.forget(e.payload)));
     this.faults = new PluginFaults({ log: this.log, bus: this.bus, plugins: () => this.host?.plugins.values() ?? [], onKernelFault: this.options.onKernelFault ?? 'observe' });
     this.faults.install();
     this.closers.push(() => this.faults.uninstall());
     const clock = this.options.clock ?? { now: () => Date.now() };
+    this.cluster = await startCluster({
+      settings: s, db: kernelDb, bus: this.bus, log: this.log, clock, timers: this.options.timers,
+      url: () => (this.server?.listening ? this.baseUrl : null),
+    });
+    this.closers.unshift(() => this.cluster.stop());
     const routeTable = new RouteTable();
     const wsTable = new WsTable();
     const tickets = new WsTickets(clock);
@@ -115,7 +134,7 @@ export class Kernel {
       bodyLimit: s.bodyLimit,
       onSseOpen: st => this.sseStreams.add(st),
       onSseClose: st => this.sseStreams.delete(st),
-      ssePerUser: new PerUserCap('SSE streams', () => this.settings.maxSsePerUser),
+      ssePerUser: new PerUserCap('SSE streams', () => this.settings.maxSsePerUser, this.cluster.capLink('sse')),
       runAs: (owner, fn) => this.faults.run(owner, fn),
     };
     const kernelInfo: KernelInfo = { version: KERNEL_VERSION, dataDir: s.dataDir, baseUrl: () => this.baseUrl, dialect: dbSettings.dialect };
@@ -144,13 +163,18 @@ export class Kernel {
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);
     routeTable.setClaims('kernel', KERNEL_CLAIMS);
     const configUpdate = new KernelConfigUpdate(s, this.host, this.tools, this.logs, dbSettings.dialect);
-    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configUpdate, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy });
+    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configUpdate, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy, loginThrottle: new LoginThrottle(kernelDb) });
+    registerUserRoutes(kernelRoutes, this.auth);
+    this.cluster.registerRoutes(kernelRoutes);
+    this.metrics = new KernelMetrics({ bus: this.bus, plugins: () => this.host?.plugins.values() ?? [], dataSource: kernelDs, nodeId: this.cluster.nodeId });
+    registerMetricsRoute(kernelRoutes, { metrics: this.metrics, auth: this.auth, token: s.metricsToken });
+    this.closers.push(startTracing(this.log));
     routeTable.setGroup('kernel', kernelRoutes);
 
     const admission = new Admission(s);
     const app = websockify(new Koa(), {
       verifyClient: verifyUpgrade({
-        auth: this.auth, tickets, table: wsTable, bus: this.bus, perUser: new PerUserCap('WebSockets', () => this.settings.maxWsPerUser),
+        auth: this.auth, tickets, table: wsTable, bus: this.bus, perUser: new PerUserCap('WebSockets', () => this.settings.maxWsPerUser, this.cluster.capLink('ws')),
         allowedOrigin: (origin, host) => originAllowed(origin, host, isLoopback),
         admitted: (remote, host) => admission.check(remote, host) === undefined,
       }) as any,
@@ -162,16 +186,24 @@ export class Kernel {
     const notFound = async (ctx: Koa.Context) => {
       throw new PlinthError(404, 'PLINTH_ERR_NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
     };
-    app.use(async ctx => {
+    app.use(ctx => inServerSpan(`HTTP ${ctx.method}`, ctx.headers, async span => {
+      const started = performance.now();
       try {
         const refused = admission.check(ctx.req.socket.remoteAddress, ctx.get('host'));
         if (refused) throw refused;
         ctx.set('x-content-type-options', 'nosniff');
+        // Which kernel answered, for operators behind a balancer (and the cluster tests).
+        ctx.set('x-plinth-node', this.cluster.nodeId);
         await routeTable.dispatch(ctx, () => notFound(ctx));
       } catch (err) {
         writeError(ctx, err, this.log);
       }
-    });
+      // The route's template (bounded label set), not the path; an unmatched path is one label.
+      const route: string = ctx.state.route ?? 'unmatched';
+      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+      span.setAttributes({ 'http.request.method': ctx.method, 'http.route': route, 'http.response.status_code': status });
+      this.metrics.observe(ctx.method, route, status, (performance.now() - started) / 1000);
+    }));
     app.ws.use(wsDispatch({ table: wsTable, bus: this.bus, log: this.log, faults: this.faults }) as any);
 
     await this.host.startAll();
@@ -181,6 +213,7 @@ export class Kernel {
       this.server.once('error', reject);
     });
     this.wsServer = (app.ws as any).server;
+    await this.cluster.listening();
     this.server!.keepAliveTimeout = 5000;
     if (s.watch) {
       const watcher = await watchPlugins(this.host, this.log);

@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import {
-  PlinthError, toolPolicyRef, errors,
+  PlinthError, toolPolicyRef, errors, withSpan,
   type ToolPolicyService, type Disposer, type ToolCallContext, type ToolDefinition, type ToolInfo, type ToolRegistry,
 } from '../sdk';
 import { KernelToolPolicy } from './tool-policy';
@@ -105,7 +105,7 @@ export class KernelToolRegistry {
         throw new PlinthError(403, 'PLINTH_ERR_TOOL_DENIED', `tool ${name} was not approved${decision.reason ? `: ${decision.reason}` : ''}`, { requestId: decision.requestId });
       }
     }
-    return entry.def.run(input, ctx);
+    return withSpan(`tool ${name}`, { 'plinth.tool': name, 'plinth.plugin': entry.info.plugin }, () => Promise.resolve(entry.def.run(input, ctx)));
   }
 }
 

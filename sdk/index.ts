@@ -14,3 +14,4 @@ export * from './sandbox';
 export * from './write-behind';
 export * from './graph';
 export * from './secret-box';
+export * from './tracing';

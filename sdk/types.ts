@@ -132,8 +132,12 @@ export interface PlinthEvent<T = unknown> {
   payload: T;
   /** User id that owns the event; `null` for system events. */
   owner: string | null;
-  /** Who may see it on `/ws`: the owner (and admins), every signed-in user, or admins only. */
-  audience: 'owner' | 'all' | 'admin';
+  /**
+   * Who may see it on `/ws`: the owner (and admins), every signed-in user, admins only, or no
+   * client at all (`internal`: for in-kernel subscribers on every kernel, e.g. a job's log lines
+   * feeding the job's own SSE stream).
+   */
+  audience: 'owner' | 'all' | 'admin' | 'internal';
   time: string;
 }
 

@@ -118,7 +118,8 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     ({ databaseUrl, dropDatabase } = await freshPostgresDatabase(base));
   }
 
-  const adminToken = 'plt_test_' + randomBytes(16).toString('hex');
+  // Kernels of one cluster share their admin token (each start would otherwise revoke the other's).
+  const adminToken = options.settings?.adminToken ?? 'plt_test_' + randomBytes(16).toString('hex');
   const settings = {
     ...settingsFromEnv({}, dataDir),
     host: '127.0.0.1', port: 0, dataDir, registryPath, adminToken, databaseUrl,

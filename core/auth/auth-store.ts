@@ -1,9 +1,14 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { errors, newId, type AuthService, type Role, type SqlRunner, type User } from '../../sdk';
+import { errors, newId, type AuthService, type PluginDatabase, type Role, type User } from '../../sdk';
 import { hashPassword, hashToken, newToken, verifyPassword } from './secrets';
 
 interface CachedToken { user: User; tokenId: string; expiresAt: number | null; cachedUntil: number }
+
+/** What changed in auth state: every kernel drops what it cached about that token or user. */
+export interface AuthChange { tokenId?: string; userId?: string }
+
+export interface UserRecord extends User { disabled: boolean; createdAt: string }
 
 const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 const CACHE_MS = 30_000;
@@ -11,8 +16,14 @@ const CACHE_MS = 30_000;
 /** Users and their tokens. Verified tokens are cached briefly so auth costs no query per request. */
 export class AuthStore implements AuthService {
   private readonly cache = new Map<string, CachedToken>();
+  /**
+   * Told of every revocation and user change, so the other kernels on the database drop their
+   * cached copy (the kernel publishes it on the bus, which crosses kernels); the 30 s cache would
+   * otherwise keep a revoked token working there.
+   */
+  onChange: (change: AuthChange) => void = () => undefined;
 
-  constructor(private readonly db: SqlRunner) {}
+  constructor(private readonly db: PluginDatabase) {}
 
   private get users() { return this.db.table('users'); }
   private get tokens() { return this.db.table('tokens'); }
@@ -36,6 +47,57 @@ export class AuthStore implements AuthService {
     return (await this.db.query(`SELECT * FROM ${this.users} ORDER BY created_at`)).map(r => this.toUser(r));
   }
 
+  /** Users as an admin manages them (disabled flag, creation time). */
+  async userRecords(): Promise<UserRecord[]> {
+    return (await this.db.query(`SELECT * FROM ${this.users} ORDER BY created_at, id`)).map(r => this.toRecord(r));
+  }
+
+  private toRecord(row: any): UserRecord {
+    return { ...this.toUser(row), disabled: !!Number(row.disabled), createdAt: row.created_at };
+  }
+
+  /**
+   * Changes a user's role, name or disabled flag; refuses to leave the deployment without an
+   * enabled admin. Takes effect on every kernel within a second (onChange).
+   */
+  async updateUser(id: string, patch: { role?: Role; disabled?: boolean; name?: string | null }): Promise<UserRecord> {
+    const row = (await this.db.query(`SELECT * FROM ${this.users} WHERE id = ?`, [id]))[0];
+    if (!row) throw errors.notFound(`user ${id}`);
+    const losesAdmin = row.role === 'admin' && !Number(row.disabled) && ((patch.role && patch.role !== 'admin') || patch.disabled === true);
+    if (losesAdmin) await this.assertAnotherAdmin(id);
+    await this.db.query(`UPDATE ${this.users} SET role = ?, name = ?, disabled = ? WHERE id = ?`, [
+      patch.role ?? row.role, patch.name === undefined ? row.name : patch.name, (patch.disabled ?? !!Number(row.disabled)) ? 1 : 0, id,
+    ]);
+    this.forget({ userId: id });
+    this.onChange({ userId: id });
+    return this.toRecord((await this.db.query(`SELECT * FROM ${this.users} WHERE id = ?`, [id]))[0]);
+  }
+
+  /** Removes a user and its tokens; what it owned in plugins stays (see DELETE /api/users/:id). */
+  async deleteUser(id: string): Promise<void> {
+    const row = (await this.db.query(`SELECT * FROM ${this.users} WHERE id = ?`, [id]))[0];
+    if (!row) throw errors.notFound(`user ${id}`);
+    if (row.role === 'admin' && !Number(row.disabled)) await this.assertAnotherAdmin(id);
+    await this.db.transaction(async tx => {
+      await tx.query(`DELETE FROM ${this.tokens} WHERE user_id = ?`, [id]);
+      await tx.query(`DELETE FROM ${this.users} WHERE id = ?`, [id]);
+    });
+    this.forget({ userId: id });
+    this.onChange({ userId: id });
+  }
+
+  private async assertAnotherAdmin(id: string): Promise<void> {
+    const others = await this.db.query(`SELECT id FROM ${this.users} WHERE role = 'admin' AND disabled = 0 AND id <> ? LIMIT 1`, [id]);
+    if (!others.length) throw errors.conflict('this is the last enabled admin; make another user admin first');
+  }
+
+  /** Drops cached tokens of that token or user (a change made here or on another kernel). */
+  forget(change: AuthChange): void {
+    for (const [key, entry] of this.cache) {
+      if (entry.tokenId === change.tokenId || entry.user.id === change.userId) this.cache.delete(key);
+    }
+  }
+
   async getUser(id: string): Promise<User | undefined> {
     const rows = await this.db.query(`SELECT * FROM ${this.users} WHERE id = ?`, [id]);
     return rows[0] ? this.toUser(rows[0]) : undefined;
@@ -47,6 +109,7 @@ export class AuthStore implements AuthService {
     // Same work whether or not the user exists, so timing does not tell which emails are registered.
     const ok = row?.password_hash ? await verifyPassword(password, row.password_hash) : (await hashPassword(password), false);
     if (!ok) throw errors.unauthorized('wrong email or password');
+    if (Number(row.disabled)) throw errors.forbidden('this account is disabled; ask an admin');
     const user = this.toUser(row);
     const { token } = await this.insertToken(user.id, 'session', 'login', SESSION_TTL_MS);
     return { user, token, expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString() };
@@ -78,7 +141,8 @@ export class AuthStore implements AuthService {
 
   async revokeToken(id: string): Promise<void> {
     await this.db.query(`DELETE FROM ${this.tokens} WHERE id = ?`, [id]);
-    for (const [key, entry] of this.cache) if (entry.tokenId === id) this.cache.delete(key);
+    this.forget({ tokenId: id });
+    this.onChange({ tokenId: id });
   }
 
   async verifyToken(token: string): Promise<User | undefined> {
@@ -100,7 +164,7 @@ export class AuthStore implements AuthService {
     const now = Date.now();
     const hash = hashToken(token);
     const rows = await this.db.query(
-      `SELECT t.id AS token_id, t.expires_at, u.* FROM ${this.tokens} t JOIN ${this.users} u ON u.id = t.user_id WHERE t.token_hash = ?`, [hash]);
+      `SELECT t.id AS token_id, t.expires_at, u.* FROM ${this.tokens} t JOIN ${this.users} u ON u.id = t.user_id WHERE t.token_hash = ? AND u.disabled = 0`, [hash]);
     const row = rows[0];
     if (!row) { this.cache.delete(token); return undefined; }
     const expiresAt = row.expires_at ? Date.parse(row.expires_at) : null;

@@ -120,6 +120,8 @@ export class RouteGroup {
 
   private run(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
     this.inflight++;
+    // The route's template, for metrics and traces (a bounded label, unlike the path).
+    ctx.state.route = spec.path;
     return this.handle(ctx, spec, v).finally(() => {
       if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
     });

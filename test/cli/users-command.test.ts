@@ -74,4 +74,43 @@ describe('plinth user add / token create', () => {
     const users = await (await fetch(`${s.baseUrl}/api/users`, { headers: { authorization: `Bearer ${s.adminToken}` } })).json() as any;
     assert.deepEqual(users.items.map((u: any) => u.email).sort(), ['admin@localhost', 'lin@example.test'], 'refused commands created nobody');
   });
+
+  test('user list / set / delete, offline and through the server; bad input changes nothing', async () => {
+    const { dataDir, registry } = emptyInstall();
+    const offline = { PLINTH_URL: await closedPortUrl(), PLINTH_DATA_DIR: dataDir, PLINTH_REGISTRY: registry };
+    assert.equal((await plinth(['user', 'add', '--email', 'eve@example.test', '--password', 'long enough pw'], { env: offline })).status, 0);
+    const set = await plinth(['user', 'set', 'eve@example.test', '--disable', '--name', 'Eve', '--json'], { env: offline });
+    assert.equal(set.status, 0, set.stdout + set.stderr);
+    assert.equal(set.json().via, 'database');
+    assert.equal(set.json().user.disabled, true);
+    const none = await plinth(['user', 'set', 'eve@example.test'], { env: offline });
+    assert.notEqual(none.status, 0);
+    assert.match(none.stderr, /nothing to change/);
+    const ghost = await plinth(['user', 'delete', 'ghost@example.test'], { env: offline });
+    assert.equal(ghost.status, 1);
+    assert.match(ghost.stderr, /no user "ghost@example.test"/);
+
+    const s = await startServer({ PLINTH_DATA_DIR: dataDir, PLINTH_REGISTRY: registry });
+    servers.push(s);
+    const env = { PLINTH_URL: s.baseUrl, PLINTH_ADMIN_TOKEN: s.adminToken, PLINTH_DATA_DIR: dataDir, PLINTH_REGISTRY: registry };
+    const login = () => fetch(`${s.baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'eve@example.test', password: 'long enough pw' }) });
+    assert.equal((await login()).status, 403, 'disabled offline, refused by the server');
+    const list = await plinth(['user', 'list', '--json'], { env });
+    assert.equal(list.status, 0, list.stdout);
+    assert.equal(list.json().via, s.baseUrl);
+    const eve = list.json().items.find((u: any) => u.email === 'eve@example.test');
+    assert.deepEqual([eve.name, eve.disabled], ['Eve', true]);
+    assert.equal((await plinth(['user', 'set', eve.id, '--enable', '--role', 'admin'], { env })).status, 0);
+    assert.equal((await login()).status, 200);
+    const me = await plinth(['user', 'list', '--json'], { env });
+    const admin = me.json().items.find((u: any) => u.email === 'admin@localhost');
+    const self = await plinth(['user', 'delete', admin.id], { env });
+    assert.equal(self.status, 1, 'the admin token\'s own user is not deleted');
+    assert.match(self.stderr, /cannot delete yourself/);
+    const del = await plinth(['user', 'delete', 'eve@example.test', '--json'], { env });
+    assert.equal(del.status, 0, del.stdout);
+    assert.equal((await login()).status, 401);
+    s.kill('SIGTERM');
+    await s.exited;
+  });
 });

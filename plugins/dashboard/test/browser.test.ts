@@ -131,6 +131,20 @@ test('overview: toggling a plugin changes its status on the page and in the kern
   assert.equal((await k.request('GET', '/api/plugins/skills')).body.status, 'active');
 });
 
+test('users: an admin disables a user on the users page, the kernel refuses its token, and enables it again', { skip: !hasChromium && 'no chromium' }, async () => {
+  const other = await k.users.create({ email: 'carol@example.test' });
+  await page.goto(`${k.baseUrl}/dashboard/users`);
+  const row = page.locator('[data-user="carol@example.test"]');
+  await row.locator('.badge', { hasText: 'enabled' }).waitFor();
+  await page.getByTestId('toggle-carol@example.test').click();
+  await row.locator('.badge', { hasText: 'disabled' }).waitFor();
+  assert.equal((await k.request('GET', '/auth/me', { token: other.token })).status, 401);
+  await shot(page, '06b-users');
+  await page.getByTestId('toggle-carol@example.test').click();
+  await row.locator('.badge', { hasText: 'enabled' }).waitFor();
+  assert.equal((await k.request('GET', '/auth/me', { token: other.token })).status, 200);
+});
+
 test('jobs, runs and the other pages render their data (screenshots)', { skip: !hasChromium && 'no chromium' }, async () => {
   const parent = (await k.request('POST', '/api/jobs', { body: { kind: 'command', title: 'build', request: { command: 'echo compiling; echo linking' } } })).body;
   const child = (await k.request('POST', '/api/jobs', { body: { kind: 'command', title: 'report', parents: [parent.id], request: { command: 'echo reporting' } } })).body;

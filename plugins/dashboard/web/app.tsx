@@ -15,6 +15,7 @@ import { Channels } from './pages/channels';
 import { Integrations } from './pages/integrations';
 import { Stats } from './pages/stats';
 import { Settings } from './pages/settings';
+import { Users } from './pages/users';
 
 export interface Me { id: string; email: string; name?: string; role: 'admin' | 'user' }
 
@@ -30,6 +31,7 @@ const PAGES = [
   { path: '/integrations', label: 'MCP & A2A', page: Integrations },
   { path: '/stats', label: 'Stats', page: Stats },
   { path: '/settings', label: 'Settings', page: Settings },
+  { path: '/users', label: 'Users', page: Users },
 ];
 
 function pageFor(path: string) {

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { errors, kernelErrors, newId, type Clock, type Disposer, type EventBus, type SchemaCheckResult, type User, type ValidatorService } from 'plinth/sdk';
 import type { JobExecutor, JobsService, JobSummary } from './contract';
 import { ACTIVE, type Job, type JobEvent, type JobState, type JobStore, type NewJob } from './job-store';
@@ -21,12 +20,13 @@ export function jobView(j: Job, view: 'full' | 'summary' = 'full') {
   return summary;
 }
 
+const JOB_EVENT_TOPIC = 'jobs.event';
+
 /** Creating jobs and crews, the human-driven transitions, and the live feed of job events. */
 export class JobService implements JobsService {
   private readonly executors = new Map<string, { executor: JobExecutor; validate?: Check }>();
   /** Result schemas are a caller's: compiled transient (see ValidatorService), the last 200 kept here. */
   private readonly schemas = new Map<string, Check>();
-  readonly feed = new EventEmitter();
   dispatcher!: Dispatcher;
 
   constructor(
@@ -38,8 +38,8 @@ export class JobService implements JobsService {
     private readonly options: { defaultMaxRetries: number; allowUserCommands: boolean },
     private readonly userOf: (id: string) => Promise<User | undefined>,
   ) {
-    this.feed.setMaxListeners(0);
-    store.eventLog.onEvents = events => { for (const e of events) this.feed.emit('event', e); };
+    // Job events travel on the bus, so a job's stream opened on any kernel shows it live wherever it runs.
+    store.eventLog.onEvents = events => { for (const e of events) void this.bus.publish(JOB_EVENT_TOPIC, e, { audience: 'internal' }).catch(() => undefined); };
   }
 
   registerExecutor(executor: JobExecutor): Disposer {
@@ -273,8 +273,6 @@ export class JobService implements JobsService {
   }
 
   liveEvents(jobId: string, push: (e: JobEvent) => void): Disposer {
-    const on = (e: JobEvent) => { if (e.jobId === jobId) push(e); };
-    this.feed.on('event', on);
-    return () => { this.feed.off('event', on); };
+    return this.bus.subscribe<JobEvent>(JOB_EVENT_TOPIC, e => { if (e.payload.jobId === jobId) push(e.payload); });
   }
 }

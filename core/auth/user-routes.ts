@@ -1,0 +1,36 @@
+import { errors, type RouteHandler, type RouteOptions } from '../../sdk';
+import type { Method, RouteGroup } from '../http/routes';
+import type { AuthStore } from './auth-store';
+
+const userId = { type: 'object', properties: { id: { type: 'string', pattern: '^usr_[a-z2-7]{1,40}$' } } };
+
+/**
+ * Admins manage users. A change reaches every kernel within a second (the auth store's change
+ * crosses kernels on the event bus and drops their cached tokens).
+ */
+export function registerUserRoutes(group: RouteGroup, auth: AuthStore): void {
+  const route = (method: Method, path: string, options: RouteOptions, handler: RouteHandler) => group.add({ method, path, options: { tags: ['kernel'], ...options }, handler });
+  route('PATCH', '/api/users/:id', {
+    auth: 'admin', params: userId,
+    summary: 'Change a user\'s role, name or disabled flag. A disabled user\'s tokens are refused on every kernel within a second and it cannot sign in; '
+      + 'what it owns is kept. The last enabled admin cannot be demoted or disabled (409).',
+    body: { type: 'object', additionalProperties: false, minProperties: 1, properties: {
+      role: { enum: ['admin', 'user'] }, disabled: { type: 'boolean' }, name: { type: ['string', 'null'], maxLength: 200 },
+    } },
+  }, async req => {
+    if (req.params.id === req.user!.id && (req.body.disabled === true || req.body.role === 'user')) {
+      throw errors.conflict('you cannot disable or demote yourself; ask another admin');
+    }
+    return { user: await auth.updateUser(req.params.id, req.body) };
+  });
+  route('DELETE', '/api/users/:id', {
+    auth: 'admin', params: userId,
+    summary: 'Delete a user and its tokens. The user and all its tokens (API and session) are removed and refused on every kernel within a second. '
+      + 'What it owned in plugins (sessions, jobs, runs, notes…) is kept under its id, visible to admins only; '
+      + 'Disable instead to keep the account restorable. '
+      + 'The last enabled admin cannot be deleted (409).',
+  }, async req => {
+    if (req.params.id === req.user!.id) throw errors.conflict('you cannot delete yourself; ask another admin');
+    await auth.deleteUser(req.params.id);
+  });
+}

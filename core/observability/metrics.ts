@@ -1,0 +1,138 @@
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import type { KernelEventBus } from '../events';
+import type { PluginState } from '../plugins/plugin-states';
+
+/**
+ * The kernel's Prometheus metrics (`GET /metrics`). Request metrics are observed as requests end;
+ * the rest is read from the kernel's state when scraped, so the hot paths pay a counter increment
+ * at most. Route labels are the route's template (`/api/jobs/:id`), never the raw path.
+ */
+export class KernelMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new RequestMetrics();
+
+  constructor(env: {
+    bus: KernelEventBus;
+    plugins(): Iterable<PluginState>;
+    dataSource: DataSource;
+    nodeId: string;
+  }) {
+    const r = this.registry;
+    r.setDefaultLabels({ node: env.nodeId });
+    collectDefaultMetrics({ register: r, prefix: 'plinth_' });
+    r.registerMetric(this.requests.counter as any);
+    r.registerMetric(this.requests.histogram as any);
+    const stats = env.bus.stats;
+    new Gauge({
+      name: 'plinth_events_total', help: 'Events: published here (by source plugin), received from other kernels, handed to subscribers',
+      labelNames: ['kind', 'source'], registers: [r],
+      collect() {
+        this.reset();
+        for (const [source, n] of stats.publishedBySource) this.set({ kind: 'published', source }, n);
+        this.set({ kind: 'received', source: 'cluster' }, stats.received);
+        this.set({ kind: 'delivered', source: 'all' }, stats.delivered);
+      },
+    });
+    new Gauge({
+      name: 'plinth_plugins', help: 'Plugins by state', labelNames: ['state'], registers: [r],
+      collect() {
+        this.reset();
+        const counts = new Map<string, number>();
+        for (const p of env.plugins()) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
+        for (const [state, n] of counts) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'plinth_plugin_reloads', help: 'Generations set up per plugin beyond the first (reloads, successful or not)', labelNames: ['plugin'], registers: [r],
+      collect() {
+        this.reset();
+        for (const p of env.plugins()) this.set({ plugin: p.id }, Math.max(0, p.generations - 1));
+      },
+    });
+    new Gauge({
+      name: 'plinth_db_pool_connections', help: 'The kernel\'s PostgreSQL pool: total, idle, waiting clients', labelNames: ['state'], registers: [r],
+      collect() {
+        const pool = (env.dataSource.driver as any).master;
+        if (!pool || typeof pool.totalCount !== 'number') return;
+        this.set({ state: 'total' }, pool.totalCount);
+        this.set({ state: 'idle' }, pool.idleCount);
+        this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    });
+  }
+
+  /** Called as each request ends. */
+  observe(method: string, route: string, status: number, seconds: number): void {
+    this.requests.observe(method, route, status, seconds);
+  }
+
+  /** Gauges of other modules (a plugin's jobs by state, deliveries) join the same registry. */
+  gauge(name: string, help: string, labelNames: string[], collect: () => Promise<Array<{ labels: Record<string, string>; value: number }>>): void {
+    new Gauge({
+      name, help, labelNames, registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const { labels, value } of await collect()) this.set(labels, value);
+      },
+    });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Requests by route and status, and their latency histogram, kept as plain numbers per label
+ * combination and handed to prom-client only when scraped: prom-client's own counter and histogram
+ * hash their label object on every observation (~1 µs a request, a measurable share of the kernel's
+ * per-request cost; see bench/kernel-overhead.ts).
+ */
+class RequestMetrics {
+  private readonly counts = new Map<string, { labels: Record<string, string>; n: number }>();
+  private readonly timings = new Map<string, { labels: Record<string, string>; buckets: number[]; sum: number; n: number }>();
+
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route}`;
+    let t = this.timings.get(key);
+    if (!t) this.timings.set(key, (t = { labels: { method, route }, buckets: BUCKETS.map(() => 0), sum: 0, n: 0 }));
+    let i = 0;
+    while (i < BUCKETS.length && seconds > BUCKETS[i]) i++;
+    if (i < BUCKETS.length) t.buckets[i]++;
+    t.sum += seconds;
+    t.n++;
+    const ckey = `${key} ${status}`;
+    let c = this.counts.get(ckey);
+    if (!c) this.counts.set(ckey, (c = { labels: { method, route, status: String(status) }, n: 0 }));
+    c.n++;
+  }
+
+  readonly counter = {
+    name: 'plinth_http_requests_total', help: 'HTTP requests by route template and status', type: 'counter', aggregator: 'sum',
+    get: () => ({ ...this.counter, values: [...this.counts.values()].map(c => ({ labels: c.labels, value: c.n })) }),
+  };
+
+  readonly histogram = {
+    name: 'plinth_http_request_duration_seconds', help: 'HTTP request latency by route template (SSE: until the stream ends)', type: 'histogram', aggregator: 'sum',
+    get: () => ({
+      ...this.histogram,
+      values: [...this.timings.values()].flatMap(t => {
+        let cumulative = 0;
+        const name = 'plinth_http_request_duration_seconds';
+        return [
+          ...BUCKETS.map((le, i) => ({ labels: { ...t.labels, le }, value: (cumulative += t.buckets[i]), metricName: `${name}_bucket` })),
+          { labels: { ...t.labels, le: '+Inf' }, value: t.n, metricName: `${name}_bucket` },
+          { labels: t.labels, value: t.sum, metricName: `${name}_sum` },
+          { labels: t.labels, value: t.n, metricName: `${name}_count` },
+        ];
+      }),
+    }),
+  };
+}
