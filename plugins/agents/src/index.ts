@@ -15,6 +15,8 @@ import { OpenAiProvider } from './providers/openai';
 import { recordedRouter } from './recorded-router';
 import { registerRoutes } from './routes';
 import { SessionStore } from './session-store';
+import { SubagentStore } from './subagent-store';
+import { Subagents } from './subagents';
 import { TurnStore, type FinishedTurn } from './turn-store';
 import { turnRecords } from './turn-records';
 import { resolveSettings, type AgentsConfig } from './provider-settings';
@@ -48,14 +50,16 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     const frames = new FrameLog(db, now, err => log.error('an SSE frame was not stored', { error: String(err) }));
     onDispose(() => frames.flushAll());
     const attachments = new AttachmentStore(db, dataDir, config.attachments, now);
-    const runtime = new AgentLoop(
-      { agents, sessions, turns, frames, router, tools, events, log, memory, skills, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
+    const subagentStore = new SubagentStore(db, agents, now);
+    const subagents = new Subagents(subagentStore, agents, () => runtime, events, { maxDepth: config.subagents.maxDepth, maxCostUsd: config.subagents.maxCostUsd ?? null });
+    const runtime: AgentLoop = new AgentLoop(
+      { agents, sessions, turns, frames, router, tools, events, log, memory, skills, subagents, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
       { defaultModel: settings.defaultModel, price: settings.price, toolTimeoutMs: config.toolTimeoutMs, memoryHits: config.memoryHits, now },
     );
 
     registerRoutes(http, ws, {
       agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo,
-      sessions, frames, attachments, turns, log,
+      sessions, frames, attachments, turns, log, subagentStore, subagents,
     });
 
     provide(agentRuntimeRef, runtime);

@@ -47,4 +47,14 @@ export const migrations: Migration[] = [
         provider VARCHAR(50) PRIMARY KEY, secret TEXT NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
     },
   },
+  {
+    // Sub-agents (subagents.ts): which profiles other agents may call, and what a turn's calls cost.
+    name: '002-subagents',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('subagents')} (
+        agent_id VARCHAR(40) PRIMARY KEY, name VARCHAR(100) NOT NULL, description TEXT NOT NULL, enabled INTEGER NOT NULL,
+        max_cost_usd DOUBLE PRECISION, created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
+      await db.query(`ALTER TABLE ${db.table('turns')} ADD COLUMN delegations TEXT`);
+    },
+  },
 ];

@@ -2,10 +2,13 @@ import type { HttpRouter, Logger, WsRegistry } from 'plinth/sdk';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes';
 import { attachChatSocket } from './chat-socket';
 import { registerSessionRoutes, type SessionRouteDeps } from './session-routes';
+import { registerSubagentRoutes } from './subagent-routes';
+import type { SubagentStore } from './subagent-store';
+import type { Subagents } from './subagents';
 import { registerTurnRoutes } from './turn-routes';
 import type { TurnStore } from './turn-store';
 
-export type AgentsRouteDeps = AgentRouteDeps & SessionRouteDeps & { turns: TurnStore; log: Logger };
+export type AgentsRouteDeps = AgentRouteDeps & SessionRouteDeps & { turns: TurnStore; log: Logger; subagentStore: SubagentStore; subagents: Subagents };
 
 /**
  * Every route of the plugin, by resource: agents and providers (agent-routes.ts), sessions and
@@ -15,6 +18,7 @@ export function registerRoutes(http: HttpRouter, ws: WsRegistry, d: AgentsRouteD
   registerAgentRoutes(http, d);
   registerSessionRoutes(http, d);
   registerTurnRoutes(http, d);
+  registerSubagentRoutes(http, d);
   ws.handle('/api/agent/ws', { auth: 'user' }, (socket, info) => attachChatSocket(socket, info.user!, d.runtime, d.log,
     async () => (await d.runtime.listAgents()).find(a => a.owner === null && a.kind === 'llm')?.name));
 }
