@@ -174,3 +174,15 @@ export interface TurnRecords {
 }
 
 export const turnRecordsRef = createServiceRef<TurnRecords>({ id: 'agents.turnRecords' });
+
+// ---------------------------------------------------------------- agent instances
+
+export type InstanceState = 'starting' | 'running' | 'idle' | 'stopping' | 'stopped' | 'failed';
+
+/** Work for an agent running as an instance (POST /api/agents/:id/start): kept in a durable queue until its turn is done. */
+export interface AgentInstances {
+  /** Queues a message for the agent's instance (it waits while the instance is stopped); answers the queue item. */
+  enqueueForInstance(agent: string, input: { message: string; source?: string }): Promise<{ id: string; agent_id: string; state: string }>;
+}
+
+export const agentInstancesRef = createServiceRef<AgentInstances>({ id: 'agents.instances' });

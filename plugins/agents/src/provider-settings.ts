@@ -11,6 +11,7 @@ export interface AgentsConfig {
   attachments: { maxBytes: number; contentTypes: string[] };
   memoryHits: number;
   subagents: { maxDepth: number; maxCostUsd?: number };
+  instances: { pollMs: number; leaseMs: number };
 }
 
 /**

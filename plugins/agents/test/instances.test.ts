@@ -1,0 +1,74 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createTestKernel, waitFor, type TestKernel } from 'plinth/testing';
+
+const AGENTS = join(__dirname, '..');
+const TOOLBOX = join(__dirname, 'fixtures', 'toolbox');
+const APPROVALS = join(__dirname, '..', '..', 'approvals');
+const dialects = process.env.PLINTH_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] as const : ['sqlite'] as const;
+
+for (const database of dialects) describe(`agent instances (${database})`, () => {
+  let k: TestKernel;
+  let alice: { token: string; user: { id: string } };
+  const states: string[] = [];
+  before(async () => {
+    k = await createTestKernel({ database, plugins: [{ path: APPROVALS }, { path: TOOLBOX }, { path: AGENTS, config: { instances: { pollMs: 50, leaseMs: 2000 } } }] });
+    alice = await k.createUser() as any;
+    k.events.subscribe('agent.instance.state', e => { if ((e.payload as any).agent === 'worker') states.push((e.payload as any).state); });
+    const made = await k.request('POST', '/api/agents', { body: { name: 'worker', model: 'builtin/echo', instructions: 'Work.', allowed_tools: ['toolbox.*'] } });
+    assert.equal(made.status, 201, made.text);
+  });
+  after(() => k.stop());
+
+  const instance = async () => (await k.request('GET', '/api/agents?view=instances')).body.items.find((a: any) => a.name === 'worker').instance;
+  const queue = (message: string) => k.request('POST', '/api/agents/worker/queue', { body: { message, source: 'test' } });
+  const item = async (id: string) => (await k.request('GET', '/api/agents/worker/queue')).body.items.find((i: any) => i.id === id);
+  const done = (id: string) => waitFor(async () => { const i = await item(id); return i?.state === 'done' ? i : undefined; }, `queue item ${id} done`, 10_000);
+
+  test('start: the instance reports starting then idle, and takes its queue in one kept session', async () => {
+    assert.equal(await instance(), null);
+    assert.equal((await k.request('POST', '/api/agents/worker/start', { token: alice.token })).status, 403);
+    assert.equal((await k.request('POST', '/api/agents/nobody/start')).status, 404);
+    assert.equal((await k.request('POST', '/api/agents/worker/stop')).status, 404, 'never started');
+    assert.equal((await k.request('POST', '/api/agents/worker/queue', { body: { message: '' } })).status, 400);
+    const started = await k.request('POST', '/api/agents/worker/start');
+    assert.equal(started.status, 200, started.text);
+    assert.deepEqual([started.body.instance.state, started.body.instance.desired], ['idle', 'running']);
+    await waitFor(async () => states.length >= 2, 'state events', 5000);
+    assert.deepEqual(states, ['starting', 'idle']);
+
+    const first = await queue('hello instance');
+    assert.equal(first.status, 201, first.text);
+    const one = await done(first.body.id);
+    assert.equal(one.result, 'hello instance');
+    const second = await done((await queue('and again')).body.id);
+    const turn = (await k.request('GET', `/api/turns/${second.turn_id}`)).body;
+    assert.equal(turn.via, 'instance:test');
+    const sid = (await instance()).session_id;
+    assert.equal(turn.session_id, sid);
+    const msgs = (await k.request('GET', `/api/sessions/${sid}/messages`)).body.items;
+    assert.deepEqual(msgs.map((m: any) => m.content), ['hello instance', 'hello instance', 'and again', 'and again']);
+    await waitFor(async () => (await instance()).state === 'idle' && states.length >= 6, 'idle again', 5000);
+    assert.deepEqual(states.slice(2), ['running', 'idle', 'running', 'idle']);
+  });
+
+  test('stop mid-turn: the turn finishes (state stopping, then stopped), what was queued meanwhile waits for the next start', async () => {
+    const launching = await queue('/tool toolbox.launch {"n": 1}');
+    const pending = await waitFor(async () => (await k.request('GET', '/api/approvals?state=pending')).body.items.find((r: any) => r.tool === 'toolbox.launch'), 'approval asked', 10_000);
+    const waiting = await queue('after the stop');
+    const stopping = await k.request('POST', '/api/agents/worker/stop');
+    assert.deepEqual([stopping.status, stopping.body.instance.state, stopping.body.instance.desired], [200, 'stopping', 'stopped']);
+    assert.equal((await k.request('POST', `/api/approvals/${pending.id}/approve`, { body: {} })).status, 200);
+    const finished = await done(launching.body.id);
+    assert.match(finished.result, /toolbox\.launch returned \{"launched":/);
+    await waitFor(async () => (await instance()).state === 'stopped', 'stopped', 5000);
+    await new Promise(r => setTimeout(r, 300));
+    assert.equal((await item(waiting.body.id)).state, 'ready', 'not taken while stopped');
+    assert.equal((await instance()).queued, 1);
+
+    assert.equal((await k.request('POST', '/api/agents/worker/start')).status, 200);
+    assert.equal((await done(waiting.body.id)).result, 'after the stop');
+    assert.ok(states.includes('stopping') && states.includes('stopped'));
+  });
+});
