@@ -1,4 +1,4 @@
-import { errors, reply, type HttpRouter, type User } from 'plinth/sdk';
+import { reply, type HttpRouter, type User } from 'plinth/sdk';
 import type { AgentStore } from './agent-store';
 import type { InstanceStore } from './instance-store';
 import type { Instances } from './instances';
@@ -8,12 +8,7 @@ const QueueBody = { type: 'object', additionalProperties: false, required: ['mes
 
 /** Agent instances under the plugin's prefix: /api/agents/:id/start, /stop and /queue (GET /api/agents?view=instances is in agent-routes.ts). */
 export function registerInstanceRoutes(http: HttpRouter, d: { agents: AgentStore; instances: Instances; instanceStore: InstanceStore }): void {
-  // An instance acts as the user who started it: only admins and the agent's owner start, stop or feed it.
-  const controlled = async (id: string, user: User) => {
-    const agent = await d.agents.getVisible(id, user);
-    if (user.role !== 'admin' && agent.owner !== user.id) throw errors.forbidden(`agent "${agent.name}" is shared; only admins run it as an instance`);
-    return agent;
-  };
+  const controlled = (id: string, user: User) => d.instances.controlled(id, user);
   const state = async (agentId: string) => (await d.instances.view([(await d.agents.find(agentId))!]))[0];
 
   http.post('/:id/start', { auth: 'user', params: IdParams, summary: 'Run the agent as a long-lived instance (kept running across restarts)' }, async req => {
@@ -28,7 +23,7 @@ export function registerInstanceRoutes(http: HttpRouter, d: { agents: AgentStore
   });
   http.post('/:id/queue', { auth: 'user', params: IdParams, body: QueueBody, summary: 'Queue a message for the instance (kept until its turn is done)' }, async req => {
     const agent = await controlled(req.params.id, req.user!);
-    return reply(201, await d.instances.enqueueForInstance(agent.id, { message: req.body.message, source: req.body.source ?? 'api' }));
+    return reply(201, await d.instances.enqueueForInstance(agent.id, { message: req.body.message, source: req.body.source ?? 'api' }, req.user!));
   });
   http.get('/:id/queue', { auth: 'user', params: IdParams, summary: 'The instance\'s queue, newest first' }, async req => {
     const agent = await controlled(req.params.id, req.user!);

@@ -28,7 +28,10 @@ export interface QueueItem {
   updated_at: string;
 }
 
-const item = (r: any): QueueItem => ({ ...r, attempts: Number(r.attempts), lease_owner: undefined, lease_until: undefined });
+const item = (r: any): QueueItem => {
+  const { lease_owner: _o, lease_until: _u, dedupe_key: _k, ...rest } = r;
+  return { ...rest, attempts: Number(r.attempts) };
+};
 
 /** Instances (one row per agent that was ever started) and their durable work queue. */
 export class InstanceStore {
@@ -75,9 +78,18 @@ export class InstanceStore {
     await this.db.query(`UPDATE ${this.i} SET session_id = ? WHERE agent_id = ?`, [sessionId, agentId]);
   }
 
-  async enqueue(agentId: string, message: string, source: string): Promise<QueueItem> {
+  async item(id: string): Promise<QueueItem | undefined> {
+    const [row] = await this.db.query(`SELECT * FROM ${this.q} WHERE id = ?`, [id]);
+    return row ? item(row) : undefined;
+  }
+
+  async enqueue(agentId: string, message: string, source: string, key?: string): Promise<QueueItem> {
+    if (key) {
+      const [seen] = await this.db.query(`SELECT * FROM ${this.q} WHERE agent_id = ? AND dedupe_key = ?`, [agentId, key]);
+      if (seen) return item(seen);
+    }
     const at = this.at();
-    const row = { id: newId('iq'), agent_id: agentId, message, source, state: 'ready', turn_id: null, result: null, error: null, attempts: 0, lease_owner: null, lease_until: 0, created_at: at, updated_at: at };
+    const row = { id: newId('iq'), agent_id: agentId, dedupe_key: key ?? null, message, source, state: 'ready', turn_id: null, result: null, error: null, attempts: 0, lease_owner: null, lease_until: 0, created_at: at, updated_at: at };
     const cols = Object.keys(row);
     await this.db.query(`INSERT INTO ${this.q} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, Object.values(row));
     return item(row);

@@ -74,12 +74,28 @@ export class Instances implements AgentInstances {
     return (await this.store.get(agent.id))!;
   }
 
-  async enqueueForInstance(agentName: string, input: { message: string; source?: string }): Promise<QueueItem> {
-    const agent = await this.agents.find(agentName);
-    if (!agent) throw errors.notFound(`agent "${agentName}"`);
-    const item = await this.store.enqueue(agent.id, input.message, input.source ?? 'api');
+  /** The agent, if `user` may start, stop and feed its instance (it acts as the user who started it): admins and the agent's owner. */
+  async controlled(nameOrId: string, user: User): Promise<AgentProfile> {
+    const agent = await this.agents.getVisible(nameOrId, user);
+    if (user.role !== 'admin' && agent.owner !== user.id) throw errors.forbidden(`agent "${agent.name}" is shared; only admins run it as an instance`);
+    return agent;
+  }
+
+  async enqueueForInstance(agentName: string, input: { message: string; source?: string; key?: string }, user: User): Promise<QueueItem> {
+    const agent = await this.controlled(agentName, user);
+    const item = await this.store.enqueue(agent.id, input.message, input.source ?? 'api', input.key);
     setImmediate(() => void this.poll());
     return item;
+  }
+
+  async awaitInstanceItem(id: string, signal?: AbortSignal): Promise<QueueItem> {
+    for (;;) {
+      const item = await this.store.item(id);
+      if (!item) throw errors.notFound(`instance queue item ${id}`);
+      if (item.state === 'done' || item.state === 'failed') return item;
+      if (signal?.aborted) throw new Error(`gave up waiting for instance queue item ${id}`);
+      await new Promise<void>(resolve => { const off = this.timers.setTimeout(resolve, this.options.pollMs); signal?.addEventListener('abort', () => { off(); resolve(); }, { once: true }); });
+    }
   }
 
   async view(agents: AgentProfile[]) {

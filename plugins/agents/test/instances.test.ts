@@ -6,6 +6,8 @@ import { createTestKernel, waitFor, type TestKernel } from 'plinth/testing';
 const AGENTS = join(__dirname, '..');
 const TOOLBOX = join(__dirname, 'fixtures', 'toolbox');
 const APPROVALS = join(__dirname, '..', '..', 'approvals');
+const JOBS = join(__dirname, '..', '..', 'jobs');
+const SCHEDULES = join(__dirname, '..', '..', 'schedules');
 const dialects = process.env.PLINTH_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] as const : ['sqlite'] as const;
 
 for (const database of dialects) describe(`agent instances (${database})`, () => {
@@ -13,7 +15,8 @@ for (const database of dialects) describe(`agent instances (${database})`, () =>
   let alice: { token: string; user: { id: string } };
   const states: string[] = [];
   before(async () => {
-    k = await createTestKernel({ database, plugins: [{ path: APPROVALS }, { path: TOOLBOX }, { path: AGENTS, config: { instances: { pollMs: 50, leaseMs: 2000 } } }] });
+    k = await createTestKernel({ database, plugins: [{ path: APPROVALS }, { path: TOOLBOX }, { path: AGENTS, config: { instances: { pollMs: 50, leaseMs: 2000 } } },
+      { path: JOBS, config: { pollMs: 100 } }, { path: SCHEDULES, config: { pollMs: 100 } }] });
     alice = await k.createUser() as any;
     k.events.subscribe('agent.instance.state', e => { if ((e.payload as any).agent === 'worker') states.push((e.payload as any).state); });
     const made = await k.request('POST', '/api/agents', { body: { name: 'worker', model: 'builtin/echo', instructions: 'Work.', allowed_tools: ['toolbox.*'] } });
@@ -70,5 +73,24 @@ for (const database of dialects) describe(`agent instances (${database})`, () =>
     assert.equal((await k.request('POST', '/api/agents/worker/start')).status, 200);
     assert.equal((await done(waiting.body.id)).result, 'after the stop');
     assert.ok(states.includes('stopping') && states.includes('stopped'));
+  });
+
+  test('a schedule fires a job addressed to the instance: the message goes through its queue and session, the job gets the answer', async () => {
+    const sid = (await instance()).session_id;
+    const at = new Date(Date.now() + 300).toISOString();
+    const sched = await k.request('POST', '/api/schedules', { body: { at, job: { kind: 'agent', request: { agent: 'worker', message: 'from a schedule', instance: true } } } });
+    assert.equal(sched.status, 201, sched.text);
+    const jobs = await waitFor(async () => { const r = (await k.request('GET', `/api/schedules/${sched.body.id}/jobs`)).body; return r?.items?.length ? r.items : undefined; }, 'the schedule fired', 10_000);
+    const job = await waitFor(async () => { const d = (await k.request('GET', `/api/jobs/${jobs[0].id}`)).body; return d?.job?.state === 'done' || d?.job?.state === 'failed' ? d.job : undefined; }, 'the job finished', 10_000);
+    assert.equal(job.state, 'done', job.error);
+    assert.equal(job.result.text, 'from a schedule');
+    const queued = await item(job.result.instanceItem);
+    assert.deepEqual([queued.source, queued.state], [`job:${job.id}`, 'done']);
+    assert.equal((await k.request('GET', `/api/turns/${queued.turn_id}`)).body.session_id, sid);
+    // A user who may not run the instance cannot address a job to it either.
+    const theirs = await k.request('POST', '/api/jobs', { token: alice.token, body: { kind: 'agent', request: { agent: 'worker', message: 'let me in', instance: true } } });
+    assert.equal(theirs.status, 201, theirs.text);
+    const refused = await waitFor(async () => { const d = (await k.request('GET', `/api/jobs/${theirs.body.id}`, { token: alice.token })).body; return d?.job?.state === 'failed' ? d.job : undefined; }, 'the job failed', 15_000);
+    assert.match(refused.error, /only admins run it as an instance/);
   });
 });
