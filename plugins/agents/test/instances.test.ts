@@ -1,6 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Role, TaskState } from '@a2a-js/sdk';
+import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { createTestKernel, waitFor, type TestKernel } from 'plinth/testing';
 
 const AGENTS = join(__dirname, '..');
@@ -8,6 +11,7 @@ const TOOLBOX = join(__dirname, 'fixtures', 'toolbox');
 const APPROVALS = join(__dirname, '..', '..', 'approvals');
 const JOBS = join(__dirname, '..', '..', 'jobs');
 const SCHEDULES = join(__dirname, '..', '..', 'schedules');
+const A2A = join(__dirname, '..', '..', 'a2a');
 const dialects = process.env.PLINTH_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] as const : ['sqlite'] as const;
 
 for (const database of dialects) describe(`agent instances (${database})`, () => {
@@ -16,7 +20,7 @@ for (const database of dialects) describe(`agent instances (${database})`, () =>
   const states: string[] = [];
   before(async () => {
     k = await createTestKernel({ database, plugins: [{ path: APPROVALS }, { path: TOOLBOX }, { path: AGENTS, config: { instances: { pollMs: 50, leaseMs: 2000 } } },
-      { path: JOBS, config: { pollMs: 100 } }, { path: SCHEDULES, config: { pollMs: 100 } }] });
+      { path: JOBS, config: { pollMs: 100 } }, { path: SCHEDULES, config: { pollMs: 100 } }, { path: A2A }] });
     alice = await k.createUser() as any;
     k.events.subscribe('agent.instance.state', e => { if ((e.payload as any).agent === 'worker') states.push((e.payload as any).state); });
     const made = await k.request('POST', '/api/agents', { body: { name: 'worker', model: 'builtin/echo', instructions: 'Work.', allowed_tools: ['toolbox.*'] } });
@@ -92,5 +96,21 @@ for (const database of dialects) describe(`agent instances (${database})`, () =>
     assert.equal(theirs.status, 201, theirs.text);
     const refused = await waitFor(async () => { const d = (await k.request('GET', `/api/jobs/${theirs.body.id}`, { token: alice.token })).body; return d?.job?.state === 'failed' ? d.job : undefined; }, 'the job failed', 15_000);
     assert.match(refused.error, /only admins run it as an instance/);
+  });
+
+  test('an A2A task with metadata { agent, instance: true } is answered by the instance, through its queue', async () => {
+    const fetchImpl: typeof fetch = (url, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', `Bearer ${k.adminToken}`);
+      return fetch(url, { ...init, headers });
+    };
+    const client = await new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new JsonRpcTransportFactory({ fetchImpl })] })).createFromUrl(k.baseUrl);
+    const res: any = await client.sendMessage({ message: { messageId: randomUUID(), role: Role.ROLE_USER, parts: [{ content: { $case: 'text', value: 'over a2a' } }], metadata: { agent: 'worker', instance: true } } } as any);
+    const task = res.payload?.value ?? res;
+    assert.equal(task.status.state, TaskState.TASK_STATE_COMPLETED, JSON.stringify(task.status));
+    assert.equal(task.status.message.parts.map((p: any) => p.content?.value).join(''), 'over a2a');
+    const queued = (await k.request('GET', '/api/agents/worker/queue')).body.items.find((i: any) => i.source === `a2a:${task.id}`);
+    assert.deepEqual([queued?.state, queued?.message], ['done', 'over a2a']);
+    assert.equal((await k.request('GET', `/api/turns/${queued.turn_id}`)).body.session_id, (await instance()).session_id);
   });
 });
