@@ -1,5 +1,5 @@
 import { definePlugin, egressRef, lazy } from 'plinth/sdk';
-import { agentRuntimeRef } from 'plinth/contracts/agents';
+import { agentInstancesRef, agentRuntimeRef } from 'plinth/contracts/agents';
 import { a2aPeersRef } from './contract';
 import type { Config } from './generated/types';
 import { migrations } from './migrations';
@@ -20,12 +20,12 @@ const load = {
 
 /** The manifest's defaults fill in all but the default agent. */
 type A2AConfig = Config & Required<Omit<Config, 'defaultAgent'>>;
-const deps = { agents: agentRuntimeRef.asOptional(), egress: egressRef };
+const deps = { agents: agentRuntimeRef.asOptional(), instances: agentInstancesRef.asOptional(), egress: egressRef };
 
 export default definePlugin<typeof deps, A2AConfig>({
   deps,
   provides: [a2aPeersRef],
-  async setup({ egress, http, tools, auth, kernel, config, onDispose, agents, storage, clock, log, provide }) {
+  async setup({ egress, http, tools, auth, kernel, config, onDispose, agents, instances, storage, clock, log, provide }) {
     const cfg = config;
     const db = await storage.open({ migrations });
     const card = async () => load.card().buildAgentCard(
@@ -45,6 +45,7 @@ export default definePlugin<typeof deps, A2AConfig>({
       const { TurnExecutor, DefaultRequestHandler, A2AJsonRpcEndpoint } = sdk;
       const turns = new TurnExecutor({
         runtime: () => agents,
+        instances: () => instances,
         defaultAgent: async () => cfg.defaultAgent ?? (agents ? (await agents.listAgents()).find(a => a.owner === null)?.name : undefined),
         clock,
       });

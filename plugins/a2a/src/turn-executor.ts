@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Role, TaskState } from '@a2a-js/sdk';
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
 import { iso, type Clock, type User } from 'plinth/sdk';
-import type { AgentRuntime } from 'plinth/contracts/agents';
+import type { AgentInstances, AgentRuntime } from 'plinth/contracts/agents';
 
 /** The A2A user of a request: the SDK scopes tasks by `userName`, which is the Plinth user id. */
 export class PlinthA2AUser {
@@ -16,6 +16,8 @@ const textPart = (value: string): Part => ({ content: { $case: 'text', value }, 
 
 export interface TurnExecutorOptions {
   runtime(): AgentRuntime | undefined;
+  /** Agent instances: a message with metadata `{ agent, instance: true }` goes to that agent's running instance. */
+  instances?(): AgentInstances | undefined;
   defaultAgent(): Promise<string | undefined>;
   clock: Clock;
 }
@@ -61,6 +63,17 @@ export class TurnExecutor implements AgentExecutor {
     bus.publish(status(TaskState.TASK_STATE_WORKING));
     let chunks = 0;
     try {
+      if (ctx.userMessage.metadata?.instance === true) {
+        const instances = this.o.instances?.();
+        if (!instances) throw new Error('agent instances are not available');
+        // Keyed by the task: the same task queues once.
+        const queued = await instances.enqueueForInstance(agent, { message: text, source: `a2a:${taskId}`, key: `a2a:${taskId}` }, user);
+        const item = await instances.awaitInstanceItem(queued.id, controller.signal);
+        if (controller.signal.aborted) return;
+        if (item.state === 'failed') throw new Error(item.error ?? 'the instance turn failed');
+        bus.publish(status(TaskState.TASK_STATE_COMPLETED, item.result ?? ''));
+        return;
+      }
       const result = await runtime.runTurn({
         agent, message: text, user, via: 'a2a', signal: controller.signal,
         sessionId: this.sessions.get(`${user.id}:${contextId}`),

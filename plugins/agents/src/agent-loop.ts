@@ -11,6 +11,7 @@ import { errorCodes } from './errors';
 import { callModel, selectModel } from './model-fallback';
 import { systemPrompt } from './prompt-assembly';
 import { callTool, toolsFor } from './tool-calls';
+import { rollUp, withSubagents, type Delegation, type Rollup, type Subagents } from './subagents';
 
 export interface RuntimeOptions {
   defaultModel(): string;
@@ -33,6 +34,8 @@ export interface RuntimeDeps {
   skills?: SkillsService;
   /** The text of a message's attachments for the model (text files inline, others described). */
   attachmentsForModel?: (ids: string[], user: User) => Promise<string>;
+  /** Sub-agents offered as `subagent.<name>` tools (see subagents.ts). */
+  subagents?: Subagents;
 }
 
 /** A turn on an existing session, from the HTTP routes (with attachments) or `runTurn`. */
@@ -45,9 +48,15 @@ export interface SessionTurnInput {
   via?: string;
   history?: ChatMessage[];
   onChunk?: (chunk: AgentChunk) => void;
+  /** Sub-agent nesting: 0 for a turn asked by a user or a plugin, n for a sub-agent called at depth n. */
+  depth?: number;
+  /** Appended to the system prompt (a sub-agent's caller and context). */
+  extraSystem?: string;
+  /** The turn stops (partial) once its own and its sub-agents' cost reach this. */
+  maxCostUsd?: number;
 }
 
-export type SessionTurnResult = AgentTurnResult & { error?: PlinthError };
+export type SessionTurnResult = AgentTurnResult & { error?: PlinthError; status?: string; cost?: number; toolCalls?: number; rollup?: Rollup; limit?: string };
 
 
 /**
@@ -107,9 +116,9 @@ export class AgentLoop implements AgentRuntime {
     }
     session ??= await this.createSession(request.user, { agent: agent.id, via: request.via });
     // For callers of the contract (jobs, channels, A2A) a failed model call is an error they can retry on.
-    const { error, ...result } = await this.runSessionTurn({ session, user: request.user, message: request.message, signal: request.signal, via: request.via, history: request.history, onChunk: request.onChunk });
-    if (error) throw error;
-    return result;
+    const r = await this.runSessionTurn({ session, user: request.user, message: request.message, signal: request.signal, via: request.via, history: request.history, onChunk: request.onChunk });
+    if (r.error) throw r.error;
+    return { sessionId: r.sessionId, turnId: r.turnId, text: r.text, usage: r.usage, partial: r.partial };
   }
 
   /** Never throws for a model failure: that is an `error` frame and `result.error`, with the session intact. */
@@ -150,8 +159,9 @@ export class AgentLoop implements AgentRuntime {
     this.publish('agent.message.added', { sessionId: session.id, message: userMessage }, user.id);
 
     const selection = selectModel(this.deps.router, m => this.resolveModel(m), agent, session);
-    const tools = toolsFor(this.deps.tools, agent);
-    const system = await systemPrompt({ ...this.deps, memoryHits: this.options.memoryHits }, agent, user, session.id, input.message);
+    const depth = input.depth ?? 0;
+    const tools = toolsFor(this.deps.tools, agent, await this.deps.subagents?.offered(agent, depth) ?? []);
+    const system = [await systemPrompt({ ...this.deps, memoryHits: this.options.memoryHits }, agent, user, session.id, input.message), input.extraSystem].filter(Boolean).join('\n\n');
     const messages: ChatMessage[] = [
       ...(system ? [{ role: 'system' as const, content: system }] : []),
       ...history.filter(m => m.role !== 'system'),
@@ -161,6 +171,10 @@ export class AgentLoop implements AgentRuntime {
 
     const usage: Usage = { inputTokens: 0, outputTokens: 0 };
     const toolRecords: ToolCallRecord[] = [];
+    const delegations: Delegation[] = [];
+    const executor = withSubagents(this.deps.tools, this.deps.subagents, { user, sessionId: session.id, turnId, message: input.message, depth, signal }, d => delegations.push(d));
+    const costSoFar = () => this.costOf(model, usage) + rollUp(delegations).cost;
+    let limit: string | undefined;
     let ttft: number | null = null;
     let finalText = '';
     let partial = false;
@@ -208,10 +222,16 @@ export class AgentLoop implements AgentRuntime {
           finalText = result.text;
           break;
         }
+        if (input.maxCostUsd !== undefined && costSoFar() >= input.maxCostUsd) {
+          limit = `cost limit ${input.maxCostUsd} USD reached; ${calls.length} tool call(s) not made`;
+          partial = true;
+          finalText = result.text;
+          break;
+        }
         messages.push({ role: 'assistant', content: result.text, tool_calls: result.toolCalls });
         for (let i = 0; i < calls.length; i++) {
           if (signal.aborted) break;
-          const rec = await callTool(this.deps.tools, this.options.toolTimeoutMs, () => this.options.now(), calls[i], tools.allowed, { user, sessionId: session.id, turnId, signal });
+          const rec = await callTool(executor, this.options.toolTimeoutMs, () => this.options.now(), calls[i], tools.allowed, { user, sessionId: session.id, turnId, signal });
           toolRecords.push(rec);
           const content = typeof rec.output === 'string' ? rec.output : JSON.stringify(rec.output ?? null);
           emit({ type: 'tool_result', callId: rec.id, name: rec.name, ok: rec.ok, output: rec.output });
@@ -233,13 +253,12 @@ export class AgentLoop implements AgentRuntime {
       if (answer) await sessions.updateMessage(answer.id, answer.content, true).catch(() => undefined);
     }
     status = failure ? 'error' : partial ? 'partial' : 'ok';
-    const price = model ? this.options.price(model) : undefined;
-    const cost = price ? (usage.inputTokens * price.input + usage.outputTokens * price.output) / 1e6 : 0;
+    const cost = this.costOf(model, usage);
     const latency = this.options.now() - started;
     if (usage.inputTokens || usage.outputTokens) input.onChunk?.({ type: 'usage', usage });
     await turns.finish(turnId, {
       model: model ?? selection.requested, model_selection: { ...selection, used: model }, tool_calls: toolRecords, input_tokens: usage.inputTokens,
-      output_tokens: usage.outputTokens, cost, latency_ms: latency, ttft_ms: ttft, status, error: failure?.message ?? null,
+      output_tokens: usage.outputTokens, cost, latency_ms: latency, ttft_ms: ttft, status, error: failure?.message ?? limit ?? null, delegations,
     });
     await sessions.touch(session.id);
     if (failure) {
@@ -250,7 +269,12 @@ export class AgentLoop implements AgentRuntime {
     if (answer) this.publish('agent.message.added', { sessionId: session.id, message: { id: answer.id, role: 'assistant', content: answer.content, partial } }, user.id);
     // `message` is the user's text: the memory plugin records the turn as an episode from this event.
     this.publish('agent.turn.completed', { sessionId: session.id, turnId, agent: agent.name, model, usage, cost, partial, status, message: input.message, text: finalText, error: failure?.message ?? null }, user.id);
-    return { sessionId: session.id, turnId, text: finalText, usage, partial, ...(failure ? { error: failure } : {}) };
+    return { sessionId: session.id, turnId, text: finalText, usage, partial, status, cost, toolCalls: toolRecords.length, rollup: rollUp(delegations), ...(limit ? { limit } : {}), ...(failure ? { error: failure } : {}) };
+  }
+
+  private costOf(model: string | null | undefined, usage: Usage): number {
+    const price = model ? this.options.price(model) : undefined;
+    return price ? (usage.inputTokens * price.input + usage.outputTokens * price.output) / 1e6 : 0;
   }
 
   private async attachmentText(ids: string[], user: User): Promise<string> {

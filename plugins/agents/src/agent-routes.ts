@@ -1,6 +1,7 @@
 import { errors, reply, type HttpRouter, type ToolRegistry, type User } from 'plinth/sdk';
 import type { AgentLoop } from './agent-loop';
 import type { AgentStore } from './agent-store';
+import type { Instances } from './instances';
 import type { KeyVault } from './key-vault';
 import type { ProviderRouter } from './provider-router';
 import { AgentCreateBody, AgentUpdateBody, BreakerParams, IdParams, ProviderKeyBody, ProviderParams, RosterModelBody } from './schemas';
@@ -14,6 +15,7 @@ export interface AgentRouteDeps {
   /** Providers whose keys can be set through the API. */
   keyedProviders: string[];
   providerInfo(name: string): { configured: boolean; baseUrl?: string };
+  instances?: Instances;
 }
 
 /** Routes of `/api/agents` are relative (the plugin's own prefix); the others are claimed in plugin.json. */
@@ -28,7 +30,10 @@ export function registerAgentRoutes(http: HttpRouter, d: AgentRouteDeps): void {
     checkModels(body);
   };
 
-  http.get('/', { auth: 'user', summary: 'Agents you can use: shared ones and your own' }, async req => ({ items: await agents.list(req.user!), nextCursor: null }));
+  http.get('/', { auth: 'user', summary: 'Agents you can use: shared ones and your own (?view=instances: with their instance state)' }, async req => {
+    const items = await agents.list(req.user!);
+    return { items: req.query.view === 'instances' && d.instances ? await d.instances.view(items) : items, nextCursor: null };
+  });
   http.post('/', { auth: 'user', body: AgentCreateBody, summary: 'Create an agent (shared when an admin creates it)' }, async req => {
     checkBody(req.body, req.user!);
     return reply(201, await agents.create(req.body, req.user!));

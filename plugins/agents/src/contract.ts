@@ -174,3 +174,24 @@ export interface TurnRecords {
 }
 
 export const turnRecordsRef = createServiceRef<TurnRecords>({ id: 'agents.turnRecords' });
+
+// ---------------------------------------------------------------- agent instances
+
+export type InstanceState = 'starting' | 'running' | 'idle' | 'stopping' | 'stopped' | 'failed';
+
+/** A message in an instance's queue and what became of it. */
+export interface InstanceQueueItem { id: string; agent_id: string; state: 'ready' | 'running' | 'done' | 'failed'; turn_id: string | null; result: string | null; error: string | null }
+
+/** Work for an agent running as an instance (POST /api/agents/:id/start): kept in a durable queue until its turn is done. */
+export interface AgentInstances {
+  /**
+   * Queues a message for the agent's instance (it waits while the instance is stopped). The turn runs
+   * as the user who started the instance, so `user` must be an admin or the agent's owner. With a
+   * `key`, queuing again answers the item already queued under it (a retried job queues once).
+   */
+  enqueueForInstance(agent: string, input: { message: string; source?: string; key?: string }, user: User): Promise<InstanceQueueItem>;
+  /** Resolves once the item is done or failed; rejects on abort. */
+  awaitInstanceItem(id: string, signal?: AbortSignal): Promise<InstanceQueueItem>;
+}
+
+export const agentInstancesRef = createServiceRef<AgentInstances>({ id: 'agents.instances' });

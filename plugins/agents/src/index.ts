@@ -1,11 +1,13 @@
 import { WriteBehind, definePlugin } from 'plinth/sdk';
-import { agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef } from './contract';
+import { agentInstancesRef, agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
 import { skillsRef } from 'plinth/contracts/skills';
 import { AgentLoop } from './agent-loop';
 import { AgentStore } from './agent-store';
 import { AttachmentStore } from './attachment-store';
 import { FrameLog } from './frame-log';
+import { InstanceStore } from './instance-store';
+import { Instances } from './instances';
 import { KeyVault } from './key-vault';
 import { migrations } from './migrations';
 import { ProviderRouter } from './provider-router';
@@ -15,13 +17,15 @@ import { OpenAiProvider } from './providers/openai';
 import { recordedRouter } from './recorded-router';
 import { registerRoutes } from './routes';
 import { SessionStore } from './session-store';
+import { SubagentStore } from './subagent-store';
+import { Subagents } from './subagents';
 import { TurnStore, type FinishedTurn } from './turn-store';
 import { turnRecords } from './turn-records';
 import { resolveSettings, type AgentsConfig } from './provider-settings';
 
 export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; skills: ReturnType<typeof skillsRef.asOptional> }, AgentsConfig>({
   deps: { memory: memoryRef.asOptional(), skills: skillsRef.asOptional() },
-  provides: [agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef],
+  provides: [agentInstancesRef, agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef],
   async setup({ http, ws, tools, events, storage, config, secrets, dataDir, clock, timers, log, memory, skills, onDispose, provide }) {
     const now = () => clock.now();
     const db = await storage.open({ migrations });
@@ -48,17 +52,25 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     const frames = new FrameLog(db, now, err => log.error('an SSE frame was not stored', { error: String(err) }));
     onDispose(() => frames.flushAll());
     const attachments = new AttachmentStore(db, dataDir, config.attachments, now);
-    const runtime = new AgentLoop(
-      { agents, sessions, turns, frames, router, tools, events, log, memory, skills, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
+    const subagentStore = new SubagentStore(db, agents, now);
+    const subagents = new Subagents(subagentStore, agents, () => runtime, events, { maxDepth: config.subagents.maxDepth, maxCostUsd: config.subagents.maxCostUsd ?? null });
+    const runtime: AgentLoop = new AgentLoop(
+      { agents, sessions, turns, frames, router, tools, events, log, memory, skills, subagents, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
       { defaultModel: settings.defaultModel, price: settings.price, toolTimeoutMs: config.toolTimeoutMs, memoryHits: config.memoryHits, now },
     );
 
+    const instanceStore = new InstanceStore(db, now);
+    const instances = new Instances(instanceStore, agents, sessions, runtime, events, timers, log, config.instances);
+    await instances.restore(db.dialect === 'sqlite');
+    onDispose(() => instances.dispose());
+
     registerRoutes(http, ws, {
       agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo,
-      sessions, frames, attachments, turns, log,
+      sessions, frames, attachments, turns, log, subagentStore, subagents, instances, instanceStore,
     });
 
     provide(agentRuntimeRef, runtime);
+    provide(agentInstancesRef, instances);
     provide(modelProvidersRef, router);
     provide(turnRecordsRef, turnRecords(db, { turns, sessions, router, price: settings.price, defaultModel: settings.defaultModel }));
     provide(modelRouterRef, recordedRouter(router, turnWriter, settings.price, now));

@@ -47,4 +47,29 @@ export const migrations: Migration[] = [
         provider VARCHAR(50) PRIMARY KEY, secret TEXT NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
     },
   },
+  {
+    // Sub-agents (subagents.ts): which profiles other agents may call, and what a turn's calls cost.
+    name: '002-subagents',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('subagents')} (
+        agent_id VARCHAR(40) PRIMARY KEY, name VARCHAR(100) NOT NULL, description TEXT NOT NULL, enabled INTEGER NOT NULL,
+        max_cost_usd DOUBLE PRECISION, created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
+      await db.query(`ALTER TABLE ${db.table('turns')} ADD COLUMN delegations TEXT`);
+    },
+  },
+  {
+    // Agent instances (instances.ts): agents running as workers, and their durable queue (claimed with leases).
+    name: '003-instances',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('instances')} (
+        agent_id VARCHAR(40) PRIMARY KEY, agent_name VARCHAR(100) NOT NULL, owner VARCHAR(40) NOT NULL, owner_email VARCHAR(320) NOT NULL,
+        owner_role VARCHAR(20) NOT NULL, desired VARCHAR(10) NOT NULL, state VARCHAR(10) NOT NULL, reason TEXT, session_id VARCHAR(40), updated_at VARCHAR(40) NOT NULL)`);
+      await db.query(`CREATE TABLE ${db.table('instance_queue')} (
+        id VARCHAR(40) PRIMARY KEY, agent_id VARCHAR(40) NOT NULL, dedupe_key VARCHAR(200), message TEXT NOT NULL, source VARCHAR(200) NOT NULL, state VARCHAR(10) NOT NULL,
+        turn_id VARCHAR(40), result TEXT, error TEXT, attempts INTEGER NOT NULL, lease_owner VARCHAR(60), lease_until BIGINT NOT NULL,
+        created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
+      await db.query(`CREATE INDEX ${db.table('instance_queue_next')} ON ${db.table('instance_queue')} (agent_id, state, created_at)`);
+      await db.query(`CREATE UNIQUE INDEX ${db.table('instance_queue_key')} ON ${db.table('instance_queue')} (agent_id, dedupe_key)`);
+    },
+  },
 ];

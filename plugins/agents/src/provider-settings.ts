@@ -10,6 +10,8 @@ export interface AgentsConfig {
   prices: Record<string, { input: number; output: number }>;
   attachments: { maxBytes: number; contentTypes: string[] };
   memoryHits: number;
+  subagents: { maxDepth: number; maxCostUsd?: number };
+  instances: { pollMs: number; leaseMs: number };
 }
 
 /**

@@ -2,10 +2,16 @@ import type { HttpRouter, Logger, WsRegistry } from 'plinth/sdk';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes';
 import { attachChatSocket } from './chat-socket';
 import { registerSessionRoutes, type SessionRouteDeps } from './session-routes';
+import { registerInstanceRoutes } from './instance-routes';
+import type { InstanceStore } from './instance-store';
+import type { Instances } from './instances';
+import { registerSubagentRoutes } from './subagent-routes';
+import type { SubagentStore } from './subagent-store';
+import type { Subagents } from './subagents';
 import { registerTurnRoutes } from './turn-routes';
 import type { TurnStore } from './turn-store';
 
-export type AgentsRouteDeps = AgentRouteDeps & SessionRouteDeps & { turns: TurnStore; log: Logger };
+export type AgentsRouteDeps = AgentRouteDeps & SessionRouteDeps & { turns: TurnStore; log: Logger; subagentStore: SubagentStore; subagents: Subagents; instances: Instances; instanceStore: InstanceStore };
 
 /**
  * Every route of the plugin, by resource: agents and providers (agent-routes.ts), sessions and
@@ -15,6 +21,8 @@ export function registerRoutes(http: HttpRouter, ws: WsRegistry, d: AgentsRouteD
   registerAgentRoutes(http, d);
   registerSessionRoutes(http, d);
   registerTurnRoutes(http, d);
+  registerSubagentRoutes(http, d);
+  registerInstanceRoutes(http, d);
   ws.handle('/api/agent/ws', { auth: 'user' }, (socket, info) => attachChatSocket(socket, info.user!, d.runtime, d.log,
     async () => (await d.runtime.listAgents()).find(a => a.owner === null && a.kind === 'llm')?.name));
 }

@@ -9,19 +9,20 @@ export function toolAllowed(patterns: string[], name: string): boolean {
   return patterns.some(p => p === '*' || p === name || (p.endsWith('.*') && name.startsWith(p.slice(0, -1))));
 }
 /** The tools an agent may call, under the names the model sees, and the way back to the real names. */
-export function toolsFor(tools: ToolRegistry, agent: AgentProfile) {
-  const infos = tools.list().filter(t => t.risk !== 'blocked' && toolAllowed(agent.allowed_tools, t.name));
+export function toolsFor(tools: ToolRegistry, agent: AgentProfile, extra: Array<{ name: string; description: string; inputSchema: unknown }> = []) {
+  const infos = [...tools.list().filter(t => t.risk !== 'blocked' && toolAllowed(agent.allowed_tools, t.name)), ...extra];
   const byWire = new Map(infos.map(t => [wireName(t.name), t.name]));
   const names = new Set(infos.map(t => t.name));
   return {
     wire: infos.map(t => ({ name: wireName(t.name), description: t.description, parameters: t.inputSchema })),
     realName: (name: string) => byWire.get(name) ?? name,
-    allowed: (name: string) => names.has(name) || (!tools.get(name) && toolAllowed(agent.allowed_tools, name)),
+    // `subagent.*` are offered by the loop (`extra`), never by the registry: one not offered is refused.
+    allowed: (name: string) => names.has(name) || (!name.startsWith('subagent.') && !tools.get(name) && toolAllowed(agent.allowed_tools, name)),
   };
 }
 
 /** One tool call of the model: parsed, checked against the agent's tools, run with a timeout; a failure is a result, never a throw. */
-export async function callTool(tools: ToolRegistry, timeoutMs: number, now: () => number, call: ToolCallRequest, allowed: (name: string) => boolean, ctx: { user: User; sessionId: string; turnId: string; signal: AbortSignal }): Promise<ToolCallRecord> {
+export async function callTool(tools: Pick<ToolRegistry, 'execute'>, timeoutMs: number, now: () => number, call: ToolCallRequest, allowed: (name: string) => boolean, ctx: { user: User; sessionId: string; turnId: string; signal: AbortSignal }): Promise<ToolCallRecord> {
   const started = now();
   let input: unknown = call.arguments;
   const fail = (message: string): ToolCallRecord => ({ id: call.id, name: call.name, input, ok: false, output: { error: message }, durationMs: now() - started });

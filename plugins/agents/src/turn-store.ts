@@ -1,3 +1,4 @@
+import { rollUp, type Delegation } from './subagents';
 import { assertOwner, decodeCursor, errors, iso, pageOf, type Page, type SqlRunner, type User } from 'plinth/sdk';
 
 export interface ToolCallRecord {
@@ -28,10 +29,12 @@ export interface TurnRecord {
   via: string | null;
   created_at: string;
   completed_at: string | null;
+  /** The sub-agent calls of this turn with what each cost (see subagents.ts). */
+  delegations: Delegation[];
 }
 
 /** A turn as the write-behind path stores it: already finished. */
-export type FinishedTurn = Omit<TurnRecord, 'completed_at'> & { completed_at: string };
+export type FinishedTurn = Omit<TurnRecord, 'completed_at' | 'delegations'> & { completed_at: string };
 
 /** The context is kept for inspection, bounded so one huge conversation does not bloat the table. */
 const MAX_CONTEXT_CHARS = 200_000;
@@ -42,7 +45,7 @@ export function fromRow(r: any): TurnRecord {
     model_selection: JSON.parse(r.model_selection), context: JSON.parse(r.context), tool_calls: JSON.parse(r.tool_calls),
     input_tokens: Number(r.input_tokens), output_tokens: Number(r.output_tokens), cost: Number(r.cost), latency_ms: Number(r.latency_ms),
     ttft_ms: r.ttft_ms === null || r.ttft_ms === undefined ? null : Number(r.ttft_ms), status: r.status, error: r.error ?? null,
-    via: r.via ?? null, created_at: r.created_at, completed_at: r.completed_at ?? null,
+    via: r.via ?? null, created_at: r.created_at, completed_at: r.completed_at ?? null, delegations: r.delegations ? JSON.parse(r.delegations) : [],
   };
 }
 
@@ -53,7 +56,7 @@ function boundedContext(messages: unknown[]): string {
 
 export function summarizeTurn(t: TurnRecord) {
   const { context, ...rest } = t;
-  return { ...rest, context_messages: context.length };
+  return { ...rest, context_messages: context.length, delegated: rollUp(t.delegations) };
 }
 
 /** Turns (one user message and everything the agent did about it), their feedback, and the stats over them. */
@@ -73,10 +76,10 @@ export class TurnStore {
       [turn.id, turn.session_id, turn.owner, turn.agent, turn.model, JSON.stringify(turn.model_selection), context, turn.via, new Date(this.now()).toISOString()]);
   }
 
-  async finish(id: string, r: { model: string; model_selection: Record<string, unknown>; tool_calls: ToolCallRecord[]; input_tokens: number; output_tokens: number; cost: number; latency_ms: number; ttft_ms: number | null; status: TurnRecord['status']; error: string | null }): Promise<void> {
+  async finish(id: string, r: { model: string; model_selection: Record<string, unknown>; tool_calls: ToolCallRecord[]; input_tokens: number; output_tokens: number; cost: number; latency_ms: number; ttft_ms: number | null; status: TurnRecord['status']; error: string | null; delegations?: Delegation[] }): Promise<void> {
     await this.db.query(
-      `UPDATE ${this.t} SET model = ?, model_selection = ?, tool_calls = ?, input_tokens = ?, output_tokens = ?, cost = ?, latency_ms = ?, ttft_ms = ?, status = ?, error = ?, completed_at = ? WHERE id = ?`,
-      [r.model, JSON.stringify(r.model_selection), JSON.stringify(r.tool_calls), r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.ttft_ms, r.status, r.error, new Date(this.now()).toISOString(), id]);
+      `UPDATE ${this.t} SET model = ?, model_selection = ?, tool_calls = ?, input_tokens = ?, output_tokens = ?, cost = ?, latency_ms = ?, ttft_ms = ?, status = ?, error = ?, completed_at = ?, delegations = ? WHERE id = ?`,
+      [r.model, JSON.stringify(r.model_selection), JSON.stringify(r.tool_calls), r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.ttft_ms, r.status, r.error, new Date(this.now()).toISOString(), r.delegations?.length ? JSON.stringify(r.delegations) : null, id]);
   }
 
   /** Finished turns written in one statement: the write-behind path of proxied calls (see recordedRouter). */

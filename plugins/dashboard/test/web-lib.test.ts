@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SseParser, type SseEvent } from '../web/lib/sse';
-import { applyFrame, type Turn } from '../web/lib/turns';
+import { applyFrame, delegationOf, type Turn } from '../web/lib/turns';
 import { parseUnifiedDiff } from '../web/lib/diff';
 
 function parse(chunks: string[]): SseEvent[] {
@@ -61,4 +61,13 @@ test('diff: removed and added lines pair up side by side with their line numbers
   assert.deepEqual(readme.rows.at(-1), { kind: 'context', left: { n: 4, text: 'five', removed: false }, right: { n: 5, text: 'five', added: false } });
   assert.equal(created.path, 'new.txt');
   assert.deepEqual(created.rows.filter(r => r.kind === 'change').map(r => r.right?.text), ['hello']);
+});
+
+test('chat frames: a subagent.<name> tool call is a delegation, with the child session once it answered', () => {
+  let t: Turn[] = applyFrame([], 'chunk', { turnId: 't1', type: 'tool_call', call: { id: 'c1', name: 'subagent.helper', arguments: '{"task":"x"}' } });
+  assert.deepEqual(delegationOf(t[0].parts[0]), { subagent: 'helper', sessionId: undefined, turnId: undefined, status: undefined });
+  t = applyFrame(t, 'chunk', { turnId: 't1', type: 'tool_result', callId: 'c1', ok: true, output: { subagent: 'helper', sessionId: 'ses_1', turnId: 'turn_2', status: 'ok', text: 'done' } });
+  assert.deepEqual(delegationOf(t[0].parts[0]), { subagent: 'helper', sessionId: 'ses_1', turnId: 'turn_2', status: 'ok' });
+  assert.equal(delegationOf({ type: 'tool', callId: 'c2', name: 'memory.search', arguments: '{}' }), undefined);
+  assert.equal(delegationOf({ type: 'text', text: 'hi' }), undefined);
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { definePlugin, sandboxRef, type SandboxMode } from 'plinth/sdk';
-import { agentRuntimeRef } from 'plinth/contracts/agents';
+import { agentInstancesRef, agentRuntimeRef } from 'plinth/contracts/agents';
 import { jobsRef } from './contract';
 import { JobStore } from './job-store';
 import { migrations } from './migrations';
@@ -21,12 +21,12 @@ export interface JobsConfig extends DispatcherOptions {
   allowedHosts: string[];
 }
 
-const deps = { agents: agentRuntimeRef.asOptional(), sandbox: sandboxRef.asOptional() };
+const deps = { agents: agentRuntimeRef.asOptional(), instances: agentInstancesRef.asOptional(), sandbox: sandboxRef.asOptional() };
 
 export default definePlugin<typeof deps, JobsConfig>({
   deps,
   provides: [jobsRef],
-  async setup({ http, tools, storage, events, auth, clock, timers, validator, log, config, kernel, dataDir, agents, sandbox, onDispose, provide }) {
+  async setup({ http, tools, storage, events, auth, clock, timers, validator, log, config, kernel, dataDir, agents, instances, sandbox, onDispose, provide }) {
     const store = new JobStore(await storage.open({ migrations }));
     const templates = new TemplateLibrary(join(kernel.dataDir, 'templates'), validator);
     const service = new JobService(store, templates, events, clock, validator, config, id => auth.getUser(id));
@@ -37,7 +37,7 @@ export default definePlugin<typeof deps, JobsConfig>({
       sandbox, sandboxMode: config.sandbox, allowedHosts: config.allowedHosts,
       onSpawn: (id, pid) => { void store.leases.setPid(id, dispatcher.kernelId, pid).catch(() => undefined); },
     }));
-    service.registerExecutor(agentExecutor(() => agents));
+    service.registerExecutor(agentExecutor(() => agents, () => instances));
     dispatcher.start();
     onDispose(() => dispatcher.stop());
 

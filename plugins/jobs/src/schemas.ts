@@ -70,6 +70,7 @@ export const AgentRequest = {
     agent: { type: 'string', minLength: 1, maxLength: 200 },
     message: { type: 'string', minLength: 1, maxLength: 200000 },
     sessionId: { type: 'string', maxLength: 200 },
+    instance: { type: 'boolean', description: 'Send the message to the agent\'s running instance (its queue and session) instead of a turn of its own' },
   },
 } as const;
 

@@ -13,6 +13,13 @@ export interface Turn {
   error?: string;
 }
 
+/** A tool part that delegated to a sub-agent (`subagent.<name>`): who, and the child session to open once it answered. */
+export function delegationOf(part: Part): { subagent: string; sessionId?: string; turnId?: string; status?: string } | undefined {
+  if (part.type !== 'tool' || !part.name.startsWith('subagent.')) return undefined;
+  const out = part.result?.ok ? part.result.output as { sessionId?: string; turnId?: string; status?: string } | null : undefined;
+  return { subagent: part.name.slice('subagent.'.length), sessionId: out?.sessionId, turnId: out?.turnId, status: out?.status };
+}
+
 /** Applies one frame (`message`, `chunk`, `done`, `error`) to the list of turns; returns a new list. */
 export function applyFrame(turns: Turn[], event: string, data: any): Turn[] {
   const id: string = data?.turnId ?? '';

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, errorText, stream } from '../lib/api';
-import { applyFrame, type Turn } from '../lib/turns';
+import { applyFrame, delegationOf, type Turn } from '../lib/turns';
 import { useLive } from '../lib/ws';
 import { href, navigate } from '../lib/router';
 import { ago, json } from '../lib/format';
@@ -116,7 +116,8 @@ function TurnView({ turn }: { turn: Turn }) {
           : (
             <details key={i} class={`tool ${p.result ? (p.result.ok ? 'ok' : 'bad') : 'waiting'}`} open data-testid="tool-call">
               <summary>
-                <b>{p.name}</b>
+                <b>{delegationOf(p) ? `↳ delegated to ${delegationOf(p)!.subagent}` : p.name}</b>
+                {delegationOf(p)?.sessionId && <a {...href(`/chat/${delegationOf(p)!.sessionId}`)} data-testid="delegation"> (its session)</a>}
                 {p.result ? <span class="muted"> {p.result.ok ? 'returned' : 'failed'}</span> : <span class="muted"> running… <a {...href('/approvals')}>(needs an approval?)</a></span>}
               </summary>
               <div class="tool-io">
