@@ -1,4 +1,4 @@
-import { errors, reply, type RouteHandler, type RouteOptions } from '../sdk';
+import { errors, reply, type RouteHandler, type RouteRequest, type RouteOptions } from '../sdk';
 import type { AuthStore } from './auth/auth-store';
 import { LoginThrottle } from './auth/login-throttle';
 import { bearerToken, cameOverTls, cookieToken, sessionCookie } from './http/request-auth';
@@ -143,12 +143,16 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     if (!resolved && bearer) throw errors.unauthorized('the token is invalid, expired or revoked');
     return { user: resolved?.user ?? null };
   });
-  route('POST', '/auth/logout', { auth: 'user' }, async req => {
+  const logout = async (req: RouteRequest) => {
     const token = bearerToken(req.headers) ?? cookieToken(req.headers.cookie as string | undefined);
     const resolved = token ? await auth.resolveToken(token) : undefined;
     if (resolved) await auth.revokeToken(resolved.tokenId);
-    return reply(200, { ok: true }, { headers: { 'set-cookie': sessionCookie('', 0, cameOverTls(req.node.req, deps.trustProxy)) } });
-  });
+    return sessionCookie('', 0, cameOverTls(req.node.req, deps.trustProxy));
+  };
+  route('POST', '/auth/logout', { auth: 'user' }, async req => reply(200, { ok: true }, { headers: { 'set-cookie': await logout(req) } }));
+  // The link form (the job board's): a plain navigation, so it answers with the sign-in page.
+  route('GET', '/auth/logout', { auth: 'public', summary: 'Sign out and go to the sign-in page' }, async req =>
+    reply(302, undefined, { headers: { 'set-cookie': await logout(req), location: '/dashboard/' } }));
   route('GET', '/api/users', { auth: 'admin' }, async () => ({ items: await auth.listUsers() }));
   route('POST', '/api/users', {
     auth: 'admin',

@@ -34,6 +34,12 @@ import { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
 
 export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/ws', '/auth'];
+/**
+ * Prefixes inside the kernel's claims that a plugin may claim: sign-in with an external
+ * identity provider (plugins/oidc) lives beside the kernel's /auth routes, and creates the
+ * session through the kernel's auth service.
+ */
+export const KERNEL_LENT_CLAIMS = ['/auth/google', '/auth/google-enabled'];
 
 export interface KernelOptions {
   settings: KernelSettings;
@@ -96,7 +102,7 @@ export class Kernel {
     const kernelDb = pluginDatabase(kernelDs, dbSettings.dialect, 'kernel');
     await runMigrations(kernelDb, 'kernel', kernelMigrations);
 
-    this.auth = new AuthStore(kernelDb);
+    this.auth = new AuthStore(kernelDb, s.trustProxy);
     const boot = await this.auth.bootstrapAdmin(s.dataDir, s.adminToken);
     this.generatedAdminTokenFile = boot.generatedTokenFile;
     if (boot.generatedTokenFile) this.log.info('generated an admin token', { file: boot.generatedTokenFile });
@@ -142,6 +148,7 @@ export class Kernel {
 
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);
     routeTable.setClaims('kernel', KERNEL_CLAIMS);
+    routeTable.lend(KERNEL_LENT_CLAIMS);
     const configStore = new KernelConfigStore(s, this.host, this.tools, this.logs, dbSettings.dialect);
     registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configStore, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy });
     routeTable.setGroup('kernel', kernelRoutes);
