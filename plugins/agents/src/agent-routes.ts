@@ -3,6 +3,7 @@ import type { AgentLoop } from './agent-runtime';
 import type { AgentStore } from './agent-store';
 import type { KeyVault } from './key-vault';
 import type { ProviderRouter } from './model-router';
+import { fromRunnerBody } from './runner-body';
 import { AgentCreateBody, AgentUpdateBody, BreakerParams, IdParams, ProviderKeyBody, ProviderParams, RosterModelBody } from './schemas';
 
 export interface AgentRouteDeps {
@@ -29,9 +30,10 @@ export function registerAgentRoutes(http: HttpRouter, d: AgentRouteDeps): void {
   };
 
   http.get('/', { auth: 'user', summary: 'Agents you can use: shared ones and your own' }, async req => ({ items: await agents.list(req.user!), nextCursor: null }));
-  http.post('/', { auth: 'user', body: AgentCreateBody, summary: 'Create an agent (shared when an admin creates it)' }, async req => {
-    checkBody(req.body, req.user!);
-    return reply(201, await agents.create(req.body, req.user!));
+  http.post('/', { auth: 'user', body: AgentCreateBody, summary: 'Create an agent (shared when an admin creates it); the coding-agent runner\'s body too' }, async req => {
+    const body = fromRunnerBody(req.body);
+    checkBody(body, req.user!);
+    return reply(201, await agents.create(body, req.user!));
   });
   http.get('/:id', { auth: 'user', params: IdParams, summary: 'An agent by id or name' }, req => agents.getVisible(req.params.id, req.user!));
   http.put('/:id', { auth: 'user', params: IdParams, body: AgentUpdateBody }, async req => {

@@ -1,15 +1,18 @@
-import { toolPolicyRef, assertOwner, definePlugin, errors, newId, ownerFilter, reply, sandboxRef, type SandboxMode, type User } from 'plinth/sdk';
+import { egressRef, toolPolicyRef, assertOwner, definePlugin, errors, newId, ownerFilter, reply, sandboxRef, type SandboxMode, type User } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
+import { channelsRef } from 'plinth/contracts/channels';
 import { cliAdaptersRef } from './contract';
 import { CliAdapters, claudeCodeAdapter, codexAdapter, commandAdapter } from './adapters';
 import { OUTPUT, RunEventLog } from './event-log';
 import { assertRepoAllowed, assertRepoPath } from './git';
 import { tasksFrom } from './hooks';
-import { RunReview, deleteBranch, mergeOrRebase, projectBranches } from './review';
+import { RunReview, branchOpArgs, checkedOutBranch, deleteBranch, mergeOrRebase, projectBranches } from './review';
 import { RunService } from './runner';
 import * as S from './schemas';
 import { ACTIVE, RunStore, migrations, type RunRow } from './store';
 import { TerminalSockets } from './terminal-ws';
+import { NOTIFY_EVENTS, RunNotifications, type NotifyEvent } from './notifications';
+import { registerRunnerRoutes } from './runner-routes';
 
 
 /** A run as the API shows it (never its token hash or raw config). */
@@ -22,9 +25,9 @@ const page = <T extends { id: string }>(items: T[], limit: number) => ({ items, 
 const bearer = (h: string | string[] | undefined) => (typeof h === 'string' && /^Bearer /i.test(h) ? h.slice(7).trim() : undefined);
 
 export default definePlugin({
-  deps: { agents: agentRuntimeRef.asOptional(), gate: toolPolicyRef.asOptional(), sandbox: sandboxRef.asOptional() },
+  deps: { agents: agentRuntimeRef.asOptional(), gate: toolPolicyRef.asOptional(), sandbox: sandboxRef.asOptional(), channels: channelsRef.asOptional(), egress: egressRef },
   provides: [cliAdaptersRef],
-  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, agents, gate, sandbox, onDispose, provide }) {
+  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, agents, gate, sandbox, channels, egress, onDispose, provide }) {
     const cfg = config as { repoRoots?: string[]; sandbox?: SandboxMode; adapterHosts?: Record<string, string[]>; terminalSandbox?: boolean };
     const db = await storage.open({ migrations });
     const store = new RunStore(db);
@@ -38,6 +41,12 @@ export default definePlugin({
       sandbox, sandboxMode: cfg.sandbox ?? 'auto', adapterHosts: cfg.adapterHosts ?? {},
     });
     const review = new RunReview(store, now);
+    const notifications = new RunNotifications(db, egress, log);
+    const unregister = notifications.register(channels);
+    if (unregister) onDispose(unregister);
+    const notifyOn = (event: NotifyEvent) => (e: { owner: string | null; payload: any }) =>
+      void notifications.onRunEvent(channels, e.owner ?? '', e.payload.run_id, event, e.payload.message ?? '').catch(err => log.warn('queuing a run notification failed', { err: String(err) }));
+    for (const event of NOTIFY_EVENTS) onDispose(events.subscribe(`runs.${event}`, notifyOn(event)));
     const terminals = new TerminalSockets(runs, dataDir, cfg.terminalSandbox ? sandbox : undefined);
     onDispose(() => terminals.stopAll());
     onDispose(() => runs.stopAll());
@@ -95,13 +104,17 @@ export default definePlugin({
       const p = await project(req.user, req.params.id);
       await deleteBranch((await repoOf(p.id, req.query.repo_id)).repo_path, req.query.branch, await store.runsOfProject(p.id));
     });
-    http.post('/api/projects/:id/branches/merge', { auth: 'user', params: S.IdParams, body: S.MergeBody }, async req => {
+    http.post('/api/projects/:id/branches/merge', { auth: 'user', params: S.IdParams, query: S.MergeQuery, body: S.MergeBody }, async req => {
       const p = await project(req.user, req.params.id);
-      return mergeOrRebase((await repoOf(p.id, req.body.repo_id)).repo_path, 'merge', req.body.into, req.body.branch, req.user!);
+      const a = branchOpArgs(req.query, req.body);
+      const repo = await repoOf(p.id, a.repo_id);
+      return mergeOrRebase(repo.repo_path, 'merge', a.into ?? await checkedOutBranch(repo.repo_path), a.branch, req.user!);
     });
-    http.post('/api/projects/:id/branches/rebase', { auth: 'user', params: S.IdParams, body: S.RebaseBody }, async req => {
+    http.post('/api/projects/:id/branches/rebase', { auth: 'user', params: S.IdParams, query: S.RebaseQuery, body: S.RebaseBody }, async req => {
       const p = await project(req.user, req.params.id);
-      return mergeOrRebase((await repoOf(p.id, req.body.repo_id)).repo_path, 'rebase', req.body.branch, req.body.onto, req.user!);
+      const a = branchOpArgs(req.query, req.body);
+      const repo = await repoOf(p.id, a.repo_id);
+      return mergeOrRebase(repo.repo_path, 'rebase', a.branch, a.onto ?? await checkedOutBranch(repo.repo_path), req.user!);
     });
 
     // ---------------------------------------------------------------- runs
@@ -116,8 +129,7 @@ export default definePlugin({
     http.post('/:id/pause', { auth: 'user', params: S.IdParams }, async req => view(await runs.pause(req.user!, req.params.id)));
     http.post('/:id/continue', { auth: 'user', params: S.IdParams, body: S.ContinueRun }, async req =>
       view(await runs.continue(req.user!, req.params.id, req.body?.message)));
-    http.post('/:id/notify', { auth: 'user', params: S.IdParams, body: S.NotifyRun }, async req =>
-      view(await runs.notify(req.user!, req.params.id, req.body.message)));
+    registerRunnerRoutes(http, { runs, store, view, notifications, project, agents: () => agents });
 
     // ---------------------------------------------------------------- events, logs, hooks
     http.get('/:id/events', { auth: 'user', params: S.IdParams, query: S.EventsQuery }, async req => {

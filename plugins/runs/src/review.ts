@@ -147,6 +147,21 @@ export async function deleteBranch(repoPath: string, name: string, runs: RunRow[
   }
 }
 
+/** A merge's or rebase's arguments from the JSON body, else the query; repo_id and branch are required. */
+export function branchOpArgs(query: Record<string, string | undefined>, body: Record<string, string | undefined> | undefined) {
+  const a = { ...query, ...(body ?? {}) };
+  const missing = ['repo_id', 'branch'].filter(k => !a[k]);
+  if (missing.length) throw errors.validation(`${missing.join(' and ')} required (in the JSON body or the query)`, { missing });
+  return a as { repo_id: string; branch: string; into?: string; onto?: string };
+}
+
+/** The branch checked out in the repository (what the runner merges into when none is named). */
+export async function checkedOutBranch(repoPath: string): Promise<string> {
+  const name = (await runGit(repoPath, ['symbolic-ref', '--quiet', '--short', 'HEAD'])).stdout.trim();
+  if (!name) throw errors.conflict('the repository has no branch checked out (detached HEAD): name the other branch');
+  return name;
+}
+
 export async function mergeOrRebase(repoPath: string, op: 'merge' | 'rebase', branch: string, other: string, user: User) {
   await assertBranchName(repoPath, branch);
   await assertBranchName(repoPath, other);

@@ -1,4 +1,5 @@
 import type { Migration, PluginDatabase } from 'plinth/sdk';
+import { notificationMigration } from './notifications';
 
 export type RunStatus = 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
 export const ACTIVE: RunStatus[] = ['queued', 'running'];
@@ -32,7 +33,7 @@ export const migrations: Migration[] = [{
     await db.query(`CREATE TABLE ${t('run_events')} (run_id VARCHAR(40) NOT NULL, seq INTEGER NOT NULL, type VARCHAR(60) NOT NULL,
       data TEXT NOT NULL, created_at VARCHAR(40) NOT NULL, PRIMARY KEY (run_id, seq))`);
   },
-}];
+}, notificationMigration];
 
 /** Projects, repos, runs and each run's numbered event log (lifecycle, hooks and terminal output). */
 export class RunStore {
