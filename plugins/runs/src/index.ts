@@ -13,6 +13,7 @@ import { ACTIVE, RunStore, migrations, type RunRow } from './store';
 import { TerminalSockets } from './terminal-ws';
 import { NOTIFY_EVENTS, RunNotifications, type NotifyEvent } from './notifications';
 import { registerRunnerRoutes } from './runner-routes';
+import { GitHubForge } from './forge';
 
 
 /** A run as the API shows it (never its token hash or raw config). */
@@ -27,8 +28,8 @@ const bearer = (h: string | string[] | undefined) => (typeof h === 'string' && /
 export default definePlugin({
   deps: { agents: agentRuntimeRef.asOptional(), gate: toolPolicyRef.asOptional(), sandbox: sandboxRef.asOptional(), channels: channelsRef.asOptional(), egress: egressRef },
   provides: [cliAdaptersRef],
-  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, agents, gate, sandbox, channels, egress, onDispose, provide }) {
-    const cfg = config as { repoRoots?: string[]; sandbox?: SandboxMode; adapterHosts?: Record<string, string[]>; terminalSandbox?: boolean };
+  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, secrets, agents, gate, sandbox, channels, egress, onDispose, provide }) {
+    const cfg = config as { repoRoots?: string[]; sandbox?: SandboxMode; adapterHosts?: Record<string, string[]>; terminalSandbox?: boolean; forge?: { apiBaseUrl?: string } };
     const db = await storage.open({ migrations });
     const store = new RunStore(db);
     const runLog = new RunEventLog(store, clock, log);
@@ -40,7 +41,8 @@ export default definePlugin({
       agents: () => agents, gate: () => gate, hookUrl: id => `${kernel.baseUrl()}/api/runs/${id}/hook`,
       sandbox, sandboxMode: cfg.sandbox ?? 'auto', adapterHosts: cfg.adapterHosts ?? {},
     });
-    const review = new RunReview(store, now);
+    const forge = new GitHubForge(cfg.forge?.apiBaseUrl ?? 'https://api.github.com', secrets.PLINTH_GITHUB_TOKEN, egress);
+    const review = new RunReview(store, now, forge);
     const notifications = new RunNotifications(db, egress, log);
     const unregister = notifications.register(channels);
     if (unregister) onDispose(unregister);
@@ -129,7 +131,7 @@ export default definePlugin({
     http.post('/:id/pause', { auth: 'user', params: S.IdParams }, async req => view(await runs.pause(req.user!, req.params.id)));
     http.post('/:id/continue', { auth: 'user', params: S.IdParams, body: S.ContinueRun }, async req =>
       view(await runs.continue(req.user!, req.params.id, req.body?.message)));
-    registerRunnerRoutes(http, { runs, store, view, notifications, project, agents: () => agents });
+    registerRunnerRoutes(http, { runs, store, view, notifications, project, agents: () => agents, forge });
 
     // ---------------------------------------------------------------- events, logs, hooks
     http.get('/:id/events', { auth: 'user', params: S.IdParams, query: S.EventsQuery }, async req => {
@@ -169,7 +171,7 @@ export default definePlugin({
     http.post('/:id/rename-branch', { auth: 'user', params: S.IdParams, body: S.RenameBody }, withRun((run, req) => review.renameBranch(run, req.body.name)));
     http.post('/:id/revert', { auth: 'user', params: S.IdParams, body: S.RepoBody }, withRun((run, req) => review.revert(run, req.body?.repo)));
     http.post('/:id/push', { auth: 'user', params: S.IdParams, body: S.RepoBody }, withRun((run, req) => review.push(run, req.body?.repo)));
-    http.post('/:id/pull-request', { auth: 'user', params: S.IdParams, body: S.RepoBody }, withRun((run, req) => review.pullRequest(run, req.body?.repo)));
+    http.post('/:id/pull-request', { auth: 'user', params: S.IdParams, body: S.PullRequestBody }, withRun((run, req) => review.pullRequest(run, req.body?.repo, req.body ?? {})));
     http.post('/:id/accept', { auth: 'user', params: S.IdParams, body: S.RepoBody }, withRun((run, req) => review.accept(run, req.body?.repo)));
 
     // ---------------------------------------------------------------- terminal

@@ -1,5 +1,7 @@
-import { reply, type HttpRouter, type User } from 'plinth/sdk';
+import { errors, reply, type HttpRouter, type User } from 'plinth/sdk';
 import type { AgentRuntime } from 'plinth/contracts/agents';
+import type { GitHubForge } from './forge';
+import { pushRemote, runGit } from './git';
 import type { RunNotifications } from './notifications';
 import type { RunService } from './runner';
 import * as S from './schemas';
@@ -12,6 +14,7 @@ export interface RunnerRouteDeps {
   notifications: RunNotifications;
   project(user: User | undefined, id: string): Promise<ProjectRow>;
   agents(): AgentRuntime | undefined;
+  forge: GitHubForge;
 }
 
 /**
@@ -39,5 +42,18 @@ export function registerRunnerRoutes(http: HttpRouter, d: RunnerRouteDeps): void
     const all = (await d.agents()?.listAgents()) ?? [];
     const items = all.filter(a => a.provider_config?.project_id === p.id && (a.owner === null || a.owner === user.id || user.role === 'admin'));
     return reply(200, { items, nextCursor: null });
+  });
+  http.get('/api/projects/:id/branches/pr-status', { auth: 'user', params: S.IdParams, summary: 'Pull request, checks and review status of each run branch (GitHub)' }, async req => {
+    const p = await d.project(req.user, req.params.id);
+    if (!d.forge.configured) throw errors.unavailable('no forge token: set the PLINTH_GITHUB_TOKEN secret to ask GitHub');
+    const branches = [...new Set((await d.store.runsOfProject(p.id)).map(r => r.branch))];
+    const items = [];
+    for (const repo of await d.store.repos(p.id)) {
+      const remote = await pushRemote(repo.repo_path).catch(() => undefined);
+      if (!remote) continue;
+      const url = (await runGit(repo.repo_path, ['remote', 'get-url', remote])).stdout.trim();
+      for (const branch of branches) items.push({ repo: repo.name, repo_id: repo.id, branch, pull_request: await d.forge.status(url, branch) });
+    }
+    return { items, nextCursor: null };
   });
 }

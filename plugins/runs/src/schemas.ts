@@ -33,6 +33,7 @@ export const NotificationSettingsBody = {
 export const CommitBody = obj({ message: { type: 'string', minLength: 1, maxLength: 10_000 }, repo: id }, ['message']);
 export const RenameBody = obj({ name: { type: 'string', minLength: 1, maxLength: 250 } }, ['name']);
 export const RepoBody = obj({ repo: id });
+export const PullRequestBody = obj({ repo: id, title: { type: 'string', minLength: 1, maxLength: 256 }, body: { type: 'string', maxLength: 65_536 } });
 export const RepoQuery = obj({ repo: id });
 export const EventsQuery = obj({ after: { type: 'integer', minimum: 0, default: 0 }, limit: { type: 'integer', minimum: 1, maximum: 5000, default: 500 }, type: { type: 'string', maxLength: 60 } });
 export const StreamQuery = obj({ last_event_id: { type: 'string', pattern: '^[0-9]{1,15}$' } });

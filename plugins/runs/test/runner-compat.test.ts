@@ -24,6 +24,40 @@ let discordUrl = '';
 /** What the fake Discord received, and how it answers the next calls. */
 const received: Array<{ path: string; body: any }> = [];
 let answers: number[] = [];
+let startRun: () => Promise<string>;
+let settledOf: (id: string) => Promise<any>;
+let github: Server;
+/** The fake GitHub's pull requests, and the requests it was sent. */
+const pulls: any[] = [];
+const githubCalls: Array<{ method: string; path: string; auth: string | undefined; body: any }> = [];
+process.env.PLINTH_GITHUB_TOKEN = 'ghp_test_token';
+
+/** GitHub's REST API as documented: create a pull (201, or 422 when one exists), list by head, combined status, reviews. */
+function fakeGitHub(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, raw: string) {
+  const url = new URL(req.url!, 'http://x');
+  const body = raw ? JSON.parse(raw) : undefined;
+  githubCalls.push({ method: req.method!, path: url.pathname + url.search, auth: req.headers.authorization, body });
+  const json = (status: number, value: unknown) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(value)); };
+  if (req.headers.authorization !== 'Bearer ghp_test_token') return json(401, { message: 'Bad credentials' });
+  let m;
+  if (req.method === 'POST' && url.pathname === '/repos/acme/app/pulls') {
+    if (pulls.some(p => p.head.ref === body.head && p.state === 'open')) return json(422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for acme:${body.head}.` }] });
+    const pr = { number: 7 + pulls.length, html_url: `https://github.com/acme/app/pull/${7 + pulls.length}`, state: 'open', merged_at: null, title: body.title, body: body.body, head: { ref: body.head, sha: 'abc123' }, base: { ref: body.base } };
+    pulls.push(pr);
+    return json(201, pr);
+  }
+  if (req.method === 'GET' && url.pathname === '/repos/acme/app/pulls') {
+    const head = url.searchParams.get('head');
+    return json(200, pulls.filter(p => `acme:${p.head.ref}` === head && (url.searchParams.get('state') === 'all' || p.state === url.searchParams.get('state'))));
+  }
+  if (req.method === 'GET' && url.pathname === '/repos/acme/app/commits/abc123/status') {
+    return json(200, { state: 'success', total_count: 2, sha: 'abc123', statuses: [{ state: 'success', context: 'ci/build' }, { state: 'success', context: 'ci/test' }] });
+  }
+  if (req.method === 'GET' && (m = url.pathname.match(/^\/repos\/acme\/app\/pulls\/(\d+)\/reviews$/))) {
+    return json(200, [{ id: 1, state: 'COMMENTED', user: { login: 'rev' } }, { id: 2, state: 'APPROVED', user: { login: 'rev' } }]);
+  }
+  json(404, { message: 'Not Found' });
+}
 
 before(async () => {
   discord = createServer((req, res) => {
@@ -42,13 +76,15 @@ before(async () => {
   });
   await new Promise<void>(r => discord.listen(0, '127.0.0.1', r));
   discordUrl = `http://127.0.0.1:${(discord.address() as AddressInfo).port}/api/webhooks/123/secret-token`;
+  github = createServer((req, res) => { let raw = ''; req.on('data', c => { raw += c; }); req.on('end', () => fakeGitHub(req, res, raw)); });
+  await new Promise<void>(r => github.listen(0, '127.0.0.1', r));
   k = await createTestKernel({
     database: process.env.PLINTH_TEST_POSTGRES_URL ? 'postgres' : 'sqlite',
     egressAllow: ['127.0.0.1'],
     plugins: [
       { path: join(ROOT, 'plugins', 'agents') },
       { path: join(ROOT, 'plugins', 'channels'), config: { delivery: { backoffBaseMs: 20, backoffMaxMs: 100, pollIntervalMs: 50 } } },
-      { path: PLUGIN, config: { repoRoots: [REPO_BASE], sandbox: 'off' } },
+      { path: PLUGIN, config: { repoRoots: [REPO_BASE], sandbox: 'off', forge: { apiBaseUrl: `http://127.0.0.1:${(github.address() as AddressInfo).port}` } } },
     ],
   });
   user = await k.createUser() as any;
@@ -62,6 +98,7 @@ before(async () => {
 after(async () => {
   await k?.stop();
   discord?.close();
+  github?.close();
 });
 
 test('POST /api/agents takes the runner\'s body: project, comma tools, a bare model, defaults; the project lists its agents', async () => {
@@ -115,27 +152,27 @@ test('notify: settings, then a notified run that completes is announced on the D
 
   const agent = await k.request('POST', '/api/agents', { token: k.adminToken, body: { name: 'echoer', kind: 'cli', cli_name: 'command', provider_config: { command: AGENT, args: ['echo'] } } });
   assert.equal(agent.status, 201, agent.text);
-  const start = async () => {
+  startRun = async () => {
     const r = await k.request('POST', '/api/runs', { token: user.token, body: { agent_id: agent.body.id, task: 't', project_id: projectId } });
     assert.equal(r.status, 201, r.text);
     await until(async () => (await k.request('GET', `/api/runs/${r.body.id}/logs`, { token: user.token })).text.includes('ready'), 10_000, 'the CLI to start');
     return r.body.id as string;
   };
-  const settled = (id: string) => until(async () => { const r = (await k.request('GET', `/api/runs/${id}`, { token: user.token })).body; return ['completed', 'failed'].includes(r.status) && r; }, 10_000, 'the run to end');
+  settledOf = (id: string) => until(async () => { const r = (await k.request('GET', `/api/runs/${id}`, { token: user.token })).body; return ['completed', 'failed'].includes(r.status) && r; }, 10_000, 'the run to end');
 
   // Not notified: nothing is sent.
-  const quiet = await start();
+  const quiet = await startRun();
   assert.equal((await k.request('POST', `/api/runs/${quiet}/input`, { token: user.token, body: { message: 'quit' } })).status, 200);
-  await settled(quiet);
+  await settledOf(quiet);
 
-  const loud = await start();
+  const loud = await startRun();
   const n = await k.request('POST', `/api/runs/${loud}/notify`, { token: user.token, body: { notify: true } });
   assert.equal(n.status, 200, n.text);
   assert.equal(n.body.notify, true);
   answers = [429];
   // The old shape of notify still types into the CLI.
   assert.equal((await k.request('POST', `/api/runs/${loud}/notify`, { token: user.token, body: { message: 'quit' } })).status, 200);
-  assert.equal((await settled(loud)).status, 'completed');
+  assert.equal((await settledOf(loud)).status, 'completed');
   await until(() => received.length >= 2, 10_000, 'the webhook to be retried');
   assert.equal(received.length, 2);
   for (const r of received) {
@@ -145,4 +182,37 @@ test('notify: settings, then a notified run that completes is announced on the D
   }
   // A body that is neither shape is refused.
   assert.equal((await k.request('POST', `/api/runs/${loud}/notify`, { token: user.token, body: { notify: 'yes' } })).status, 400);
+});
+
+test('pull requests for real: pushed and opened through the GitHub API (number and URL), the open one answered again; pr-status gives state, checks and review', async () => {
+  const remoteDir = join(REPO_BASE, 'acme-app.git');
+  gitIn(REPO_BASE, 'init', '-q', '--bare', remoteDir);
+  gitIn(repo, 'remote', 'add', 'origin', 'https://github.com/acme/app.git');
+  // Fetch URL on GitHub (what the API is asked about), pushes to a local bare repository.
+  gitIn(repo, 'remote', 'set-url', '--push', 'origin', remoteDir);
+  const id = await startRun();
+  await k.request('POST', `/api/runs/${id}/input`, { token: user.token, body: { message: 'quit' } });
+  const run = await settledOf(id);
+  const pr = await k.request('POST', `/api/runs/${id}/pull-request`, { token: user.token, body: { title: 'Add the thing', body: 'Made by a run.' } });
+  assert.equal(pr.status, 200, pr.text);
+  assert.equal(pr.body.items[0].number, 7);
+  assert.equal(pr.body.items[0].pull_request_url, 'https://github.com/acme/app/pull/7');
+  assert.equal(gitIn(remoteDir, 'rev-parse', '--verify', `refs/heads/${run.branch}`).length, 40, 'the branch was pushed');
+  const created = githubCalls.find(c => c.method === 'POST')!;
+  assert.equal(created.auth, 'Bearer ghp_test_token');
+  assert.deepEqual(created.body, { title: 'Add the thing', body: 'Made by a run.', head: run.branch, base: 'main' });
+  // Again: GitHub says it exists (422); the open one is answered.
+  const again = await k.request('POST', `/api/runs/${id}/pull-request`, { token: user.token, body: { title: 'Add the thing' } });
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.body.items[0].number, 7);
+  assert.equal(again.body.items[0].existing, true);
+  assert.equal(pulls.length, 1);
+
+  const st = await k.request('GET', `/api/projects/${projectId}/branches/pr-status`, { token: user.token });
+  assert.equal(st.status, 200, st.text);
+  const mine = st.body.items.find((i: any) => i.branch === run.branch);
+  assert.deepEqual(mine.pull_request, { number: 7, url: 'https://github.com/acme/app/pull/7', state: 'open', merged: false, head_sha: 'abc123', checks: { state: 'success', total: 2 }, review: 'approved' });
+  // Another user sees none of it.
+  const other = await k.createUser();
+  assert.equal((await k.request('GET', `/api/projects/${projectId}/branches/pr-status`, { token: other.token })).status, 404);
 });
