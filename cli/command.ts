@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { settingsFromEnv, type KernelSettings } from '../core/settings';
+import { settingsFromEnv, type KernelSettings } from '../core/process-settings';
 import { Output, UsageError } from './output';
 import { serverTarget, type ServerTarget } from './server-client';
 

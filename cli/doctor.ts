@@ -6,7 +6,7 @@ import type { DoctorCheckResult } from '../sdk';
 import { readManifest } from '../core/plugins/manifest';
 import { sandboxCheck } from '../core/sandbox/doctor-check';
 import { RegistryFile, type RegistryEntry } from '../core/plugins/registry-file';
-import type { KernelSettings } from '../core/settings';
+import type { KernelSettings } from '../core/process-settings';
 import { databaseSettings, openDataSource } from '../core/storage/database';
 import { kernelMigrations } from '../core/storage/kernel-schema';
 import { compileSchema, describeErrors } from '../core/validation';

@@ -15,6 +15,8 @@ commands:
   user add --email <e>           create a user (password by --password or --password-stdin)
   token create --user <e|id>     create an API token for a user
   doctor                         check Node, registry, manifests, database, port and what plugins contribute (model providers)
+  peer list|ask|ack|doctor|rehook|whoami|hook|install-hook
+                                 the peer mesh: coding agents in tmux panes (\`plinth peer --help\`)
   mcp                            serve the kernel's MCP endpoint over stdio (PLINTH_MCP_TOKEN acts as that user, else as the admin)
 
 Commands that talk to a server use --url / PLINTH_URL (else the configured host and port) and
@@ -34,6 +36,7 @@ const COMMANDS: Record<string, () => Runner> = {
   token: () => require('./users').tokenCommand,
   tokens: () => require('./users').tokenCommand,
   doctor: () => require('./doctor').doctorCommand,
+  peer: () => require('./peer').peerCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

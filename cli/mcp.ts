@@ -1,5 +1,5 @@
 import { Kernel } from '../core/kernel';
-import { settingsFromEnv } from '../core/settings';
+import { settingsFromEnv } from '../core/process-settings';
 
 /**
  * `plinth mcp`: an in-process kernel on a free loopback port, and a transport-level bridge

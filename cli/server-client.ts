@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KernelSettings } from '../core/settings';
+import type { KernelSettings } from '../core/process-settings';
 import { CliFailure } from './output';
 
 /**

@@ -1,5 +1,5 @@
 import { Kernel } from '../core/kernel';
-import { settingsFromEnv } from '../core/settings';
+import { settingsFromEnv } from '../core/process-settings';
 import { commandContext } from './command';
 import { UsageError } from './output';
 

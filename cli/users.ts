@@ -1,5 +1,5 @@
 import { AuthStore } from '../core/auth/auth-store';
-import type { KernelSettings } from '../core/settings';
+import type { KernelSettings } from '../core/process-settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from '../core/storage/database';
 import { kernelMigrations } from '../core/storage/kernel-schema';
 import { commandContext, type CommandContext } from './command';

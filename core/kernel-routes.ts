@@ -2,13 +2,14 @@ import { errors, reply, type RouteHandler, type RouteRequest, type RouteOptions 
 import type { AuthStore } from './auth/auth-store';
 import { LoginThrottle } from './auth/login-throttle';
 import { bearerToken, cameOverTls, cookieToken, sessionCookie } from './http/request-auth';
-import type { Method, RouteGroup, RouteTable } from './http/routes';
+import type { Method, RouteGroup } from './http/routes';
+import type { RouteTable } from './http/route-table';
 import { buildOpenApi } from './http/openapi';
 import type { WsTickets } from './http/websocket';
 import type { LogSink } from './log';
 import type { PluginHost, PluginState } from './plugins/plugin-host';
 import type { KernelToolRegistry } from './tools';
-import type { KernelConfigStore } from './kernel-config';
+import type { KernelConfigUpdate } from './kernel-config-update';
 import { KERNEL_VERSION } from './version';
 
 export interface KernelRouteDeps {
@@ -18,7 +19,7 @@ export interface KernelRouteDeps {
   auth: AuthStore;
   tickets: WsTickets;
   logs: LogSink;
-  config: KernelConfigStore;
+  config: KernelConfigUpdate;
   startedAt: number;
   dialect: string;
   /** Proxies whose X-Forwarded-Proto counts (PLINTH_TRUST_PROXY). */

@@ -5,17 +5,18 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, egressRef, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
+import { PlinthError, egressRef, originAllowed, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import { PluginFaults } from './faults';
 import { writeError } from './http/error-writer';
-import { RouteGroup, RouteTable, type RouteEnv } from './http/routes';
+import { RouteGroup, type RouteEnv } from './http/routes';
+import { RouteTable } from './http/route-table';
 import type { NodeSseStream } from './http/sse';
 import { PerUserCap } from './http/user-caps';
 import { WsTable, WsTickets, verifyUpgrade } from './http/websocket';
 import { wsDispatch } from './http/ws-dispatch';
-import { KernelConfigStore } from './kernel-config';
+import { KernelConfigUpdate } from './kernel-config-update';
 import { registerKernelRoutes } from './kernel-routes';
 import { LogSink, createLogger } from './log';
 import { coreServiceFactories } from './plugins/core-services';
@@ -27,7 +28,7 @@ import { watchPlugins } from './plugins/watcher';
 import { Admission } from './http/admission';
 import { EgressPolicy, parseEgressAllow, type EgressLookup } from './egress';
 import { KernelSandbox, defaultHidden } from './sandbox/kernel-sandbox';
-import { isLoopback, type KernelSettings } from './settings';
+import { isLoopback, type KernelSettings } from './process-settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from './storage/database';
 import { kernelMigrations } from './storage/kernel-schema';
 import { KernelToolRegistry } from './tools';
@@ -143,21 +144,21 @@ export class Kernel {
     this.host = new PluginHost({
       registry: new RegistryFile(s.registryPath), services, routeTable, wsTable, tools: this.tools, routeEnv, bus: this.bus,
       logSink: this.logs, log: this.log, dataDir: s.dataDir, drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs,
-      faults: this.faults,
+      faults: this.faults, sandbox: this.sandbox,
     });
 
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);
     routeTable.setClaims('kernel', KERNEL_CLAIMS);
     routeTable.lend(KERNEL_LENT_CLAIMS);
-    const configStore = new KernelConfigStore(s, this.host, this.tools, this.logs, dbSettings.dialect);
-    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configStore, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy });
+    const configUpdate = new KernelConfigUpdate(s, this.host, this.tools, this.logs, dbSettings.dialect);
+    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configUpdate, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy });
     routeTable.setGroup('kernel', kernelRoutes);
 
     const admission = new Admission(s);
     const app = websockify(new Koa(), {
       verifyClient: verifyUpgrade({
         auth: this.auth, tickets, table: wsTable, bus: this.bus, perUser: new PerUserCap('WebSockets', () => this.settings.maxWsPerUser),
-        allowedOrigin: (origin, host) => safeOrigin(origin, host),
+        allowedOrigin: (origin, host) => originAllowed(origin, host, isLoopback),
         admitted: (remote, host) => admission.check(remote, host) === undefined,
       }) as any,
       maxPayload: 1024 * 1024,
@@ -217,14 +218,5 @@ export class Kernel {
       this.log.info('kernel stopped');
     })();
     return this.stopping;
-  }
-}
-
-function safeOrigin(origin: string, host: string | undefined): boolean {
-  try {
-    const u = new URL(origin);
-    return u.host === host || isLoopback(u.hostname);
-  } catch {
-    return false;
   }
 }

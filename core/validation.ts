@@ -1,7 +1,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { kernelErrors, PlinthError, type JsonSchema } from '../sdk';
+import { kernelErrors, PlinthError, type JsonSchema, type SchemaProblem, type ValidatorService } from '../sdk';
 
 type Flavour = 'strict' | 'coerce' | 'strict2020' | 'coerce2020';
 const instances = new Map<Flavour, Ajv>();
@@ -24,9 +24,17 @@ function ajvFor(flavour: Flavour): Ajv {
  */
 const compiled = new Map<string, ValidateFunction>();
 
-export function compileSchema(schema: JsonSchema, options: { coerce?: boolean } = {}): ValidateFunction {
+export function compileSchema(schema: JsonSchema, options: { coerce?: boolean; transient?: boolean } = {}): ValidateFunction {
   const is2020 = typeof schema.$schema === 'string' && schema.$schema.includes('2020-12');
   const flavour = `${options.coerce ? 'coerce' : 'strict'}${is2020 ? '2020' : ''}` as Flavour;
+  if (options.transient) {
+    // Ajv keeps every compiled schema (by object and by `$id`): drop it at once, or each one a user
+    // sends would stay, and a second one with the same `$id` would be refused. The function keeps working.
+    const ajv = ajvFor(flavour);
+    const fn = ajv.compile(schema);
+    ajv.removeSchema(schema);
+    return fn;
+  }
   const key = flavour + '\u0000' + JSON.stringify(schema);
   let fn = compiled.get(key);
   if (!fn) {
@@ -67,8 +75,8 @@ export function lazyValidator(schema: JsonSchema, options: { coerce?: boolean } 
   return validate;
 }
 
-export function describeErrors(where: string, errs: ErrorObject[] | null | undefined): { message: string; details: unknown[] } {
-  const details = (errs ?? []).map(e => {
+export function describeErrors(where: string, errs: ErrorObject[] | null | undefined): { message: string; details: SchemaProblem[] } {
+  const details = (errs ?? []).map((e): SchemaProblem => {
     const field = e.instancePath ? `${where}${e.instancePath}` : where;
     if (e.keyword === 'required') return { field: `${field}/${(e.params as any).missingProperty}`, message: 'is required' };
     if (e.keyword === 'additionalProperties') return { field: `${field}/${(e.params as any).additionalProperty}`, message: 'is not allowed' };
@@ -83,3 +91,17 @@ export function validationError(where: string, errs: ErrorObject[] | null | unde
   const { message, details } = describeErrors(where, errs);
   return kernelErrors.error('PLINTH_ERR_VALIDATION', message, { details });
 }
+
+/** The validator plugins get (`ctx.validator`, `coreServices.validator`): the same Ajv instances and messages as the routes'. */
+export const kernelValidator: ValidatorService = {
+  compile(schema, options = {}) {
+    let fn: ValidateFunction;
+    try {
+      fn = compileSchema(schema, { transient: options.transient });
+    } catch (err) {
+      throw kernelErrors.error('PLINTH_ERR_SCHEMA', `not a valid JSON Schema: ${(err as Error).message}`, { cause: err });
+    }
+    const where = options.where ?? 'data';
+    return data => (fn(data) ? { ok: true } : { ok: false, ...describeErrors(where, fn.errors) } as const);
+  },
+};

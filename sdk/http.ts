@@ -10,6 +10,19 @@ export function isReply(value: unknown): value is Reply {
   return !!value && typeof value === 'object' && (value as Reply).__plinthReply === true;
 }
 
+/**
+ * The one check of a browser's `Origin` header: it is allowed when its host (with port) is the
+ * `Host` the request was sent to, or when `allowName` accepts its host name (loopback names, an
+ * allowlist). An absent or unparsable origin is refused; callers that accept requests without one
+ * (non-browser clients) test for its absence first.
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowName?: (hostname: string) => boolean): boolean {
+  if (!origin) return false;
+  let url: URL;
+  try { url = new URL(origin); } catch { return false; }
+  return (!!host && url.host === host) || !!allowName?.(url.hostname);
+}
+
 /** Returned by a handler that wrote the response itself through `req.node.res`. */
 export const HANDLED = Symbol.for('plinth.handled');
 
@@ -34,7 +47,11 @@ export const paginationQuery = {
   cursor: { type: 'string', maxLength: 200 },
 } as const;
 
-/** Keyset position of the last item of a page: its creation time and id (opaque to clients). */
+/**
+ * Keyset position of the last item of a page (opaque to clients, the one cursor format): the
+ * value of its order column — its creation time in epoch ms, or a serial number for lists that
+ * page by one — and its id.
+ */
 export interface PagePosition { ms: number; id: string }
 
 export function decodeCursor(cursor: string | undefined): PagePosition | undefined {

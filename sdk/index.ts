@@ -11,3 +11,6 @@ export * from './storage';
 export * from './lazy';
 export * from './doctor-checks';
 export * from './sandbox';
+export * from './write-behind';
+export * from './graph';
+export * from './secret-box';

@@ -1,6 +1,6 @@
 import { createServiceRef } from './refs';
 import type {
-  AuthService, Clock, EventBus, HttpRouter, KernelInfo, Logger, StorageService, Timers, ToolPolicyService, ToolRegistry, WsRegistry,
+  AuthService, Clock, EventBus, HttpRouter, KernelInfo, Logger, StorageService, Timers, ToolPolicyService, ToolRegistry, ValidatorService, WsRegistry,
 } from './types';
 
 /**
@@ -18,6 +18,7 @@ export const coreServices = {
   auth: createServiceRef<AuthService>({ id: 'core.auth' }),
   clock: createServiceRef<Clock>({ id: 'core.clock' }),
   timers: createServiceRef<Timers>({ id: 'core.timers' }),
+  validator: createServiceRef<ValidatorService>({ id: 'core.validator' }),
   kernel: createServiceRef<KernelInfo>({ id: 'core.kernel' }),
 };
 

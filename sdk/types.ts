@@ -273,6 +273,26 @@ export interface AuthService {
   signInExternal(identity: { email: string; name?: string }, options: { createRole?: Role; req: IncomingMessage }): Promise<{ user: User; created: boolean; token: string; expiresAt: string; setCookie: string }>;
 }
 
+// ---------------------------------------------------------------- validation
+
+export interface SchemaProblem { field: string; message: string }
+export type SchemaCheckResult = { ok: true } | { ok: false; message: string; details: SchemaProblem[] };
+
+/**
+ * The kernel's one JSON Schema validator (Ajv with formats; defaults applied; draft-07, or
+ * 2020-12 when `$schema` says so) — the one that checks routes and tool inputs. Use it for what
+ * you validate yourself instead of an Ajv of your own.
+ */
+export interface ValidatorService {
+  /**
+   * Compiles `schema` (once per distinct schema text) and answers a check of data against it; the
+   * problems name fields under `where` (`body/request`), as the kernel's 400s do. Throws
+   * `PLINTH_ERR_SCHEMA` when `schema` is not valid JSON Schema. `transient: true` for a schema a
+   * user sent (a job's result_schema): it is compiled without being kept, so none accumulate.
+   */
+  compile(schema: JsonSchema, options?: { where?: string; transient?: boolean }): (data: unknown) => SchemaCheckResult;
+}
+
 // ---------------------------------------------------------------- time
 
 export interface Clock {
@@ -314,6 +334,7 @@ export interface PluginContext<C = Record<string, unknown>> {
   auth: AuthService;
   clock: Clock;
   timers: Timers;
+  validator: ValidatorService;
   kernel: KernelInfo;
   /** Registered disposers run in reverse order when this generation is disposed. */
   onDispose(fn: Disposer): void;

@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Kernel } from '../core/kernel';
-import { settingsFromEnv, type KernelSettings } from '../core/settings';
+import { settingsFromEnv, type KernelSettings } from '../core/process-settings';
 import { coreServices, type AnyServiceRef, type Clock, type EventBus, type PluginDefinition, type ServiceFactory, type ServiceRef, type User } from '../sdk';
 import type { ServiceMock } from './mock-services';
 
 export { mockService, mockServices, type ManualClock, type ServiceMock } from './mock-services';
 export { echoAgents, type EchoAgentsOptions } from './fixtures/echo-agents';
 export { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic';
+export { failureControls, listenLocal, readJsonBody, sleep, type FailureMode, type FakeApi } from './fake-api';
 
 /** A plugin folder (`plugin.json` + code), as in the registry. */
 export interface TestPluginFolder {
@@ -23,6 +24,8 @@ export interface TestPluginFolder {
   id?: string;
   enabled?: boolean;
   config?: Record<string, unknown>;
+  /** `sandbox`: its own process in the OS sandbox; PLINTH_TEST_ISOLATION=sandbox makes it the default for folders. */
+  isolation?: 'in-process' | 'sandbox';
 }
 
 /**
@@ -101,7 +104,8 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     if ('plugin' in p) return { id: p.manifest.id, path: inline.add(p), enabled: p.enabled ?? true, config: p.config ?? {} };
     const path = isAbsolute(p.path) ? p.path : resolve(p.path);
     const id = p.id ?? require(join(path, 'plugin.json')).id;
-    return { id, path, enabled: p.enabled ?? true, config: p.config ?? {} };
+    const isolation = p.isolation ?? (process.env.PLINTH_TEST_ISOLATION === 'sandbox' ? 'sandbox' : undefined);
+    return { id, path, enabled: p.enabled ?? true, config: p.config ?? {}, ...(isolation ? { isolation } : {}) };
   });
   const { services, clock } = presetServices(options);
   writeFileSync(registryPath, JSON.stringify({ plugins }, null, 2));

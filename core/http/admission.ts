@@ -1,5 +1,5 @@
 import { kernelErrors, PlinthError } from '../../sdk';
-import { isLoopback, type KernelSettings } from '../settings';
+import { isLoopback, type KernelSettings } from '../process-settings';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
-import { errors, type AuthLevel, type User } from '../../sdk';
+import { errors, originAllowed, type AuthLevel, type User } from '../../sdk';
 import type { AuthStore } from '../auth/auth-store';
 
 export const SESSION_COOKIE = 'plinth_session';
@@ -32,7 +32,7 @@ export function authenticate(ctx: Context, level: AuthLevel, store: AuthStore): 
   if (!token) {
     token = cookieToken(ctx.get('cookie'));
     if (token && !['GET', 'HEAD'].includes(ctx.method)) {
-      if (!sameOrigin(ctx.get('origin'), ctx.get('host'))) throw errors.forbidden('cookie-authenticated requests that change state must come from the same origin');
+      if (!originAllowed(ctx.get('origin'), ctx.get('host'))) throw errors.forbidden('cookie-authenticated requests that change state must come from the same origin');
     }
   }
   if (!token) throw errors.unauthorized();
@@ -48,11 +48,6 @@ export function authenticate(ctx: Context, level: AuthLevel, store: AuthStore): 
 function checkLevel(user: User, level: AuthLevel): User {
   if (level === 'admin' && user.role !== 'admin') throw errors.forbidden('this route needs the admin role');
   return user;
-}
-
-function sameOrigin(origin: string, host: string): boolean {
-  if (!origin) return false;
-  try { return new URL(origin).host === host; } catch { return false; }
 }
 
 /**

@@ -1,11 +1,12 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { ValidateFunction } from 'ajv';
-import { kernelErrors, PlinthError, isReply, HANDLED, type AuthLevel, type RouteHandler, type RouteOptions, type RouteRequest, type SseStream, type User } from '../../sdk';
+import { kernelErrors, type AuthLevel, type RouteHandler, type RouteOptions, type User } from '../../sdk';
 import { lazyValidator, validationError } from '../validation';
 import type { AuthStore } from '../auth/auth-store';
 import { authenticate } from './request-auth';
 import { checkJsonDepth, isJsonType, parseJson, readBody } from './body';
+import { KoaRouteRequest, writeResult } from './route-request';
 import { NodeSseStream } from './sse';
 import type { PerUserCap } from './user-caps';
 
@@ -173,173 +174,7 @@ export class RouteGroup {
   }
 }
 
-/**
- * What a handler receives. A class rather than an object literal with closures: it is built on
- * every request, and the abort signal and SSE stream are made only when a handler asks.
- */
-class KoaRouteRequest implements RouteRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Record<string, string | string[] | undefined>;
-  stream: NodeSseStream | undefined;
-  private controller: AbortController | undefined;
-  private onClose: (() => void) | undefined;
-
-  constructor(
-    private readonly ctx: Context,
-    readonly params: Record<string, string>,
-    readonly query: Record<string, unknown>,
-    readonly body: unknown,
-    readonly rawBody: Buffer | undefined,
-    readonly user: User | undefined,
-    private readonly env: Pick<RouteEnv, 'onSseOpen' | 'onSseClose' | 'ssePerUser'>,
-  ) {
-    this.method = ctx.method;
-    this.path = ctx.path;
-    this.headers = ctx.headers;
-  }
-
-  get ip(): string { return this.ctx.ip; }
-  get node() { return { req: this.ctx.req, res: this.ctx.res }; }
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      const c = (this.controller = new AbortController());
-      const res = this.ctx.res;
-      this.onClose = () => { if (!res.writableFinished) c.abort(); };
-      res.once('close', this.onClose);
-    }
-    return this.controller.signal;
-  }
-
-  sse(): SseStream {
-    if (this.stream) return this.stream;
-    const ctx = this.ctx;
-    // Taken before anything is written, so the 429 is an ordinary JSON error.
-    const release = this.user && this.env.ssePerUser ? this.env.ssePerUser.acquire(this.user.id) : undefined;
-    ctx.respond = false;
-    const lastId = ctx.get('last-event-id') || (typeof ctx.query.last_event_id === 'string' ? ctx.query.last_event_id : undefined);
-    const stream: NodeSseStream = new NodeSseStream(ctx.res, lastId || undefined, () => { release?.(); this.env.onSseClose(stream); });
-    this.stream = stream;
-    this.env.onSseOpen(stream);
-    return stream;
-  }
-
-  release(): void {
-    if (this.onClose) this.ctx.res.off('close', this.onClose);
-  }
-}
-
-function writeResult(ctx: Context, result: unknown): void {
-  if (result === HANDLED) {
-    ctx.respond = false;
-    return;
-  }
-  if (isReply(result)) {
-    ctx.status = result.status;
-    for (const [k, val] of Object.entries(result.headers ?? {})) ctx.set(k, val);
-    if (result.type) ctx.type = result.type;
-    if (result.body !== undefined) ctx.body = result.body as any;
-    else if (result.status !== 204) ctx.body = '';
-    return;
-  }
-  if (result === undefined) {
-    ctx.status = 204;
-    return;
-  }
-  ctx.status = 200;
-  ctx.body = result as any;
-}
-
-/**
- * Which owner serves a path. Owners claim prefixes (`/api/<id>`, or what the manifest
- * declares); the longest claimed prefix wins. Swapping a plugin's group is one Map write, so a
- * request sees either the old generation or the new one, never a mix.
- */
-export class RouteTable {
-  private readonly claims = new Map<string, string>();
-  /** Prefixes under the kernel's claims that a plugin may claim (KERNEL_LENT_CLAIMS). */
-  private readonly lent = new Set<string>();
-  private readonly groups = new Map<string, RouteGroup>();
-
-  /**
-   * Throws when `prefixes` would take paths another owner serves: the same prefix, or one nested
-   * in (or around) another owner's, unless the two plugins depend on each other that way (the
-   * telegram plugin's `/api/channels/telegram` inside the channels plugin's `/api/channels`).
-   * The kernel's prefixes never nest with anything.
-   */
-  checkClaims(owner: string, prefixes: string[], mayNestUnder: (holder: string) => boolean, mayHoldInside: (holder: string) => boolean): void {
-    for (const raw of prefixes) {
-      const p = normalize(raw);
-      for (const [claimed, holder] of this.claims) {
-        if (holder === owner) continue;
-        const kernel = holder === 'kernel' || owner === 'kernel';
-        if (claimed === p) throw claimError(p, holder, claimed);
-        if (holder === 'kernel' && this.lent.has(p) && isUnder(p, claimed)) continue;
-        if (isUnder(p, claimed) && (kernel || !mayNestUnder(holder))) throw claimError(p, holder, claimed);
-        if (isUnder(claimed, p) && (kernel || !mayHoldInside(holder))) throw claimError(p, holder, claimed);
-      }
-    }
-  }
-
-  /** Lets plugins claim exactly these prefixes although they lie under a kernel claim. */
-  lend(prefixes: string[]): void {
-    for (const p of prefixes) this.lent.add(normalize(p));
-  }
-
-  /** Replaces an owner's claims in one step (an empty list drops them). */
-  setClaims(owner: string, prefixes: string[]): void {
-    for (const [claimed, holder] of [...this.claims]) if (holder === owner) this.claims.delete(claimed);
-    for (const p of prefixes) this.claims.set(normalize(p), owner);
-    this.ownerCache.clear();
-  }
-
-  ownsPath(owner: string, path: string): boolean {
-    return this.ownerOf(path) === owner;
-  }
-
-  /** Paths seen recently and their owner; cleared whenever claims change. */
-  private readonly ownerCache = new Map<string, string | undefined>();
-
-  ownerOf(path: string): string | undefined {
-    if (this.ownerCache.has(path)) return this.ownerCache.get(path);
-    const owner = this.findOwner(path);
-    if (this.ownerCache.size >= 10_000) this.ownerCache.clear();
-    this.ownerCache.set(path, owner);
-    return owner;
-  }
-
-  private findOwner(path: string): string | undefined {
-    let p = normalize(path);
-    for (;;) {
-      const owner = this.claims.get(p);
-      if (owner) return owner;
-      const cut = p.lastIndexOf('/');
-      if (cut <= 0) return this.claims.get('/');
-      p = p.slice(0, cut);
-    }
-  }
-
-  setGroup(owner: string, group: RouteGroup | undefined): void {
-    if (group) this.groups.set(owner, group);
-    else this.groups.delete(owner);
-  }
-
-  group(owner: string): RouteGroup | undefined {
-    return this.groups.get(owner);
-  }
-
-  allRoutes(): Array<RouteSpec & { owner: string }> {
-    return [...this.groups.values()].flatMap(g => g.routes.map(r => ({ ...r, owner: g.owner })));
-  }
-
-  dispatch(ctx: Context, next: Next): Promise<unknown> {
-    const owner = this.ownerOf(ctx.path);
-    const group = owner ? this.groups.get(owner) : undefined;
-    return group ? group.dispatch(ctx, next) : next();
-  }
-}
-
+/** Literal segments before parameters: `/jobs/clear` is tried before `/jobs/:id`. */
 function bySpecificity(a: RouteSpec, b: RouteSpec): number {
   const sa = a.path.split('/');
   const sb = b.path.split('/');
@@ -349,16 +184,4 @@ function bySpecificity(a: RouteSpec, b: RouteSpec): number {
     if (pa !== pb) return pa - pb;
   }
   return 0;
-}
-
-function isUnder(path: string, prefix: string): boolean {
-  return prefix === '/' || path.startsWith(prefix + '/');
-}
-
-function claimError(prefix: string, holder: string, claimed: string): PlinthError {
-  return kernelErrors.error('PLINTH_ERR_ROUTE_CLAIM', `path ${prefix} is already claimed by ${holder} (${claimed})`);
-}
-
-function normalize(p: string): string {
-  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }

@@ -1,4 +1,4 @@
-import type { RouteTable } from '../http/routes';
+import type { RouteTable } from '../http/route-table';
 import type { WsTable } from '../http/websocket';
 import type { KernelToolRegistry } from '../tools';
 import type { Generation } from './generation';

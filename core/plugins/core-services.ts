@@ -8,6 +8,7 @@ import type { Method } from '../http/routes';
 import { openDataSource, pluginDatabase, pluginView, runMigrations, type DatabaseSettings } from '../storage/database';
 import { pluginToolRegistry, type KernelToolRegistry } from '../tools';
 import { KernelToolPolicy } from '../tool-policy';
+import { kernelValidator } from '../validation';
 import type { Generation } from './generation';
 import type { HostServiceFactory } from './service-registry';
 
@@ -32,6 +33,7 @@ export function coreServiceFactories(env: CoreServiceEnv): HostServiceFactory<Ge
     { service: coreServices.kernel, scope: 'root', factory: () => env.kernel },
     { service: coreServices.clock, scope: 'root', factory: () => env.clock },
     { service: coreServices.auth, scope: 'root', factory: () => env.auth },
+    { service: coreServices.validator, scope: 'root', factory: () => kernelValidator },
     { service: toolPolicyRef, scope: 'root', factory: () => new KernelToolPolicy(env.toolPolicy) },
     { service: coreServices.logger, scope: 'plugin', factory: gen => gen.log },
     { service: coreServices.config, scope: 'plugin', factory: gen => gen.config },

@@ -8,6 +8,7 @@ import { Generation } from './generation';
 import type { PluginManifest } from './manifest';
 import { loadFresh } from './module-loader';
 import { providerOf, type ServiceRegistry } from './service-registry';
+import { sandboxedDefinition, type SandboxedEnv } from './sandboxed/sandboxed-definition';
 
 export interface LoaderEnv {
   services: ServiceRegistry<Generation>;
@@ -16,6 +17,8 @@ export interface LoaderEnv {
   logSink: LogSink;
   setupTimeoutMs: number;
   faults: PluginFaults;
+  /** For plugins whose registry entry says `isolation: "sandbox"`. */
+  sandboxed: SandboxedEnv;
 }
 
 /** A plugin's code, loaded fresh and checked against its manifest, not yet run. */
@@ -32,12 +35,14 @@ export interface LoadedPlugin {
 export class GenerationLoader {
   constructor(private readonly env: LoaderEnv) {}
 
-  load(pluginId: string, dir: string, manifest: PluginManifest, config: Record<string, unknown>): LoadedPlugin {
+  load(pluginId: string, dir: string, manifest: PluginManifest, config: Record<string, unknown>, isolation: 'in-process' | 'sandbox' = 'in-process'): LoadedPlugin {
     const mainFile = resolve(dir, manifest.main);
     const inside = relative(resolve(dir), mainFile);
     if (inside.startsWith('..') || isAbsolute(inside)) throw new PlinthError(400, 'PLINTH_ERR_MANIFEST', `plugin.json/main must stay inside the plugin folder`);
     if (!existsSync(mainFile)) throw new PlinthError(400, 'PLINTH_ERR_MANIFEST', `plugin.json/main: ${manifest.main} does not exist in ${dir}`);
     const started = performance.now();
+    // Its code runs only in its own process; here it is a stand-in that starts it (see sandboxed/).
+    if (isolation === 'sandbox') return { pluginId, dir, manifest, config, definition: sandboxedDefinition(pluginId, dir, manifest, this.env.sandboxed), loadMs: 0 };
     let definition: PluginDefinition;
     try {
       const loaded = loadFresh(dir, mainFile);

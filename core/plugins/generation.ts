@@ -186,6 +186,7 @@ export class Generation implements PluginScope {
       auth: get(coreServices.auth),
       clock: get(coreServices.clock),
       timers: get(coreServices.timers),
+      validator: get(coreServices.validator),
       kernel: get(coreServices.kernel),
       onDispose: fn => { this.own(fn); },
       provide: (ref, impl) => this.provide(ref, impl),

@@ -14,12 +14,12 @@ export interface PluginManifest {
   dependsOn: string[];
   optionalDependsOn: string[];
   configSchema?: Record<string, unknown>;
-  permissions: { network: string[]; pty: boolean; fs: string[]; secrets: string[] };
+  permissions: { network: string[]; pty: boolean; fs: string[]; secrets: string[]; exec?: boolean; memoryMb?: number };
   contributes: { routes: string[]; tools: string[]; ws: string[]; skills: string[]; checks?: string; services: string[] };
 }
 
 const ID = '^[a-z][a-z0-9-]{0,62}$';
-const ABSOLUTE_PREFIX = '^/[A-Za-z0-9._~\\-/]*$';
+const ABSOLUTE_PREFIX = '^/[A-Za-z0-9._~:\\-/]*$';
 
 export const manifestSchema = {
   type: 'object',
@@ -44,6 +44,8 @@ export const manifestSchema = {
         pty: { type: 'boolean', default: false },
         fs: { type: 'array', items: { type: 'string' }, default: [] },
         secrets: { type: 'array', items: { type: 'string', pattern: '^[A-Z][A-Z0-9_]*$' }, default: [] },
+        exec: { type: 'boolean', default: false },
+        memoryMb: { type: 'integer', minimum: 32, maximum: 16384 },
       },
     },
     contributes: {

@@ -46,9 +46,9 @@ export function loadedFilesUnder(dir: string): string[] {
 }
 
 /** Whether a changed file matters: the hash of what the plugin loaded (and its manifest). */
-export function loadedContentHash(dir: string): string {
+export function loadedContentHash(dir: string, more: string[] = []): string {
   const h = createHash('sha1');
-  for (const file of [join(dir, 'plugin.json'), ...loadedFilesUnder(dir).sort()]) {
+  for (const file of [join(dir, 'plugin.json'), ...loadedFilesUnder(dir).sort(), ...more.sort()]) {
     h.update(file);
     try { h.update(readFileSync(file)); } catch { h.update('missing'); }
   }

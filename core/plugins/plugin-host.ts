@@ -1,6 +1,7 @@
-import { PlinthError, errors, isPlinthError, type Logger } from '../../sdk';
+import { PlinthError, errors, isPlinthError, type Logger, type SandboxService } from '../../sdk';
 import type { KernelEventBus } from '../events';
-import type { RouteEnv, RouteTable } from '../http/routes';
+import type { RouteEnv } from '../http/routes';
+import type { RouteTable } from '../http/route-table';
 import type { PluginFaults } from '../faults';
 import type { WsTable } from '../http/websocket';
 import type { LogSink } from '../log';
@@ -17,6 +18,8 @@ import { setEnabled } from './plugin-toggle';
 import type { RegistryFile } from './registry-file';
 import { ReloadTransaction } from './reload-transaction';
 import type { ServiceRegistry } from './service-registry';
+import { CrashHistory } from './sandboxed/sandboxed-definition';
+import { bundleInputs } from './sandboxed/plugin-process';
 
 export type { PluginState, PluginStatus } from './plugin-states';
 
@@ -34,6 +37,8 @@ export interface HostEnv {
   drainTimeoutMs: number;
   setupTimeoutMs: number;
   faults: PluginFaults;
+  /** The kernel's process sandbox, for plugins with `isolation: "sandbox"`. */
+  sandbox?: SandboxService;
 }
 
 /**
@@ -46,11 +51,18 @@ export class PluginHost {
   readonly transaction: ReloadTransaction;
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  private readonly crashes = new CrashHistory();
 
   constructor(readonly env: HostEnv) {
     this.states = new PluginStates(env);
     const contributions = new Contributions(env);
-    const loader = new GenerationLoader(env);
+    const loader = new GenerationLoader({ ...env, sandboxed: {
+      sandbox: env.sandbox, dataDir: env.dataDir, setupTimeoutMs: env.setupTimeoutMs, faults: env.faults, crashes: this.crashes,
+      otherPluginIds: () => [...this.states.all.keys()],
+      service: id => this.env.services.get(id),
+      // A crashed process restarts as a new generation, unless an admin disabled the plugin meanwhile.
+      restart: (id, reason) => { if (!this.stopped && this.states.all.get(id)?.status !== 'disabled') this.reload(id, reason).catch(() => undefined); },
+    } });
     this.transaction = new ReloadTransaction({ ...env, states: this.states, loader, contributions });
   }
 
@@ -116,6 +128,7 @@ export class PluginHost {
     return this.serial(async () => {
       const state = this.states.require(id);
       if (state.status === 'disabled') throw errors.conflict(`plugin ${id} is disabled; enable it first`);
+      if (reason !== 'crash') this.crashes.clear(id);
       if (await this.transaction.run(state, { reason })) await this.restartDependents(id);
       return state;
     });
@@ -155,7 +168,7 @@ export class PluginHost {
     const s = this.states.all.get(id);
     if (!s || s.status === 'disabled') return false;
     if (s.status === 'error') return true;
-    return loadedContentHash(s.dir) !== s.contentHash;
+    return loadedContentHash(s.dir, s.entry.isolation === 'sandbox' ? bundleInputs(this.env.dataDir, s.id, s.dir) : []) !== s.contentHash;
   }
 
   stopAll(): Promise<void> {

@@ -8,6 +8,8 @@ export interface RegistryEntry {
   path: string;
   enabled: boolean;
   config: Record<string, unknown>;
+  /** `sandbox`: the plugin runs in its own process inside the OS sandbox (core/plugins/sandboxed). */
+  isolation?: 'in-process' | 'sandbox';
 }
 
 const registrySchema = {
@@ -25,6 +27,7 @@ const registrySchema = {
           path: { type: 'string', minLength: 1 },
           enabled: { type: 'boolean', default: true },
           config: { type: 'object', default: {} },
+          isolation: { enum: ['in-process', 'sandbox'] },
         },
       },
     },

@@ -5,6 +5,7 @@ import type { Generation } from './generation';
 import type { GenerationLoader, LoadedPlugin } from './generation-loader';
 import { readManifest, validatePluginConfig, type PluginManifest } from './manifest';
 import { loadedContentHash, purgeModulesUnder } from './module-loader';
+import { bundleInputs } from './sandboxed/plugin-process';
 import { toPlinthError, type PluginState, type PluginStates } from './plugin-states';
 
 export interface TransactionEnv {
@@ -14,6 +15,7 @@ export interface TransactionEnv {
   bus: KernelEventBus;
   log: Logger;
   drainTimeoutMs: number;
+  dataDir: string;
 }
 
 export interface Change {
@@ -66,7 +68,7 @@ export class ReloadTransaction {
     const config = validatePluginConfig(state.id, manifest, state.entry.config ?? {});
     const { states } = this.env;
     this.env.contributions.checkClaims(state.id, manifest, owner => states.dependsOn(state.id, owner, manifest), owner => states.dependsOn(owner, state.id));
-    return this.env.loader.load(state.id, state.dir, manifest, config);
+    return this.env.loader.load(state.id, state.dir, manifest, config, state.entry.isolation);
   }
 
   /** The swap: one generation out, the next in, with no moment where neither serves. */
@@ -76,7 +78,7 @@ export class ReloadTransaction {
     gen.commit();
     state.active = gen;
     state.manifest = gen.manifest;
-    state.contentHash = loadedContentHash(state.dir);
+    state.contentHash = loadedContentHash(state.dir, state.entry.isolation === 'sandbox' ? bundleInputs(this.env.dataDir, state.id, state.dir) : []);
     this.env.states.activated(state);
     if (old) this.retire(old);
     this.env.log.info('plugin active', { plugin: state.id, generation: gen.number, ...gen.timings });

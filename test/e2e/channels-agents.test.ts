@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { startFakeBotApi, type FakeApi } from '../../plugins/channels/test/fake-apis';
+import { startFakeBotApi, type FakeApi } from '../../plugins/telegram/test/fake-bot-api';
 import { plugin, waitFor } from './helpers';
 
 const TOKEN = '123456:e2e-token';

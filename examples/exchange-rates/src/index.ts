@@ -6,10 +6,10 @@ import { RatesClient, assertAllowedHost } from './rates-client';
 import { ConversionSchema, ConvertInputSchema } from './schemas';
 
 export default definePlugin<{}, Required<Config>>({
-  setup({ tools, config, pluginDir }) {
+  setup({ tools, config, pluginDir, clock }) {
     const manifest = JSON.parse(readFileSync(join(pluginDir, 'plugin.json'), 'utf8'));
     // Checked at setup: a config pointing elsewhere fails the plugin with a clear reason, before any call.
-    const client = new RatesClient(assertAllowedHost(config.apiUrl, manifest.permissions?.network ?? []), config.timeoutMs);
+    const client = new RatesClient(assertAllowedHost(config.apiUrl, manifest.permissions?.network ?? []), config.timeoutMs, clock);
     tools.register<ConvertInput, unknown>({
       name: 'convert',
       description: 'Converts an amount between two currencies at the latest published rate',

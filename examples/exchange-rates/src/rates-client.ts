@@ -1,4 +1,4 @@
-import { errors, kernelErrors } from 'plinth/sdk';
+import { errors, iso, kernelErrors, type Clock } from 'plinth/sdk';
 import type { Conversion, ConvertInput } from './generated/types';
 import { errorCodes } from './errors';
 
@@ -15,10 +15,10 @@ export function assertAllowedHost(url: string, allowed: string[]): URL {
 }
 
 export class RatesClient {
-  constructor(private readonly base: URL, private readonly timeoutMs: number) {}
+  constructor(private readonly base: URL, private readonly timeoutMs: number, private readonly clock: Clock) {}
 
   async convert(input: ConvertInput, signal?: AbortSignal): Promise<Conversion> {
-    if (input.from === input.to) return { ...input, rate: 1, result: input.amount, date: new Date().toISOString().slice(0, 10) };
+    if (input.from === input.to) return { ...input, rate: 1, result: input.amount, date: iso(this.clock.now()).slice(0, 10) };
     const url = new URL('latest', this.base.href.endsWith('/') ? this.base : new URL(this.base.href + '/'));
     url.searchParams.set('from', input.from);
     url.searchParams.set('to', input.to);

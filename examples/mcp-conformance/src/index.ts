@@ -35,6 +35,7 @@ export default definePlugin({
     tool('test_tool_with_logging', 'Logs three messages while it runs', async (_i, ctx) => {
       for (const data of ['Tool execution started', 'Tool processing data', 'Tool execution completed']) {
         await ctx.caller?.log('info', data);
+        // A real pause between progress notifications, as a slow tool makes them; no clock to set in a conformance run.
         await new Promise(r => setTimeout(r, 20));
       }
       return textResult('Tool with logging executed successfully');

@@ -1,7 +1,11 @@
-import { definePlugin, egressRef, lazy, reply, type ToolRisk } from 'plinth/sdk';
+import { definePlugin, egressRef, lazy } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
-import { HelloBody, SendInput } from './schemas';
-import { migrations, PersistentTaskStore } from './task-store';
+import { a2aPeersRef } from './contract';
+import type { Config } from './generated/types';
+import { migrations } from './migrations';
+import { PersistentTaskStore } from './task-store';
+import { registerRoutes } from './routes';
+import { registerTools } from './tools';
 
 // The A2A SDK is required on first use (a card, a JSON-RPC call, a peer), not at kernel start.
 const load = {
@@ -14,19 +18,15 @@ const load = {
   peers: lazy(() => require('./peer-directory') as typeof import('./peer-directory')),
 };
 
-interface A2AConfig {
-  name: string;
-  description: string;
-  defaultAgent?: string;
-  sendTimeoutMs: number;
-  sendRisk: ToolRisk;
-  peers: Record<string, { cardUrl: string; token?: string }>;
-}
+/** The manifest's defaults fill in all but the default agent. */
+type A2AConfig = Config & Required<Omit<Config, 'defaultAgent'>>;
+const deps = { agents: agentRuntimeRef.asOptional(), egress: egressRef };
 
-export default definePlugin({
-  deps: { agents: agentRuntimeRef.asOptional(), egress: egressRef },
-  async setup({ egress, http, tools, auth, kernel, config, onDispose, agents, storage, clock, log }) {
-    const cfg = config as A2AConfig;
+export default definePlugin<typeof deps, A2AConfig>({
+  deps,
+  provides: [a2aPeersRef],
+  async setup({ egress, http, tools, auth, kernel, config, onDispose, agents, storage, clock, log, provide }) {
+    const cfg = config;
     const db = await storage.open({ migrations });
     const card = async () => load.card().buildAgentCard(
       { name: cfg.name, description: cfg.description, baseUrl: kernel.baseUrl(), version: kernel.version },
@@ -46,6 +46,7 @@ export default definePlugin({
       const turns = new TurnExecutor({
         runtime: () => agents,
         defaultAgent: async () => cfg.defaultAgent ?? (agents ? (await agents.listAgents()).find(a => a.owner === null)?.name : undefined),
+        clock,
       });
       executor = turns;
       // Tasks are stored (scoped per user as the SDK scopes them) and kept in memory while in use.
@@ -57,22 +58,9 @@ export default definePlugin({
     });
     onDispose(() => executor?.abortAll());
 
-    const cardRoute = { auth: 'public' as const, summary: 'A2A agent card' };
-    const serveCard = async () => reply(200, await card(), { headers: { 'cache-control': 'no-cache' } });
-    http.get('/.well-known/agent-card.json', cardRoute, serveCard);
-    http.get('/.well-known/agent.json', { ...cardRoute, summary: 'A2A agent card (pre-1.0 path)' }, serveCard);
-    // `public` so that the refusal of a missing token is a JSON-RPC body; the endpoint checks the bearer itself.
-    http.post('/a2a', { auth: 'public', bodyLimit: 4 * 1024 * 1024, summary: 'A2A JSON-RPC (v1.0; v0.3 method names with A2A-Version: 0.3)' }, req => endpoint().handle(req));
-
-    const peers = lazy(() => new (load.peers().PeerDirectory)(cfg.peers, cfg.sendTimeoutMs, egress));
-    http.post('/hello', { auth: 'user', body: HelloBody, summary: 'Record a peer agent by its card URL' }, req => peers().hello(req.user!, req.body));
-    http.get('/peers', { auth: 'user', summary: 'Known peer agents' }, req => ({ items: peers().list(req.user!), nextCursor: null }));
-    tools.register({
-      name: 'send',
-      description: 'Send a message to a known A2A peer agent and return its answer or task',
-      inputSchema: SendInput,
-      risk: cfg.sendRisk,
-      run: (input: { peer: string; message: string; timeoutMs?: number }, ctx) => peers().send(ctx.user, input.peer, input.message, input.timeoutMs),
-    });
+    const peers = lazy(() => new (load.peers().PeerDirectory)(cfg.peers, cfg.sendTimeoutMs, egress, clock));
+    provide(a2aPeersRef, { hello: (user, input) => peers().hello(user, input) });
+    registerRoutes(http, { card, handle: req => endpoint().handle(req), peers });
+    registerTools(tools, { peers, sendRisk: cfg.sendRisk });
   },
 });

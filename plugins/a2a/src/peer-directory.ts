@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { Role, taskStateToJSON } from '@a2a-js/sdk';
-import { egressErrorIn, errors, type EgressService, type User } from 'plinth/sdk';
+import { egressErrorIn, errors, iso, type Clock, type EgressService, type User } from 'plinth/sdk';
 import { errorCodes } from './errors';
 
 export interface Peer { name: string; cardUrl: string; token?: string; source: 'config' | 'hello'; owner: string | null; agentName?: string; addedAt: string }
@@ -20,8 +20,8 @@ export class PeerDirectory {
   /** By owner id, then name. */
   private readonly owned = new Map<string, Map<string, Peer>>();
 
-  constructor(configured: Record<string, { cardUrl: string; token?: string }>, private readonly timeoutMs: number, private readonly egress: EgressService) {
-    for (const [name, p] of Object.entries(configured)) this.configured.set(name, { name, cardUrl: p.cardUrl, token: p.token, source: 'config', owner: null, addedAt: new Date().toISOString() });
+  constructor(configured: Record<string, { cardUrl: string; token?: string } | undefined>, private readonly timeoutMs: number, private readonly egress: EgressService, private readonly clock: Clock) {
+    for (const [name, p] of Object.entries(configured)) if (p) this.configured.set(name, { name, cardUrl: p.cardUrl, token: p.token, source: 'config', owner: null, addedAt: iso(clock.now()) });
   }
 
   /** The config's peers and the caller's own; an admin sees every user's. */
@@ -38,7 +38,7 @@ export class PeerDirectory {
       throw errorCodes.error('PLINTH_ERR_TOO_MANY_PEERS', `at most ${MAX_PEERS_PER_USER} peers per user; remove one first`);
     }
     const card = await this.fetchCard(input.cardUrl, Math.min(this.timeoutMs, 10_000));
-    const peer: Peer = { name: input.name, cardUrl: input.cardUrl, token: input.token, source: 'hello', owner: user.id, agentName: card.name, addedAt: new Date().toISOString() };
+    const peer: Peer = { name: input.name, cardUrl: input.cardUrl, token: input.token, source: 'hello', owner: user.id, agentName: card.name, addedAt: iso(this.clock.now()) };
     mine.set(input.name, peer);
     this.owned.set(user.id, mine);
     const { token: _t, ...rest } = peer;

@@ -1,20 +1,8 @@
-import type { Migration, PluginDatabase } from 'plinth/sdk';
+import type { PluginDatabase } from 'plinth/sdk';
 import type { Task } from '@a2a-js/sdk';
 import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
 
 type Sdk = typeof import('@a2a-js/sdk/server');
-
-export const migrations: Migration[] = [
-  {
-    name: '001-tasks',
-    async up(db) {
-      await db.query(`CREATE TABLE ${db.table('tasks')} (
-        id VARCHAR(100) PRIMARY KEY, owner VARCHAR(200) NOT NULL, context_id VARCHAR(100),
-        state INTEGER NOT NULL, task TEXT NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
-      await db.query(`CREATE INDEX ${db.table('tasks_owner')} ON ${db.table('tasks')} (owner, updated_at)`);
-    },
-  },
-];
 
 // A2A task states (a2a.proto) that mean the task is still going.
 const UNFINISHED = [1, 2]; // SUBMITTED, WORKING

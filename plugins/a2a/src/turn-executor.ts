@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Role, TaskState } from '@a2a-js/sdk';
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
-import type { User } from 'plinth/sdk';
+import { iso, type Clock, type User } from 'plinth/sdk';
 import type { AgentRuntime } from 'plinth/contracts/agents';
 
 /** The A2A user of a request: the SDK scopes tasks by `userName`, which is the Plinth user id. */
@@ -17,6 +17,7 @@ const textPart = (value: string): Part => ({ content: { $case: 'text', value }, 
 export interface TurnExecutorOptions {
   runtime(): AgentRuntime | undefined;
   defaultAgent(): Promise<string | undefined>;
+  clock: Clock;
 }
 
 /**
@@ -33,7 +34,7 @@ export class TurnExecutor implements AgentExecutor {
   execute = async (ctx: RequestContext, bus: ExecutionEventBus): Promise<void> => {
     const { taskId, contextId } = ctx;
     const user = (ctx.context.user as PlinthA2AUser).user;
-    const now = () => new Date().toISOString();
+    const now = () => iso(this.o.clock.now());
     const status = (state: TaskState, text?: string) => AgentEvent.statusUpdate({
       taskId, contextId, metadata: undefined,
       status: { state, timestamp: now(), message: text === undefined ? undefined : this.agentMessage(taskId, contextId, text) },
@@ -88,7 +89,7 @@ export class TurnExecutor implements AgentExecutor {
     run?.controller.abort();
     bus.publish(AgentEvent.statusUpdate({
       taskId, contextId: run?.contextId ?? '', metadata: undefined,
-      status: { state: TaskState.TASK_STATE_CANCELED, timestamp: new Date().toISOString(), message: undefined },
+      status: { state: TaskState.TASK_STATE_CANCELED, timestamp: iso(this.o.clock.now()), message: undefined },
     } as any));
     bus.finished();
   };

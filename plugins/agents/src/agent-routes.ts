@@ -1,8 +1,8 @@
 import { errors, reply, type HttpRouter, type ToolRegistry, type User } from 'plinth/sdk';
-import type { AgentLoop } from './agent-runtime';
+import type { AgentLoop } from './agent-loop';
 import type { AgentStore } from './agent-store';
 import type { KeyVault } from './key-vault';
-import type { ProviderRouter } from './model-router';
+import type { ProviderRouter } from './provider-router';
 import { fromRunnerBody } from './runner-body';
 import { AgentCreateBody, AgentUpdateBody, BreakerParams, IdParams, ProviderKeyBody, ProviderParams, RosterModelBody } from './schemas';
 

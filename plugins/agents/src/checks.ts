@@ -1,6 +1,6 @@
 import { defineDoctorChecks, type DoctorCheckResult } from 'plinth/sdk';
 import type { KeyVault } from './key-vault';
-import { resolveSettings, type AgentsConfig } from './settings';
+import { resolveSettings, type AgentsConfig } from './provider-settings';
 
 /** The doctor runs without the database, so keys stored through PUT /api/providers/<name>/key are not seen here. */
 const noStoredKeys = { get: () => undefined } as unknown as KeyVault;

@@ -128,3 +128,49 @@ export interface ModelRouter {
 }
 
 export const modelRouterRef = createServiceRef<ModelRouter>({ id: 'agents.models' });
+
+// ---------------------------------------------------------------- turn records (read-only)
+
+export interface TurnToolCall { id: string; name: string; input: unknown; ok: boolean; output: unknown; durationMs: number }
+
+/** A stored turn as `GET /api/turns/:id` shows it, with the messages sent to the model. */
+export interface TurnView {
+  id: string;
+  session_id: string | null;
+  owner: string;
+  agent: string | null;
+  model: string;
+  model_selection: Record<string, unknown>;
+  context: ChatMessage[];
+  tool_calls: TurnToolCall[];
+  input_tokens: number;
+  output_tokens: number;
+  cost: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+  status: 'running' | 'ok' | 'partial' | 'error' | 'interrupted';
+  error: string | null;
+  via: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+/**
+ * Reading what the runtime recorded — turns, their grades, the providers' breakers and prices —
+ * for plugins that analyse it (insights). Ownership is the runtime's: another user's turn or
+ * session is a 404.
+ */
+export interface TurnRecords {
+  turn(id: string, user: User): Promise<TurnView>;
+  sessionTurns(sessionId: string, user: User): Promise<TurnView[]>;
+  /** The newest finished turns with their grade (1-5, null when ungraded); `owner` undefined: everyone's. */
+  recentTurns(owner: string | undefined, limit: number): Promise<Array<TurnView & { grade: number | null }>>;
+  breakers(): Array<{ provider: string; breaker: string }>;
+  /** What a user's finished turns cost in all (the stats' spend ledger), in USD. */
+  spend(owner: string): Promise<{ cost: number; turns: number }>;
+  /** USD per million tokens, when configured. */
+  price(model: string): { input: number; output: number } | undefined;
+  defaultModel(): string;
+}
+
+export const turnRecordsRef = createServiceRef<TurnRecords>({ id: 'agents.turnRecords' });

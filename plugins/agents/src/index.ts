@@ -1,38 +1,35 @@
-import { definePlugin } from 'plinth/sdk';
-import { agentRuntimeRef, modelProvidersRef, modelRouterRef } from './contract';
+import { WriteBehind, definePlugin } from 'plinth/sdk';
+import { agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
 import { skillsRef } from 'plinth/contracts/skills';
-import { AgentLoop } from './agent-runtime';
-import { registerAgentRoutes } from './agent-routes';
+import { AgentLoop } from './agent-loop';
 import { AgentStore } from './agent-store';
 import { AttachmentStore } from './attachment-store';
-import { attachChatSocket } from './chat-socket';
 import { FrameLog } from './frame-log';
 import { KeyVault } from './key-vault';
 import { migrations } from './migrations';
-import { ProviderRouter } from './model-router';
+import { ProviderRouter } from './provider-router';
 import { AnthropicProvider } from './providers/anthropic';
 import { BuiltinProvider } from './providers/builtin';
 import { OpenAiProvider } from './providers/openai';
 import { recordedRouter } from './recorded-router';
-import { registerSessionRoutes } from './session-routes';
+import { registerRoutes } from './routes';
 import { SessionStore } from './session-store';
-import { registerTurnRoutes } from './turn-routes';
-import { TurnStore } from './turn-store';
-import { TurnWriter } from './turn-writer';
-import { resolveSettings, type AgentsConfig } from './settings';
+import { TurnStore, type FinishedTurn } from './turn-store';
+import { turnRecords } from './turn-records';
+import { resolveSettings, type AgentsConfig } from './provider-settings';
 
 export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; skills: ReturnType<typeof skillsRef.asOptional> }, AgentsConfig>({
   deps: { memory: memoryRef.asOptional(), skills: skillsRef.asOptional() },
-  provides: [agentRuntimeRef, modelProvidersRef, modelRouterRef],
-  async setup({ http, ws, tools, events, storage, config, secrets, dataDir, clock, log, memory, skills, onDispose, provide }) {
+  provides: [agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef],
+  async setup({ http, ws, tools, events, storage, config, secrets, dataDir, clock, timers, log, memory, skills, onDispose, provide }) {
     const now = () => clock.now();
     const db = await storage.open({ migrations });
     const vault = new KeyVault(db, dataDir, now);
     await vault.load();
     const settings = resolveSettings(config, secrets, vault);
 
-    const router = new ProviderRouter(config.breaker as any, clock);
+    const router = new ProviderRouter(config.breaker, clock);
     onDispose(router.register(new BuiltinProvider()));
     onDispose(router.register(new OpenAiProvider('openai', settings.openai)));
     onDispose(router.register(new AnthropicProvider(settings.anthropic)));
@@ -45,24 +42,25 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     // On PostgreSQL other kernels may be mid-turn, so only turns older than any request could run count.
     const interrupted = await turns.markInterrupted(db.dialect === 'sqlite' ? 0 : config.requestTimeoutMs * 2);
     if (interrupted) log.warn('turns left running by a previous run were marked interrupted', { count: interrupted });
-    const turnWriter = new TurnWriter(turns, err => log.error('proxied turns were not stored', { error: String(err) }));
+    // Proxied calls' turns, written finished and in batches behind the answer (see recordedRouter); 18 columns × 50 rows stay under SQLite's 999 variables.
+    const turnWriter = new WriteBehind<FinishedTurn>(rows => turns.insertFinished(rows), err => log.error('proxied turns were not stored', { error: String(err) }), { batch: 50, delayMs: 20, timers });
     onDispose(() => turnWriter.flush());
     const frames = new FrameLog(db, now, err => log.error('an SSE frame was not stored', { error: String(err) }));
     onDispose(() => frames.flushAll());
-    const attachments = new AttachmentStore(db, dataDir, config.attachments as any, now);
+    const attachments = new AttachmentStore(db, dataDir, config.attachments, now);
     const runtime = new AgentLoop(
       { agents, sessions, turns, frames, router, tools, events, log, memory, skills, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
       { defaultModel: settings.defaultModel, price: settings.price, toolTimeoutMs: config.toolTimeoutMs, memoryHits: config.memoryHits, now },
     );
 
-    registerAgentRoutes(http, { agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo });
-    registerSessionRoutes(http, { runtime, sessions, frames, attachments });
-    registerTurnRoutes(http, { turns, sessions, router, runtime });
-    ws.handle('/api/agent/ws', { auth: 'user' }, (socket, info) => attachChatSocket(socket, info.user!, runtime, log,
-      async () => (await runtime.listAgents()).find(a => a.owner === null && a.kind === 'llm')?.name));
+    registerRoutes(http, ws, {
+      agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo,
+      sessions, frames, attachments, turns, log,
+    });
 
     provide(agentRuntimeRef, runtime);
     provide(modelProvidersRef, router);
+    provide(turnRecordsRef, turnRecords(db, { turns, sessions, router, price: settings.price, defaultModel: settings.defaultModel }));
     provide(modelRouterRef, recordedRouter(router, turnWriter, settings.price, now));
   },
 });

@@ -1,6 +1,12 @@
 import type { Migration } from 'plinth/sdk';
 
-/** Portable SQL (SQLite and PostgreSQL): text ids and ISO timestamps, JSON kept as TEXT. */
+/**
+ * Portable SQL (SQLite and PostgreSQL): text ids and ISO timestamps, JSON kept as TEXT.
+ * Unlike the other plugins (epoch-ms `BIGINT` columns, camelCase answers), agents keeps ISO text
+ * times and answers its rows as stored (snake_case): its API, the dashboard, the OpenAI-compatible
+ * plugin and their tests read those fields, and moving the times needs a data migration of
+ * existing installs. Until both are done together, pages convert at the edge (see SessionStore.list).
+ */
 export const migrations: Migration[] = [
   {
     name: '001-agent-runtime',

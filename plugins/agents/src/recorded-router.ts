@@ -1,15 +1,15 @@
-import { isPlinthError, newId } from 'plinth/sdk';
+import { isPlinthError, newId, type WriteBehind } from 'plinth/sdk';
 import type { ModelRouter } from './contract';
-import type { ProviderRouter } from './model-router';
-import type { TurnWriter } from './turn-writer';
+import type { ProviderRouter } from './provider-router';
+import type { FinishedTurn } from './turn-store';
 
 /**
  * The `modelRouterRef` service: provider calls from other plugins (the OpenAI-compatible proxy)
  * go through the same breakers and are recorded as turns without a session, so stats see them.
- * The turn is written once, finished, behind the answer (TurnWriter): nothing touches the
+ * The turn is written once, finished, behind the answer (WriteBehind): nothing touches the
  * database before the first token or between chunks.
  */
-export function recordedRouter(router: ProviderRouter, writer: TurnWriter, price: (model: string) => { input: number; output: number } | undefined, now: () => number): ModelRouter {
+export function recordedRouter(router: ProviderRouter, writer: WriteBehind<FinishedTurn>, price: (model: string) => { input: number; output: number } | undefined, now: () => number): ModelRouter {
   return {
     listModels: () => router.listModels(),
     async chat(model, request, onDelta, meta) {

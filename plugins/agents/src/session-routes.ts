@@ -1,5 +1,5 @@
 import { errors, reply, type HttpRouter, type RouteRequest, type SseMessage, type User } from 'plinth/sdk';
-import type { AgentLoop } from './agent-runtime';
+import type { AgentLoop } from './agent-loop';
 import type { AttachmentStore } from './attachment-store';
 import type { Frame, FrameLog } from './frame-log';
 import type { SessionRecord, SessionStore, StoredMessage } from './session-store';

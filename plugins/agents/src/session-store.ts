@@ -1,4 +1,4 @@
-import { assertOwner, errors, newId, type Page, type SqlRunner, type User } from 'plinth/sdk';
+import { assertOwner, decodeCursor, errors, iso, newId, pageOf, type Page, type SqlRunner, type User } from 'plinth/sdk';
 import type { ChatMessage, ToolCallRequest } from './contract';
 
 export interface SessionRecord {
@@ -37,16 +37,6 @@ function messageFromRow(r: any): StoredMessage {
   };
 }
 
-const encodeCursor = (parts: Array<string | number>) => Buffer.from(JSON.stringify(parts)).toString('base64url');
-function decodeCursor(cursor: string | undefined): any[] | undefined {
-  if (!cursor) return undefined;
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v)) return v;
-  } catch { /* fall through */ }
-  throw errors.validation('cursor is not one this API gave out');
-}
-
 /** Sessions and their messages. Every message is written as it happens, so a restart loses nothing written. */
 export class SessionStore {
   private readonly s: string;
@@ -83,13 +73,12 @@ export class SessionStore {
 
   /** The caller's own sessions, newest first (admins too: a session list is personal). */
   async list(owner: string, limit: number, cursor?: string): Promise<Page<SessionRecord>> {
+    // created_at is ISO text here (see the note on agents' storage in migrations.ts), so not keysetPage; the cursor carries it as epoch ms.
     const after = decodeCursor(cursor);
-    const rows = after
-      ? await this.db.query(`SELECT * FROM ${this.s} WHERE owner = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?`, [owner, after[0], after[0], after[1], limit + 1])
+    const rows: SessionRecord[] = after
+      ? await this.db.query(`SELECT * FROM ${this.s} WHERE owner = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?`, [owner, iso(after.ms), iso(after.ms), after.id, limit + 1])
       : await this.db.query(`SELECT * FROM ${this.s} WHERE owner = ? ORDER BY created_at DESC, id DESC LIMIT ?`, [owner, limit + 1]);
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit ? encodeCursor([last.created_at, last.id]) : null };
+    return pageOf(rows, limit, r => ({ ms: Date.parse(r.created_at), id: r.id }));
   }
 
   async touch(id: string): Promise<void> {
@@ -121,10 +110,10 @@ export class SessionStore {
   }
 
   async messages(sessionId: string, limit: number, cursor?: string): Promise<Page<StoredMessage>> {
-    const after = decodeCursor(cursor)?.[0] ?? 0;
+    // Messages page by their serial number within the session: the cursor's position is (seq, id).
+    const after = decodeCursor(cursor)?.ms ?? 0;
     const rows = await this.db.query(`SELECT * FROM ${this.m} WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [sessionId, after, limit + 1]);
-    const items = rows.slice(0, limit).map(messageFromRow);
-    return { items, nextCursor: rows.length > limit ? encodeCursor([items[items.length - 1].seq]) : null };
+    return pageOf(rows.map(messageFromRow), limit, m => ({ ms: m.seq, id: m.id }));
   }
 
   async allMessages(sessionId: string): Promise<StoredMessage[]> {

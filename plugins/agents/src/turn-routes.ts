@@ -1,6 +1,6 @@
 import { ownerFilter, reply, type HttpRouter } from 'plinth/sdk';
-import type { AgentLoop } from './agent-runtime';
-import type { ProviderRouter } from './model-router';
+import type { AgentLoop } from './agent-loop';
+import type { ProviderRouter } from './provider-router';
 import type { SessionStore } from './session-store';
 import { summarizeTurn, type TurnStore } from './turn-store';
 import { CostsQuery, FeedbackBody, IdParams, Pagination, RangeQuery, TimeseriesQuery } from './schemas';

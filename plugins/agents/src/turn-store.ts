@@ -1,4 +1,4 @@
-import { assertOwner, errors, type Page, type SqlRunner, type User } from 'plinth/sdk';
+import { assertOwner, decodeCursor, errors, iso, pageOf, type Page, type SqlRunner, type User } from 'plinth/sdk';
 
 export interface ToolCallRecord {
   id: string;
@@ -30,10 +30,13 @@ export interface TurnRecord {
   completed_at: string | null;
 }
 
+/** A turn as the write-behind path stores it: already finished. */
+export type FinishedTurn = Omit<TurnRecord, 'completed_at'> & { completed_at: string };
+
 /** The context is kept for inspection, bounded so one huge conversation does not bloat the table. */
 const MAX_CONTEXT_CHARS = 200_000;
 
-function fromRow(r: any): TurnRecord {
+export function fromRow(r: any): TurnRecord {
   return {
     id: r.id, session_id: r.session_id ?? null, owner: r.owner, agent: r.agent ?? null, model: r.model,
     model_selection: JSON.parse(r.model_selection), context: JSON.parse(r.context), tool_calls: JSON.parse(r.tool_calls),
@@ -76,8 +79,8 @@ export class TurnStore {
       [r.model, JSON.stringify(r.model_selection), JSON.stringify(r.tool_calls), r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.ttft_ms, r.status, r.error, new Date(this.now()).toISOString(), id]);
   }
 
-  /** Finished turns written in one statement: the write-behind path of proxied calls (see TurnWriter). */
-  async insertFinished(turns: Array<Omit<TurnRecord, 'completed_at'> & { completed_at: string }>): Promise<void> {
+  /** Finished turns written in one statement: the write-behind path of proxied calls (see recordedRouter). */
+  async insertFinished(turns: FinishedTurn[]): Promise<void> {
     if (!turns.length) return;
     const params: unknown[] = [];
     for (const t of turns) {
@@ -104,14 +107,12 @@ export class TurnStore {
   }
 
   async forSession(sessionId: string, limit: number, cursor?: string): Promise<Page<ReturnType<typeof summarizeTurn>>> {
-    const after = cursor ? Buffer.from(cursor, 'base64url').toString('utf8').split('|') : undefined;
-    if (after && after.length !== 2) throw errors.validation('cursor is not one this API gave out');
+    // Oldest first, so not keysetPage; created_at is ISO text here, the cursor carries it as epoch ms.
+    const after = decodeCursor(cursor);
     const rows = after
-      ? await this.db.query(`SELECT * FROM ${this.t} WHERE session_id = ? AND (created_at > ? OR (created_at = ? AND id > ?)) ORDER BY created_at, id LIMIT ?`, [sessionId, after[0], after[0], after[1], limit + 1])
+      ? await this.db.query(`SELECT * FROM ${this.t} WHERE session_id = ? AND (created_at > ? OR (created_at = ? AND id > ?)) ORDER BY created_at, id LIMIT ?`, [sessionId, iso(after.ms), iso(after.ms), after.id, limit + 1])
       : await this.db.query(`SELECT * FROM ${this.t} WHERE session_id = ? ORDER BY created_at, id LIMIT ?`, [sessionId, limit + 1]);
-    const items = rows.slice(0, limit).map(fromRow);
-    const last = items[items.length - 1];
-    return { items: items.map(summarizeTurn), nextCursor: rows.length > limit ? Buffer.from(`${last.created_at}|${last.id}`).toString('base64url') : null };
+    return pageOf(rows.map(fromRow), limit, t => ({ ms: Date.parse(t.created_at), id: t.id }), summarizeTurn);
   }
 
   // ------------------------------------------------------------ feedback

@@ -1,5 +1,5 @@
 import type { PlinthEvent } from 'plinth/sdk';
-import type { NewDelivery } from './channel-store';
+import type { NewDelivery } from './channel-rows';
 
 /** Button data is `approval:<id>:approve|deny` (Telegram allows 64 bytes of callback_data). */
 export function approvalButtons(id: string) {

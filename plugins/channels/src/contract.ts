@@ -1,5 +1,5 @@
 /** Contract of channel adapters (Telegram, WhatsApp, third-party), owned by the `channels` plugin. */
-import { createServiceRef, type Disposer } from 'plinth/sdk';
+import { createServiceRef, type Disposer, type User } from 'plinth/sdk';
 
 export interface InboundMessage {
   /** The platform's id for this update/message: duplicates with the same key are processed once. */
@@ -57,3 +57,15 @@ export interface ChannelRegistry {
 }
 
 export const channelsRef = createServiceRef<ChannelRegistry>({ id: 'channels.registry' });
+
+/**
+ * An extension point of the trace ledger: `GET /api/traces/:id` is the channels plugin's route,
+ * and other plugins with traces of the same shape (the mesh's deliveries) add a source here
+ * instead of claiming the path a second time. A source answers the trace if `user` may see it.
+ */
+export interface TraceSource {
+  find(id: string, user: User): Promise<unknown | undefined>;
+}
+export interface TraceLedger { addSource(source: TraceSource): Disposer }
+
+export const traceLedgerRef = createServiceRef<TraceLedger>({ id: 'channels.traces' });

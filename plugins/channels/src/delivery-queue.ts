@@ -1,6 +1,7 @@
-import type { Clock, Logger } from 'plinth/sdk';
+import type { Clock, Disposer, Logger, Timers } from 'plinth/sdk';
 import type { ChannelAdapter } from './contract';
-import type { ChannelStore, DeliveryRow } from './channel-store';
+import type { ChannelStore } from './channel-store';
+import type { DeliveryRow } from './channel-rows';
 import { splitText } from './split-text';
 
 export interface DeliverySettings {
@@ -28,8 +29,8 @@ function retryAfterOf(err: unknown): number | undefined {
 export class DeliveryQueue {
   private running = 0;
   private stopped = false;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: Disposer | undefined;
+  private pollTimer: Disposer | undefined;
   private pumping = false;
   private again = false;
   private readonly inflight = new Set<Promise<void>>();
@@ -39,12 +40,13 @@ export class DeliveryQueue {
     private readonly adapters: () => Map<string, ChannelAdapter>,
     private readonly settings: DeliverySettings,
     private readonly clock: Clock,
+    private readonly timers: Timers,
     private readonly log: Logger,
     private readonly onSettled: (d: DeliveryRow, outcome: 'sent' | 'retry' | 'dead') => void = () => undefined,
   ) {}
 
   start(): void {
-    const poll = () => { if (this.stopped) return; this.kick(); this.pollTimer = setTimeout(poll, this.settings.pollIntervalMs); this.pollTimer.unref?.(); };
+    const poll = () => { if (this.stopped) return; this.kick(); this.pollTimer = this.timers.setTimeout(poll, this.settings.pollIntervalMs); };
     poll();
   }
 
@@ -63,7 +65,7 @@ export class DeliveryQueue {
     while (!this.stopped && this.running < this.settings.concurrency) {
       let row: DeliveryRow | undefined;
       try {
-        row = await this.store.claimDelivery([...this.adapters().keys()], this.clock.now(), this.settings.leaseMs);
+        row = await this.store.deliveries.claim([...this.adapters().keys()], this.clock.now(), this.settings.leaseMs);
       } catch (err) {
         if (!this.stopped) this.log.warn('claiming a delivery failed', { err: String(err) });
         return;
@@ -77,13 +79,12 @@ export class DeliveryQueue {
 
   /** Sleeps until the earliest queued retry is due (bounded by the poll interval). */
   private async scheduleWake(): Promise<void> {
-    const due = await this.store.nextDueAt().catch(() => undefined);
+    const due = await this.store.deliveries.nextDueAt().catch(() => undefined);
     if (due === undefined || this.stopped) return;
     const wait = Math.max(0, due - this.clock.now());
     if (wait >= this.settings.pollIntervalMs) return;
-    clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(() => this.kick(), wait + 1);
-    this.wakeTimer.unref?.();
+    void this.wakeTimer?.();
+    this.wakeTimer = this.timers.setTimeout(() => this.kick(), wait + 1);
   }
 
   private async deliver(d: DeliveryRow): Promise<void> {
@@ -91,7 +92,7 @@ export class DeliveryQueue {
     const now = () => this.clock.now();
     if (!adapter) {
       // Unregistered between claim and send (a reload): not the delivery's fault, no attempt counted.
-      await this.store.markRetry(d.id, d.attempts, now() + this.settings.pollIntervalMs, 'adapter not registered', now());
+      await this.store.deliveries.markRetry(d.id, d.attempts, now() + this.settings.pollIntervalMs, 'adapter not registered', now());
       return;
     }
     const parts = splitText(d.text, adapter.maxTextLength);
@@ -105,10 +106,10 @@ export class DeliveryQueue {
           buttons: last ? d.buttons ?? undefined : undefined,
         });
         messageIds.push(...res.messageIds);
-        if (parts.length > 1) await this.store.partSent(d.id, i + 1, messageIds, now());
-        await this.store.recordPlatformMessages(d.channel, res.messageIds, d.id, d.trace_id);
+        if (parts.length > 1) await this.store.deliveries.partSent(d.id, i + 1, messageIds, now());
+        await this.store.deliveries.recordPlatformMessages(d.channel, res.messageIds, d.id, d.trace_id);
       }
-      await this.store.markSent(d.id, d.attempts, parts.length, messageIds, now());
+      await this.store.deliveries.markSent(d.id, d.attempts, parts.length, messageIds, now());
       await this.store.stage(d.trace_id, d.id, 'sent', now(), { attempt: d.attempts, messageIds, parts: parts.length });
       this.onSettled(d, 'sent');
     } catch (err: any) {
@@ -116,7 +117,7 @@ export class DeliveryQueue {
       if (this.stopped && /closed|destroy|not connected/i.test(message)) return;
       const retryAfter = retryAfterOf(err);
       if (d.attempts >= this.settings.maxAttempts) {
-        await this.store.markDead(d.id, d.attempts, message, now());
+        await this.store.deliveries.markDead(d.id, d.attempts, message, now());
         await this.store.stage(d.trace_id, d.id, 'failed', now(), { attempt: d.attempts }, message);
         await this.store.stage(d.trace_id, d.id, 'dead-lettered', now(), { attempts: d.attempts });
         this.log.warn('delivery dead-lettered', { delivery: d.id, channel: d.channel, error: message });
@@ -124,12 +125,11 @@ export class DeliveryQueue {
         return;
       }
       const delay = retryAfter !== undefined ? Math.max(retryAfter, 0) : backoffMs(d.attempts, this.settings);
-      await this.store.markRetry(d.id, d.attempts, now() + delay, message, now());
+      await this.store.deliveries.markRetry(d.id, d.attempts, now() + delay, message, now());
       await this.store.stage(d.trace_id, d.id, 'failed', now(), { attempt: d.attempts, retryInMs: delay, ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}) }, message);
       this.onSettled(d, 'retry');
       if (delay < this.settings.pollIntervalMs) {
-        const t = setTimeout(() => this.kick(), delay + 1);
-        t.unref?.();
+        this.timers.setTimeout(() => this.kick(), delay + 1);
       }
     }
   }
@@ -137,8 +137,9 @@ export class DeliveryQueue {
   /** Stops claiming and waits (bounded) for sends in flight; their leases cover anything cut off. */
   async stop(timeoutMs = 5000): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.wakeTimer);
-    clearTimeout(this.pollTimer);
+    void this.wakeTimer?.();
+    void this.pollTimer?.();
+    // Node's timer: this drain runs during dispose, when the generation's ctx.timers no longer fire.
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise(r => setTimeout(r, timeoutMs).unref?.())]);
   }
 }

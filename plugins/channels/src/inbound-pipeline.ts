@@ -3,7 +3,8 @@ import type { AuthService, Clock, Logger, User } from 'plinth/sdk';
 import type { AgentRuntime } from 'plinth/contracts/agents';
 import type { ApprovalsService } from 'plinth/contracts/approvals';
 import type { InboundMessage, WebhookResult } from './contract';
-import type { ChannelStore, InboundRow, NewDelivery } from './channel-store';
+import type { ChannelStore } from './channel-store';
+import type { InboundRow, NewDelivery } from './channel-rows';
 import { parseApprovalCallback } from './approval-prompts';
 
 export type SenderPolicy = 'open' | 'allowlist' | 'pairing';
@@ -54,7 +55,7 @@ export class InboundPipeline {
     if (result.type === 'status') {
       let accepted = 0;
       for (const u of result.updates) {
-        const found = await store.deliveryOfPlatformMessage(channel, u.messageId);
+        const found = await store.deliveries.ofPlatformMessage(channel, u.messageId);
         if (!found) continue;
         accepted++;
         await store.stage(found.trace_id, found.delivery_id, u.status, clock.now(), { messageId: u.messageId }, u.error);
@@ -81,13 +82,13 @@ export class InboundPipeline {
   private flush(): void {
     const items = this.batch.splice(0);
     if (!items.length) return;
-    this.deps.store.insertInbound(items, this.deps.clock.now())
+    this.deps.store.inbound.insert(items, this.deps.clock.now())
       .then(rows => items.forEach((it, i) => it.done(rows[i])), err => items.forEach(it => it.fail(err)));
   }
 
   /** After a restart (or another kernel's crash): messages stored but never finished. */
   async recover(): Promise<number> {
-    const ids = await this.deps.store.pendingInbound(this.deps.clock.now());
+    const ids = await this.deps.store.inbound.pending(this.deps.clock.now());
     for (const id of ids) this.push(id);
     return ids.length;
   }
@@ -113,7 +114,7 @@ export class InboundPipeline {
 
   private async process(id: string): Promise<void> {
     const { store, clock } = this.deps;
-    const m = await store.claimInbound(id, clock.now(), this.settings.inbound.leaseMs);
+    const m = await store.inbound.claim(id, clock.now(), this.settings.inbound.leaseMs);
     if (!m) return;
     // One chat's messages are answered in order and share one session.
     const key = `${m.channel}\u0000${m.chat_id}`;
@@ -146,7 +147,7 @@ export class InboundPipeline {
     } catch (err: any) {
       const message = String(err?.message ?? err);
       await store.stage(m.trace_id, m.id, 'failed', clock.now(), undefined, message);
-      await store.finishInbound(m.id, 'failed', clock.now(), message);
+      await store.inbound.finish(m.id, 'failed', clock.now(), message);
     }
   }
 
@@ -160,21 +161,21 @@ export class InboundPipeline {
     if (policy === 'open') return true;
     const allow = cs.allow ?? [];
     if (allow.includes(m.sender_id) || allow.includes(m.chat_id)) return true;
-    const pairing = await store.pairing(m.channel, m.sender_id);
+    const pairing = await store.pairings.get(m.channel, m.sender_id);
     if (pairing?.state === 'approved') return true;
     if (policy === 'allowlist' || pairing) {
       await store.stage(m.trace_id, m.id, 'rejected', clock.now(), { reason: pairing ? 'pairing pending' : 'sender not in allowlist', senderId: m.sender_id });
-      await store.finishInbound(m.id, 'ignored', clock.now());
+      await store.inbound.finish(m.id, 'ignored', clock.now());
       return false;
     }
     const code = Array.from({ length: 8 }, () => PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)]).join('');
-    const created = await store.createPairing(m.channel, m.sender_id, m.chat_id, code, clock.now());
+    const created = await store.pairings.create(m.channel, m.sender_id, m.chat_id, code, clock.now());
     await store.stage(m.trace_id, m.id, 'rejected', clock.now(), { reason: 'unknown sender: pairing code sent', senderId: m.sender_id });
     if (created) {
       await this.deps.enqueue({ channel: m.channel, chatId: m.chat_id, replyTo: m.message_id, traceId: m.trace_id,
         text: `This bot does not know you yet. Your pairing code is ${created}; ask its operator to approve it.` });
     }
-    await store.finishInbound(m.id, 'ignored', clock.now());
+    await store.inbound.finish(m.id, 'ignored', clock.now());
     return false;
   }
 
@@ -195,17 +196,17 @@ export class InboundPipeline {
     if (!agents) throw new Error('no agent runtime: enable a plugin providing agents.runtime');
     const agent = this.channelSettings(m.channel).agent ?? this.settings.defaultAgent;
     const user = await this.runAs(m.channel, m.chat_id);
-    const session = await store.sessionFor(m.channel, m.chat_id);
+    const session = await store.chats.sessionFor(m.channel, m.chat_id);
     const sessionId = session?.agent === agent ? session.session_id : undefined;
     await store.stage(m.trace_id, m.id, 'routed', clock.now(), { agent, sessionId: sessionId ?? null, kind: m.kind });
     const text = m.kind === 'edit' ? `(edited) ${m.text}` : m.text;
     const result = await agents.runTurn({ agent, message: text, user, sessionId, continuity: sessionId ? 'resume' : 'fresh', via: `channel:${m.channel}` });
-    if (result.sessionId !== sessionId) await store.saveSession(m.channel, m.chat_id, agent, result.sessionId, clock.now());
+    if (result.sessionId !== sessionId) await store.chats.saveSession(m.channel, m.chat_id, agent, result.sessionId, clock.now());
     await store.stage(m.trace_id, m.id, 'answered', clock.now(), { sessionId: result.sessionId, turnId: result.turnId, chars: result.text.length, partial: result.partial });
     if (result.text.trim()) {
       await this.deps.enqueue({ channel: m.channel, chatId: m.chat_id, text: result.text, replyTo: m.message_id, traceId: m.trace_id, dedupeKey: `reply:${m.id}` });
     }
-    await store.finishInbound(m.id, 'done', clock.now());
+    await store.inbound.finish(m.id, 'done', clock.now());
   }
 
   private async decideApproval(m: InboundRow, a: { id: string; approved: boolean }): Promise<void> {
@@ -222,11 +223,12 @@ export class InboundPipeline {
       text = `Could not decide approval ${a.id}: ${err?.message ?? err}`;
     }
     await this.deps.enqueue({ channel: m.channel, chatId: m.chat_id, text, traceId: m.trace_id });
-    await store.finishInbound(m.id, 'done', clock.now());
+    await store.inbound.finish(m.id, 'done', clock.now());
   }
 
   async stop(timeoutMs = 5000): Promise<void> {
     this.stopped = true;
+    // Node's timer: this drain runs during dispose, when the generation's ctx.timers no longer fire.
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise(r => setTimeout(r, timeoutMs).unref?.())]);
   }
 }

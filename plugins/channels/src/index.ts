@@ -1,14 +1,15 @@
-import { definePlugin, errors, iso, newId, reply } from 'plinth/sdk';
+import { definePlugin, newId } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { approvalsRef } from 'plinth/contracts/approvals';
-import { channelsRef } from './contract';
+import { channelsRef, traceLedgerRef, type TraceSource } from './contract';
 import { approvalPrompt } from './approval-prompts';
-import { AdapterRegistry } from './channel-registry';
-import { ChannelStore, viewDelivery, viewInbound, type NewDelivery } from './channel-store';
+import { AdapterRegistry } from './adapter-registry';
+import { ChannelStore } from './channel-store';
+import type { NewDelivery } from './channel-rows';
 import { DeliveryQueue, type DeliverySettings } from './delivery-queue';
 import { InboundPipeline, type PipelineSettings } from './inbound-pipeline';
 import { migrations } from './migrations';
-import { ChannelStatus, CodeParams, DeadLetterQuery, IdParams, InboundQuery } from './schemas';
+import { registerRoutes } from './routes';
 
 type Config = Omit<PipelineSettings, 'inbound'> & {
   inbound: PipelineSettings['inbound'];
@@ -21,12 +22,12 @@ const deps = { agents: agentRuntimeRef.asOptional(), approvals: approvalsRef.asO
 
 export default definePlugin<typeof deps, Config>({
   deps,
-  provides: [channelsRef],
+  provides: [channelsRef, traceLedgerRef],
   async setup({ http, storage, events, auth, clock, timers, log, config, onDispose, agents, approvals, provide }) {
     const store = new ChannelStore(await storage.open({ migrations }), err => log.error('rows written behind were not stored', { err: String(err) }));
 
     const enqueue = async (d: NewDelivery) => {
-      const id = await store.enqueueDelivery(d, clock.now());
+      const id = await store.deliveries.enqueue(d, clock.now());
       if (id) {
         await store.stage(d.traceId, id, 'queued', clock.now(), { chatId: d.chatId, chars: d.text.length });
         queue.kick();
@@ -36,7 +37,7 @@ export default definePlugin<typeof deps, Config>({
     const pipeline = new InboundPipeline({ store, agents, approvals, auth, clock, log, enqueue }, config);
     const registry = new AdapterRegistry(() => queue.kick(), (channel, result) => pipeline.receive(channel, result),
       (channel, m) => enqueue({ channel, chatId: m.chatId, text: m.text, dedupeKey: m.dedupeKey, traceId: newId('trc') }));
-    const queue = new DeliveryQueue(store, () => registry.adapters, config.delivery, clock, log);
+    const queue = new DeliveryQueue(store, () => registry.adapters, config.delivery, clock, timers, log);
 
     // Workers start once this generation is live (timers run at commit), and stop before storage closes.
     const recover = () => void pipeline.recover()
@@ -59,66 +60,9 @@ export default definePlugin<typeof deps, Config>({
       });
     }
 
-    http.get('/status', { auth: 'admin', summary: 'Per channel: configured, last inbound and outbound, queue and failure counts', response: ChannelStatus }, async () => {
-      const figures = await store.channelFigures();
-      const names = new Set([...registry.adapters.keys(), ...figures.keys()]);
-      return {
-        channels: [...names].sort().map(name => {
-          const adapter = registry.adapters.get(name);
-          const status = adapter?.status?.() ?? { configured: !!adapter };
-          const f = figures.get(name);
-          return {
-            name, registered: !!adapter, configured: status.configured,
-            ...(status.detail ? { detail: status.detail } : !status.configured ? { detail: 'not configured' } : {}),
-            lastInboundAt: iso(f?.lastInboundAt ?? null), lastOutboundAt: iso(f?.lastOutboundAt ?? null),
-            inbound: f?.inbound ?? {}, deliveries: f?.deliveries ?? {}, failures: f?.failures ?? 0,
-          };
-        }),
-      };
-    });
-
-    http.get('/inbound', { auth: 'admin', summary: 'Latest inbound messages with their trace ids', query: InboundQuery }, async req => ({
-      items: (await store.listInbound(req.query.channel as string | undefined, req.query.limit as number)).map(viewInbound), nextCursor: null,
-    }));
-
-    http.get('/deliveries/:id', { auth: 'admin', params: IdParams }, async req => {
-      const d = await store.getDelivery(req.params.id);
-      if (!d) throw errors.notFound(`delivery ${req.params.id}`);
-      return viewDelivery(d);
-    });
-
-    http.get('/dead-letter', { auth: 'admin', summary: 'Deliveries that ran out of attempts, newest first', query: DeadLetterQuery }, async req => {
-      const limit = req.query.limit as number;
-      const rows = await store.listDead(limit + 1, req.query.cursor ? Number(req.query.cursor) : undefined);
-      const items = rows.slice(0, limit);
-      return { items: items.map(viewDelivery), nextCursor: rows.length > limit ? String(items[items.length - 1].seq) : null };
-    });
-
-    http.post('/dead-letter/:id/replay', { auth: 'admin', summary: 'Queue a dead letter once more (at most once: a second replay is a conflict)', params: IdParams }, async req => {
-      const r = await store.replay(req.params.id, clock.now());
-      if (r === 'missing') throw errors.notFound(`delivery ${req.params.id}`);
-      if (r === 'not-dead') throw errors.conflict(`delivery ${req.params.id} is not in the dead-letter queue`);
-      await store.stage(r.trace_id, r.id, 'replayed', clock.now(), { replays: r.replays });
-      queue.kick();
-      return reply(202, viewDelivery(r));
-    });
-
-    http.get('/pairings', { auth: 'admin', summary: 'Pairing codes sent to unknown senders' }, async () => ({ items: await store.listPairings(), nextCursor: null }));
-
-    http.post('/pairings/:code/approve', { auth: 'admin', summary: 'Allow the sender who got this pairing code', params: CodeParams }, async req => {
-      const row = await store.approvePairing(req.params.code, clock.now());
-      if (!row) {
-        if (await store.pairingByCode(req.params.code)) throw errors.conflict(`pairing ${req.params.code} is already approved`);
-        throw errors.notFound(`pairing ${req.params.code}`);
-      }
-      return { channel: row.channel, senderId: row.sender_id, chatId: row.chat_id, state: 'approved' };
-    });
-
-    http.get('/api/traces/:id', { auth: 'admin', summary: 'Stages of an inbound message and its deliveries, with times and errors', params: IdParams }, async req => {
-      const trace = await store.trace(req.params.id);
-      if (!trace) throw errors.notFound(`trace ${req.params.id}`);
-      return trace;
-    });
+    const traceSources = new Set<TraceSource>();
+    registerRoutes(http, { store, registry, queue, clock, traceSources });
+    provide(traceLedgerRef, { addSource: source => { traceSources.add(source); return () => { traceSources.delete(source); }; } });
 
     provide(channelsRef, registry);
   },

@@ -41,13 +41,14 @@ export function readBuildInfo(distDir: string): BuildInfo | undefined {
 
 /** Builds dist/ unless it was already built from these exact sources; answers whether it built. */
 export async function ensureBundle(pluginDir: string, options: { force?: boolean } = {}): Promise<{ built: boolean; info: BuildInfo; ms: number }> {
-  const started = Date.now();
+  // A duration, so the monotonic clock; this also runs outside a kernel (the build script), where no ctx.clock exists.
+  const started = performance.now();
   const distDir = join(pluginDir, 'dist');
   const hash = sourceHash(pluginDir);
   const current = readBuildInfo(distDir);
-  if (!options.force && current?.sourceHash === hash) return { built: false, info: current, ms: Date.now() - started };
+  if (!options.force && current?.sourceHash === hash) return { built: false, info: current, ms: Math.round(performance.now() - started) };
   const info = await buildBundle(pluginDir, hash);
-  return { built: true, info, ms: Date.now() - started };
+  return { built: true, info, ms: Math.round(performance.now() - started) };
 }
 
 async function buildBundle(pluginDir: string, hash: string): Promise<BuildInfo> {
@@ -72,6 +73,7 @@ async function buildBundle(pluginDir: string, hash: string): Promise<BuildInfo> 
   const css = entryMeta.cssBundle ? [rel(entryMeta.cssBundle)] : [];
   const all = outputs.map(([p]) => rel(p));
   writeAtomic(join(distDir, 'index.html'), indexHtml(js, css));
+  // A stamp in a file on disk, also written by the build script outside any kernel: the wall clock is the right one.
   const info: BuildInfo = { sourceHash: hash, entry: { js, css }, builtAt: new Date().toISOString() };
   writeAtomic(join(distDir, 'build.json'), JSON.stringify(info, null, 2));
   // Older hashed files are dropped; a page still open on them reloads into the new index.html.
@@ -82,6 +84,7 @@ async function buildBundle(pluginDir: string, hash: string): Promise<BuildInfo> 
 
 /** Written beside and renamed, so a kernel serving dist/ never reads half a file. */
 function writeAtomic(file: string, text: string): void {
+  // Date.now() only makes the name unique (with the pid); it is no "now" a test would set.
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);

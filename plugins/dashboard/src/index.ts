@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { definePlugin } from 'plinth/sdk';
 import { ensureBundle } from './bundle';
 import { StaticSite } from './static-site';
+import { registerRoutes } from './routes';
 
 /**
  * Serves the dashboard's built web app at /dashboard. The app signs in against the kernel's API
@@ -14,8 +15,6 @@ export default definePlugin<{}, { buildOnSetup: boolean }>({
       if (built) log.info('dashboard bundle built', { ms, js: info.entry.js });
     }
     const site = new StaticSite(join(pluginDir, 'dist'));
-    const options = { auth: 'public' as const, summary: 'The dashboard web app (static files; client routes answer index.html)', tags: ['dashboard'] };
-    http.get('/dashboard', options, req => site.serve('index.html', req.headers));
-    http.get('/dashboard/{*path}', options, req => site.serve(req.params.path ?? 'index.html', req.headers));
+    registerRoutes(http, site);
   },
 });

@@ -79,6 +79,9 @@ test('chat: a message streams back from the builtin model, a tool call shows its
   const turns = await k.request('GET', `/api/sessions/${sessionId}/turns`);
   const graded = await until(async () => (await k.request('GET', `/api/turns/${turns.body.items[0].id}/feedback`)).body, 5000, 'feedback');
   assert.equal(graded.grade ?? graded.items?.[0]?.grade, 4);
+  // The insights plugin's tips on that turn: none for a plain echo.
+  await turn.getByTestId('turn-tips').getByRole('button', { name: 'Tips' }).click();
+  await turn.getByTestId('turn-tips').getByText('No tips for this turn.').waitFor();
   await shot(page, '03-chat');
 });
 
@@ -165,5 +168,60 @@ test('jobs, runs and the other pages render their data (screenshots)', { skip: !
   await page.goto(`${k.baseUrl}/dashboard/stats`);
   await page.getByTestId('efficiency').getByText('builtin/echo').waitFor();
   await page.locator('svg.chart circle').first().waitFor();
+  // The insights plugin's recommendations (none for these few healthy turns).
+  await page.locator('.card', { hasText: 'Recommendations' }).getByText('No recommendations yet.').waitFor();
   await shot(page, '14-stats');
+});
+
+test('first start: the overview offers the setup interview; run in Settings, it asks again after a bad answer and applies only on confirm', { skip: !hasChromium && 'no chromium' }, async () => {
+  await page.goto(`${k.baseUrl}/dashboard/`);
+  await page.getByTestId('setup-offer').getByRole('link', { name: 'Start it in Settings' }).click();
+  await page.getByTestId('interview-start').click();
+  const say = async (answer: string) => {
+    await page.getByTestId('interview-answer').fill(answer);
+    await page.getByTestId('interview-send').click();
+  };
+  await say('skynet');
+  await page.getByTestId('interview-problem').getByText(/not one of builtin, openai, anthropic/).waitFor();
+  await say('builtin');
+  await page.getByText('What should your agent be called').waitFor();
+  await say('helper-bot');
+  await page.getByText('What should it do?').waitFor();
+  await say('Help the team with quick answers.');
+  await page.getByText('Which channels should reach it').waitFor();
+  await say('none');
+  await page.getByTestId('interview-propose').click();
+  await page.getByTestId('interview-proposal').getByText('agents.helper-bot').waitFor();
+  const names = async () => (await k.request('GET', '/api/agents')).body.items.map((a: any) => a.name);
+  assert.ok(!(await names()).includes('helper-bot'), 'nothing applied before confirming');
+  await page.getByTestId('interview-apply').click();
+  await page.getByTestId('interview-proposal').getByText('The configuration is in place.').waitFor();
+  assert.ok((await names()).includes('helper-bot'));
+  await shot(page, '16-interview');
+  await page.goto(`${k.baseUrl}/dashboard/`);
+  await page.getByText('Plugins').first().waitFor();
+  assert.equal(await page.getByTestId('setup-offer').count(), 0, 'offered only until applied');
+});
+
+test('settings: pair a device, see it paired once it proves the code, revoke it; the wallet shows its address and a clear balance error', { skip: !hasChromium && 'no chromium' }, async () => {
+  await page.goto(`${k.baseUrl}/dashboard/settings`);
+  await page.getByTestId('device-name').fill('phone');
+  await page.getByTestId('pair').click();
+  const text = await page.getByTestId('pair-code').innerText();
+  const [, code, id] = /Enter (\d{6}) on the device \(device id (dev_\w+)\)/.exec(text)!;
+  await page.getByTestId('devices').locator('tr', { hasText: 'phone' }).getByText('pending').waitFor();
+  const verified = await k.request('POST', `/api/runtime/devices/${id}/verify`, { token: null, body: { code } });
+  assert.equal(verified.status, 200, verified.text);
+  await page.reload();
+  const row = page.getByTestId('devices').locator('tr', { hasText: 'phone' });
+  await row.getByText('paired').waitFor();
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await row.getByText('revoked').waitFor();
+  assert.equal((await k.request('GET', `/api/runtime/devices/${id}`, { token: verified.body.token })).status, 401);
+
+  const address = await page.getByTestId('wallet-address').innerText();
+  assert.match(address, /^0x[0-9a-fA-F]{40}$/);
+  await page.getByTestId('wallet-balance').click();
+  await page.getByTestId('wallet-error').getByText(/no JSON-RPC endpoint/).waitFor();
+  await shot(page, '15-settings');
 });

@@ -14,6 +14,7 @@ import { Skills } from './pages/skills';
 import { Channels } from './pages/channels';
 import { Integrations } from './pages/integrations';
 import { Stats } from './pages/stats';
+import { Settings } from './pages/settings';
 
 export interface Me { id: string; email: string; name?: string; role: 'admin' | 'user' }
 
@@ -28,6 +29,7 @@ const PAGES = [
   { path: '/channels', label: 'Channels', page: Channels },
   { path: '/integrations', label: 'MCP & A2A', page: Integrations },
   { path: '/stats', label: 'Stats', page: Stats },
+  { path: '/settings', label: 'Settings', page: Settings },
 ];
 
 function pageFor(path: string) {

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { newId, type AuthService, type Clock, type Logger, type Timers, type User } from 'plinth/sdk';
+import { WriteBehind, newId, type AuthService, type Clock, type Logger, type Timers, type User } from 'plinth/sdk';
 import type { JobExecutor } from './contract';
 import type { Job, JobStore } from './job-store';
 import { killOrphan } from './executors/command';
@@ -62,6 +62,7 @@ export class Dispatcher {
     this.stopped = true;
     const ids = [...this.running.keys()];
     for (const ac of this.running.values()) ac.abort();
+    // Node's timers and wall time here: this runs while the generation is disposed, when its ctx.timers no longer fire.
     const end = Date.now() + 2000;
     while (this.running.size && Date.now() < end) await new Promise(r => setTimeout(r, 20));
     for (const id of ids) {
@@ -94,7 +95,7 @@ export class Dispatcher {
         this.again = false;
         const free = this.options.concurrency - this.running.size;
         if (free <= 0) break;
-        const jobs = await this.store.claim(this.kernelId, Math.min(free, 100), this.clock.now(), this.options.leaseMs);
+        const jobs = await this.store.leases.claim(this.kernelId, Math.min(free, 100), this.clock.now(), this.options.leaseMs);
         for (const job of jobs) {
           this.hooks.changed(job);
           void this.execute(job);
@@ -111,13 +112,13 @@ export class Dispatcher {
   private async execute(job: Job): Promise<void> {
     const ac = new AbortController();
     this.running.set(job.id, ac);
-    const logs = new LogWriter(this.store, job.id, this.clock, this.options.maxLogLines);
+    const logs = new LogWriter(this.store, job.id, this.clock, this.options.maxLogLines, this.timers);
     try {
       const executor = this.hooks.executor(job.kind);
       if (!executor) throw new Error(`no executor for kind "${job.kind}" is registered`);
       const user = await this.userOf(job.owner);
       const parentResults: Record<string, unknown> = {};
-      if (job.parentCount) for (const p of await this.store.parents(job.id)) parentResults[p.step ?? p.id] = p.result;
+      if (job.parentCount) for (const p of await this.store.graph.parents(job.id)) parentResults[p.step ?? p.id] = p.result;
       const request = executorRequest(job);
       const result = await executor.run({
         job: { id: job.id, kind: job.kind, request, owner: job.owner, attempt: job.attempts, parentResults },
@@ -128,10 +129,10 @@ export class Dispatcher {
       const bad = this.hooks.checkResult(job, result);
       if (bad) throw new Error(bad);
       const now = this.clock.now();
-      const done = await this.store.finishAttempt(job, this.kernelId, { state: 'done', result: result ?? null, reason: 'completed' }, now);
-      if (!done) { await this.store.finishBlocked(job.id, this.kernelId, result, now); return; }
+      const done = await this.store.leases.finishAttempt(job, this.kernelId, { state: 'done', result: result ?? null, reason: 'completed' }, now);
+      if (!done) { await this.store.leases.finishBlocked(job.id, this.kernelId, result, now); return; }
       this.hooks.changed(done);
-      if (done.childCount) for (const child of await this.store.promoteChildren(job.id, now)) this.hooks.changed(child);
+      if (done.childCount) for (const child of await this.store.graph.promoteChildren(job.id, now)) this.hooks.changed(child);
     } catch (err: any) {
       await logs.flush().catch(() => undefined);
       if (ac.signal.aborted) return;
@@ -148,10 +149,10 @@ export class Dispatcher {
   /** Owners are looked up once every few seconds, not once per job: a role change still lands quickly. */
   private async userOf(id: string): Promise<User> {
     const hit = this.users.get(id);
-    if (hit && Date.now() - hit.atMs < 5000) return hit.user;
+    if (hit && this.clock.now() - hit.atMs < 5000) return hit.user;
     const user: User = (await this.auth.getUser(id)) ?? { id, email: '', role: 'user' };
     if (this.users.size > 1000) this.users.clear();
-    this.users.set(id, { user, atMs: Date.now() });
+    this.users.set(id, { user, atMs: this.clock.now() });
     return user;
   }
 
@@ -160,23 +161,23 @@ export class Dispatcher {
     const now = this.clock.now();
     const retry = job.attempts <= job.maxRetries;
     const backoff = Math.min(this.options.backoffBaseMs * 2 ** Math.max(0, job.attempts - 1), this.options.backoffMaxMs);
-    const next = await this.store.finishAttempt(job, kernelId, retry
+    const next = await this.store.leases.finishAttempt(job, kernelId, retry
       ? { state: 'ready', error, runAfter: now + backoff, reason: `attempt ${job.attempts} failed; retry in ${backoff} ms` }
       : { state: 'failed', error, reason: `attempt ${job.attempts} failed and no retries are left (max_retries ${job.maxRetries})` }, now);
     if (!next) return;
     this.hooks.changed(next);
-    if (next.state === 'failed') for (const c of await this.store.cascade(job.id, 'failed', `parent ${job.id} failed`, now)) this.hooks.changed(c);
+    if (next.state === 'failed') for (const c of await this.store.graph.cascade(job.id, 'failed', `parent ${job.id} failed`, now)) this.hooks.changed(c);
     if (retry) this.timers.setTimeout(() => this.wake(), backoff + 5);
   }
 
   /** Jobs whose kernel stopped renewing their lease: kill what is left of the attempt here, then retry or fail. */
   async reclaim(): Promise<void> {
     if (this.stopped) return;
-    for (const j of await this.store.settleQueued(this.clock.now())) this.hooks.changed(j);
-    for (const job of await this.store.expiredLeases(this.clock.now())) {
+    for (const j of await this.store.graph.settleQueued(this.clock.now())) this.hooks.changed(j);
+    for (const job of await this.store.leases.expiredLeases(this.clock.now())) {
       if (this.running.has(job.id)) continue;
       if (killOrphan(job.id, job.pid)) this.log.info('killed the orphaned process of a reclaimed job', { job: job.id, pid: job.pid });
-      await this.store.addEvents([{ jobId: job.id, type: 'attempt_lost', data: { attempt: job.attempts, kernel: job.leaseOwner } }], this.clock.now());
+      await this.store.eventLog.add([{ jobId: job.id, type: 'attempt_lost', data: { attempt: job.attempts, kernel: job.leaseOwner } }], this.clock.now());
       await this.failAttempt(job, null, `attempt ${job.attempts} lost: the lease of kernel ${job.leaseOwner} expired (its process died or stalled)`);
     }
   }
@@ -185,9 +186,9 @@ export class Dispatcher {
     if (this.stopped) return;
     const now = this.clock.now();
     const ids = [...this.running.keys()];
-    const held = await this.store.renew(this.kernelId, ids, now + this.options.leaseMs);
+    const held = await this.store.leases.renew(this.kernelId, ids, now + this.options.leaseMs);
     for (const id of ids) if (!held.has(id)) this.running.get(id)?.abort();
-    await this.store.beat(this.kernelId, this.host, this.startedMs, now, this.running.size);
+    await this.store.heartbeats.beat(this.kernelId, this.host, this.startedMs, now, this.running.size);
     this.lastBeatMs = now;
   }
 }
@@ -209,27 +210,24 @@ export function executorRequest(job: Job): Record<string, unknown> {
 
 /** Collects output lines and writes them as job events in batches; keeps at most `max` lines per attempt. */
 class LogWriter {
-  private lines: string[] = [];
   private count = 0;
-  private pending: Promise<unknown> = Promise.resolve();
-  private scheduled = false;
+  private readonly lines: WriteBehind<string>;
 
-  constructor(private readonly store: JobStore, private readonly jobId: string, private readonly clock: Clock, private readonly max: number) {}
+  constructor(store: JobStore, jobId: string, clock: Clock, private readonly max: number, timers: Timers) {
+    // 4 columns a row: 200 rows stay under SQLite's 999 variables. A lost log line is not worth a job's failure.
+    this.lines = new WriteBehind(lines => store.eventLog.add(lines.map(line => ({ jobId, type: 'log', data: { line } })), clock.now()).then(() => undefined),
+      () => undefined, { batch: 200, delayMs: 50, timers });
+  }
 
   push(line: string): void {
     if (this.count++ >= this.max) {
-      if (this.count === this.max + 1) this.lines.push(`[log truncated after ${this.max} lines]`);
-      else return;
-    } else this.lines.push(line.length > 8192 ? line.slice(0, 8192) + '…' : line);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setTimeout(() => { this.scheduled = false; void this.flush(); }, 50).unref();
+      if (this.count === this.max + 1) this.lines.add(`[log truncated after ${this.max} lines]`);
+      return;
     }
+    this.lines.add(line.length > 8192 ? line.slice(0, 8192) + '…' : line);
   }
 
-  flush(): Promise<unknown> {
-    const batch = this.lines.splice(0);
-    if (batch.length) this.pending = this.pending.then(() => this.store.addEvents(batch.map(line => ({ jobId: this.jobId, type: 'log', data: { line } })), this.clock.now())).catch(() => undefined);
-    return this.pending;
+  flush(): Promise<void> {
+    return this.lines.flush();
   }
 }

@@ -1,23 +1,11 @@
 import { EventEmitter } from 'node:events';
-import Ajv, { type ValidateFunction } from 'ajv';
-import { errors, kernelErrors, newId, type Clock, type Disposer, type EventBus, type User } from 'plinth/sdk';
+import { errors, kernelErrors, newId, type Clock, type Disposer, type EventBus, type SchemaCheckResult, type User, type ValidatorService } from 'plinth/sdk';
 import type { JobExecutor, JobsService, JobSummary } from './contract';
 import { ACTIVE, type Job, type JobEvent, type JobState, type JobStore, type NewJob } from './job-store';
 import type { Dispatcher } from './dispatcher';
 import { interpolate, order, type TemplateLibrary } from './templates';
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-
-/**
- * A caller's schema is compiled and then dropped from Ajv's registry: Ajv keeps every compiled
- * schema (by object, and by `$id`) forever, so each job would leak one, and a second job with the
- * same `$id` would be refused. The returned function keeps working on its own.
- */
-function compileDetached(schema: Record<string, unknown>): ValidateFunction {
-  const fn = ajv.compile(schema);
-  ajv.removeSchema(schema);
-  return fn;
-}
+type Check = (data: unknown) => SchemaCheckResult;
 
 export interface CreateJobInput {
   kind: string; request?: Record<string, unknown>; title?: string; max_retries?: number; result_schema?: Record<string, unknown>;
@@ -35,8 +23,9 @@ export function jobView(j: Job, view: 'full' | 'summary' = 'full') {
 
 /** Creating jobs and crews, the human-driven transitions, and the live feed of job events. */
 export class JobService implements JobsService {
-  private readonly executors = new Map<string, { executor: JobExecutor; validate?: ValidateFunction }>();
-  private readonly schemas = new Map<string, ValidateFunction>();
+  private readonly executors = new Map<string, { executor: JobExecutor; validate?: Check }>();
+  /** Result schemas are a caller's: compiled transient (see ValidatorService), the last 200 kept here. */
+  private readonly schemas = new Map<string, Check>();
   readonly feed = new EventEmitter();
   dispatcher!: Dispatcher;
 
@@ -45,17 +34,18 @@ export class JobService implements JobsService {
     private readonly templates: TemplateLibrary,
     private readonly bus: EventBus,
     private readonly clock: Clock,
+    private readonly validator: ValidatorService,
     private readonly options: { defaultMaxRetries: number; allowUserCommands: boolean },
     private readonly userOf: (id: string) => Promise<User | undefined>,
   ) {
     this.feed.setMaxListeners(0);
-    store.onEvents = events => { for (const e of events) this.feed.emit('event', e); };
+    store.eventLog.onEvents = events => { for (const e of events) this.feed.emit('event', e); };
   }
 
   registerExecutor(executor: JobExecutor): Disposer {
     if (!/^[a-z][a-z0-9_-]{0,63}$/.test(executor.kind)) throw errors.badRequest(`executor kind "${executor.kind}" must be lower-case letters, digits, - or _`);
     if (this.executors.has(executor.kind)) throw errors.conflict(`an executor for kind "${executor.kind}" is already registered`);
-    const entry = { executor, validate: executor.requestSchema ? ajv.compile(executor.requestSchema) : undefined };
+    const entry = { executor, validate: executor.requestSchema ? this.validator.compile(executor.requestSchema, { where: 'body/request' }) : undefined };
     this.executors.set(executor.kind, entry);
     this.dispatcher?.wake();
     return () => { if (this.executors.get(executor.kind) === entry) this.executors.delete(executor.kind); };
@@ -74,11 +64,12 @@ export class JobService implements JobsService {
     const key = JSON.stringify(job.resultSchema);
     let check = this.schemas.get(key);
     if (!check) {
-      check = compileDetached(job.resultSchema);
+      check = this.validator.compile(job.resultSchema, { where: 'result', transient: true });
       if (this.schemas.size >= 200) this.schemas.delete(this.schemas.keys().next().value!);
       this.schemas.set(key, check);
     }
-    return check(result) ? undefined : `the result does not fit result_schema: ${ajv.errorsText(check.errors, { dataVar: 'result' })}`;
+    const checked = check(result);
+    return checked.ok ? undefined : `the result does not fit result_schema: ${checked.message}`;
   }
 
   /** Every state change goes to the bus (for /ws, channels) under the job's owner. */
@@ -92,12 +83,10 @@ export class JobService implements JobsService {
     if (input.kind === 'command' && user && user.role !== 'admin' && !this.options.allowUserCommands) {
       throw errors.forbidden('command jobs run as the kernel\'s OS user: only admins may create them (config allowUserCommands)');
     }
-    if (entry.validate && !entry.validate(input.request ?? {})) {
-      throw errors.validation(`request does not fit kind ${input.kind}: ${ajv.errorsText(entry.validate.errors, { dataVar: 'request' })}`,
-        (entry.validate.errors ?? []).map(e => ({ field: `body/request${e.instancePath}`, message: e.message })));
-    }
+    const checked = entry.validate?.(input.request ?? {});
+    if (checked && !checked.ok) throw errors.validation(`request does not fit kind ${input.kind}: ${checked.message}`, checked.details);
     if (input.result_schema) {
-      try { compileDetached(input.result_schema); } catch (err: any) { throw kernelErrors.error('PLINTH_ERR_VALIDATION', `result_schema is not a valid JSON Schema: ${err.message}`, { details: [{ field: 'body/result_schema', message: err.message }], cause: err }); }
+      try { this.validator.compile(input.result_schema, { transient: true }); } catch (err: any) { throw kernelErrors.error('PLINTH_ERR_VALIDATION', `result_schema is not a valid JSON Schema: ${err.message}`, { details: [{ field: 'body/result_schema', message: err.message }], cause: err }); }
     }
   }
 
@@ -203,7 +192,7 @@ export class JobService implements JobsService {
   async cancel(job: Job): Promise<Job> {
     const next = await this.move(job, ACTIVE, 'cancelled', { reason: 'cancelled' });
     this.dispatcher.abort(job.id);
-    for (const c of await this.store.cascade(job.id, 'cancelled', `parent ${job.id} was cancelled`, this.clock.now())) this.changed(c);
+    for (const c of await this.store.graph.cascade(job.id, 'cancelled', `parent ${job.id} was cancelled`, this.clock.now())) this.changed(c);
     return next;
   }
 
@@ -249,7 +238,7 @@ export class JobService implements JobsService {
 
   /** Everything about one job: attempts (from its events), recent events, comments and its parents' results. */
   async detail(job: Job) {
-    const events = await this.store.eventsOf(job.id, 0, 5000, ['state', 'attempt_lost', 'comment']);
+    const events = await this.store.eventLog.of(job.id, 0, 5000, ['state', 'attempt_lost', 'comment']);
     const attempts: Array<{ n: number; kernel: string | null; startedAt: string; endedAt: string | null; outcome: string | null; error: string | null }> = [];
     for (const e of events) {
       if (e.type === 'state' && e.data.state === 'running') { attempts.push({ n: e.data.attempt, kernel: e.data.kernel ?? null, startedAt: e.at, endedAt: null, outcome: null, error: null }); continue; }
@@ -264,16 +253,16 @@ export class JobService implements JobsService {
       const outcome = job.state === 'done' ? 'done' : job.state === 'cancelled' || job.state === 'archived' ? 'cancelled' : 'failed';
       Object.assign(last, { endedAt: job.finishedAt ?? job.updatedAt, outcome, error: outcome === 'failed' ? job.error : null });
     }
-    const parents = await this.store.parents(job.id);
+    const parents = await this.store.graph.parents(job.id);
     return {
-      job: jobView(job), attempts, events: events.slice(-200), comments: await this.store.commentsOf(job.id),
+      job: jobView(job), attempts, events: events.slice(-200), comments: await this.store.commentLog.of(job.id),
       parentResults: Object.fromEntries(parents.map(p => [p.step ?? p.id, p.result])),
       parents: parents.map(p => ({ id: p.id, step: p.step, state: p.state })),
     };
   }
 
   async graph(job: Job) {
-    const { jobs, links } = await this.store.crewOf(job.id);
+    const { jobs, links } = await this.store.graph.crewOf(job.id);
     const steps = jobs.map(j => ({ id: j.id, kind: j.kind, request: {}, depends_on: links.filter(l => l.child === j.id).map(l => l.parent) }));
     const byId = new Map(jobs.map(j => [j.id, j]));
     return {

@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv from 'ajv';
 import { parse } from 'yaml';
-import { errors } from 'plinth/sdk';
+import { errors, topologicalOrder, type SchemaCheckResult, type ValidatorService } from 'plinth/sdk';
 import { TemplateSchema } from './schemas';
 
 export interface TemplateStep {
@@ -23,12 +22,13 @@ export interface JobTemplate {
   file: string;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
-const validateTemplate = ajv.compile(TemplateSchema as any);
-
 /** `*.job_workflow.yaml` files under `$PLINTH_DATA_DIR/templates`, read fresh on each call (they are few and small). */
 export class TemplateLibrary {
-  constructor(private readonly dir: string) {}
+  private readonly checkTemplate: (doc: unknown) => SchemaCheckResult;
+
+  constructor(private readonly dir: string, private readonly validator: ValidatorService) {
+    this.checkTemplate = validator.compile(TemplateSchema, { where: 'template' });
+  }
 
   list(): Array<JobTemplate | { file: string; error: string }> {
     let files: string[];
@@ -46,12 +46,13 @@ export class TemplateLibrary {
 
   private load(file: string): JobTemplate {
     const doc = parse(readFileSync(join(this.dir, file), 'utf8'));
-    if (!validateTemplate(doc)) throw new Error(`invalid template: ${ajv.errorsText(validateTemplate.errors)}`);
+    const checked = this.checkTemplate(doc);
+    if (!checked.ok) throw new Error(`invalid template: ${checked.message}`);
     const t = doc as unknown as JobTemplate;
     const ids = new Set(t.steps.map(s => s.id));
     if (ids.size !== t.steps.length) throw new Error('invalid template: step ids must be unique');
     for (const s of t.steps) for (const d of s.depends_on) if (!ids.has(d)) throw new Error(`invalid template: step ${s.id} depends on unknown step ${d}`);
-    if (t.inputs) ajv.compile(t.inputs);
+    if (t.inputs) this.validator.compile(t.inputs);
     order(t.steps);
     return { ...t, file };
   }
@@ -59,29 +60,17 @@ export class TemplateLibrary {
   /** Checks inputs against the template's JSON Schema; a mismatch is a 400 naming the fields. */
   validateInputs(t: JobTemplate, inputs: Record<string, unknown>): void {
     if (!t.inputs) return;
-    const check = ajv.compile(t.inputs);
-    if (!check(inputs)) {
-      throw errors.validation(`inputs do not fit template ${t.name}: ${ajv.errorsText(check.errors, { dataVar: 'inputs' })}`,
-        (check.errors ?? []).map(e => ({ field: `inputs${e.instancePath}`, message: e.message })));
-    }
+    const checked = this.validator.compile(t.inputs, { where: 'inputs' })(inputs);
+    if (!checked.ok) throw errors.validation(`inputs do not fit template ${t.name}: ${checked.message}`, checked.details);
   }
 }
 
 /** Steps in dependency order; a cycle is an error that names it. */
 export function order(steps: TemplateStep[]): TemplateStep[] {
   const byId = new Map(steps.map(s => [s.id, s]));
-  const out: TemplateStep[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (s: TemplateStep, path: string[]) => {
-    if (state.get(s.id) === 'done') return;
-    if (state.get(s.id) === 'visiting') throw new Error(`invalid template: dependency cycle ${[...path, s.id].join(' -> ')}`);
-    state.set(s.id, 'visiting');
-    for (const d of s.depends_on) visit(byId.get(d)!, [...path, s.id]);
-    state.set(s.id, 'done');
-    out.push(s);
-  };
-  for (const s of steps) visit(s, []);
-  return out;
+  const { order: ids, cycles } = topologicalOrder(byId.keys(), id => byId.get(id)!.depends_on);
+  if (cycles.length) throw new Error(`invalid template: dependency cycle ${cycles[0].join(' -> ')}`);
+  return ids.map(id => byId.get(id)!);
 }
 
 /** Replaces `{{ inputs.x }}` in strings; a string that is only a placeholder takes the input's value as is. */

@@ -5,7 +5,7 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PlinthError, egressErrorIn, errors, sandboxUnavailable, type Disposer, type EgressService, type Logger, type SandboxService, type SandboxedCommand, type Timers, type ToolRegistry, type ToolRisk } from 'plinth/sdk';
+import { PlinthError, egressErrorIn, errors, sandboxUnavailable, type Clock, type Disposer, type EgressService, type Logger, type SandboxService, type SandboxedCommand, type Timers, type ToolRegistry, type ToolRisk } from 'plinth/sdk';
 import { errorCodes } from './errors';
 
 export interface McpServerConfig {
@@ -63,6 +63,7 @@ export interface McpClientPoolOptions {
   /** Remote (HTTP) servers are reached through the kernel's egress policy, like any request made for users. */
   egress: EgressService;
   log: Logger;
+  clock: Clock;
   timers: Timers;
   connectTimeoutMs: number;
   callTimeoutMs: number;
@@ -249,11 +250,11 @@ export class McpClientPool {
     const min = this.o.minBackoffMs ?? 1000;
     const delay = Math.min(this.o.maxBackoffMs ?? 60_000, min * 2 ** Math.min(e.attempts - 1, 16));
     const dropping = this.drop(e, false); // clears the old retry synchronously, before the next line
-    e.nextRetryAt = Date.now() + delay;
+    e.nextRetryAt = this.o.clock.now() + delay;
     void dropping.then(() => {
       if (mine !== e.epoch || this.stopped || e.held) return;
       e.retry = this.o.timers.setTimeout(() => { e.retry = undefined; e.nextRetryAt = null; void this.connect(e); },
-        Math.max(0, (e.nextRetryAt ?? Date.now()) - Date.now()));
+        Math.max(0, (e.nextRetryAt ?? this.o.clock.now()) - this.o.clock.now()));
     });
   }
 
@@ -285,6 +286,10 @@ function describeError(err: unknown): string {
   return err instanceof StreamableHTTPError && err.code ? `${message.trim()} (HTTP ${err.code})` : message;
 }
 
+/**
+ * Node's own timer, not `ctx.timers`: it bounds one awaited step and is cleared when the step ends;
+ * it must also fire while the pool stops (closing), after the generation's timers are gone.
+ */
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); });

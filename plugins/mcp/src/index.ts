@@ -1,4 +1,4 @@
-import { toolPolicyRef, definePlugin, egressRef, errors, lazy, sandboxRef } from 'plinth/sdk';
+import { toolPolicyRef, definePlugin, egressRef, lazy, sandboxRef } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { mcpExtensionsRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
@@ -6,7 +6,7 @@ import { skillsRef } from 'plinth/contracts/skills';
 import { McpExtensionRegistry } from './extensions';
 import { McpCatalog } from './mcp-catalog';
 import type { McpServerConfig } from './client-pool';
-import { ClientNameParams } from './schemas';
+import { registerRoutes } from './routes';
 
 // The MCP SDK is most of this plugin's load time: it is required on the first MCP request, and
 // the client side only when servers are configured.
@@ -71,27 +71,14 @@ export default definePlugin({
     onDispose(extensions.onChange(kind => notify(s => kind === 'prompts' ? s.sendPromptListChanged()
       : kind === 'resources' ? s.sendResourceListChanged() : s.sendToolListChanged())));
 
-    const mcpRoute = { auth: 'public' as const, rawBody: true, bodyLimit: 4 * 1024 * 1024, summary: 'MCP Streamable HTTP endpoint (bearer: a Plinth token)' };
-    http.post('/mcp', mcpRoute, req => endpoint().handle(req));
-    http.get('/mcp', mcpRoute, req => endpoint().handle(req));
-    http.delete('/mcp', mcpRoute, req => endpoint().handle(req));
-
     const hasServers = Object.keys(cfg.mcpServers ?? {}).length > 0;
     const pool = hasServers ? new (require('./client-pool') as typeof import('./client-pool')).McpClientPool({
-      servers: cfg.mcpServers, tools, log, timers, egress,
+      servers: cfg.mcpServers, tools, log, clock, timers, egress,
       connectTimeoutMs: cfg.connectTimeoutMs, callTimeoutMs: cfg.callTimeoutMs, sandbox, dataDir,
     }) : undefined;
     pool?.start();
     onDispose(() => pool?.stop());
-    const clientPool = (name: string) => {
-      if (!pool) throw errors.notFound(`MCP client ${name}`);
-      return pool;
-    };
-    http.get('/api/runtime/mcp', { auth: 'admin', summary: 'MCP clients: state, tools, last error' }, () => ({ items: pool?.list() ?? [], nextCursor: null }));
-    http.post('/api/runtime/mcp/clients/:name/discover', { auth: 'admin', params: ClientNameParams, summary: 'Reconnect if needed and list the server\'s tools again' },
-      req => clientPool(req.params.name).discover(req.params.name));
-    http.post('/api/runtime/mcp/clients/:name/disconnect', { auth: 'admin', params: ClientNameParams, summary: 'Disconnect and stop reconnecting until discover' },
-      req => clientPool(req.params.name).disconnect(req.params.name));
+    registerRoutes(http, { handle: req => endpoint().handle(req), pool });
 
     provide(mcpExtensionsRef, extensions);
   },

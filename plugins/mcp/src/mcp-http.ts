@@ -3,7 +3,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { HANDLED, reply, type AuthService, type Logger, type RouteRequest, type User } from 'plinth/sdk';
+import { HANDLED, originAllowed, reply, type AuthService, type Logger, type RouteRequest, type User } from 'plinth/sdk';
 
 interface McpSession {
   id: string;
@@ -150,11 +150,8 @@ export class McpHttpEndpoint {
     if (own && !this.allowed.has(own)) this.allowed.add(own.toLowerCase());
     if (!host || !this.allowed.has(hostname(host))) return `Forbidden: host "${host ?? ''}" is not allowed`;
     const origin = header(headers.origin);
-    if (origin) {
-      let name: string;
-      try { name = new URL(origin).hostname.toLowerCase(); } catch { return `Forbidden: origin "${origin}" is not allowed`; }
-      if (!this.allowed.has(name)) return `Forbidden: origin "${origin}" is not allowed`;
-    }
+    // Only the allowlist counts for an Origin, not the Host it came with (DNS rebinding sends a matching Host).
+    if (origin && !originAllowed(origin, undefined, name => this.allowed.has(name))) return `Forbidden: origin "${origin}" is not allowed`;
     return undefined;
   }
 }

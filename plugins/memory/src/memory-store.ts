@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { errors, type Clock, type Dialect, type Page, type SqlRunner, type User } from 'plinth/sdk';
+import { decodeCursor, errors, pageOf, type Clock, type Dialect, type Page, type SqlRunner, type User } from 'plinth/sdk';
 import type { MemoryHit, MemoryService } from './contract';
 import { compileQuery, queryError, type QueryMode } from './fts-query';
+import { orderedMemoryId } from './memory-ids';
 
 export type MemoryKind = 'working' | 'episodic' | 'semantic';
 
@@ -71,37 +71,9 @@ function toEntry(row: any): MemoryEntry {
 /** How many of a search's newest matches are ranked (see searchStatement). */
 export const RANKED_CANDIDATES = 2000;
 
-/** Base-32 digits in ASCII order, so that ids sort as they were made. */
-const ORDERED = '234567abcdefghijklmnopqrstuvwxyz';
-let lastMs = 0;
-let counter = 0;
-let pool = randomBytes(0);
-let poolAt = 0;
-
-/**
- * `mem_` and 20 base-32 characters like `newId`, but time-ordered (9 for the millisecond, 3 for
- * a counter within it, 8 random): a batch of entries lands at the right edge of the unique id
- * index instead of at random pages all over it, which kept large inserts reading the disk.
- */
-export function orderedMemoryId(now = Date.now()): string {
-  if (now > lastMs) { lastMs = now; counter = 0; } else if (++counter >= 32 ** 3) { lastMs++; counter = 0; }
-  let out = '';
-  for (let i = 8, t = lastMs; i >= 0; i--, t = Math.floor(t / 32)) out = ORDERED[t % 32] + out;
-  for (let i = 2; i >= 0; i--) out += ORDERED[(counter >> (5 * i)) & 31];
-  if (poolAt + 8 > pool.length) { pool = randomBytes(4096); poolAt = 0; }
-  for (let i = 0; i < 8; i++) out += ORDERED[pool[poolAt++] & 31];
-  return `mem_${out}`;
-}
-
 /** The owner as the one FTS5 token migration 002 indexes (`'o' || lower(hex(owner)) || 'z'`). */
 function ownerToken(owner: string): string {
   return `o${Buffer.from(owner, 'utf8').toString('hex')}z`;
-}
-
-function cursorSeq(cursor: string | undefined): number | undefined {
-  if (cursor === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(cursor)) throw errors.badRequest(`cursor "${cursor}" is not one this API gave out`);
-  return Number(cursor);
 }
 
 /**
@@ -124,7 +96,7 @@ export class MemoryStore implements MemoryService {
 
   private row(e: NewEntry, now: string): unknown[] {
     const uid = e.kind === 'semantic' ? `${e.category ?? ''}\u001f${e.key ?? ''}` : null;
-    return [orderedMemoryId(), e.owner, e.kind, e.session_id ?? null, e.category ?? null, e.key ?? null, uid, e.text, e.source ?? null,
+    return [orderedMemoryId(this.options.clock.now()), e.owner, e.kind, e.session_id ?? null, e.category ?? null, e.key ?? null, uid, e.text, e.source ?? null,
       e.confidence ?? null, e.topic ?? null, e.event_id ?? null, e.occurred_at ?? now, now, now];
   }
 
@@ -185,12 +157,11 @@ export class MemoryStore implements MemoryService {
     if (f.category !== undefined) add('category = ?', f.category);
     if (f.from !== undefined) add('occurred_at >= ?', f.from);
     if (f.to !== undefined) add('occurred_at < ?', f.to);
-    const after = cursorSeq(f.cursor);
-    if (after !== undefined) add('seq < ?', after);
+    // Pages by the serial `seq` (unique), so the cursor's position is (seq, id); not keysetPage, which reads every column (the tsvector too).
+    const after = decodeCursor(f.cursor);
+    if (after) add('seq < ?', after.ms);
     const rows = await this.db.query(`SELECT ${COLUMNS} FROM ${this.t} WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, [...args, f.limit + 1]);
-    const more = rows.length > f.limit;
-    const page = rows.slice(0, f.limit);
-    return { items: page.map(toEntry), nextCursor: more ? String(page[page.length - 1].seq) : null };
+    return pageOf(rows, f.limit, r => ({ ms: Number(r.seq), id: r.id }), toEntry);
   }
 
   async categories(owner: string | undefined): Promise<Array<{ category: string; count: number }>> {

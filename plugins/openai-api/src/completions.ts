@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RouteRequest, User } from 'plinth/sdk';
+import type { Clock, RouteRequest, User } from 'plinth/sdk';
 import type { AgentRuntime, ChatDelta, ModelRouter, ToolCallRequest, Usage } from 'plinth/contracts/agents';
 import { reply } from 'plinth/sdk';
 import { toOpenAiError, type CompletionRequest } from './openai-shapes';
@@ -15,11 +15,11 @@ const AGENT_PREFIX = 'agent/';
  * caller's tools come back as tool_calls for the caller to run, as with OpenAI).
  */
 export class ChatCompletions {
-  constructor(private readonly runtime: AgentRuntime, private readonly models: ModelRouter) {}
+  constructor(private readonly runtime: AgentRuntime, private readonly models: ModelRouter, private readonly clock: Clock) {}
 
   async handle(req: RouteRequest, user: User, request: CompletionRequest) {
     const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
-    const created = Math.floor(Date.now() / 1000);
+    const created = Math.floor(this.clock.now() / 1000);
     if (!request.stream) {
       const out = await this.run(user, request, req.signal);
       return {

@@ -1,5 +1,5 @@
 import type { Clock, Logger } from 'plinth/sdk';
-import type { RunEvent, RunStore } from './store';
+import type { RunEvent, RunStore } from './run-store';
 
 export const OUTPUT = 'terminal.output';
 const MAX_OUTPUT_CHUNK = 64 * 1024;
@@ -85,6 +85,7 @@ export class RunEventLog {
   private schedule(runId: string, l: RunLog, delay: number): void {
     if (l.writing) return;
     if (delay === 0) { clearTimeout(l.timer); l.timer = undefined; void this.drain(runId, l); return; }
+    // Node's timer, not ctx.timers: a stopping run waits for its log to drain, which must happen during dispose too.
     if (!l.timer) l.timer = setTimeout(() => { l.timer = undefined; void this.drain(runId, l); }, delay);
   }
 

@@ -1,4 +1,4 @@
-import type { Disposer, EgressService, Logger, Migration, PluginDatabase } from 'plinth/sdk';
+import type { Disposer, EgressService, Logger, PluginDatabase } from 'plinth/sdk';
 import { RateLimitedError, type ChannelAdapter, type ChannelRegistry } from 'plinth/contracts/channels';
 
 export const NOTIFY_EVENTS = ['completed', 'failed', 'needs_attention'] as const;
@@ -14,13 +14,6 @@ const DEFAULTS: NotificationSettings = { discord_webhook_url: null, webhook_url:
 /** The channel adapter's name on the channels plugin's delivery queue. */
 export const CHANNEL = 'run-notify';
 
-export const notificationMigration: Migration = {
-  name: '002-run-notifications',
-  async up(db) {
-    await db.query(`CREATE TABLE ${db.table('notify_settings')} (owner VARCHAR(40) PRIMARY KEY, settings TEXT NOT NULL)`);
-    await db.query(`CREATE TABLE ${db.table('run_notify')} (run_id VARCHAR(40) PRIMARY KEY, notify INTEGER NOT NULL)`);
-  },
-};
 
 /**
  * Completion notifications of runs (the coding-agent runner's `POST /api/runs/:id/notify

@@ -4,7 +4,7 @@ import {
   assertBranchName, branches, commitAll, git, identityEnv, pushRemote, runGit, updateBranch, worktreeDiff,
 } from './git';
 import type { GitHubForge } from './forge';
-import { ACTIVE, type RunRepoRow, type RunRow, type RunStore } from './store';
+import { ACTIVE, type RunRepoRow, type RunRow, type RunStore } from './run-store';
 
 const userIdentity = (user: User) => identityEnv(user.name || user.email.split('@')[0], user.email);
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { SandboxPolicy } from 'plinth/sdk';
-import type { RunRepoRow } from './store';
+import { sandboxFor, type AuthService, type SandboxedCommand, type SandboxMode, type SandboxPolicy, type SandboxService } from 'plinth/sdk';
+import type { RunRepoRow, RunRow } from './run-store';
 
 /** The provider hosts each built-in CLI reaches by default; an admin overrides them per adapter (config adapterHosts). */
 export const DEFAULT_ADAPTER_HOSTS: Record<string, string[]> = {
@@ -58,4 +58,18 @@ function commonDir(gitdir: string | undefined): string | undefined {
     const p = readFileSync(join(gitdir, 'commondir'), 'utf8').trim();
     return isAbsolute(p) ? p : resolve(gitdir, p);
   } catch { return undefined; }
+}
+
+export interface SandboxDeps { auth: AuthService; sandbox: SandboxService | undefined; sandboxMode: SandboxMode; adapterHosts: Record<string, string[]> }
+
+/** The CLI inside the kernel's sandbox (policy above), or as it is where the mode or an admin owner allows. */
+export async function sandboxedCommand(d: SandboxDeps, runDir: string, run: RunRow, repos: RunRepoRow[], cmd: { file: string; args: string[] }, env: Record<string, string>, hookUrl: string, hosts: string[] | undefined): Promise<SandboxedCommand> {
+  const owner = await d.auth.getUser(run.owner);
+  const sandbox = await sandboxFor(d.sandbox, d.sandboxMode, owner?.role === 'admin');
+  if (!sandbox) return { file: cmd.file, args: cmd.args, env, release() {} };
+  const policy = runSandboxPolicy({ runDir, repos, hookUrl, hosts: d.adapterHosts[run.adapter] ?? hosts ?? DEFAULT_ADAPTER_HOSTS[run.adapter] ?? [] });
+  // $HOME is hidden in the sandbox: the CLI gets the run's folder instead; its hooks use the proxy.
+  // The program an admin configured stays runnable even where it lives in a hidden folder.
+  if (isAbsolute(cmd.file)) policy.readable = [...policy.readable ?? [], cmd.file];
+  return sandbox.wrap({ file: cmd.file, args: cmd.args, cwd: run.cwd, env: { ...env, HOME: runDir, PLINTH_NO_PROXY: '' }, ...policy });
 }

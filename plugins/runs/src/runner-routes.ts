@@ -3,9 +3,9 @@ import type { AgentRuntime } from 'plinth/contracts/agents';
 import type { GitHubForge } from './forge';
 import { pushRemote, runGit } from './git';
 import type { RunNotifications } from './notifications';
-import type { RunService } from './runner';
+import type { RunService } from './run-service';
 import * as S from './schemas';
-import type { ProjectRow, RunRow, RunStore } from './store';
+import type { ProjectRow, RunRow, RunStore } from './run-store';
 
 export interface RunnerRouteDeps {
   runs: RunService;

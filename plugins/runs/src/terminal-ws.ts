@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { WebSocket } from 'ws';
 import { newId, type SandboxService, type WsConnectionInfo } from 'plinth/sdk';
-import type { RunService } from './runner';
+import type { RunService } from './run-service';
 import { PtyProcess, minimalEnv } from './terminal';
 
 const MAX_BUFFERED = 4 * 1024 * 1024;

@@ -80,6 +80,7 @@ export class PtyProcess {
 
   /** Resolves once no output has come for `ms` (at most `maxMs`). */
   async quiet(ms: number, maxMs: number): Promise<void> {
+    // Waits on real output from a real process: wall time and Node's timer, whatever a test's clock says.
     const end = Date.now() + maxMs;
     for (;;) {
       const before = this.received;
@@ -96,6 +97,7 @@ export class PtyProcess {
   /** SIGTERM to the whole process group, SIGKILL after `graceMs`; resolves when the leader is gone. */
   async killTree(graceMs = 2000): Promise<void> {
     signalGroup(this.pid, 'SIGTERM');
+    // Node's timer, not ctx.timers: killTree runs during dispose too, when the generation's timers no longer fire.
     const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), graceMs);
     // A paused PTY would hold back the exit notification.
     this.term.resume();

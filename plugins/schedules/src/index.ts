@@ -1,50 +1,22 @@
-import { assertOwner, decodeCursor, definePlugin, errors, ownerFilter, pageOf, reply, type User } from 'plinth/sdk';
+import { definePlugin } from 'plinth/sdk';
 import { jobsRef } from 'plinth/contracts/jobs';
-import { ScheduleStore, migrations, type Schedule } from './schedule-store';
+import { ScheduleStore } from './schedule-store';
+import { migrations } from './migrations';
 import { Scheduler, type SchedulerOptions } from './scheduler';
 import { ScheduleService } from './schedule-service';
-import { CreateBody, IdParams, ListQuery, PatchBody } from './schemas';
+import { registerRoutes } from './routes';
 
-const positionOf = (row: Schedule) => ({ ms: Date.parse(row.createdAt), id: row.id });
+const deps = { jobs: jobsRef };
 
-export default definePlugin({
-  deps: { jobs: jobsRef },
+export default definePlugin<typeof deps, SchedulerOptions>({
+  deps,
   async setup({ http, storage, clock, timers, log, config, jobs, onDispose }) {
     const store = new ScheduleStore(await storage.open({ migrations }));
-    const scheduler = new Scheduler(store, jobs, clock, timers, log, config as unknown as SchedulerOptions);
+    const scheduler = new Scheduler(store, jobs, clock, timers, log, config);
     const service = new ScheduleService(store, scheduler, jobs, clock);
     scheduler.start();
     onDispose(() => scheduler.stop());
 
-    const owned = async (id: string, user: User | undefined) => {
-      const s = await store.get(id);
-      if (!s) throw errors.notFound(`schedule ${id}`);
-      assertOwner(user, s.owner, `schedule ${id}`);
-      return s;
-    };
-    const list = async (req: any) => {
-      const q = req.query;
-      const rows = await store.list({ owner: ownerFilter(req.user), limit: q.limit, cursor: decodeCursor(q.cursor) });
-      return pageOf(rows, q.limit, positionOf);
-    };
-
-    // Both the /api/schedules routes and their /api/cron/jobs aliases.
-    for (const base of ['', '/api/cron/jobs']) {
-      http.get(base || '/', { auth: 'user', query: ListQuery, summary: 'Schedules, newest first' }, list);
-      http.post(base || '/', { auth: 'user', body: CreateBody, summary: 'Create a one-shot (at) or cron schedule of a job or template' },
-        async req => reply(201, await service.create(req.user!.id, req.body as any)));
-      http.get(`${base}/:id`, { auth: 'user', params: IdParams }, async req => owned(req.params.id, req.user));
-      http.delete(`${base}/:id`, { auth: 'user', params: IdParams, summary: 'Delete a schedule; the jobs it made are kept' }, async req => {
-        await store.remove((await owned(req.params.id, req.user)).id);
-        scheduler.poke();
-      });
-    }
-    http.patch('/:id', { auth: 'user', params: IdParams, body: PatchBody }, async req => service.patch(await owned(req.params.id, req.user), req.body as any));
-    http.post('/:id/enable', { auth: 'user', params: IdParams, summary: 'Enable and recompute the next run' }, async req => service.enable(await owned(req.params.id, req.user)));
-    http.post('/:id/disable', { auth: 'user', params: IdParams, summary: 'Disable and clear the next run' }, async req => service.disable(await owned(req.params.id, req.user)));
-    http.post('/:id/run-now', { auth: 'user', params: IdParams }, async req => reply(201, await service.runNow(await owned(req.params.id, req.user))));
-    http.get('/:id/jobs', { auth: 'user', params: IdParams, summary: 'Jobs this schedule made, newest fire first' }, async req => service.jobsOf(await owned(req.params.id, req.user)));
-    http.get('/api/cron/runs', { auth: 'user', query: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } } }, summary: 'Recent fires of every visible schedule' },
-      async req => ({ items: await store.fires(ownerFilter(req.user), (req.query as any).limit), nextCursor: null }));
+    registerRoutes(http, { store, scheduler, service });
   },
 });

@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { definePlugin, errors, reply } from 'plinth/sdk';
+import { definePlugin } from 'plinth/sdk';
 import { skillsRef } from './contract';
 import { SkillCatalog } from './skill-catalog';
 import { SkillLibrary } from './skill-library';
-import { SkillStateStore, migrations } from './skill-state';
-import * as S from './schemas';
+import { SkillStateStore } from './skill-state';
+import { migrations } from './migrations';
+import { registerRoutes } from './routes';
+import { registerTools } from './tools';
 
 interface Config { catalogDir?: string; pluginSources: Array<{ plugin: string; dir: string }>; watch: boolean; debounceMs: number }
 
@@ -30,25 +32,8 @@ export default definePlugin<{}, Config>({
       await library.ready();
     }
 
-    http.get('/', { auth: 'user', summary: 'Loaded skills, and the SKILL.md files that were skipped with the reason' }, async () => ({ ...(await library.list()), nextCursor: null }));
-    http.get('/audit', { auth: 'admin', summary: 'Recorded hash against the folder on disk (drift, missing)' }, () => library.audit());
-    http.get('/catalog', { auth: 'user', summary: 'Installable skills with their recorded checksum' }, () => catalog.list());
-    http.post('/catalog/install', { auth: 'admin', body: S.InstallBody, summary: 'Verify and copy a catalog skill into the data dir' }, async req => reply(201, await catalog.install(req.body)));
-    http.post('/catalog/activate', { auth: 'admin', body: S.ActivateBody, summary: 'Verify and use a catalog skill in place' }, req => catalog.activate(req.body));
-    http.post('/reload', { auth: 'admin', body: S.ReloadBody }, req => library.reload({ accept: req.body.accept }));
-    http.get('/:id', { auth: 'user', params: S.IdParams, summary: 'A skill with its content and files' }, req => library.detail(req.params.id));
-    http.put('/:id/toggle', { auth: 'admin', params: S.IdParams, body: S.ToggleBody }, req => library.toggle(req.params.id, req.body.enabled));
-    http.delete('/:id', { auth: 'admin', params: S.IdParams }, req => library.remove(req.params.id));
-
-    tools.register<{ id: string }, unknown>({
-      name: 'load', risk: 'safe', inputSchema: S.LoadToolInput,
-      description: 'Load the full instructions of one of the enabled skills listed in your instructions',
-      run: async input => {
-        const loaded = await library.load(input.id);
-        if (!loaded) throw errors.notFound(`enabled skill ${input.id}`);
-        return { id: loaded.summary.id, name: loaded.summary.name, tools: loaded.summary.tools ?? [], content: loaded.content };
-      },
-    });
+    registerRoutes(http, { library, catalog });
+    registerTools(tools, library);
     provide(skillsRef, library);
   },
 });

@@ -25,6 +25,7 @@ function post(url: string, body: string, timeoutMs: number): Promise<Answer> {
       res.once('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', retryAfter: res.headers['retry-after'] as string | undefined, text }); });
       res.once('error', err => { clearTimeout(timer); reject(err); });
     });
+    // Bounds one socket's request and is cleared with it; a plain Node timer, like the socket it guards.
     const timer = setTimeout(() => { const e = new Error('timed out'); e.name = 'TimeoutError'; req.destroy(e); }, timeoutMs);
     req.once('error', err => { clearTimeout(timer); reject(err); });
     req.end(body);

@@ -80,6 +80,11 @@ export async function request<T = any>(method: string, path: string, body?: unkn
   return (type.includes('json') ? JSON.parse(text) : text) as T;
 }
 
+/** A route of a plugin that may not be enabled: its 404 becomes null (the page leaves that part out). */
+export function unlessAbsent<T>(p: Promise<T>): Promise<T | null> {
+  return p.catch(err => { if (err instanceof ApiError && err.status === 404) return null; throw err; });
+}
+
 export const api = {
   get: <T = any>(path: string, init?: { signal?: AbortSignal }) => request<T>('GET', path, undefined, init),
   post: <T = any>(path: string, body: unknown = {}) => request<T>('POST', path, body),

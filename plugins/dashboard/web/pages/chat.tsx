@@ -131,6 +131,7 @@ function TurnView({ turn }: { turn: Turn }) {
           <div class="turn-foot">
             <small class="muted">{turn.usage ? `${turn.usage.inputTokens ?? 0} in · ${turn.usage.outputTokens ?? 0} out tokens` : ''}{turn.partial ? ' · partial' : ''}</small>
             <Grade turnId={turn.turnId} />
+            <Tips turnId={turn.turnId} />
           </div>
         )}
       </div>
@@ -140,6 +141,27 @@ function TurnView({ turn }: { turn: Turn }) {
 
 function prettyArgs(args: string): string {
   try { return JSON.stringify(JSON.parse(args), null, 2); } catch { return args; }
+}
+
+/** The insights plugin's heuristic tips on a turn, fetched when asked for; hidden without that plugin. */
+function Tips({ turnId }: { turnId: string }) {
+  const [tips, setTips] = useState<Array<{ code: string; severity: string; message: string }> | null | undefined>();
+  const [error, setError] = useState<unknown>();
+  const load = async () => {
+    setError(undefined);
+    try { setTips((await api.get<{ items: any[] }>(`/api/turns/${turnId}/tips`)).items); } catch (err: any) {
+      if (err?.status === 404) setTips(null); else setError(err);
+    }
+  };
+  if (tips === null) return null;
+  return (
+    <div class="tips" data-testid="turn-tips">
+      {tips === undefined ? <button class="link" onClick={load}>Tips</button>
+        : tips.length === 0 ? <small class="muted">No tips for this turn.</small>
+        : <ul>{tips.map(t => <li key={t.code}><b>{t.severity}</b> {t.message}</li>)}</ul>}
+      {error !== undefined && <small class="error-text"> {errorText(error)}</small>}
+    </div>
+  );
 }
 
 /** Feedback on a turn: 1–5; POST the first time, PUT to change it. */

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api } from '../lib/api';
+import { api, unlessAbsent } from '../lib/api';
+import { href } from '../lib/router';
 import { useEvents, useLive, type BusEvent } from '../lib/ws';
 import { ago, clock, json } from '../lib/format';
 import { Action, Badge, Card, Empty, LiveData } from '../components';
@@ -16,10 +17,17 @@ export function Overview({ me }: PageProps) {
   const [recent, setRecent] = useState<BusEvent[]>([]);
   useEvents(['*'], e => setRecent(r => [e, ...r].slice(0, 40)));
   const admin = me.role === 'admin';
+  // First start: until an admin has applied the setup interview, the overview offers it.
+  const setup = useLive(() => (admin ? unlessAbsent(api.get<{ completed: boolean }>('/api/interview/status')) : Promise.resolve(null)), ['plugin.*']);
 
   return (
     <div class="page">
       <h1>Overview</h1>
+      {setup.data && !setup.data.completed && (
+        <Card title="New here? Set up Plinth">
+          <p data-testid="setup-offer">A short interview sets up a model, your first agent and a channel; nothing changes until you confirm. <a {...href('/settings')}>Start it in Settings</a>.</p>
+        </Card>
+      )}
       <div class="stats-row">
         <LiveData live={health}>{h => (
           <>

@@ -77,6 +77,7 @@ async function runCommand(ctx: JobExecutionContext, o: CommandOptions): Promise<
   child.stderr!.on('data', d => err.push(d));
   const killGroup = () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ } };
   let why: string | undefined;
+  // Node's timer, not ctx.timers: the kill must fire even while the generation is being disposed (a reload stops running jobs).
   const timer = setTimeout(() => { why = `timed out after ${timeoutMs} ms`; killGroup(); }, timeoutMs);
   const onAbort = () => { why = 'cancelled'; killGroup(); };
   ctx.signal.addEventListener('abort', onAbort, { once: true });

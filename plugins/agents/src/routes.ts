@@ -1,0 +1,20 @@
+import type { HttpRouter, Logger, WsRegistry } from 'plinth/sdk';
+import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes';
+import { attachChatSocket } from './chat-socket';
+import { registerSessionRoutes, type SessionRouteDeps } from './session-routes';
+import { registerTurnRoutes } from './turn-routes';
+import type { TurnStore } from './turn-store';
+
+export type AgentsRouteDeps = AgentRouteDeps & SessionRouteDeps & { turns: TurnStore; log: Logger };
+
+/**
+ * Every route of the plugin, by resource: agents and providers (agent-routes.ts), sessions and
+ * their messages (session-routes.ts), turns and stats (turn-routes.ts), and the chat socket.
+ */
+export function registerRoutes(http: HttpRouter, ws: WsRegistry, d: AgentsRouteDeps): void {
+  registerAgentRoutes(http, d);
+  registerSessionRoutes(http, d);
+  registerTurnRoutes(http, d);
+  ws.handle('/api/agent/ws', { auth: 'user' }, (socket, info) => attachChatSocket(socket, info.user!, d.runtime, d.log,
+    async () => (await d.runtime.listAgents()).find(a => a.owner === null && a.kind === 'llm')?.name));
+}

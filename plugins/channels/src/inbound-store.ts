@@ -1,0 +1,82 @@
+import { newId, type PluginDatabase } from 'plinth/sdk';
+import type { InboundMessage } from './contract';
+import { normalize, type InboundRow, type InboundState } from './channel-rows';
+import { WriteBehind } from './write-behind';
+
+/** Messages the platforms sent us: stored once per dedupe key, leased to a worker, finished written behind. */
+export class InboundStore {
+  readonly table: string;
+  readonly finishes: WriteBehind<{ id: string; state: InboundState; now: number; error: string | null }>;
+
+  constructor(private readonly db: PluginDatabase, onWriteError: (err: unknown) => void) {
+    this.table = db.table('inbound');
+    this.finishes = new WriteBehind(rows => this.writeFinishes(rows), onWriteError);
+  }
+
+  /**
+   * One statement for many messages (the webhook path groups concurrent requests), so ingest is
+   * not bound by one write per update; the unique key makes the platform's retries a no-op, also
+   * within one batch. Returns, per message, its ids or undefined for a duplicate.
+   */
+  async insert(items: Array<{ channel: string; m: InboundMessage }>, now: number): Promise<Array<{ id: string; traceId: string } | undefined>> {
+    const ids = items.map(() => ({ id: newId('inb'), traceId: newId('trc') }));
+    const values: unknown[] = [];
+    items.forEach(({ channel, m }, i) => values.push(ids[i].id, channel, m.dedupeKey, ids[i].traceId, m.kind, m.chatId, m.senderId, m.senderName ?? null,
+      m.messageId ?? null, m.text, m.callbackData ?? null, m.callbackId ?? null, now, now, now));
+    const rows = await this.db.query(
+      `INSERT INTO ${this.table} (id, channel, dedupe_key, trace_id, kind, chat_id, sender_id, sender_name, message_id, text,
+        callback_data, callback_id, state, received_at, verified_at, updated_at)
+       VALUES ${items.map(() => `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)`).join(', ')}
+       ON CONFLICT (channel, dedupe_key) DO NOTHING RETURNING id`, values);
+    const inserted = new Set(rows.map(r => r.id));
+    return ids.map(x => (inserted.has(x.id) ? x : undefined));
+  }
+
+  /** Takes a message for processing; a lease lets another worker (or kernel) take it over after a crash. */
+  async claim(id: string, now: number, leaseMs: number): Promise<InboundRow | undefined> {
+    const rows = await this.db.query(
+      `UPDATE ${this.table} SET state = 'processing', lease_until = ?, updated_at = ?
+       WHERE id = ? AND (state = 'received' OR (state = 'processing' AND lease_until < ?)) RETURNING *`,
+      [now + leaseMs, now, id, now]);
+    return rows[0] ? normalize<InboundRow>(rows[0]) : undefined;
+  }
+
+  async pending(now: number, limit = 1000): Promise<string[]> {
+    const rows = await this.db.query(
+      `SELECT id FROM ${this.table} WHERE state = 'received' OR (state = 'processing' AND lease_until < ?) ORDER BY received_at LIMIT ?`,
+      [now, limit]);
+    return rows.map(r => r.id);
+  }
+
+  /**
+   * Written behind, many to a statement. The lease keeps the message from being taken again
+   * meanwhile; if the process dies before the write, the message is processed again after the
+   * lease, and its reply's dedupe key (`reply:<inbound id>`) keeps the reply from being sent twice.
+   */
+  finish(id: string, state: InboundState, now: number, error?: string): Promise<void> {
+    this.finishes.add({ id, state, now, error: error ?? null });
+    return Promise.resolve();
+  }
+
+  private async writeFinishes(rows: Array<{ id: string; state: InboundState; now: number; error: string | null }>): Promise<void> {
+    const groups = new Map<string, typeof rows>();
+    for (const r of rows) {
+      const key = `${r.state}\u0000${r.error ?? ''}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, g = []);
+      g.push(r);
+    }
+    for (const g of groups.values()) {
+      await this.db.query(`UPDATE ${this.table} SET state = ?, lease_until = NULL, updated_at = ?, error = ? WHERE id IN (${g.map(() => '?').join(', ')})`,
+        [g[0].state, Math.max(...g.map(r => r.now)), g[0].error, ...g.map(r => r.id)]);
+    }
+  }
+
+  async list(channel: string | undefined, limit: number): Promise<InboundRow[]> {
+    await this.finishes.flush();
+    const rows = channel
+      ? await this.db.query(`SELECT * FROM ${this.table} WHERE channel = ? ORDER BY received_at DESC, id LIMIT ?`, [channel, limit])
+      : await this.db.query(`SELECT * FROM ${this.table} ORDER BY received_at DESC, id LIMIT ?`, [limit]);
+    return rows.map(r => normalize<InboundRow>(r));
+  }
+}

@@ -1,0 +1,28 @@
+import { serialKey, type Migration } from 'plinth/sdk';
+
+/** Jobs, their links (the graph), events, comments and the dispatchers' heartbeats. */
+export const migrations: Migration[] = [
+  {
+    name: '001-jobs',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('jobs')} (
+        id VARCHAR(40) PRIMARY KEY, owner VARCHAR(40) NOT NULL, kind VARCHAR(64) NOT NULL, title TEXT, request TEXT NOT NULL,
+        state VARCHAR(16) NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, max_retries INTEGER NOT NULL, result TEXT, result_schema TEXT,
+        error TEXT, feedback TEXT, continuity VARCHAR(16), process_scope VARCHAR(200), crew_id VARCHAR(40), step VARCHAR(100),
+        template VARCHAR(200), source VARCHAR(200), idempotency_key VARCHAR(300) UNIQUE, lease_owner VARCHAR(60), lease_until BIGINT,
+        run_after BIGINT NOT NULL, pid INTEGER, child_count INTEGER NOT NULL DEFAULT 0, parent_count INTEGER NOT NULL DEFAULT 0, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL,
+        ready_ms BIGINT, started_ms BIGINT, finished_ms BIGINT)`);
+      await db.query(`CREATE INDEX ${db.table('jobs_dispatch')} ON ${db.table('jobs')} (state, run_after)`);
+      await db.query(`CREATE INDEX ${db.table('jobs_owner')} ON ${db.table('jobs')} (owner, created_ms)`);
+      await db.query(`CREATE INDEX ${db.table('jobs_created')} ON ${db.table('jobs')} (created_ms)`);
+      await db.query(`CREATE INDEX ${db.table('jobs_crew')} ON ${db.table('jobs')} (crew_id)`);
+      await db.query(`CREATE TABLE ${db.table('links')} (parent_id VARCHAR(40) NOT NULL, child_id VARCHAR(40) NOT NULL, PRIMARY KEY (parent_id, child_id))`);
+      await db.query(`CREATE INDEX ${db.table('links_child')} ON ${db.table('links')} (child_id)`);
+      await db.query(`CREATE TABLE ${db.table('events')} (seq ${serialKey(db.dialect)}, job_id VARCHAR(40) NOT NULL, type VARCHAR(32) NOT NULL, data TEXT, at_ms BIGINT NOT NULL)`);
+      await db.query(`CREATE INDEX ${db.table('events_job')} ON ${db.table('events')} (job_id, seq)`);
+      await db.query(`CREATE TABLE ${db.table('comments')} (id VARCHAR(40) PRIMARY KEY, job_id VARCHAR(40) NOT NULL, author VARCHAR(40) NOT NULL, text TEXT NOT NULL, created_ms BIGINT NOT NULL)`);
+      await db.query(`CREATE INDEX ${db.table('comments_job')} ON ${db.table('comments')} (job_id, created_ms)`);
+      await db.query(`CREATE TABLE ${db.table('dispatchers')} (kernel_id VARCHAR(60) PRIMARY KEY, host VARCHAR(200) NOT NULL, started_ms BIGINT NOT NULL, heartbeat_ms BIGINT NOT NULL, running INTEGER NOT NULL)`);
+    },
+  },
+];

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { definePlugin } from 'plinth/sdk';
+import { traceLedgerRef } from 'plinth/contracts/channels';
+import { AskStore } from './ask-store';
+import { InboxSockets } from './inbox';
+import { MeshMessaging } from './messaging';
+import { migrations } from './migrations';
+import { PeerRegistry } from './peer-registry';
+import { PeerStore } from './peer-store';
+import { registerRoutes } from './routes';
+import { registerTools } from './tools';
+
+interface Config { pingMs: number; confirmMs: number; sweepMs: number; askTtlMs: number; queueTtlMs: number; queueCap: number; reapAfterMs: number; tombstoneMs: number; waitMaxMs: number; linkTimeoutMs: number; hookCommand?: string[]; spawnCommands: Record<string, string[]> }
+
+// Traces are served through the channels plugin's GET /api/traces/:id when it is enabled.
+const deps = { traces: traceLedgerRef.asOptional() };
+
+export default definePlugin<typeof deps, Config>({
+  deps,
+  async setup({ http, ws, tools, storage, auth, kernel, pluginDir, clock, timers, log, config, onDispose, traces }) {
+    const db = await storage.open({ migrations });
+    const inbox = new InboxSockets((peerId, missed) => {
+      void peers.setInbound(peerId, 'degraded').catch(() => undefined);
+      log.warn('inbox degraded: pings unanswered', { peer: peerId, missed });
+    });
+    const asks = new AskStore(db);
+    const peers: PeerRegistry = new PeerRegistry(new PeerStore(db), inbox, clock, log, p => messaging.recipientRetired(p));
+    const messaging = new MeshMessaging(asks, peers, inbox, clock, log, config);
+
+    const cli = join(pluginDir, '..', '..', 'bin', 'plinth.js');
+    const hookCommand = config.hookCommand ?? (existsSync(cli) ? [process.execPath, cli] : ['plinth']);
+    const link = { peers, inbox, auth, kernel, hookCommand, timeoutMs: config.linkTimeoutMs, now: () => clock.now() };
+    registerRoutes({ http, ws, log, peers, messaging, inbox, clock, staleAskMs: Math.min(config.askTtlMs, 3_600_000), link });
+    registerTools(tools, peers, messaging, clock, { link, commands: config.spawnCommands });
+    if (traces) {
+      const dispose = traces.addSource({ find: (id, user) => asks.trace(id, user.role === 'admin' ? undefined : [user.id]) });
+      onDispose(dispose);
+    }
+
+    timers.setInterval(() => inbox.pingAll(), config.pingMs);
+    // One sweep at a time: with many peers a sweep (a tmux call each) can outlast the interval.
+    let sweeping: Promise<void> | undefined;
+    timers.setInterval(() => {
+      sweeping ??= messaging.sweep().then(() => peers.sweep(config.reapAfterMs, config.tombstoneMs))
+        .catch(err => log.warn('mesh sweep failed; retried on the next one', { err: String(err) }))
+        .finally(() => { sweeping = undefined; });
+    }, config.sweepMs);
+    onDispose(() => sweeping);
+    onDispose(() => inbox.closeAll());
+  },
+});
