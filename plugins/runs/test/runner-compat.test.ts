@@ -216,3 +216,37 @@ test('pull requests for real: pushed and opened through the GitHub API (number a
   const other = await k.createUser();
   assert.equal((await k.request('GET', `/api/projects/${projectId}/branches/pr-status`, { token: other.token })).status, 404);
 });
+
+test('run events from the CLIs\' structured output (recorded claude-code stream-json and codex --json), and tasks from TaskCreate/TaskUpdate', async () => {
+  const fixtures = join(__dirname, 'fixtures');
+  const eventsOf = async (cli: string, binary: string) => {
+    const a = await k.request('POST', '/api/agents', { token: k.adminToken, body: { name: `rec-${cli}`, kind: 'cli', cli_name: cli, provider_config: { binary: join(fixtures, binary) } } });
+    assert.equal(a.status, 201, a.text);
+    const r = await k.request('POST', '/api/runs', { token: user.token, body: { agent_id: a.body.id, task: 'survey', project_id: projectId } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await settledOf(r.body.id)).status, 'completed');
+    const ev = await k.request('GET', `/api/runs/${r.body.id}/events?limit=5000`, { token: user.token });
+    return { id: r.body.id as string, events: (ev.body.items as any[]).filter(e => /^(session|agent)\./.test(e.type)) };
+  };
+  const claude = await eventsOf('claude-code', 'fake-claude.sh');
+  assert.deepEqual(claude.events.map(e => e.type), [
+    'session.init', 'agent.token', 'agent.message', 'agent.tool_call', 'agent.tool_result',
+    'agent.tool_call', 'agent.subagent_start', 'agent.tool_call', 'agent.tool_result', 'agent.tool_result', 'agent.subagent_stop',
+    'agent.tool_call', 'agent.tool_result', 'agent.message', 'agent.needs_attention',
+  ]);
+  assert.deepEqual(claude.events[0].data, { session_id: '5b1c8f2e-0d1a-4c7e-9a57-3f1f2a9d0c11', cli_version: '2.0.14', model: 'claude-sonnet-4-5-20250929' });
+  assert.deepEqual(claude.events[6].data, { agent: 'Explore', description: 'Survey the code', tool_use_id: 'toolu_02' });
+  assert.match(claude.events[14].data.message, /WebFetch/);
+  const tasks = await k.request('GET', `/api/runs/${claude.id}/tasks`, { token: user.token });
+  assert.deepEqual(tasks.body.items, [{ id: '1', content: 'Read the README', description: 'Find what to change', activeForm: 'Reading the README', status: 'completed' }]);
+
+  const codex = await eventsOf('codex', 'fake-codex.sh');
+  assert.deepEqual(codex.events.map(e => [e.type, e.data.tool ?? null]), [
+    ['session.init', null], ['agent.tool_call', 'command_execution'], ['agent.tool_result', 'command_execution'],
+    ['agent.tool_call', 'command_execution'], ['agent.tool_result', 'command_execution'], ['agent.message', null],
+  ]);
+  assert.equal(codex.events[0].data.session_id, '0199a213-81c0-7800-8aa1-bbab2a035a53');
+  assert.equal(codex.events[2].data.is_error, false);
+  assert.equal(codex.events[4].data.is_error, true);
+  assert.equal(codex.events[5].data.text, 'The repository has a README and src.txt.');
+});
