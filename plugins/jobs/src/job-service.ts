@@ -230,8 +230,9 @@ export class JobService implements JobsService {
     await this.store.remove([job.id]);
   }
 
-  async clear(): Promise<number> {
-    const ids = await this.store.finishedIds();
+  /** Deletes the finished jobs, or one finished column (`status`). */
+  async clear(status?: string): Promise<number> {
+    const ids = await this.store.finishedIds(status ? [status] : undefined);
     for (let i = 0; i < ids.length; i += 500) await this.store.remove(ids.slice(i, i + 500));
     return ids.length;
   }

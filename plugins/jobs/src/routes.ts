@@ -4,7 +4,7 @@ import type { Job, JobEvent, JobStore } from './job-store';
 import { jobView, type JobService } from './job-service';
 import type { TemplateLibrary } from './templates';
 import type { JobsConfig } from './index';
-import { CommentBody, CreateBody, IdParams, ListQuery, RedoBody, StreamQuery } from './schemas';
+import { ClearQuery, CommentBody, CreateBody, IdParams, ListQuery, RedoBody, StreamQuery } from './schemas';
 
 const TERMINAL = new Set(['done', 'failed', 'cancelled', 'archived']);
 const positionOf = (row: Job) => ({ ms: Date.parse(row.createdAt), id: row.id });
@@ -44,7 +44,8 @@ export function registerRoutes(http: HttpRouter, { store, service, dispatcher, t
     const rows = await store.list({ owner, state: q.status, kind: q.kind, limit: q.limit, cursor: decodeCursor(q.cursor) });
     return pageOf(rows, q.limit, positionOf, j => jobView(j, q.view));
   });
-  http.post('/clear', { auth: 'admin', summary: 'Delete every finished job (done, failed, cancelled, archived)' }, async () => ({ deleted: await service.clear() }));
+  http.post('/clear', { auth: 'admin', query: ClearQuery, summary: 'Delete every finished job (done, failed, cancelled, archived), or one column (?status=)' }, async req =>
+    ({ deleted: await service.clear(req.query.status as string | undefined) }));
   http.get('/:id', { auth: 'user', params: IdParams }, async req => service.detail(await owned(req.params.id, req.user)));
   http.get('/:id/status', { auth: 'user', params: IdParams }, async req => {
     const j = await owned(req.params.id, req.user);

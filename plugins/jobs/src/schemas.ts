@@ -2,6 +2,7 @@ import { paginationQuery } from 'plinth/sdk';
 
 export const JOB_STATES = ['queued', 'ready', 'running', 'blocked', 'done', 'failed', 'cancelled', 'archived'] as const;
 
+export const ClearQuery = { type: 'object', additionalProperties: false, properties: { status: { enum: ['done', 'failed', 'cancelled', 'archived'] } } } as const;
 export const IdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 80 } } } as const;
 
 export const ListQuery = {

@@ -1,0 +1,55 @@
+/** The job board's documented request shapes: clear one column (?status=), and mine= on schedules. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
+import { waitForJob } from './helpers';
+
+let k: TestKernel;
+let alice: { token: string; user: any };
+
+before(async () => {
+  k = await createTestKernel({
+    database: process.env.PLINTH_TEST_POSTGRES_URL ? 'postgres' : 'sqlite',
+    plugins: [
+      { path: join(__dirname, '..'), config: { pollMs: 100, heartbeatMs: 100, leaseMs: 2000, defaultMaxRetries: 0, allowUserCommands: true } },
+      { path: join(__dirname, '..', '..', 'schedules'), config: { pollMs: 200 } },
+    ],
+  });
+  alice = await k.createUser();
+});
+after(() => k?.stop());
+
+test('POST /api/jobs/clear?status= clears one finished column; a column that is not finished is refused naming status; without it, all finished', async () => {
+  const run = async (command: string, state: string) => {
+    const r = await k.request('POST', '/api/jobs', { token: alice.token, body: { kind: 'command', request: { command } } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await waitForJob(k, r.body.id, ['done', 'failed'])).job.state, state);
+    return r.body.id as string;
+  };
+  const ok = await run('true', 'done');
+  const bad = await run('exit 3', 'failed');
+  const refused = await k.request('POST', '/api/jobs/clear?status=running', { token: k.adminToken });
+  assert.equal(refused.status, 400);
+  assert.match(JSON.stringify(refused.body.error), /status/);
+  const cleared = await k.request('POST', '/api/jobs/clear?status=failed', { token: k.adminToken });
+  assert.deepEqual(cleared.body, { deleted: 1 });
+  assert.equal((await k.request('GET', `/api/jobs/${bad}`, { token: alice.token })).status, 404);
+  assert.equal((await k.request('GET', `/api/jobs/${ok}`, { token: alice.token })).status, 200);
+  assert.deepEqual((await k.request('POST', '/api/jobs/clear', { token: k.adminToken })).body, { deleted: 1 });
+  assert.equal((await k.request('GET', `/api/jobs/${ok}`, { token: alice.token })).status, 404);
+});
+
+test('GET /api/schedules?mine=true lists only your own (an admin otherwise sees all)', async () => {
+  const job = { kind: 'command', request: { command: 'true' } };
+  const mine = await k.request('POST', '/api/schedules', { token: k.adminToken, body: { cron: '0 0 1 1 *', job } });
+  assert.equal(mine.status, 201, mine.text);
+  const hers = await k.request('POST', '/api/schedules', { token: alice.token, body: { cron: '0 0 1 1 *', job } });
+  assert.equal(hers.status, 201, hers.text);
+  const all = (await k.request('GET', '/api/schedules', { token: k.adminToken })).body.items.map((s: any) => s.id);
+  assert.ok(all.includes(mine.body.id) && all.includes(hers.body.id));
+  const own = await k.request('GET', '/api/schedules?mine=true', { token: k.adminToken });
+  assert.equal(own.status, 200, own.text);
+  assert.deepEqual(own.body.items.map((s: any) => s.id), [mine.body.id]);
+  assert.equal((await k.request('GET', '/api/schedules?mine=maybe', { token: k.adminToken })).status, 400);
+});
