@@ -128,7 +128,7 @@ export class JobService implements JobsService {
   }
 
   /** The whole crew of a template, one job per step, linked by `depends_on`, in one transaction. */
-  async createFromTemplate(input: { template: string; inputs: Record<string, unknown>; owner: string; user?: User; idempotencyKey?: string; source?: string }) {
+  async createFromTemplate(input: { template: string; inputs: Record<string, unknown>; owner: string; user?: User; idempotencyKey?: string; source?: string; runAfter?: number }) {
     const t = this.templates.get(input.template);
     this.templates.validateInputs(t, input.inputs);
     const crewId = newId('crew');
@@ -143,6 +143,8 @@ export class JobService implements JobsService {
         maxRetries: s.max_retries ?? this.options.defaultMaxRetries, resultSchema: s.result_schema ?? null, crewId, step: s.id, template: t.name,
         source: input.source ?? null, idempotencyKey: input.idempotencyKey ? `${input.idempotencyKey}:${s.id}` : null,
         parents: s.depends_on.map(d => ids.get(d)!),
+        // Held crews: the first steps wait until then; the others wait for them anyway.
+        ...(input.runAfter && !s.depends_on.length ? { runAfter: input.runAfter } : {}),
       };
     });
     const out = await this.store.insert(jobs, this.clock.now());

@@ -4,7 +4,7 @@ import type { Job, JobEvent, JobStore } from './job-store';
 import { jobView, type JobService } from './job-service';
 import type { TemplateLibrary } from './templates';
 import type { JobsConfig } from './index';
-import { ClearQuery, CommentBody, CreateBody, IdParams, ListQuery, RedoBody, StreamQuery } from './schemas';
+import { ClearQuery, CommentBody, CreateBody, CreateQuery, IdParams, ListQuery, RedoBody, StreamQuery } from './schemas';
 
 const TERMINAL = new Set(['done', 'failed', 'cancelled', 'archived']);
 const positionOf = (row: Job) => ({ ms: Date.parse(row.createdAt), id: row.id });
@@ -25,18 +25,30 @@ export interface JobRouteDeps {
 }
 
 /** `/api/jobs`, the dispatcher's status and the templates. */
+/** When a new job (or crew) may start: `scheduledAt` (query or body), else `delay_ms` from now; a time not ahead is refused. */
+function holdUntil(scheduledAt: string | undefined, delayMs: number | undefined, now: number): number | undefined {
+  if (scheduledAt !== undefined) {
+    const at = Date.parse(scheduledAt);
+    if (!Number.isFinite(at)) throw errors.validation(`scheduledAt "${scheduledAt}" is not an ISO date-time`, { field: 'scheduledAt' });
+    if (at <= now) throw errors.validation(`scheduledAt ${scheduledAt} is in the past`, { field: 'scheduledAt' });
+    return at;
+  }
+  return delayMs ? now + delayMs : undefined;
+}
+
 export function registerRoutes(http: HttpRouter, { store, service, dispatcher, templates, sandbox, config, clock }: JobRouteDeps): void {
   const owned = ownedJob(store);
 
-  http.post('/', { auth: 'user', body: CreateBody, summary: 'Create a job, or the crew of a template' }, async req => {
-    const b = req.body as any;
+  http.post('/', { auth: 'user', query: CreateQuery, body: CreateBody, summary: 'Create a job, or the crew of a template; held until ?scheduledAt= (or scheduledAt / delay_ms in the body)' }, async req => {
+    const { scheduledAt: _at, ...b } = req.body as any;
     // Refused up front (not only when it runs) where a non-admin's command could not be sandboxed.
     if (b.kind === 'command' && req.user!.role !== 'admin') await sandboxFor(sandbox, config.sandbox, false);
+    const runAfter = holdUntil((req.query as any).scheduledAt ?? _at, b.delay_ms, clock.now());
     if (b.template) {
-      const crew = await service.createFromTemplate({ template: b.template, inputs: b.inputs ?? {}, owner: req.user!.id, user: req.user });
+      const crew = await service.createFromTemplate({ template: b.template, inputs: b.inputs ?? {}, owner: req.user!.id, user: req.user, runAfter });
       return reply(201, { crewId: crew.crewId, jobs: crew.jobs.map(j => jobView(j)) });
     }
-    return reply(201, jobView((await service.create(b, req.user!)).job));
+    return reply(201, jobView((await service.create(b, req.user!, runAfter ? { runAfter } : {})).job));
   });
   http.get('/', { auth: 'user', query: ListQuery, summary: 'Jobs, newest first' }, async req => {
     const q = req.query as any;

@@ -53,3 +53,31 @@ test('GET /api/schedules?mine=true lists only your own (an admin otherwise sees 
   assert.deepEqual(own.body.items.map((s: any) => s.id), [mine.body.id]);
   assert.equal((await k.request('GET', '/api/schedules?mine=maybe', { token: k.adminToken })).status, 400);
 });
+
+test('POST /api/jobs?scheduledAt= (or in the body, or delay_ms) holds a job and a whole crew until then; a past or malformed time is a 400 naming it', async () => {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const dir = join(k.dataDir, 'templates');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'pair.job_workflow.yaml'), 'name: pair\nsteps:\n  - id: first\n    kind: command\n    request: { command: "echo one" }\n  - id: second\n    kind: command\n    depends_on: [first]\n    request: { command: "echo two" }\n');
+  const at = new Date(Date.now() + 4000).toISOString();
+  const held = await k.request('POST', `/api/jobs?scheduledAt=${encodeURIComponent(at)}`, { token: alice.token, body: { kind: 'command', request: { command: 'echo held' } } });
+  assert.equal(held.status, 201, held.text);
+  const crew = await k.request('POST', '/api/jobs', { token: alice.token, body: { template: 'pair', inputs: {}, scheduledAt: at } });
+  assert.equal(crew.status, 201, crew.text);
+  const delayed = await k.request('POST', '/api/jobs', { token: alice.token, body: { kind: 'command', request: { command: 'echo later' }, delay_ms: 4000 } });
+  const now = await k.request('POST', '/api/jobs', { token: alice.token, body: { kind: 'command', request: { command: 'echo now' } } });
+  assert.equal((await waitForJob(k, now.body.id, ['done'])).job.state, 'done');
+  // The unheld job is done; the held ones have not started.
+  for (const id of [held.body.id, delayed.body.id, ...crew.body.jobs.map((j: any) => j.id)]) {
+    const s = (await k.request('GET', `/api/jobs/${id}/status`, { token: alice.token })).body;
+    assert.ok(['ready', 'queued'].includes(s.state), `${id} is ${s.state}`);
+  }
+  for (const id of [held.body.id, delayed.body.id, ...crew.body.jobs.map((j: any) => j.id)]) assert.equal((await waitForJob(k, id, ['done', 'failed'], undefined, 15_000)).job.state, 'done');
+
+  const past = await k.request('POST', `/api/jobs?scheduledAt=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}`, { token: alice.token, body: { kind: 'command', request: { command: 'true' } } });
+  assert.equal(past.status, 400);
+  assert.match(past.body.error.message, /scheduledAt .* in the past/);
+  const malformed = await k.request('POST', '/api/jobs?scheduledAt=tomorrow', { token: alice.token, body: { kind: 'command', request: { command: 'true' } } });
+  assert.equal(malformed.status, 400);
+  assert.match(JSON.stringify(malformed.body.error), /scheduledAt/);
+});
