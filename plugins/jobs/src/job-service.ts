@@ -18,7 +18,14 @@ export function jobView(j: Job, view: 'full' | 'summary' = 'full') {
   const base = { ...rest, runAfter: new Date(runAfter).toISOString(), lease: leaseOwner ? { owner: leaseOwner, until: new Date(leaseUntil!).toISOString() } : null };
   if (view === 'full') return base;
   const { request, result, resultSchema, feedback, ...summary } = base;
-  return summary;
+  // The peer daemon's summary keeps a short form of the result.
+  return { ...summary, resultSummary: summarize(result) };
+}
+
+function summarize(result: unknown): string | null {
+  if (result === null || result === undefined) return null;
+  const text = typeof result === 'string' ? result : JSON.stringify(result);
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
 
 /** Creating jobs and crews, the human-driven transitions, and the live feed of job events. */

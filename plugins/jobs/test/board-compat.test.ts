@@ -81,3 +81,12 @@ test('POST /api/jobs?scheduledAt= (or in the body, or delay_ms) holds a job and 
   assert.equal(malformed.status, 400);
   assert.match(JSON.stringify(malformed.body.error), /scheduledAt/);
 });
+
+test('GET /api/jobs?view=summary keeps a short result summary', async () => {
+  const r = await k.request('POST', '/api/jobs', { token: alice.token, body: { kind: 'command', request: { command: 'printf "%0.sx" $(seq 1 300)' } } });
+  await waitForJob(k, r.body.id, ['done']);
+  const item = (await k.request('GET', '/api/jobs?view=summary&mine=true', { token: alice.token })).body.items.find((j: any) => j.id === r.body.id);
+  assert.ok(!('result' in item) && !('request' in item));
+  assert.equal(typeof item.resultSummary, 'string');
+  assert.ok(item.resultSummary.length <= 200 && item.resultSummary.includes('x'), item.resultSummary);
+});
