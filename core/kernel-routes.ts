@@ -109,6 +109,11 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
       },
     },
   }, async req => deps.config.update(req.body));
+  route('GET', '/api/config/status', { auth: 'admin', summary: 'The last config apply: what applied live, what needs a restart, what failed' }, () => ({ lastApply: deps.config.lastApply }));
+  route('GET', '/api/runtime/surfaces', { auth: 'user', summary: 'Every way in (HTTP, WebSocket, channels, MCP, A2A, OpenAI/Anthropic APIs) and whether it is up' }, () => ({
+    items: runtimeSurfaces(host),
+    nextCursor: null,
+  }));
   route('GET', '/api/config/capabilities', { auth: 'user' }, () => deps.config.capabilities());
   route('GET', '/api/logs', {
     auth: 'admin',
@@ -179,4 +184,28 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     await auth.revokeToken(req.params.id);
   });
   route('POST', '/api/ws/ticket', { auth: 'user', summary: 'A single-use ticket for a browser WebSocket (?ticket=)' }, req => deps.tickets.issue(req.user!.id));
+}
+
+/** The ways in: the kernel's own, and each plugin that opens one, with its plugin's status. */
+const SURFACES: Array<{ surface: string; kind: string; plugin: string; paths: string[] }> = [
+  { surface: 'channels', kind: 'channels', plugin: 'channels', paths: ['/api/channels'] },
+  { surface: 'telegram', kind: 'channel', plugin: 'telegram', paths: ['/api/webhooks/telegram'] },
+  { surface: 'whatsapp', kind: 'channel', plugin: 'whatsapp', paths: ['/api/webhooks/whatsapp'] },
+  { surface: 'mcp', kind: 'mcp', plugin: 'mcp', paths: ['/mcp'] },
+  { surface: 'a2a', kind: 'a2a', plugin: 'a2a', paths: ['/a2a', '/.well-known/agent-card.json'] },
+  { surface: 'openai-api', kind: 'http', plugin: 'openai-api', paths: ['/v1/chat/completions'] },
+  { surface: 'anthropic-api', kind: 'http', plugin: 'anthropic-api', paths: ['/anthropic/v1/messages'] },
+  { surface: 'dashboard', kind: 'http', plugin: 'dashboard', paths: ['/dashboard'] },
+];
+
+function runtimeSurfaces(host: PluginHost) {
+  const kernel = [
+    { surface: 'http', kind: 'http', plugin: null, paths: ['/api'], status: 'up' },
+    { surface: 'websocket', kind: 'ws', plugin: null, paths: ['/ws'], status: 'up' },
+  ];
+  const plugins = SURFACES.map(s => {
+    const state = host.plugins.get(s.plugin);
+    return { ...s, status: !state ? 'absent' : state.status === 'active' ? 'up' : state.status };
+  });
+  return [...kernel, ...plugins];
 }

@@ -34,7 +34,7 @@ import { kernelMigrations } from './storage/kernel-schema';
 import { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
 
-export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/ws', '/auth'];
+export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/ws', '/api/runtime/surfaces', '/auth'];
 /**
  * Prefixes inside the kernel's claims that a plugin may claim: sign-in with an external
  * identity provider (plugins/oidc) lives beside the kernel's /auth routes, and creates the
