@@ -159,6 +159,8 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
   // The link form (the job board's): a plain navigation, so it answers with the sign-in page.
   route('GET', '/auth/logout', { auth: 'public', summary: 'Sign out and go to the sign-in page' }, async req =>
     reply(302, undefined, { headers: { 'set-cookie': await logout(req), location: '/dashboard/' } }));
+  // Served here only while no plugin claims this lent path (plugins/oidc does): a sign-in page can always ask.
+  route('GET', '/auth/google-enabled', { auth: 'public', summary: 'Whether sign-in with an OpenID Connect provider is available (false: no oidc plugin)' }, () => ({ enabled: false }));
   route('GET', '/api/users', { auth: 'admin' }, async () => ({ items: await auth.listUsers() }));
   route('POST', '/api/users', {
     auth: 'admin',
