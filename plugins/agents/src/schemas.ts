@@ -47,6 +47,10 @@ export const AgentMessageBody = {
   properties: { ...messageFields, agent: { type: 'string', minLength: 1, maxLength: 100 }, sessionId: { type: 'string', maxLength: 40 }, model: modelId },
 };
 export const Pagination = { type: 'object', additionalProperties: false, properties: { ...paginationQuery } };
+export const ModelSettingsBody = {
+  type: 'object', additionalProperties: false, minProperties: 1,
+  properties: { providers: { type: 'object', maxProperties: 20, additionalProperties: { type: 'object', additionalProperties: false, required: ['apiKey'], properties: { apiKey: { type: ['string', 'null'], minLength: 1, maxLength: 1000 } } } } },
+};
 export const SessionNameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200 } } };
 export const IdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } };
 export const FeedbackBody = {

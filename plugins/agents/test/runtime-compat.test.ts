@@ -1,4 +1,4 @@
-/** The agent runtime's sessions by name, through the real server (SQLite, and PostgreSQL when configured). */
+/** The agent runtime's and the runner's documented routes in the agents plugin: sessions by name, the models settings document (SQLite, and PostgreSQL when configured). */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -44,4 +44,23 @@ test('names list the newest session of each name; replay by name streams the sam
   assert.equal((await k.request('GET', `/api/sessions/${newest}`, { token: u.token })).status, 404);
   // The older "daily" is now the newest of that name.
   assert.equal((await k.request('GET', '/api/sessions/names', { token: u.token })).body.items.find((i: any) => i.name === 'daily').id !== newest, true);
+});
+
+test('GET/PUT /api/settings/models: providers and models in one document; keys set by an admin, never answered', async () => {
+  const doc = await k.request('GET', '/api/settings/models', { token: u.token });
+  assert.equal(doc.status, 200, doc.text);
+  assert.equal(doc.body.defaultModel, 'builtin/echo');
+  assert.ok(doc.body.models.includes('builtin/echo'));
+  assert.ok(doc.body.providers.some((p: any) => p.name === 'builtin'));
+  assert.equal((await k.request('PUT', '/api/settings/models', { token: u.token, body: { providers: { openai: { apiKey: 'sk-x' } } } })).status, 403);
+  const bad = await k.request('PUT', '/api/settings/models', { token: k.adminToken, body: { providers: { builtin: { apiKey: 'x' } } } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /builtin/);
+  const put = await k.request('PUT', '/api/settings/models', { token: k.adminToken, body: { providers: { openai: { apiKey: 'sk-secret-value' } } } });
+  assert.equal(put.status, 200, put.text);
+  assert.ok(!put.text.includes('sk-secret-value'));
+  const openai = (await k.request('GET', '/api/settings/models', { token: u.token })).body.providers.find((p: any) => p.name === 'openai');
+  assert.equal(openai?.keyStored, true);
+  await k.request('PUT', '/api/settings/models', { token: k.adminToken, body: { providers: { openai: { apiKey: null } } } });
+  assert.equal((await k.request('GET', '/api/settings/models', { token: u.token })).body.providers.find((p: any) => p.name === 'openai')?.keyStored, false);
 });
