@@ -32,6 +32,9 @@ export class KernelConfigUpdate {
     };
   }
 
+  /** The last `PUT /api/config`'s result (`GET /api/config/status`); null before the first. */
+  lastApply: { at: string; applied: string[]; restartRequired: string[]; failed: Array<{ plugin: string; error: unknown }> } | null = null;
+
   async update(body: { kernel?: Record<string, unknown>; plugins?: Record<string, Record<string, unknown>> }) {
     const applied: string[] = [];
     const restartRequired: string[] = [];
@@ -73,6 +76,7 @@ export class KernelConfigUpdate {
         failed.push({ plugin: id, error: { code: err.code ?? 'PLINTH_ERR_CONFIG', message: err.message, details: err.details } });
       }
     }
+    this.lastApply = { at: new Date().toISOString(), applied, restartRequired, failed };
     return { applied, restartRequired, failed, config: this.view() };
   }
 

@@ -1,4 +1,4 @@
-import { errors, reply, type RouteHandler, type RouteOptions } from '../sdk';
+import { errors, reply, type RouteHandler, type RouteRequest, type RouteOptions } from '../sdk';
 import type { AuthStore } from './auth/auth-store';
 import type { LoginThrottle } from './auth/login-throttle';
 import { bearerToken, cameOverTls, cookieToken, sessionCookie } from './http/request-auth';
@@ -133,6 +133,11 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
       },
     },
   }, async req => deps.config.update(req.body));
+  route('GET', '/api/config/status', { auth: 'admin', summary: 'The last config apply: what applied live, what needs a restart, what failed' }, () => ({ lastApply: deps.config.lastApply }));
+  route('GET', '/api/runtime/surfaces', { auth: 'user', summary: 'Every way in (HTTP, WebSocket, channels, MCP, A2A, OpenAI/Anthropic APIs) and whether it is up' }, () => ({
+    items: runtimeSurfaces(host),
+    nextCursor: null,
+  }));
   route('GET', '/api/config/capabilities', { auth: 'user' }, () => deps.config.capabilities());
   route('GET', '/api/logs', {
     auth: 'admin',
@@ -168,12 +173,18 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     if (!resolved && bearer) throw errors.unauthorized('the token is invalid, expired or revoked');
     return { user: resolved?.user ?? null };
   });
-  route('POST', '/auth/logout', { auth: 'user' }, async req => {
+  const logout = async (req: RouteRequest) => {
     const token = bearerToken(req.headers) ?? cookieToken(req.headers.cookie as string | undefined);
     const resolved = token ? await auth.resolveToken(token) : undefined;
     if (resolved) await auth.revokeToken(resolved.tokenId);
-    return reply(200, { ok: true }, { headers: { 'set-cookie': sessionCookie('', 0, cameOverTls(req.node.req, deps.trustProxy)) } });
-  });
+    return sessionCookie('', 0, cameOverTls(req.node.req, deps.trustProxy));
+  };
+  route('POST', '/auth/logout', { auth: 'user' }, async req => reply(200, { ok: true }, { headers: { 'set-cookie': await logout(req) } }));
+  // The link form (the job board's): a plain navigation, so it answers with the sign-in page.
+  route('GET', '/auth/logout', { auth: 'public', summary: 'Sign out and go to the sign-in page' }, async req =>
+    reply(302, undefined, { headers: { 'set-cookie': await logout(req), location: '/dashboard/' } }));
+  // Served here only while no plugin claims this lent path (plugins/oidc does): a sign-in page can always ask.
+  route('GET', '/auth/google-enabled', { auth: 'public', summary: 'Whether sign-in with an OpenID Connect provider is available (false: no oidc plugin)' }, () => ({ enabled: false }));
   route('GET', '/api/users', { auth: 'admin', summary: 'Users, with their role and disabled flag' }, async () => ({ items: await auth.userRecords() }));
   route('POST', '/api/users', {
     auth: 'admin',
@@ -199,4 +210,28 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     await auth.revokeToken(req.params.id);
   });
   route('POST', '/api/ws/ticket', { auth: 'user', summary: 'A single-use ticket for a browser WebSocket (?ticket=)' }, req => deps.tickets.issue(req.user!.id));
+}
+
+/** The ways in: the kernel's own, and each plugin that opens one, with its plugin's status. */
+const SURFACES: Array<{ surface: string; kind: string; plugin: string; paths: string[] }> = [
+  { surface: 'channels', kind: 'channels', plugin: 'channels', paths: ['/api/channels'] },
+  { surface: 'telegram', kind: 'channel', plugin: 'telegram', paths: ['/api/webhooks/telegram'] },
+  { surface: 'whatsapp', kind: 'channel', plugin: 'whatsapp', paths: ['/api/webhooks/whatsapp'] },
+  { surface: 'mcp', kind: 'mcp', plugin: 'mcp', paths: ['/mcp'] },
+  { surface: 'a2a', kind: 'a2a', plugin: 'a2a', paths: ['/a2a', '/.well-known/agent-card.json'] },
+  { surface: 'openai-api', kind: 'http', plugin: 'openai-api', paths: ['/v1/chat/completions'] },
+  { surface: 'anthropic-api', kind: 'http', plugin: 'anthropic-api', paths: ['/anthropic/v1/messages'] },
+  { surface: 'dashboard', kind: 'http', plugin: 'dashboard', paths: ['/dashboard'] },
+];
+
+function runtimeSurfaces(host: PluginHost) {
+  const kernel = [
+    { surface: 'http', kind: 'http', plugin: null, paths: ['/api'], status: 'up' },
+    { surface: 'websocket', kind: 'ws', plugin: null, paths: ['/ws'], status: 'up' },
+  ];
+  const plugins = SURFACES.map(s => {
+    const state = host.plugins.get(s.plugin);
+    return { ...s, status: !state ? 'absent' : state.status === 'active' ? 'up' : state.status };
+  });
+  return [...kernel, ...plugins];
 }

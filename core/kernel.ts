@@ -41,7 +41,13 @@ import { kernelMigrations } from './storage/kernel-schema';
 import { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
 
-export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/cluster', '/metrics', '/api/ws', '/auth'];
+export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/cluster', '/metrics', '/api/ws', '/api/runtime/surfaces', '/auth'];
+/**
+ * Prefixes inside the kernel's claims that a plugin may claim: sign-in with an external
+ * identity provider (plugins/oidc) lives beside the kernel's /auth routes, and creates the
+ * session through the kernel's auth service.
+ */
+export const KERNEL_LENT_CLAIMS = ['/auth/google', '/auth/google-enabled'];
 
 export interface KernelOptions {
   settings: KernelSettings;
@@ -108,7 +114,7 @@ export class Kernel {
     const kernelDb = pluginDatabase(kernelDs, dbSettings.dialect, 'kernel');
     await runMigrations(kernelDb, 'kernel', kernelMigrations);
 
-    this.auth = new AuthStore(kernelDb);
+    this.auth = new AuthStore(kernelDb, s.trustProxy);
     const boot = await this.auth.bootstrapAdmin(s.dataDir, s.adminToken);
     this.generatedAdminTokenFile = boot.generatedTokenFile;
     if (boot.generatedTokenFile) this.log.info('generated an admin token', { file: boot.generatedTokenFile });
@@ -162,6 +168,7 @@ export class Kernel {
 
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);
     routeTable.setClaims('kernel', KERNEL_CLAIMS);
+    routeTable.lend(KERNEL_LENT_CLAIMS);
     const configUpdate = new KernelConfigUpdate(s, this.host, this.tools, this.logs, dbSettings.dialect);
     registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configUpdate, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy, loginThrottle: new LoginThrottle(kernelDb) });
     registerUserRoutes(kernelRoutes, this.auth);

@@ -269,6 +269,12 @@ export interface AuthService {
   /** Create an API token for a user (e.g. the per-run token of a CLI agent). */
   createToken(userId: string, options?: { name?: string; expiresInMs?: number }): Promise<{ id: string; token: string }>;
   revokeToken(id: string): Promise<void>;
+  /**
+   * Signs in someone an external identity provider vouched for (OpenID Connect): finds the user
+   * by e-mail or, when `createRole` is given, creates it on first sign-in; opens a session. The
+   * answer carries the `Set-Cookie` value for the session cookie (Secure when `req` came over TLS).
+   */
+  signInExternal(identity: { email: string; name?: string }, options: { createRole?: Role; req: IncomingMessage }): Promise<{ user: User; created: boolean; token: string; expiresAt: string; setCookie: string }>;
 }
 
 // ---------------------------------------------------------------- validation

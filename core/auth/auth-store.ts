@@ -1,5 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import { cameOverTls, sessionCookie } from '../http/request-auth';
 import { errors, newId, type AuthService, type PluginDatabase, type Role, type User } from '../../sdk';
 import { hashPassword, hashToken, newToken, verifyPassword } from './secrets';
 
@@ -23,7 +25,7 @@ export class AuthStore implements AuthService {
    */
   onChange: (change: AuthChange) => void = () => undefined;
 
-  constructor(private readonly db: PluginDatabase) {}
+  constructor(private readonly db: PluginDatabase, private readonly trustProxy: readonly string[] = []) {}
 
   private get users() { return this.db.table('users'); }
   private get tokens() { return this.db.table('tokens'); }
@@ -113,6 +115,28 @@ export class AuthStore implements AuthService {
     const user = this.toUser(row);
     const { token } = await this.insertToken(user.id, 'session', 'login', SESSION_TTL_MS);
     return { user, token, expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString() };
+  }
+
+  async signInExternal(identity: { email: string; name?: string }, options: { createRole?: Role; req: IncomingMessage }) {
+    const email = identity.email.trim().toLowerCase();
+    const rows = await this.db.query(`SELECT * FROM ${this.users} WHERE email = ?`, [email]);
+    let user = rows[0] ? this.toUser(rows[0]) : undefined;
+    let created = false;
+    if (!user) {
+      if (!options.createRole) throw errors.forbidden(`no account for ${email}`);
+      try {
+        user = await this.createUser({ email, name: identity.name, role: options.createRole });
+        created = true;
+      } catch (err) {
+        // Two first sign-ins at once: the other one created the user.
+        const again = await this.db.query(`SELECT * FROM ${this.users} WHERE email = ?`, [email]);
+        if (!again[0]) throw err;
+        user = this.toUser(again[0]);
+      }
+    }
+    const { token } = await this.insertToken(user.id, 'session', 'oidc', SESSION_TTL_MS);
+    const setCookie = sessionCookie(encodeURIComponent(token), SESSION_TTL_MS / 1000, cameOverTls(options.req, this.trustProxy));
+    return { user, created, token, expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString(), setCookie };
   }
 
   async createToken(userId: string, options: { name?: string; expiresInMs?: number } = {}): Promise<{ id: string; token: string }> {

@@ -1,6 +1,7 @@
 import { paginationQuery } from 'plinth/sdk';
 
-const name = { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' } as const;
+// Spaces are allowed inside a name (the coding-agent runner's names); the id is what URLs carry.
+const name = { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9 ._-]*[A-Za-z0-9._-])?$' } as const;
 const modelId = { type: 'string', minLength: 3, maxLength: 200, pattern: '^(default|[a-z0-9-]+/.+)$' } as const;
 
 const agentFields = {
@@ -16,7 +17,16 @@ const agentFields = {
   fallback_models: { type: 'array', maxItems: 10, items: modelId },
 } as const;
 
-export const AgentCreateBody = { type: 'object', additionalProperties: false, required: ['name'], properties: agentFields };
+export const AgentCreateBody = {
+  type: 'object', additionalProperties: false, required: ['name'],
+  properties: {
+    ...agentFields,
+    // The coding-agent runner's body (runner-body.ts): a project, tools as a comma string, a bare model.
+    project_id: { type: 'string', minLength: 1, maxLength: 100 },
+    allowed_tools: { anyOf: [agentFields.allowed_tools, { type: 'string', maxLength: 20_000 }] },
+    model: { anyOf: [modelId, { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' }] },
+  },
+};
 export const AgentUpdateBody = { type: 'object', additionalProperties: false, minProperties: 1, properties: agentFields };
 export const RosterModelBody = { type: 'object', additionalProperties: false, required: ['model'], properties: { model: modelId } };
 export const ProviderKeyBody = { type: 'object', additionalProperties: false, required: ['apiKey'], properties: { apiKey: { type: 'string', minLength: 1, maxLength: 1000 } } };
@@ -37,6 +47,11 @@ export const AgentMessageBody = {
   properties: { ...messageFields, agent: { type: 'string', minLength: 1, maxLength: 100 }, sessionId: { type: 'string', maxLength: 40 }, model: modelId },
 };
 export const Pagination = { type: 'object', additionalProperties: false, properties: { ...paginationQuery } };
+export const ModelSettingsBody = {
+  type: 'object', additionalProperties: false, minProperties: 1,
+  properties: { providers: { type: 'object', maxProperties: 20, additionalProperties: { type: 'object', additionalProperties: false, required: ['apiKey'], properties: { apiKey: { type: ['string', 'null'], minLength: 1, maxLength: 1000 } } } } },
+};
+export const SessionNameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200 } } };
 export const IdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } };
 export const FeedbackBody = {
   type: 'object', additionalProperties: false, required: ['grade'],

@@ -3,7 +3,7 @@ import type { AgentLoop } from './agent-loop';
 import type { AttachmentStore } from './attachment-store';
 import type { Frame, FrameLog } from './frame-log';
 import type { SessionRecord, SessionStore, StoredMessage } from './session-store';
-import { AgentMessageBody, AttachmentQuery, IdParams, Pagination, SessionCreateBody, SessionMessageBody } from './schemas';
+import { AgentMessageBody, AttachmentQuery, IdParams, Pagination, SessionCreateBody, SessionMessageBody, SessionNameParams } from './schemas';
 import { DEFAULT_AGENT } from './agent-store';
 
 export interface SessionRouteDeps { runtime: AgentLoop; sessions: SessionStore; frames: FrameLog; attachments: AttachmentStore }
@@ -63,13 +63,13 @@ export function registerSessionRoutes(http: HttpRouter, d: SessionRouteDeps): vo
     const session = await sessions.getOwned(req.params.id, req.user);
     return { ...session, busy: runtime.isBusy(session.id) };
   });
-  http.delete('/api/sessions/:id', { auth: 'user', params: IdParams }, async req => {
-    const session = await sessions.getOwned(req.params.id, req.user);
+  const removeSession = async (session: SessionRecord) => {
     if (runtime.isBusy(session.id)) throw errors.conflict(`session ${session.id} is answering; delete it once the turn is done`);
     await frames.flush(session.id);
     await sessions.remove(session.id);
     frames.forget(session.id);
-  });
+  };
+  http.delete('/api/sessions/:id', { auth: 'user', params: IdParams }, async req => removeSession(await sessions.getOwned(req.params.id, req.user)));
   http.get('/api/sessions/:id/messages', { auth: 'user', params: IdParams, query: Pagination }, async req => {
     await sessions.getOwned(req.params.id, req.user);
     return sessions.messages(req.params.id, req.query.limit as number, req.query.cursor as string | undefined);
@@ -84,14 +84,22 @@ export function registerSessionRoutes(http: HttpRouter, d: SessionRouteDeps): vo
   });
   http.get('/api/sessions/:id/stream', { auth: 'user', params: IdParams, summary: 'Resume the frames of a session after Last-Event-ID (header or last_event_id query)' }, async req =>
     resume(req, await sessions.getOwned(req.params.id, req.user)));
-  http.get('/api/sessions/:id/replay', { auth: 'user', params: IdParams, summary: 'The stored history re-framed as message, chunk and done frames (SSE, or JSON items)' }, async req => {
-    await sessions.getOwned(req.params.id, req.user);
-    const replayed = reframe(await sessions.allMessages(req.params.id));
+  const replay = async (req: RouteRequest, session: SessionRecord) => {
+    const replayed = reframe(await sessions.allMessages(session.id));
     if (!wantsSse(req)) return { items: replayed, nextCursor: null };
     const sse = req.sse();
     for (const f of replayed) sse.send(toSse(f));
     sse.close();
-  });
+  };
+  http.get('/api/sessions/:id/replay', { auth: 'user', params: IdParams, summary: 'The stored history re-framed as message, chunk and done frames (SSE, or JSON items)' }, async req =>
+    replay(req, await sessions.getOwned(req.params.id, req.user)));
+
+  // Sessions by name (the agent runtime's routes): a name picks the caller's newest session of that name.
+  http.get('/api/sessions/names', { auth: 'user', summary: 'Your session names, each with its newest session' }, async req => ({ items: await sessions.names(req.user!.id), nextCursor: null }));
+  http.get('/api/sessions/by-name/:name/replay', { auth: 'user', params: SessionNameParams, summary: 'The replay of your newest session of that name (SSE, or JSON items)' }, async req =>
+    replay(req, await sessions.byName(req.user!.id, req.params.name)));
+  http.delete('/api/sessions/by-name/:name', { auth: 'user', params: SessionNameParams, summary: 'Delete your newest session of that name' }, async req =>
+    removeSession(await sessions.byName(req.user!.id, req.params.name)));
 
   // ------------------------------------------------------------ one-shot
 

@@ -81,6 +81,20 @@ export class SessionStore {
     return pageOf(rows, limit, r => ({ ms: Date.parse(r.created_at), id: r.id }));
   }
 
+  /** The caller's session names (the agent runtime's sessions by name): the newest session of each name. */
+  async names(owner: string): Promise<Array<{ name: string; id: string; agent_name: string; updated_at: string }>> {
+    const rows: SessionRecord[] = await this.db.query(`SELECT * FROM ${this.s} WHERE owner = ? AND name IS NOT NULL ORDER BY updated_at DESC, id DESC LIMIT 1000`, [owner]);
+    const seen = new Set<string>();
+    return rows.filter(r => !seen.has(r.name!) && seen.add(r.name!)).map(r => ({ name: r.name!, id: r.id, agent_name: r.agent_name, updated_at: r.updated_at }));
+  }
+
+  /** The caller's newest session of that name. */
+  async byName(owner: string, name: string): Promise<SessionRecord> {
+    const [row] = await this.db.query(`SELECT * FROM ${this.s} WHERE owner = ? AND name = ? ORDER BY updated_at DESC, id DESC LIMIT 1`, [owner, name]);
+    if (!row) throw errors.notFound(`session named "${name}"`);
+    return row;
+  }
+
   async touch(id: string): Promise<void> {
     await this.db.query(`UPDATE ${this.s} SET updated_at = ? WHERE id = ?`, [this.iso(), id]);
   }

@@ -170,7 +170,9 @@ describe('agents on the builtin provider (offline)', () => {
     assert.equal(created.body.owner, u.user.id);
     assert.equal(created.body.max_turns, 3);
     assert.equal((await k.request('POST', '/api/agents', { token: u.token, body: { name: 'helper' } })).status, 409);
-    assert.equal((await k.request('POST', '/api/agents', { token: u.token, body: { name: 'x y' } })).status, 400);
+    // Spaces inside a name are allowed (the coding-agent runner's names); not at its ends.
+    assert.equal((await k.request('POST', '/api/agents', { token: u.token, body: { name: 'x y' } })).status, 201);
+    assert.equal((await k.request('POST', '/api/agents', { token: u.token, body: { name: 'x y ' } })).status, 400);
     assert.equal((await k.request('POST', '/api/agents', { token: u.token, body: { name: 'coder', kind: 'cli' } })).status, 400);
     assert.equal((await k.request('POST', '/api/agents', { token: u.token, body: { name: 'coder', kind: 'cli', cli_name: 'claude-code' } })).status, 201);
     assert.equal((await k.request('POST', '/api/sessions', { token: u.token, body: { agent: 'coder' } })).status, 422);

@@ -9,7 +9,13 @@ export class AdapterRegistry implements ChannelRegistry {
   constructor(
     private readonly onRegister: (adapter: ChannelAdapter) => void,
     private readonly onReceive: (channel: string, result: WebhookResult) => Promise<{ accepted: number; duplicates: number }>,
+    private readonly onSend: (channel: string, message: { chatId: string; text: string; dedupeKey?: string }) => Promise<string | undefined> = async () => undefined,
   ) {}
+
+  send(channel: string, message: { chatId: string; text: string; dedupeKey?: string }): Promise<string | undefined> {
+    if (!this.adapters.has(channel)) throw errorCodes.error('PLINTH_ERR_CHANNEL_UNKNOWN', `channel ${channel} has no registered adapter`);
+    return this.onSend(channel, message);
+  }
 
   register(adapter: ChannelAdapter): Disposer {
     if (!adapter || !/^[a-z][a-z0-9-]{0,62}$/.test(adapter.name ?? '')) {

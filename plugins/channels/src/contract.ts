@@ -49,6 +49,11 @@ export interface ChannelRegistry {
   register(adapter: ChannelAdapter): Disposer;
   /** Hand verified inbound messages to the shared pipeline (store, dedupe, route, reply). */
   receive(channel: string, result: WebhookResult): Promise<{ accepted: number; duplicates: number }>;
+  /**
+   * Queue an outbound message on the durable delivery queue (retries with backoff, dead letters),
+   * sent by the adapter named `channel`. A repeated `dedupeKey` is queued once.
+   */
+  send(channel: string, message: { chatId: string; text: string; dedupeKey?: string }): Promise<string | undefined>;
 }
 
 export const channelsRef = createServiceRef<ChannelRegistry>({ id: 'channels.registry' });

@@ -35,7 +35,8 @@ export default definePlugin<typeof deps, Config>({
       return id;
     };
     const pipeline = new InboundPipeline({ store, agents, approvals, auth, clock, log, enqueue }, config);
-    const registry = new AdapterRegistry(() => queue.kick(), (channel, result) => pipeline.receive(channel, result));
+    const registry = new AdapterRegistry(() => queue.kick(), (channel, result) => pipeline.receive(channel, result),
+      (channel, m) => enqueue({ channel, chatId: m.chatId, text: m.text, dedupeKey: m.dedupeKey, traceId: newId('trc') }));
     const queue = new DeliveryQueue(store, () => registry.adapters, config.delivery, clock, timers, log);
 
     // Workers start once this generation is live (timers run at commit), and stop before storage closes.

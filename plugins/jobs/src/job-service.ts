@@ -17,7 +17,14 @@ export function jobView(j: Job, view: 'full' | 'summary' = 'full') {
   const base = { ...rest, runAfter: new Date(runAfter).toISOString(), lease: leaseOwner ? { owner: leaseOwner, until: new Date(leaseUntil!).toISOString() } : null };
   if (view === 'full') return base;
   const { request, result, resultSchema, feedback, ...summary } = base;
-  return summary;
+  // The peer daemon's summary keeps a short form of the result.
+  return { ...summary, resultSummary: summarize(result) };
+}
+
+function summarize(result: unknown): string | null {
+  if (result === null || result === undefined) return null;
+  const text = typeof result === 'string' ? result : JSON.stringify(result);
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
 
 const JOB_EVENT_TOPIC = 'jobs.event';
@@ -128,7 +135,7 @@ export class JobService implements JobsService {
   }
 
   /** The whole crew of a template, one job per step, linked by `depends_on`, in one transaction. */
-  async createFromTemplate(input: { template: string; inputs: Record<string, unknown>; owner: string; user?: User; idempotencyKey?: string; source?: string }) {
+  async createFromTemplate(input: { template: string; inputs: Record<string, unknown>; owner: string; user?: User; idempotencyKey?: string; source?: string; runAfter?: number }) {
     const t = this.templates.get(input.template);
     this.templates.validateInputs(t, input.inputs);
     const crewId = newId('crew');
@@ -143,6 +150,8 @@ export class JobService implements JobsService {
         maxRetries: s.max_retries ?? this.options.defaultMaxRetries, resultSchema: s.result_schema ?? null, crewId, step: s.id, template: t.name,
         source: input.source ?? null, idempotencyKey: input.idempotencyKey ? `${input.idempotencyKey}:${s.id}` : null,
         parents: s.depends_on.map(d => ids.get(d)!),
+        // Held crews: the first steps wait until then; the others wait for them anyway.
+        ...(input.runAfter && !s.depends_on.length ? { runAfter: input.runAfter } : {}),
       };
     });
     const out = await this.store.insert(jobs, this.clock.now());
@@ -230,8 +239,9 @@ export class JobService implements JobsService {
     await this.store.remove([job.id]);
   }
 
-  async clear(): Promise<number> {
-    const ids = await this.store.finishedIds();
+  /** Deletes the finished jobs, or one finished column (`status`). */
+  async clear(status?: string): Promise<number> {
+    const ids = await this.store.finishedIds(status ? [status] : undefined);
     for (let i = 0; i < ids.length; i += 500) await this.store.remove(ids.slice(i, i + 500));
     return ids.length;
   }

@@ -5,6 +5,8 @@ import { JobGraph } from './job-graph';
 import { JobComments } from './job-comments';
 import { DispatcherHeartbeats } from './dispatcher-heartbeats';
 
+/** The board's finished columns: what POST /api/jobs/clear may delete. */
+export const FINISHED = ['done', 'failed', 'cancelled', 'archived'] as const;
 export type JobState = 'queued' | 'ready' | 'running' | 'blocked' | 'done' | 'failed' | 'cancelled' | 'archived';
 export const ACTIVE: JobState[] = ['queued', 'ready', 'running', 'blocked'];
 
@@ -214,8 +216,8 @@ export class JobStore {
     });
   }
 
-  async finishedIds(): Promise<string[]> {
-    return (await this.db.query(`SELECT id FROM ${this.jobs} WHERE state IN ('done', 'failed', 'cancelled', 'archived')`)).map(r => r.id);
+  async finishedIds(states: readonly string[] = FINISHED): Promise<string[]> {
+    return (await this.db.query(`SELECT id FROM ${this.jobs} WHERE state IN (${states.map(() => '?').join(', ')})`, [...states])).map(r => r.id);
   }
 
   async counts(): Promise<Record<string, number>> {

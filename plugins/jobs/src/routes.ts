@@ -4,7 +4,7 @@ import type { Job, JobEvent, JobStore } from './job-store';
 import { jobView, type JobService } from './job-service';
 import type { TemplateLibrary } from './templates';
 import type { JobsConfig } from './index';
-import { CommentBody, CreateBody, IdParams, ListQuery, RedoBody, StreamQuery } from './schemas';
+import { ClearQuery, CommentBody, CreateBody, CreateQuery, IdParams, ListQuery, RedoBody, StreamQuery } from './schemas';
 
 const TERMINAL = new Set(['done', 'failed', 'cancelled', 'archived']);
 const positionOf = (row: Job) => ({ ms: Date.parse(row.createdAt), id: row.id });
@@ -25,18 +25,30 @@ export interface JobRouteDeps {
 }
 
 /** `/api/jobs`, the dispatcher's status and the templates. */
+/** When a new job (or crew) may start: `scheduledAt` (query or body), else `delay_ms` from now; a time not ahead is refused. */
+function holdUntil(scheduledAt: string | undefined, delayMs: number | undefined, now: number): number | undefined {
+  if (scheduledAt !== undefined) {
+    const at = Date.parse(scheduledAt);
+    if (!Number.isFinite(at)) throw errors.validation(`scheduledAt "${scheduledAt}" is not an ISO date-time`, { field: 'scheduledAt' });
+    if (at <= now) throw errors.validation(`scheduledAt ${scheduledAt} is in the past`, { field: 'scheduledAt' });
+    return at;
+  }
+  return delayMs ? now + delayMs : undefined;
+}
+
 export function registerRoutes(http: HttpRouter, { store, service, dispatcher, templates, sandbox, config, clock }: JobRouteDeps): void {
   const owned = ownedJob(store);
 
-  http.post('/', { auth: 'user', body: CreateBody, summary: 'Create a job, or the crew of a template' }, async req => {
-    const b = req.body as any;
+  http.post('/', { auth: 'user', query: CreateQuery, body: CreateBody, summary: 'Create a job, or the crew of a template; held until ?scheduledAt= (or scheduledAt / delay_ms in the body)' }, async req => {
+    const { scheduledAt: _at, ...b } = req.body as any;
     // Refused up front (not only when it runs) where a non-admin's command could not be sandboxed.
     if (b.kind === 'command' && req.user!.role !== 'admin') await sandboxFor(sandbox, config.sandbox, false);
+    const runAfter = holdUntil((req.query as any).scheduledAt ?? _at, b.delay_ms, clock.now());
     if (b.template) {
-      const crew = await service.createFromTemplate({ template: b.template, inputs: b.inputs ?? {}, owner: req.user!.id, user: req.user });
+      const crew = await service.createFromTemplate({ template: b.template, inputs: b.inputs ?? {}, owner: req.user!.id, user: req.user, runAfter });
       return reply(201, { crewId: crew.crewId, jobs: crew.jobs.map(j => jobView(j)) });
     }
-    return reply(201, jobView((await service.create(b, req.user!)).job));
+    return reply(201, jobView((await service.create(b, req.user!, runAfter ? { runAfter } : {})).job));
   });
   http.get('/', { auth: 'user', query: ListQuery, summary: 'Jobs, newest first' }, async req => {
     const q = req.query as any;
@@ -44,7 +56,8 @@ export function registerRoutes(http: HttpRouter, { store, service, dispatcher, t
     const rows = await store.list({ owner, state: q.status, kind: q.kind, limit: q.limit, cursor: decodeCursor(q.cursor) });
     return pageOf(rows, q.limit, positionOf, j => jobView(j, q.view));
   });
-  http.post('/clear', { auth: 'admin', summary: 'Delete every finished job (done, failed, cancelled, archived)' }, async () => ({ deleted: await service.clear() }));
+  http.post('/clear', { auth: 'admin', query: ClearQuery, summary: 'Delete every finished job (done, failed, cancelled, archived), or one column (?status=)' }, async req =>
+    ({ deleted: await service.clear(req.query.status as string | undefined) }));
   http.get('/:id', { auth: 'user', params: IdParams }, async req => service.detail(await owned(req.params.id, req.user)));
   http.get('/:id/status', { auth: 'user', params: IdParams }, async req => {
     const j = await owned(req.params.id, req.user);

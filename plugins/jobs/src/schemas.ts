@@ -2,6 +2,9 @@ import { paginationQuery } from 'plinth/sdk';
 
 export const JOB_STATES = ['queued', 'ready', 'running', 'blocked', 'done', 'failed', 'cancelled', 'archived'] as const;
 
+/** The job board's `?scheduledAt=`: hold the job (or the crew) until then. */
+export const CreateQuery = { type: 'object', additionalProperties: false, properties: { scheduledAt: { type: 'string', format: 'date-time' } } } as const;
+export const ClearQuery = { type: 'object', additionalProperties: false, properties: { status: { enum: ['done', 'failed', 'cancelled', 'archived'] } } } as const;
 export const IdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 80 } } } as const;
 
 export const ListQuery = {
@@ -32,7 +35,7 @@ const jobFields = {
 export const CreateBody = {
   type: 'object',
   additionalProperties: false,
-  properties: { ...jobFields, template: { type: 'string', minLength: 1, maxLength: 200 }, inputs: { type: 'object' } },
+  properties: { ...jobFields, template: { type: 'string', minLength: 1, maxLength: 200 }, inputs: { type: 'object' }, scheduledAt: { type: 'string', format: 'date-time' } },
   oneOf: [{ required: ['kind'], not: { required: ['template'] } }, { required: ['template'], not: { required: ['kind'] } }],
 } as const;
 

@@ -37,12 +37,30 @@ export function mapHook(body: any): HookEvent {
   throw errors.badRequest(`unknown hook: send a Claude Code hook input, a Codex notify payload, or { type } with one of ${HOOK_TYPES.join(', ')}`);
 }
 
-/** The task list a run's agent keeps, from its TodoWrite calls or explicit `agent.task` events. */
+/**
+ * The task list a run's agent keeps: from its TodoWrite calls, its TaskCreate / TaskUpdate calls
+ * (Claude Code's task tools; a created task is numbered in order, as the CLI numbers them), or
+ * explicit `agent.task` events.
+ */
 export function tasksFrom(events: Array<{ type: string; data: any; seq: number }>): unknown[] {
-  let todos: unknown[] = [];
+  let todos: any[] = [];
+  // The same call may arrive twice: from a hook and from the CLI's structured output.
+  const seen = new Set<string>();
   for (const e of events) {
-    if (e.type === 'agent.tool_call' && e.data?.tool === 'TodoWrite' && Array.isArray(e.data?.input?.todos)) todos = e.data.input.todos;
+    const input = e.data?.input;
+    const useId = e.type === 'agent.tool_call' && typeof e.data?.tool_use_id === 'string' ? e.data.tool_use_id : undefined;
+    if (useId && seen.has(useId)) continue;
+    if (useId) seen.add(useId);
+    if (e.type === 'agent.tool_call' && e.data?.tool === 'TodoWrite' && Array.isArray(input?.todos)) todos = input.todos;
     if (e.type === 'agent.task' && Array.isArray(e.data?.tasks)) todos = e.data.tasks;
+    if (e.type === 'agent.tool_call' && e.data?.tool === 'TaskCreate' && input && typeof input.subject === 'string') {
+      todos = [...todos, { id: String(todos.length + 1), content: input.subject, description: input.description ?? null, activeForm: input.activeForm ?? null, status: 'pending' }];
+    }
+    if (e.type === 'agent.tool_call' && e.data?.tool === 'TaskUpdate' && input?.taskId !== undefined) {
+      todos = input.status === 'deleted'
+        ? todos.filter(t => t.id !== String(input.taskId))
+        : todos.map(t => (t.id === String(input.taskId) ? { ...t, ...(input.status ? { status: input.status } : {}), ...(input.subject ? { content: input.subject } : {}) } : t));
+    }
   }
   return todos;
 }

@@ -1,5 +1,6 @@
-import { toolPolicyRef, definePlugin, sandboxRef, type SandboxMode } from 'plinth/sdk';
+import { egressRef, toolPolicyRef, definePlugin, sandboxRef, type SandboxMode } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
+import { channelsRef } from 'plinth/contracts/channels';
 import { cliAdaptersRef } from './contract';
 import { CliAdapters, claudeCodeAdapter, codexAdapter, commandAdapter } from './adapters';
 import { RunEventLog } from './event-log';
@@ -9,12 +10,14 @@ import { migrations } from './migrations';
 import { RunStore } from './run-store';
 import { registerRoutes } from './routes';
 import { TerminalSockets } from './terminal-ws';
+import { GitHubForge } from './forge';
+import { NOTIFY_EVENTS, RunNotifications, type NotifyEvent } from './notifications';
 
 export default definePlugin({
-  deps: { agents: agentRuntimeRef.asOptional(), gate: toolPolicyRef.asOptional(), sandbox: sandboxRef.asOptional() },
+  deps: { agents: agentRuntimeRef.asOptional(), gate: toolPolicyRef.asOptional(), sandbox: sandboxRef.asOptional(), channels: channelsRef.asOptional(), egress: egressRef },
   provides: [cliAdaptersRef],
-  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, agents, gate, sandbox, onDispose, provide }) {
-    const cfg = config as { repoRoots?: string[]; sandbox?: SandboxMode; adapterHosts?: Record<string, string[]>; terminalSandbox?: boolean };
+  async setup({ http, ws, storage, events, auth, clock, log, dataDir, kernel, config, secrets, agents, gate, sandbox, channels, egress, onDispose, provide }) {
+    const cfg = config as { repoRoots?: string[]; sandbox?: SandboxMode; adapterHosts?: Record<string, string[]>; terminalSandbox?: boolean; forge?: { apiBaseUrl?: string } };
     const db = await storage.open({ migrations });
     const store = new RunStore(db);
     const runLog = new RunEventLog(store, clock, log);
@@ -26,14 +29,21 @@ export default definePlugin({
       agents: () => agents, gate: () => gate, hookUrl: id => `${kernel.baseUrl()}/api/runs/${id}/hook`,
       sandbox, sandboxMode: cfg.sandbox ?? 'auto', adapterHosts: cfg.adapterHosts ?? {},
     });
-    const review = new RunReview(store, now);
+    const forge = new GitHubForge(cfg.forge?.apiBaseUrl ?? 'https://api.github.com', secrets.PLINTH_GITHUB_TOKEN, egress);
+    const review = new RunReview(store, now, forge);
+    const notifications = new RunNotifications(db, egress, log);
+    const unregister = notifications.register(channels);
+    if (unregister) onDispose(unregister);
+    const notifyOn = (event: NotifyEvent) => (e: { owner: string | null; payload: any }) =>
+      void notifications.onRunEvent(channels, e.owner ?? '', e.payload.run_id, event, e.payload.message ?? '').catch(err => log.warn('queuing a run notification failed', { err: String(err) }));
+    for (const event of NOTIFY_EVENTS) onDispose(events.subscribe(`runs.${event}`, notifyOn(event)));
     const terminals = new TerminalSockets(runs, dataDir, cfg.terminalSandbox ? sandbox : undefined);
     onDispose(() => terminals.stopAll());
     onDispose(() => runs.stopAll());
     const recovered = await runs.recover();
     if (recovered) log.warn('runs left running by a previous kernel were marked failed (resumable)', { count: recovered });
 
-    registerRoutes(http, ws, { store, runs, runLog, review, terminals, repoRoots: cfg.repoRoots ?? [], now });
+    registerRoutes(http, ws, { store, runs, runLog, review, terminals, repoRoots: cfg.repoRoots ?? [], now, runner: { notifications, agents: () => agents, forge } });
 
     provide(cliAdaptersRef, adapters);
   },

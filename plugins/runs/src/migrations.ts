@@ -16,4 +16,11 @@ export const migrations: Migration[] = [{
     await db.query(`CREATE TABLE ${t('run_events')} (run_id VARCHAR(40) NOT NULL, seq INTEGER NOT NULL, type VARCHAR(60) NOT NULL,
       data TEXT NOT NULL, created_at VARCHAR(40) NOT NULL, PRIMARY KEY (run_id, seq))`);
   },
+}, {
+  // Run notifications (notifications.ts): each user's settings, and which runs notify.
+  name: '002-run-notifications',
+  async up(db) {
+    await db.query(`CREATE TABLE ${db.table('notify_settings')} (owner VARCHAR(40) PRIMARY KEY, settings TEXT NOT NULL)`);
+    await db.query(`CREATE TABLE ${db.table('run_notify')} (run_id VARCHAR(40) PRIMARY KEY, notify INTEGER NOT NULL)`);
+  },
 }];

@@ -3,13 +3,14 @@ import { errors, type User } from 'plinth/sdk';
 import {
   assertBranchName, branches, commitAll, git, identityEnv, pushRemote, runGit, updateBranch, worktreeDiff,
 } from './git';
+import type { GitHubForge } from './forge';
 import { ACTIVE, type RunRepoRow, type RunRow, type RunStore } from './run-store';
 
 const userIdentity = (user: User) => identityEnv(user.name || user.email.split('@')[0], user.email);
 
 /** Reviewing and keeping what a run produced, repo by repo (`?repo=` narrows to one). */
 export class RunReview {
-  constructor(private readonly store: RunStore, private readonly now: () => string) {}
+  constructor(private readonly store: RunStore, private readonly now: () => string, private readonly forge?: GitHubForge) {}
 
   private async repos(run: RunRow, repo?: string): Promise<RunRepoRow[]> {
     const all = await this.store.runRepos(run.id);
@@ -88,16 +89,23 @@ export class RunReview {
     return { items };
   }
 
-  /** Pushes the branch and answers the forge's compare page, which opens the pull request (no forge API token is held here). */
-  async pullRequest(run: RunRow, repo?: string) {
+  /**
+   * Pushes the branch and opens the pull request through the forge's API when a token is set
+   * (number and URL); without one, answers the forge's compare page, which opens it.
+   */
+  async pullRequest(run: RunRow, repo?: string, input: { title?: string; body?: string } = {}) {
     const pushed = await this.push(run, repo);
     const reposById = new Map((await this.store.runRepos(run.id)).map(r => [r.name, r]));
-    return {
-      items: pushed.items.map(p => {
-        const base = reposById.get(p.repo)?.base_branch ?? 'main';
-        return { ...p, base, compare_url: compareUrl(p.url, base, run.branch) };
-      }),
-    };
+    const items = [];
+    for (const p of pushed.items) {
+      const base = reposById.get(p.repo)?.base_branch ?? 'main';
+      const item = { ...p, base, compare_url: compareUrl(p.url, base, run.branch) };
+      if (!this.forge?.configured) { items.push(item); continue; }
+      const title = input.title ?? run.task.split('\n')[0].slice(0, 200);
+      const pr = await this.forge.openPullRequest(p.url, { title, body: input.body, head: run.branch, base });
+      items.push({ ...item, number: pr.number, pull_request_url: pr.url, existing: pr.existing });
+    }
+    return { items };
   }
 
   /** Fast-forwards the source branch on the remote to the run's branch; 409 when that is not a fast-forward. */
@@ -145,6 +153,21 @@ export async function deleteBranch(repoPath: string, name: string, runs: RunRow[
     if (/not found/.test(r.stderr)) throw errors.notFound(`branch ${name}`);
     throw errors.conflict(`cannot delete branch ${name}: ${r.stderr.trim()}`);
   }
+}
+
+/** A merge's or rebase's arguments from the JSON body, else the query; repo_id and branch are required. */
+export function branchOpArgs(query: Record<string, string | undefined>, body: Record<string, string | undefined> | undefined) {
+  const a = { ...query, ...(body ?? {}) };
+  const missing = ['repo_id', 'branch'].filter(k => !a[k]);
+  if (missing.length) throw errors.validation(`${missing.join(' and ')} required (in the JSON body or the query)`, { missing });
+  return a as { repo_id: string; branch: string; into?: string; onto?: string };
+}
+
+/** The branch checked out in the repository (what the runner merges into when none is named). */
+export async function checkedOutBranch(repoPath: string): Promise<string> {
+  const name = (await runGit(repoPath, ['symbolic-ref', '--quiet', '--short', 'HEAD'])).stdout.trim();
+  if (!name) throw errors.conflict('the repository has no branch checked out (detached HEAD): name the other branch');
+  return name;
 }
 
 export async function mergeOrRebase(repoPath: string, op: 'merge' | 'rebase', branch: string, other: string, user: User) {

@@ -2,7 +2,8 @@ import { assertOwner, errors, newId, ownerFilter, reply, type HttpRouter, type U
 import { OUTPUT, type RunEventLog } from './event-log';
 import { assertRepoAllowed, assertRepoPath } from './git';
 import { tasksFrom } from './hooks';
-import { deleteBranch, mergeOrRebase, projectBranches, type RunReview } from './review';
+import { branchOpArgs, checkedOutBranch, deleteBranch, mergeOrRebase, projectBranches, type RunReview } from './review';
+import { registerRunnerRoutes, type RunnerRouteDeps } from './runner-routes';
 import type { RunService } from './run-service';
 import * as S from './schemas';
 import { ACTIVE, type RunRow, type RunStore } from './run-store';
@@ -20,10 +21,12 @@ const bearer = (h: string | string[] | undefined) => (typeof h === 'string' && /
 export interface RunRouteDeps {
   store: RunStore; runs: RunService; runLog: RunEventLog; review: RunReview; terminals: TerminalSockets;
   repoRoots: string[]; now(): string;
+  /** The coding-agent runner's routes (runner-routes.ts). */
+  runner: Pick<RunnerRouteDeps, 'notifications' | 'agents' | 'forge'>;
 }
 
 /** `/api/runs`, `/api/projects` (repos and branches) and the `/api/terminal` socket. */
-export function registerRoutes(http: HttpRouter, ws: WsRegistry, { store, runs, runLog, review, terminals, repoRoots, now }: RunRouteDeps): void {
+export function registerRoutes(http: HttpRouter, ws: WsRegistry, { store, runs, runLog, review, terminals, repoRoots, now, runner }: RunRouteDeps): void {
   const project = async (user: User | undefined, id: string) => {
     const p = await store.project(id);
     if (!p) throw errors.notFound(`project ${id}`);
@@ -75,13 +78,17 @@ export function registerRoutes(http: HttpRouter, ws: WsRegistry, { store, runs, 
     const p = await project(req.user, req.params.id);
     await deleteBranch((await repoOf(p.id, req.query.repo_id)).repo_path, req.query.branch, await store.runsOfProject(p.id));
   });
-  http.post('/api/projects/:id/branches/merge', { auth: 'user', params: S.IdParams, body: S.MergeBody }, async req => {
+  http.post('/api/projects/:id/branches/merge', { auth: 'user', params: S.IdParams, query: S.MergeQuery, body: S.MergeBody }, async req => {
     const p = await project(req.user, req.params.id);
-    return mergeOrRebase((await repoOf(p.id, req.body.repo_id)).repo_path, 'merge', req.body.into, req.body.branch, req.user!);
+    const a = branchOpArgs(req.query, req.body);
+    const repo = await repoOf(p.id, a.repo_id);
+    return mergeOrRebase(repo.repo_path, 'merge', a.into ?? await checkedOutBranch(repo.repo_path), a.branch, req.user!);
   });
-  http.post('/api/projects/:id/branches/rebase', { auth: 'user', params: S.IdParams, body: S.RebaseBody }, async req => {
+  http.post('/api/projects/:id/branches/rebase', { auth: 'user', params: S.IdParams, query: S.RebaseQuery, body: S.RebaseBody }, async req => {
     const p = await project(req.user, req.params.id);
-    return mergeOrRebase((await repoOf(p.id, req.body.repo_id)).repo_path, 'rebase', req.body.branch, req.body.onto, req.user!);
+    const a = branchOpArgs(req.query, req.body);
+    const repo = await repoOf(p.id, a.repo_id);
+    return mergeOrRebase(repo.repo_path, 'rebase', a.branch, a.onto ?? await checkedOutBranch(repo.repo_path), req.user!);
   });
 
   // ---------------------------------------------------------------- runs
@@ -96,8 +103,7 @@ export function registerRoutes(http: HttpRouter, ws: WsRegistry, { store, runs, 
   http.post('/:id/pause', { auth: 'user', params: S.IdParams }, async req => view(await runs.pause(req.user!, req.params.id)));
   http.post('/:id/continue', { auth: 'user', params: S.IdParams, body: S.ContinueRun }, async req =>
     view(await runs.continue(req.user!, req.params.id, req.body?.message)));
-  http.post('/:id/notify', { auth: 'user', params: S.IdParams, body: S.NotifyRun }, async req =>
-    view(await runs.notify(req.user!, req.params.id, req.body.message)));
+  registerRunnerRoutes(http, { runs, store, view, project, ...runner });
 
   // ---------------------------------------------------------------- events, logs, hooks
   http.get('/:id/events', { auth: 'user', params: S.IdParams, query: S.EventsQuery }, async req => {
@@ -137,7 +143,7 @@ export function registerRoutes(http: HttpRouter, ws: WsRegistry, { store, runs, 
   http.post('/:id/rename-branch', { auth: 'user', params: S.IdParams, body: S.RenameBody }, withRun((run, req) => review.renameBranch(run, req.body.name)));
   http.post('/:id/revert', { auth: 'user', params: S.IdParams, body: S.RepoBody }, withRun((run, req) => review.revert(run, req.body?.repo)));
   http.post('/:id/push', { auth: 'user', params: S.IdParams, body: S.RepoBody }, withRun((run, req) => review.push(run, req.body?.repo)));
-  http.post('/:id/pull-request', { auth: 'user', params: S.IdParams, body: S.RepoBody }, withRun((run, req) => review.pullRequest(run, req.body?.repo)));
+  http.post('/:id/pull-request', { auth: 'user', params: S.IdParams, body: S.PullRequestBody }, withRun((run, req) => review.pullRequest(run, req.body?.repo, req.body ?? {})));
   http.post('/:id/accept', { auth: 'user', params: S.IdParams, body: S.RepoBody }, withRun((run, req) => review.accept(run, req.body?.repo)));
 
   // ---------------------------------------------------------------- terminal

@@ -8,6 +8,7 @@ import {
 import type { AgentRuntime } from 'plinth/contracts/agents';
 import type { CliAdapters } from './adapters';
 import { OUTPUT, type RunEventLog } from './event-log';
+import { StructuredOutput } from './structured-output';
 import { PLINTH_IDENTITY, assertRepoPath, commitAll, currentBranch, git, resolveCommit, runGit, withRepoLock } from './git';
 import { ACTIVE, type RunRepoRow, type RunRow, type RunStatus, type RunStore } from './run-store';
 import { PtyProcess, minimalEnv } from './terminal';
@@ -120,7 +121,11 @@ export class RunService {
       const liveRun: LiveRun = { proc, finished: undefined as any };
       this.live.set(run.id, liveRun);
       LIVE.add(run.id);
-      proc.onData(data => this.d.log.output(run.id, data));
+      const structured = StructuredOutput.for(run.adapter);
+      proc.onData(data => {
+        this.d.log.output(run.id, data);
+        for (const e of structured?.feed(data) ?? []) void this.d.log.append(run.id, e.type, e.data).catch(() => undefined);
+      });
       this.d.log.onPressure(run.id, paused => (paused ? proc.pause() : proc.resume()));
       liveRun.finished = proc.exited.then(e => this.finish(run.id, liveRun, e.exitCode, e.signal));
       await this.d.store.updateRun(run.id, { status: 'running', exit_code: null, error: null, token_hash: hashToken(token) }, this.now());

@@ -18,7 +18,7 @@ export function registerRoutes(http: HttpRouter, { store, scheduler, service }: 
   };
   const list = async (req: any) => {
     const q = req.query;
-    const rows = await store.list({ owner: ownerFilter(req.user), limit: q.limit, cursor: decodeCursor(q.cursor) });
+    const rows = await store.list({ owner: q.mine ? req.user.id : ownerFilter(req.user), limit: q.limit, cursor: decodeCursor(q.cursor) });
     return pageOf(rows, q.limit, positionOf);
   };
 

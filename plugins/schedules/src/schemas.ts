@@ -1,7 +1,8 @@
 import { paginationQuery } from 'plinth/sdk';
 
 export const IdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 80 } } } as const;
-export const ListQuery = { type: 'object', additionalProperties: false, properties: { ...paginationQuery } } as const;
+// mine=true: only your own (an admin otherwise sees everyone's), as the job board's lists take it.
+export const ListQuery = { type: 'object', additionalProperties: false, properties: { ...paginationQuery, mine: { type: 'boolean' } } } as const;
 
 const JobTarget = {
   type: 'object',

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, session } from '../lib/api';
 import { ErrorBox, Spinner } from '../components';
 import type { Me } from '../app';
@@ -10,7 +10,16 @@ export function Login(props: { onSignedIn: (me: Me) => void }) {
   const [password, setPassword] = useState('');
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  // A failed sign-in with the identity provider comes back here with the reason (plugins/oidc).
+  const [error, setError] = useState<unknown>(() => {
+    const reason = new URLSearchParams(location.search).get('signin_error');
+    return reason ? new Error(reason) : undefined;
+  });
+  const [provider, setProvider] = useState<{ enabled: boolean; label?: string }>({ enabled: false });
+  useEffect(() => {
+    // Absent when the oidc plugin is not installed: then there is simply no button.
+    api.get<{ enabled: boolean; label?: string }>('/auth/google-enabled').then(setProvider, () => undefined);
+  }, []);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -51,6 +60,7 @@ export function Login(props: { onSignedIn: (me: Me) => void }) {
         )}
         <ErrorBox error={error} />
         <button class="primary wide" type="submit" disabled={busy}>{busy ? <Spinner label="Signing in…" /> : 'Sign in'}</button>
+        {provider.enabled && <a class="button wide" href="/auth/google" data-testid="oidc-sign-in">Sign in with {provider.label ?? 'Google'}</a>}
       </form>
     </div>
   );
