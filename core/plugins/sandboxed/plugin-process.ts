@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -76,9 +76,11 @@ export class PluginProcess {
     ];
     // The heap limit is Node's; the data limit is the kernel's (RLIMIT_DATA: every writable private
     // mapping), and holds for buffers and native memory too. Not RLIMIT_AS: WebAssembly (undici's
-    // HTTP parser, behind fetch) reserves ~10 GiB of address space it never uses.
+    // HTTP parser, behind fetch) reserves ~10 GiB of address space it never uses. It counts on top
+    // of what this Node has mapped before running any code (Node 24 reserves a 512 MiB code range).
     const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find(existsSync);
-    const [file, args] = prlimit ? [prlimit, [`--data=${(s.memoryMb + 512) * 1024 * 1024}`, '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+    const dataLimit = (await nodeStartData()) + (s.memoryMb + 512) * 1024 * 1024;
+    const [file, args] = prlimit ? [prlimit, [`--data=${dataLimit}`, '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
     this.command = await this.sandbox!.wrap({
       file, args, cwd: s.dataDir,
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: s.dataDir, ...s.secrets, PLINTH_SANDBOX_NETWORK: s.network.length ? '1' : '0' },
@@ -201,6 +203,18 @@ export class PluginProcess {
 /** What the process learns of a failed call: the message too (a failed query of its own, say). */
 function errorBody(err: any) {
   return err instanceof PlinthError ? { status: err.status, code: err.code, message: err.message, details: err.details } : { status: 500, code: 'PLINTH_ERR_INTERNAL', message: String(err?.message ?? err) };
+}
+
+let startData: Promise<number> | undefined;
+/**
+ * Bytes of writable private mappings (VmData, what RLIMIT_DATA counts) a bare `node` has at start,
+ * measured once: ~50 MB on Node 20, ~570 MB on Node 24, whose V8 reserves its code range writable.
+ */
+function nodeStartData(): Promise<number> {
+  return (startData ??= new Promise(done => execFile(process.execPath, ['-e', "process.stdout.write(require('fs').readFileSync('/proc/self/status', 'utf8'))"], { timeout: 10_000 }, (err, out) => {
+    const kb = Number(/^VmData:\s*(\d+) kB/m.exec(String(out ?? ''))?.[1]);
+    done(!err && kb > 0 ? kb * 1024 : 0);
+  })));
 }
 
 /** Node ≥ 22.13 calls it `--permission`; 20 has `--experimental-permission`. */

@@ -3,6 +3,9 @@ import { errors, type Disposer, type SqlRunner } from 'plinth/sdk';
 export type FrameEvent = 'message' | 'chunk' | 'done' | 'error';
 export interface Frame { id: number; event: FrameEvent; data: Record<string, unknown> }
 
+/** 5 parameters a frame: well under SQLite's and PostgreSQL's limits on bound parameters. */
+const FRAMES_PER_INSERT = 100;
+
 /**
  * The SSE frames of each session, numbered 1, 2, 3… per session and stored, so that a client that
  * reconnects with `Last-Event-ID: n` gets frames n+1… from the log and then the live ones.
@@ -13,6 +16,8 @@ export class FrameLog {
   private readonly t: string;
   private readonly next = new Map<string, number>();
   private readonly writes = new Map<string, Promise<void>>();
+  /** Per session, the frames of the insert not yet started (it takes them all when it starts). */
+  private readonly batches = new Map<string, unknown[][]>();
   private readonly listeners = new Map<string, Set<(f: Frame) => void>>();
 
   constructor(private readonly db: SqlRunner, private readonly now: () => number, private readonly onWriteError: (err: unknown) => void) {
@@ -36,10 +41,21 @@ export class FrameLog {
     this.next.set(sessionId, id);
     const frame: Frame = { id, event, data };
     for (const l of this.listeners.get(sessionId) ?? []) l(frame);
-    const at = new Date(this.now()).toISOString();
+    const row = [sessionId, id, event, JSON.stringify(data), new Date(this.now()).toISOString()];
+    // Frames queued behind a write in progress go in one insert: a reply streamed as thousands of
+    // chunks must not cost thousands of round trips, which the next turn's `open` would wait out.
+    const waiting = this.batches.get(sessionId);
+    if (waiting) { waiting.push(row); return frame; }
+    const batch = [row];
+    this.batches.set(sessionId, batch);
     const prev = this.writes.get(sessionId) ?? Promise.resolve();
-    const write = prev.then(() => this.db.query(`INSERT INTO ${this.t} (session_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)`,
-      [sessionId, id, event, JSON.stringify(data), at])).then(() => undefined, err => this.onWriteError(err));
+    const write = prev.then(async () => {
+      if (this.batches.get(sessionId) === batch) this.batches.delete(sessionId);
+      for (let i = 0; i < batch.length; i += FRAMES_PER_INSERT) {
+        const rows = batch.slice(i, i + FRAMES_PER_INSERT);
+        await this.db.query(`INSERT INTO ${this.t} (session_id, seq, event, data, created_at) VALUES ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, rows.flat());
+      }
+    }).then(() => undefined, err => this.onWriteError(err));
     this.writes.set(sessionId, write);
     void write.then(() => { if (this.writes.get(sessionId) === write) this.writes.delete(sessionId); });
     return frame;

@@ -211,6 +211,8 @@ export default definePlugin({
       await k.events.publish('test.ping', { n: 1 });
       await waitFor(() => pongs.length === 1, 'the pong published from the sandbox');
       off();
+      // Its 20 ms interval has ticked once 20 ms have passed in its process, which the ping may beat.
+      await waitFor(async () => (await k.request('GET', '/api/consumer/seen', { token: null })).body.ticking === true, 'its interval ticking');
       assert.deepEqual((await k.request('GET', '/api/consumer/seen', { token: null })).body, { seen: [{ n: 1 }], ticking: true });
       assert.deepEqual((await k.request('GET', '/api/consumer/add', { token: null })).body, { total: 2 });
       assert.deepEqual((await k.request('GET', '/api/consumer/add', { token: null })).body, { total: 4 });
