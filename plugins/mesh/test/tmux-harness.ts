@@ -45,7 +45,7 @@ export class TmuxServer {
   /** A pane running the stand-in agent, which starts `plinth peer hook` against `url` as the token's user. */
   startAgent(name: string, o: { url: string; token: string; circle?: string; autoAck?: boolean; hookArgs?: string[] }): Pane {
     const log = join(this.dir, `${name}-${Date.now()}.log`);
-    const vars = { PLINTH_URL: o.url, PLINTH_TOKEN: o.token, PLINTH_BIN: BIN, HOOK_LOG: log, AUTO_ACK: o.autoAck === false ? '0' : '1', HOOK_ARGS: JSON.stringify(o.hookArgs ?? []) };
+    const vars = { PLINTH_URL: o.url, PLINTH_TOKEN: o.token, PLINTH_BIN: BIN, HOOK_LOG: log, AUTO_ACK: o.autoAck === false ? '0' : '1', HOOK_ARGS: JSON.stringify(o.hookArgs ?? []), TEST_RUNNER_PID: String(process.pid) };
     const e = Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     const cmd = `${process.execPath} ${AGENT} ${name}`;
     const circle = o.circle ?? 'circle';
