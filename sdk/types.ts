@@ -1,6 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { WebSocket } from 'ws';
+import type { IncomingMessage } from 'node:http';
 import type { ServiceRef } from './refs';
+import type { HttpRouter, WsRegistry } from './http-types';
+import type { ToolRegistry } from './tool-types';
+
+export type * from './http-types';
+export type * from './tool-types';
 
 export type JsonSchema = Record<string, unknown>;
 export type Disposer = () => void | Promise<void>;
@@ -22,106 +26,6 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
-}
-
-// ---------------------------------------------------------------- HTTP
-
-export interface RouteOptions {
-  /** Mandatory: a route without it is refused at registration. */
-  auth: AuthLevel;
-  summary?: string;
-  params?: JsonSchema;
-  query?: JsonSchema;
-  body?: JsonSchema;
-  /** Documented in the OpenAPI output; not enforced. */
-  response?: JsonSchema;
-  /** Body size limit in bytes for this route (default from the kernel, 1 MiB). */
-  bodyLimit?: number;
-  /** Accept a non-JSON body (`rawBody` only), e.g. file uploads. */
-  rawBody?: boolean;
-  tags?: string[];
-}
-
-export interface SseMessage {
-  id?: string | number;
-  event?: string;
-  data: unknown;
-}
-
-export interface SseStream {
-  /** The id the client resumes after (`Last-Event-ID` header or `last_event_id` query). */
-  readonly lastEventId: string | undefined;
-  readonly closed: boolean;
-  send(message: SseMessage): boolean;
-  comment(text: string): void;
-  close(): void;
-  /** Resolves when the client goes away or `close()` is called. */
-  done: Promise<void>;
-  /**
-   * Replays what was stored after `lastEventId`, then goes live without losing or doubling
-   * anything that happens between the two: live items are held while the replay runs and are
-   * dropped when their id was already replayed.
-   */
-  replayThenLive<T extends { id: string | number }>(options: {
-    replay(afterId: string | undefined): Promise<T[]> | T[];
-    live(push: (item: T) => void): Disposer;
-    frame(item: T): SseMessage;
-    /** Ends the stream when it returns true for an item (after sending it). */
-    isLast?(item: T): boolean;
-  }): Promise<void>;
-}
-
-export interface RouteRequest<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
-  method: string;
-  path: string;
-  params: P;
-  query: Q;
-  body: B;
-  rawBody: Buffer | undefined;
-  headers: Record<string, string | string[] | undefined>;
-  /** The authenticated caller; undefined on `public` and `webhook` routes. */
-  user: User | undefined;
-  ip: string;
-  /** Aborted when the client disconnects. */
-  signal: AbortSignal;
-  /** Switch the response to Server-Sent Events. */
-  sse(): SseStream;
-  /** In-process escape hatch for libraries that need Node's objects (MCP transports). */
-  node: { req: IncomingMessage; res: ServerResponse };
-}
-
-export interface Reply {
-  readonly __plinthReply: true;
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-  type?: string;
-}
-
-/** What a handler returns: data (JSON 200), a `reply(...)`, or nothing (204). */
-export type RouteResult = unknown;
-export type RouteHandler<P = any, Q = any, B = any> = (req: RouteRequest<P, Q, B>) => RouteResult | Promise<RouteResult>;
-
-export interface HttpRouter {
-  /** Relative paths mount under `/api/<pluginId>`; absolute ones must be claimed in the manifest. */
-  get<P = any, Q = any>(path: string, options: RouteOptions, handler: RouteHandler<P, Q, undefined>): Disposer;
-  post<P = any, Q = any, B = any>(path: string, options: RouteOptions, handler: RouteHandler<P, Q, B>): Disposer;
-  put<P = any, Q = any, B = any>(path: string, options: RouteOptions, handler: RouteHandler<P, Q, B>): Disposer;
-  patch<P = any, Q = any, B = any>(path: string, options: RouteOptions, handler: RouteHandler<P, Q, B>): Disposer;
-  delete<P = any, Q = any, B = any>(path: string, options: RouteOptions, handler: RouteHandler<P, Q, B>): Disposer;
-}
-
-// ---------------------------------------------------------------- WebSocket
-
-export interface WsConnectionInfo {
-  user: User | undefined;
-  query: Record<string, string>;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-export interface WsRegistry {
-  /** A WebSocket endpoint at an absolute path the manifest claims (e.g. `/api/terminal`). */
-  handle(path: string, options: { auth: Exclude<AuthLevel, 'webhook'> }, handler: (socket: WebSocket, info: WsConnectionInfo) => void): Disposer;
 }
 
 // ---------------------------------------------------------------- events
@@ -154,77 +58,6 @@ export interface EventBus {
   subscribe<T = unknown>(pattern: string, handler: (event: PlinthEvent<T>) => void | Promise<void>): Disposer;
   /** Persisted events after `afterId` on matching topics, oldest first. */
   replay(pattern: string, afterId: string | undefined, limit?: number): Promise<PlinthEvent[]>;
-}
-
-// ---------------------------------------------------------------- tools
-
-export type ToolRisk = 'safe' | 'gated' | 'blocked';
-
-export interface ToolCallContext {
-  user: User;
-  sessionId?: string;
-  jobId?: string;
-  turnId?: string;
-  signal?: AbortSignal;
-  /** Where the call comes from, for audits: `agent`, `mcp`, `api`, `job`, … */
-  via?: string;
-  /** A way back to the caller while the tool runs, when its transport has one (MCP does). */
-  caller?: ToolCaller;
-}
-
-/**
- * Messages a running tool may send to whoever called it. MCP maps them to `notifications/message`,
- * `notifications/progress` and server-to-client requests (`sampling/createMessage`,
- * `elicitation/create`); callers without such a channel leave `ToolCallContext.caller` unset.
- */
-export interface ToolCaller {
-  log(level: 'debug' | 'info' | 'notice' | 'warning' | 'error', data: unknown): Promise<void>;
-  /** Only delivered when the caller asked for progress (MCP: a `progressToken`). */
-  progress(progress: number, total?: number, message?: string): Promise<void>;
-  /** Rejects when the caller does not support the method. */
-  request(method: string, params: Record<string, unknown>): Promise<unknown>;
-}
-
-export interface ToolDefinition<I = any, O = unknown> {
-  /** Short name; the registry prefixes it with the plugin id (`search` → `memory.search`). */
-  name: string;
-  description: string;
-  inputSchema: JsonSchema;
-  outputSchema?: JsonSchema;
-  risk: ToolRisk;
-  run(input: I, ctx: ToolCallContext): Promise<O> | O;
-}
-
-export interface ToolInfo {
-  name: string;
-  plugin: string;
-  description: string;
-  inputSchema: JsonSchema;
-  outputSchema?: JsonSchema;
-  risk: ToolRisk;
-}
-
-export interface ToolRegistry {
-  register<I, O>(tool: ToolDefinition<I, O>): Disposer;
-  list(): ToolInfo[];
-  get(name: string): ToolInfo | undefined;
-  /** Validates input, asks approvals for `gated` tools (refused when none is present), runs. */
-  execute(name: string, input: unknown, ctx: ToolCallContext): Promise<unknown>;
-  /** Called whenever the set of tools changes (reload, toggle). */
-  onChange(listener: () => void): Disposer;
-}
-
-/**
- * The kernel's tool policy, under `toolPolicyRef`: the tool registry asks it before a `gated`
- * tool runs. The kernel owns the service; a plugin implements it (the approvals plugin does) by
- * naming `core.toolPolicy` under `contributes.services` in its manifest and returning it from setup.
- * Without one, `gated` tools are refused (fail closed).
- */
-export interface ApprovalDecision { approved: boolean; reason?: string; requestId?: string }
-export interface ToolPolicyService {
-  /** Policy may raise or lower a tool's declared risk (per-tool overrides, auto-approve lists). */
-  riskFor?(tool: string, declared: ToolRisk, user: User): ToolRisk;
-  request(input: { tool: string; input: unknown; ctx: ToolCallContext; risk: ToolRisk }): Promise<ApprovalDecision>;
 }
 
 // ---------------------------------------------------------------- storage
