@@ -26,12 +26,16 @@ for (const r of roots) walk(join(root, r));
 const selected = filter.length ? files.filter(f => filter.some(x => f.includes(x))) : files;
 if (!selected.length) { console.error('no test files matched'); process.exit(1); }
 const concurrency = process.env.PLINTH_TEST_CONCURRENCY || '2';
+// A bound on each test file (Node 20 applies --test-timeout to the whole file run in its own
+// process): a test that hangs fails by name and is retried once, instead of holding the run
+// until CI's own limit kills it with nothing said. The slowest file takes about a minute.
+const fileTimeoutMs = process.env.PLINTH_TEST_FILE_TIMEOUT_MS || '600000';
 const env = { ...process.env, PLINTH_LOG_STDOUT: process.env.PLINTH_LOG_STDOUT ?? '0', PLINTH_SOURCE_MAPS: process.env.PLINTH_SOURCE_MAPS ?? '1' };
 
 function run(list, tapFile) {
   return spawnSync(process.execPath, [
     '--require', join(root, 'scripts', 'ts-hook.js'),
-    '--test', `--test-concurrency=${concurrency}`,
+    '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${fileTimeoutMs}`,
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
     ...list,

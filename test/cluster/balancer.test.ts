@@ -64,7 +64,7 @@ describe('three kernels behind nginx', { skip }, () => {
     const [a, b] = kernels;
     const job = await (await api(b.baseUrl, '/api/jobs', { method: 'POST', body: JSON.stringify({ kind: 'command', request: { command: 'echo first; sleep 1.5; echo second' } }) })).json() as any;
     assert.ok(job.id, JSON.stringify(job));
-    const res = await api(b.baseUrl, `/api/jobs/${job.id}/stream`);
+    const res = await api(b.baseUrl, `/api/jobs/${job.id}/stream`, { signal: AbortSignal.timeout(30_000) });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-plinth-node'), (await api(b.baseUrl, '/api/health')).headers.get('x-plinth-node'));
     const frames: Array<{ event: string; data: any; at: number }> = [];

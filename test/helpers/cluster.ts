@@ -81,8 +81,7 @@ export async function startKernelCluster(options: {
     restart: async i => { kernels[i] = await startServer(envFor(i), 60_000); },
     stop: async () => {
       nginx.kill('SIGTERM');
-      for (const k of kernels) k.kill('SIGTERM');
-      await Promise.all(kernels.map(k => k.exited));
+      await Promise.all(kernels.map(k => k.stop()));
       await db.dropDatabase();
     },
   };

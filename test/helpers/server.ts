@@ -12,6 +12,8 @@ export interface ServerProcess {
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): void;
+  /** SIGTERM, then SIGKILL if the process has not exited within `graceMs`: a test's cleanup never waits unbounded. */
+  stop(graceMs?: number): Promise<number | null>;
 }
 
 /** Starts the real server as a child process, the way `npm start` does, and waits for its listening line. */
@@ -35,5 +37,11 @@ export async function startServer(env: Record<string, string>, timeoutMs = 20_00
     proc.stdout!.on('data', onData);
     void exited.then(code => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${out}`)); });
   });
-  return { baseUrl, proc, adminToken, output: () => out, exited, kill: (signal = 'SIGTERM') => { proc.kill(signal); } };
+  const stop = async (graceMs = 10_000) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    try { return await exited; } finally { clearTimeout(timer); }
+  };
+  return { baseUrl, proc, adminToken, output: () => out, exited, kill: (signal = 'SIGTERM') => { proc.kill(signal); }, stop };
 }

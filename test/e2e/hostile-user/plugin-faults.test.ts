@@ -53,8 +53,7 @@ describe('hostile user: faults tied to a plugin', () => {
   });
 
   after(async () => {
-    srv?.kill('SIGTERM');
-    await srv?.exited;
+    await srv?.stop();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(fixtures, { recursive: true, force: true });
   });

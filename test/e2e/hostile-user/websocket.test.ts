@@ -99,8 +99,7 @@ describe('hostile user: WebSocket frames', () => {
   });
 
   after(async () => {
-    srv?.kill('SIGTERM');
-    await srv?.exited;
+    await srv?.stop();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(fixtures, { recursive: true, force: true });
   });
