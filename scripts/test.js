@@ -29,13 +29,15 @@ const concurrency = process.env.PLINTH_TEST_CONCURRENCY || '2';
 // A bound on each test file (Node 20 applies --test-timeout to the whole file run in its own
 // process): a test that hangs fails by name and is retried once, instead of holding the run
 // until CI's own limit kills it with nothing said. The slowest file takes about a minute.
+// (Node 22+ applies the timeout per test; --test-force-exit then ends a file whose timed-out
+// test left a handle open, which would otherwise keep its process alive.)
 const fileTimeoutMs = process.env.PLINTH_TEST_FILE_TIMEOUT_MS || '600000';
 const env = { ...process.env, PLINTH_LOG_STDOUT: process.env.PLINTH_LOG_STDOUT ?? '0', PLINTH_SOURCE_MAPS: process.env.PLINTH_SOURCE_MAPS ?? '1' };
 
 function run(list, tapFile) {
   return spawnSync(process.execPath, [
     '--require', join(root, 'scripts', 'ts-hook.js'),
-    '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${fileTimeoutMs}`,
+    '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${fileTimeoutMs}`, '--test-force-exit',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
     ...list,
