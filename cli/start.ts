@@ -33,6 +33,14 @@ export async function serve(settings: KernelSettings, started: (kernel: Kernel) 
     if (stopping) return;
     stopping = true;
     kernel.log.info('shutting down', { signal });
+    // A plugin's dispose or a database close that never returns must not keep a stopped kernel
+    // alive (a supervisor would wait on it, a load balancer would keep it in rotation): after the
+    // request drain bound and ten seconds for the rest, the process exits anyway, saying so.
+    const deadlineMs = settings.drainTimeoutMs + 10_000;
+    setTimeout(() => {
+      kernel.log.error('shutdown did not finish in time; exiting', { signal, deadlineMs });
+      process.exit(1);
+    }, deadlineMs).unref();
     kernel.stop().then(() => process.exit(0), err => { console.error(err); process.exit(1); });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
