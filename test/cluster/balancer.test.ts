@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { join } from 'node:path';
 import { NGINX, startKernelCluster, until, type KernelCluster } from '../helpers/cluster';
 import type { ServerProcess } from '../helpers/server';
+import { sseFrames } from 'plinth/testing';
 
 const ROOT = join(__dirname, '..', '..');
 const PG = process.env.PLINTH_TEST_POSTGRES_URL;
@@ -68,18 +69,7 @@ describe('three kernels behind nginx', { skip }, () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-plinth-node'), (await api(b.baseUrl, '/api/health')).headers.get('x-plinth-node'));
     const frames: Array<{ event: string; data: any; at: number }> = [];
-    let buf = '';
-    for await (const chunk of res.body as any) {
-      buf += Buffer.from(chunk).toString();
-      let cut;
-      while ((cut = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, cut);
-        buf = buf.slice(cut + 2);
-        const ev = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (ev && data) frames.push({ event: ev, data: JSON.parse(data), at: Date.now() });
-      }
-    }
+    for await (const f of sseFrames(res.body!)) if (f.event) frames.push({ event: f.event, data: f.data, at: Date.now() });
     const states = frames.filter(f => f.event === 'state').map(f => f.data.state);
     assert.ok(states.includes('running'), JSON.stringify(frames.map(f => f.event)));
     assert.equal(states.at(-1), 'done');

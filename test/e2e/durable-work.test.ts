@@ -3,20 +3,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type ServerProcess } from '../helpers/server';
+import { startServer, until, type ServerProcess } from '../helpers/server';
 
 const JOBS = join(__dirname, '..', '..', 'plugins', 'jobs');
 const SCHEDULES = join(__dirname, '..', '..', 'plugins', 'schedules');
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-async function until<T>(fn: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what}: not in ${ms} ms`);
-    await sleep(50);
-  }
-}
 
 // One attempt: note the start, work for 5 s, note the end. Killed halfway, only the start is there.
 const SCRIPT = `const fs = require('fs');

@@ -3,20 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type ServerProcess } from '../helpers/server';
+import { startServer, until, type ServerProcess } from '../helpers/server';
 
 const PLUGINS = join(__dirname, '..', '..', 'plugins');
 const TOOLBOX = join(PLUGINS, 'agents', 'test', 'fixtures', 'toolbox');
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-async function until<T>(fn: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what}: not in ${ms} ms`);
-    await sleep(50);
-  }
-}
 
 describe('kill -9 of the server with an agent instance running', () => {
   const servers: ServerProcess[] = [];

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freshPostgresDatabase } from 'plinth/testing';
-import { startServer, type ServerProcess } from './server';
+import { startServer, until, type ServerProcess } from './server';
+
+export { until };
 
 const ROOT = join(__dirname, '..', '..');
 export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find(p => existsSync(p));
@@ -16,16 +18,6 @@ export function freePort(): Promise<number> {
     s.listen(0, '127.0.0.1', () => { const { port } = s.address() as any; s.close(() => resolve(port)); });
     s.once('error', reject);
   });
-}
-
-export async function until<T>(fn: () => Promise<T | undefined | false>, ms = 5000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise(r => setTimeout(r, 25));
-  }
 }
 
 export interface KernelCluster {

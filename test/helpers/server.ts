@@ -45,3 +45,14 @@ export async function startServer(env: Record<string, string>, timeoutMs = 20_00
   };
   return { baseUrl, proc, adminToken, output: () => out, exited, kill: (signal = 'SIGTERM') => { proc.kill(signal); }, stop };
 }
+
+/** Polls `fn` (a throw counts as not yet) until it gives a truthy value, or fails naming `what` after `ms`. */
+export async function until<T>(fn: () => Promise<T | undefined | false>, ms = 5000, what = 'condition'): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
+    await new Promise(r => setTimeout(r, 25));
+  }
+}

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { createTestKernel, type TestKernel } from 'plinth/testing';
+import { createTestKernel, sseFrames, type SseFrame, type TestKernel } from 'plinth/testing';
 
 const NOTES = join(__dirname, '..', 'fixtures', 'notes');
 const PG = process.env.PLINTH_TEST_POSTGRES_URL;
@@ -37,26 +37,8 @@ async function openSse(url: string, token: string) {
   const ctrl = new AbortController();
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal });
   assert.equal(res.status, 200);
-  const frames: Array<{ id?: string; data: any }> = [];
-  let buf = '';
-  void (async () => {
-    try {
-      for await (const chunk of res.body as any) {
-        buf += Buffer.from(chunk).toString();
-        let cut;
-        while ((cut = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, cut);
-          buf = buf.slice(cut + 2);
-          const f: any = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith('id: ')) f.id = line.slice(4);
-            else if (line.startsWith('data: ')) f.data = JSON.parse(line.slice(6));
-          }
-          if (f.data !== undefined) frames.push(f);
-        }
-      }
-    } catch { /* aborted */ }
-  })();
+  const frames: SseFrame[] = [];
+  void (async () => { for await (const f of sseFrames(res.body!)) frames.push(f); })();
   return { frames, close: () => ctrl.abort() };
 }
 

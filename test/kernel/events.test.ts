@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { createTestKernel, type TestKernel } from 'plinth/testing';
+import { createTestKernel, sseFrames, type SseFrame, type TestKernel } from 'plinth/testing';
 
 const NOTES = join(__dirname, '..', 'fixtures', 'notes');
 
@@ -33,32 +33,14 @@ function openWs(url: string, headers: Record<string, string> = {}): Promise<{ ws
 }
 
 /** Reads SSE frames from a fetch response until `count` frames with data arrived. */
-async function readSse(url: string, headers: Record<string, string>, count: number): Promise<Array<{ id?: string; event?: string; data: any }>> {
+async function readSse(url: string, headers: Record<string, string>, count: number): Promise<SseFrame[]> {
   const ctrl = new AbortController();
   const res = await fetch(url, { headers, signal: ctrl.signal });
   assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
-  const frames: Array<{ id?: string; event?: string; data: any }> = [];
-  const reader = res.body!.getReader();
-  let buf = '';
+  const frames: SseFrame[] = [];
   const timer = setTimeout(() => ctrl.abort(), 5000);
   try {
-    while (frames.length < count) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += Buffer.from(value).toString();
-      let cut;
-      while ((cut = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, cut);
-        buf = buf.slice(cut + 2);
-        const f: any = {};
-        for (const line of block.split('\n')) {
-          if (line.startsWith('id: ')) f.id = line.slice(4);
-          else if (line.startsWith('event: ')) f.event = line.slice(7);
-          else if (line.startsWith('data: ')) f.data = JSON.parse(line.slice(6));
-        }
-        if (f.data !== undefined) frames.push(f);
-      }
-    }
+    for await (const f of sseFrames(res.body!)) if (frames.push(f) >= count) break;
   } finally {
     clearTimeout(timer);
     ctrl.abort();

@@ -1,4 +1,4 @@
-import { waitFor } from 'plinth/testing';
+import { sseFrames, waitFor } from 'plinth/testing';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,26 +52,9 @@ export async function readSse(url: string, token: string, stop: (frames: Array<{
   const frames: Array<{ id: string; event: string; data: any }> = [];
   try {
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: ac.signal });
-    const reader = res.body!.getReader();
-    const dec = new TextDecoder();
-    let buf = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += dec.decode(value, { stream: true });
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i); buf = buf.slice(i + 2);
-        const f: any = { data: '' };
-        for (const line of block.split('\n')) {
-          if (line.startsWith('id: ')) f.id = line.slice(4);
-          else if (line.startsWith('event: ')) f.event = line.slice(7);
-          else if (line.startsWith('data: ')) f.data += line.slice(6);
-        }
-        if (f.id === undefined) continue;
-        f.data = JSON.parse(f.data);
-        frames.push(f);
-      }
+    for await (const f of sseFrames(res.body!)) {
+      if (f.id === undefined) continue;
+      frames.push(f as { id: string; event: string; data: any });
       if (stop(frames)) break;
     }
   } catch (err: any) {
