@@ -11,10 +11,9 @@
  */
 import { join } from 'node:path';
 import { readFileSync, rmSync } from 'node:fs';
-import { ROOT, autocannon, log, registryWith, round, spawnServer, tempDataDir } from './_lib';
+import { ROOT, log, registryWith, round, spawnServer, tempDataDir } from './_lib';
+import { BOT_TOKEN as TOKEN, WEBHOOK_SECRET as SECRET, telegramPoster, waitForReplies } from './_telegram-load';
 
-const TOKEN = '123456:bench';
-const SECRET = 'bench_secret';
 const TOTAL = Number(process.env.BENCH_UPDATES ?? 10000);
 const WARMUP = 2000;
 const RATE = Number(process.env.BENCH_RATE ?? 2000);
@@ -39,16 +38,7 @@ async function main() {
     PLINTH_PORT: '0', PLINTH_DATA_DIR: dataDir, PLINTH_REGISTRY: registry, PLINTH_ADMIN_TOKEN: 'plt_bench_' + 'x'.repeat(24), PLINTH_WATCH: '0', PLINTH_LOG_LEVEL: 'warn',
   });
   try {
-    let n = 0;
-    const body = (id: number) => JSON.stringify({
-      update_id: id,
-      message: { message_id: id, date: 1441645532, chat: { id: 1000 + (id % 500), type: 'private' }, from: { id: 1000 + (id % 500), first_name: 'Bench' }, text: `m${id}` },
-    });
-    const post = (amount: number, overallRate?: number) => autocannon({
-      url: `${kernel.baseUrl}/api/webhooks/telegram`, connections: CONNECTIONS, amount, method: 'POST', ...(overallRate ? { overallRate } : {}),
-      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
-      requests: [{ setupRequest: (req: any) => ({ ...req, body: body(++n) }) }],
-    });
+    const { post } = telegramPoster(`${kernel.baseUrl}/api/webhooks/telegram`, CONNECTIONS);
     // Warm-up (JIT, the first sessions) counts towards the replies checked, not the figures.
     await post(WARMUP);
     log(`offering ${TOTAL} updates at ${RATE}/s over ${CONNECTIONS} connections`);
@@ -63,13 +53,8 @@ async function main() {
     const ingestMs = Date.now() - started;
     log(`ingest done in ${ingestMs} ms; waiting for replies`);
     const expect = WARMUP + 2 * TOTAL;
-    const stats = async () => (await fetch(`${api.baseUrl}/stats?expect=${expect}`)).json() as Promise<{ delivered: number; unique: number; duplicates: number; lost: number }>;
-    const deadline = Date.now() + 120_000;
-    let s = await stats();
-    while (s.delivered < expect && Date.now() < deadline) { await new Promise(r => setTimeout(r, 250)); s = await stats(); }
-    const drainedMs = Date.now() - started;
-    await new Promise(r => setTimeout(r, 500));
-    s = await stats(); // a duplicate sent late would show here
+    const s = await waitForReplies(api.baseUrl, expect);
+    const drainedMs = ingestMs + s.waitedMs;
     console.log(JSON.stringify({
       bench: 'channels-ingest', updatesPerPhase: TOTAL, warmupUpdates: WARMUP, connections: CONNECTIONS,
       offeredPerSec: RATE, atRate: { ackPerSec: Math.round(TOTAL / (atRateMs / 1000)), latencyP50Ms: atRate.latency.p50, latencyP99Ms: atRate.latency.p99, latencyMaxMs: atRate.latency.max },
