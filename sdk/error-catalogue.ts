@@ -69,6 +69,7 @@ export const kernelErrors = defineErrors('kernel', {
   // Auth and admission
   PLINTH_ERR_UNAUTHORIZED: { status: 401, message: 'authentication required: send a bearer token', hint: 'send `Authorization: Bearer <token>` (`plinth token create`)' },
   PLINTH_ERR_FORBIDDEN: { status: 403, message: 'not allowed for this user', hint: 'use an admin token or the owner\'s' },
+  PLINTH_ERR_TOKEN_SCOPE: { status: 403, message: 'this token\'s scopes do not cover this route', hint: '`details.required` names the scope needed (null: an unscoped token); use a token that has it, or the user\'s own' },
   PLINTH_ERR_TOO_MANY_LOGINS: { status: 429, message: 'too many failed logins from this address', hint: 'wait the `retry-after` seconds' },
   PLINTH_ERR_LOOPBACK_ONLY: { status: 403, message: 'without PLINTH_ADMIN_TOKEN only loopback clients are accepted', hint: 'set PLINTH_ADMIN_TOKEN to serve other machines' },
   PLINTH_ERR_HOST: { status: 403, message: 'the Host header is not one this server answers to', hint: 'add the name to PLINTH_ALLOWED_HOSTS (DNS rebinding guard)' },
