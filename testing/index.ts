@@ -15,7 +15,8 @@ import type { ServiceMock } from './mock-services';
 
 export { mockService, mockServices, type ManualClock, type ServiceMock } from './mock-services';
 export { echoAgents, type EchoAgentsOptions } from './fixtures/echo-agents';
-export { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic';
+export { startFakeAnthropic, type AnthropicScript, type FakeAnthropic } from './fixtures/fake-anthropic';
+export { readSse, startFakeOpenAi, type FakeOpenAi, type OpenAiScript } from './fixtures/fake-openai';
 export { failureControls, listenLocal, readJsonBody, sleep, type FailureMode, type FakeApi } from './fake-api';
 
 /** A plugin folder (`plugin.json` + code), as in the registry. */
