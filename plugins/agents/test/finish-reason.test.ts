@@ -2,23 +2,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { turnRecordsRef } from 'plinth/contracts/agents';
-import { createTestKernel, startFakeAnthropic, startFakeOpenAi, type FakeAnthropic, type FakeOpenAi, type TestKernel } from 'plinth/testing';
+import { createTestKernel, startFakeAnthropic, startFakeOpenAi, waitFor, type FakeAnthropic, type FakeOpenAi, type TestKernel } from 'plinth/testing';
 
 const AGENTS = join(__dirname, '..');
 const OPENAI_API = join(__dirname, '..', '..', 'openai-api');
 const KEY = 'sk-ant-test-key';
 const dialects: Array<'sqlite' | 'postgres'> = process.env.PLINTH_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
-
-/** Bounded polling (the proxied call's turn is written behind its answer). */
-async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 20));
-  }
-}
 
 /**
  * Each turn records why the model stopped, from the provider's answer: OpenAI's `finish_reason`,
@@ -97,7 +86,7 @@ for (const database of dialects) {
       assert.equal(r.status, 200, r.text);
       assert.equal(r.body.choices[0].finish_reason, 'length');
       const records = k.service(turnRecordsRef)!;
-      const turn = await until(async () => (await records.recentTurns(u.user.id, 1)).find(t => t.via === 'openai-api'), 5000, 'the proxied turn');
+      const turn = await waitFor(async () => (await records.recentTurns(u.user.id, 1)).find(t => t.via === 'openai-api'), 'the proxied turn');
       assert.equal(turn.finish_reason, 'length');
     });
   });
