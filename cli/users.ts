@@ -19,9 +19,10 @@ Through the running server's API when one answers (admin token needed), else str
 database of PLINTH_DATA_DIR / PLINTH_DATABASE_URL.
 `;
 
-export const TOKEN_USAGE = `usage: plinth token create --user <email or id> [--name <name>] [--expires-days <n>]
+export const TOKEN_USAGE = `usage: plinth token create --user <email or id> [--name <name>] [--expires-days <n>] [--scope <scope>]…
 
-Prints a new API token for that user (shown once; only its hash is stored).
+Prints a new API token for that user (shown once; only its hash is stored). With --scope (repeatable,
+e.g. --scope device) the token passes only the routes that declare one of its scopes.
 `;
 
 /** The kernel's own tables, opened the way the kernel opens them (migrations included), for offline commands. */
@@ -123,13 +124,14 @@ async function changeUser(ctx: CommandContext, action: 'set' | 'delete', who: st
 }
 
 export async function tokenCommand(args: string[]): Promise<number> {
-  const ctx = commandContext(args, { user: { type: 'string' }, name: { type: 'string', default: 'cli' }, 'expires-days': { type: 'string' } }, TOKEN_USAGE);
+  const ctx = commandContext(args, { user: { type: 'string' }, name: { type: 'string', default: 'cli' }, 'expires-days': { type: 'string' }, scope: { type: 'string', multiple: true } }, TOKEN_USAGE);
   const { out, values, positionals } = ctx;
   if (values.help) { out.line(TOKEN_USAGE); return 0; }
   if (positionals.length !== 1 || positionals[0] !== 'create') throw new UsageError(positionals.length ? `unknown action "${positionals.join(' ')}"` : 'missing action', TOKEN_USAGE);
   if (!values.user) throw new UsageError('--user <email or id> is required', TOKEN_USAGE);
   const days = values['expires-days'] === undefined ? undefined : Number(values['expires-days']);
   if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 3650)) throw new UsageError('--expires-days must be a whole number from 1 to 3650', TOKEN_USAGE);
+  const scopes = values.scope as string[] | undefined;
   const who = String(values.user).toLowerCase();
   const match = (u: { id: string; email: string }) => u.id === values.user || u.email === who;
   const notFound = () => new CliFailure(`no user "${values.user}"`, 'create one with `plinth user add --email …`');
@@ -138,13 +140,13 @@ export async function tokenCommand(args: string[]): Promise<number> {
     async client => {
       const user = (await client.request<{ items: any[] }>('GET', '/api/users')).items.find(match);
       if (!user) throw notFound();
-      const t = await client.request('POST', `/api/users/${encodeURIComponent(user.id)}/tokens`, stripUndefined({ name: values.name, expiresInDays: days }));
+      const t = await client.request('POST', `/api/users/${encodeURIComponent(user.id)}/tokens`, stripUndefined({ name: values.name, expiresInDays: days, scopes }));
       return { user, ...t };
     },
     async auth => {
       const user = (await auth.listUsers()).find(match);
       if (!user) throw notFound();
-      const t = await auth.createToken(user.id, { name: values.name, expiresInMs: days ? days * 86_400_000 : undefined });
+      const t = await auth.createToken(user.id, { name: values.name, scopes, expiresInMs: days ? days * 86_400_000 : undefined });
       return { user, ...t };
     });
   const { user, id, token } = value;

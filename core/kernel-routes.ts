@@ -1,4 +1,4 @@
-import { errors, reply, type RouteHandler, type RouteRequest, type RouteOptions } from '../sdk';
+import { SCOPE_NAME, errors, reply, type RouteHandler, type RouteRequest, type RouteOptions } from '../sdk';
 import type { AuthStore } from './auth/auth-store';
 import type { LoginThrottle } from './auth/login-throttle';
 import { bearerToken, cameOverTls, cookieToken, sessionCookie } from './http/request-auth';
@@ -194,11 +194,14 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     } },
   }, async req => reply(201, { user: await auth.createUser(req.body) }));
   route('POST', '/api/users/:id/tokens', {
-    auth: 'user', summary: 'Create an API token (yourself, or anyone as admin)',
-    body: { type: 'object', additionalProperties: false, properties: { name: { type: 'string', maxLength: 200 }, expiresInDays: { type: 'integer', minimum: 1, maximum: 3650 } } },
+    auth: 'user', summary: 'Create an API token (yourself, or anyone as admin); with scopes it is let in only where a route declares one of them',
+    body: { type: 'object', additionalProperties: false, properties: {
+      name: { type: 'string', maxLength: 200 }, expiresInDays: { type: 'integer', minimum: 1, maximum: 3650 },
+      scopes: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: { type: 'string', pattern: SCOPE_NAME.source } },
+    } },
   }, async req => {
     if (req.user!.role !== 'admin' && req.user!.id !== req.params.id) throw errors.notFound(`user ${req.params.id}`);
-    const t = await auth.createToken(req.params.id, { name: req.body.name, expiresInMs: req.body.expiresInDays ? req.body.expiresInDays * 86_400_000 : undefined });
+    const t = await auth.createToken(req.params.id, { name: req.body.name, scopes: req.body.scopes, expiresInMs: req.body.expiresInDays ? req.body.expiresInDays * 86_400_000 : undefined });
     return reply(201, t);
   });
   route('GET', '/api/tokens', { auth: 'user', summary: 'Your tokens (admins: all), never their secrets' }, async req => ({

@@ -74,7 +74,8 @@ export function renderApiDocs(spec: any, order: string[]): string {
     `OpenAPI ${spec.openapi}, kernel ${spec.info.version}. Every route declares its auth: \`public\`, \`user\` and \`admin\` take`,
     '`Authorization: Bearer <token>`; `webhook` routes verify their own signature over the raw body. Errors are always',
     '`{ "error": { "code", "message", "details" } }` with a 4xx/5xx status. Lists page with `?limit=&cursor=` → `{ items, nextCursor }`.',
-    'The live document is `GET /api/openapi.json`.',
+    'A token made with scopes (a paired device\'s: `device`) passes only the routes whose auth names one of them',
+    '(`user+device`); elsewhere it is refused with 403 `PLINTH_ERR_TOKEN_SCOPE`. The live document is `GET /api/openapi.json`.',
     '',
     '## Contents',
     '',
@@ -83,7 +84,7 @@ export function renderApiDocs(spec: any, order: string[]): string {
   for (const plugin of plugins) {
     lines.push('', `## ${plugin}`, '', '| method | path | auth | summary |', '|---|---|---|---|');
     const mine = ops.filter(o => o.plugin === plugin);
-    for (const o of mine) lines.push(`| ${o.method} | \`${o.path}\` | ${o.op['x-plinth-auth']} | ${(o.op.summary ?? '').replace(/\|/g, '\\|')} |`);
+    for (const o of mine) lines.push(`| ${o.method} | \`${o.path}\` | ${o.op['x-plinth-auth']}${o.op['x-plinth-scope'] ? `+${o.op['x-plinth-scope']}` : ''} | ${(o.op.summary ?? '').replace(/\|/g, '\\|')} |`);
     for (const o of mine) {
       const params = (o.op.parameters ?? []) as Array<{ name: string; in: string; required: boolean; schema: Schema }>;
       const body = o.op.requestBody?.content?.['application/json']?.schema;

@@ -69,6 +69,7 @@ export const kernelErrors = defineErrors('kernel', {
   // Auth and admission
   PLINTH_ERR_UNAUTHORIZED: { status: 401, message: 'authentication required: send a bearer token', hint: 'send `Authorization: Bearer <token>` (`plinth token create`)' },
   PLINTH_ERR_FORBIDDEN: { status: 403, message: 'not allowed for this user', hint: 'use an admin token or the owner\'s' },
+  PLINTH_ERR_TOKEN_SCOPE: { status: 403, message: 'this token\'s scopes do not cover this route', hint: '`details.required` names the scope needed (null: an unscoped token); use a token that has it, or the user\'s own' },
   PLINTH_ERR_TOO_MANY_LOGINS: { status: 429, message: 'too many failed logins from this address', hint: 'wait the `retry-after` seconds' },
   PLINTH_ERR_LOOPBACK_ONLY: { status: 403, message: 'without PLINTH_ADMIN_TOKEN only loopback clients are accepted', hint: 'set PLINTH_ADMIN_TOKEN to serve other machines' },
   PLINTH_ERR_HOST: { status: 403, message: 'the Host header is not one this server answers to', hint: 'add the name to PLINTH_ALLOWED_HOSTS (DNS rebinding guard)' },
@@ -101,7 +102,7 @@ export const kernelErrors = defineErrors('kernel', {
   PLINTH_ERR_PLUGIN_NOT_INSTALLED: { status: 409, message: 'only plugins installed as packages can be removed or granted', hint: 'first-party and checkout plugins are disabled instead (`plinth plugins disable <id>`)' },
   PLINTH_ERR_DEPENDS_MISMATCH: { status: 500, message: 'plugin.json dependsOn/optionalDependsOn and the refs in `deps` disagree', hint: 'list each provider of a required ref in dependsOn and of an optional ref in optionalDependsOn, and nothing else' },
   // Routes and schemas a plugin registers
-  PLINTH_ERR_ROUTE_AUTH: { status: 500, message: 'a route or WebSocket must declare its auth', hint: 'add auth: public, user, admin (or webhook for routes)' },
+  PLINTH_ERR_ROUTE_AUTH: { status: 500, message: 'a route or WebSocket must declare its auth (and a well-formed scope, if any)', hint: 'add auth: public, user, admin (or webhook for routes); a scope is a lowercase name such as device' },
   PLINTH_ERR_ROUTE_DUPLICATE: { status: 500, message: 'a route is registered twice', hint: 'register each method and path once' },
   PLINTH_ERR_ROUTE_CLAIM: { status: 409, message: 'the path is already claimed by another plugin', hint: 'pick another prefix in contributes.routes / contributes.ws' },
   PLINTH_ERR_WS_DUPLICATE: { status: 500, message: 'a WebSocket path is registered twice', hint: 'register each path once' },

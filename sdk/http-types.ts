@@ -9,6 +9,11 @@ import type { AuthLevel, Disposer, JsonSchema, User } from './types';
 export interface RouteOptions {
   /** Mandatory: a route without it is refused at registration. */
   auth: AuthLevel;
+  /**
+   * The token scope that lets a scoped token in (`user` and `admin` routes): `'device'` opens the
+   * route to paired devices. Unscoped tokens and sessions pass whatever it says (sdk/token-scopes.ts).
+   */
+  scope?: string;
   summary?: string;
   params?: JsonSchema;
   query?: JsonSchema;
@@ -101,5 +106,5 @@ export interface WsConnectionInfo {
 
 export interface WsRegistry {
   /** A WebSocket endpoint at an absolute path the manifest claims (e.g. `/api/terminal`). */
-  handle(path: string, options: { auth: Exclude<AuthLevel, 'webhook'> }, handler: (socket: WebSocket, info: WsConnectionInfo) => void): Disposer;
+  handle(path: string, options: { auth: Exclude<AuthLevel, 'webhook'>; scope?: string }, handler: (socket: WebSocket, info: WsConnectionInfo) => void): Disposer;
 }

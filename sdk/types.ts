@@ -96,11 +96,19 @@ export interface StorageService {
 // ---------------------------------------------------------------- auth
 
 export interface AuthService {
-  /** The user a bearer token (API token or session) belongs to, or undefined. */
-  verifyToken(token: string): Promise<User | undefined>;
+  /**
+   * The user a bearer token (API token or session) belongs to, or undefined. A token limited to
+   * scopes that do not include `scope` (none given: any scoped token) is refused with 403
+   * PLINTH_ERR_TOKEN_SCOPE, so a plugin that checks tokens itself names the scope it admits.
+   */
+  verifyToken(token: string, options?: { scope?: string }): Promise<User | undefined>;
   getUser(id: string): Promise<User | undefined>;
-  /** Create an API token for a user (e.g. the per-run token of a CLI agent). */
-  createToken(userId: string, options?: { name?: string; expiresInMs?: number }): Promise<{ id: string; token: string }>;
+  /**
+   * Create an API token for a user (e.g. the per-run token of a CLI agent). With `scopes` it is
+   * let in only where one of them is declared (a paired device's: `[DEVICE_SCOPE]`); without, it
+   * has the user's full rights.
+   */
+  createToken(userId: string, options?: { name?: string; expiresInMs?: number; scopes?: string[] }): Promise<{ id: string; token: string }>;
   revokeToken(id: string): Promise<void>;
   /**
    * Signs in someone an external identity provider vouched for (OpenID Connect): finds the user

@@ -15,8 +15,9 @@ import type { ServiceMock } from './mock-services';
 
 export { mockService, mockServices, type ManualClock, type ServiceMock } from './mock-services';
 export { echoAgents, type EchoAgentsOptions } from './fixtures/echo-agents';
-export { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic';
-export { sseFrames, type SseFrame } from './sse-frames';
+export { startFakeAnthropic, type AnthropicScript, type FakeAnthropic } from './fixtures/fake-anthropic';
+export { startFakeOpenAi, type FakeOpenAi, type OpenAiScript } from './fixtures/fake-openai';
+export { readSse, sseFrames, type SseFrame } from './sse-frames';
 export { failureControls, listenLocal, readJsonBody, sleep, type FailureMode, type FakeApi } from './fake-api';
 
 /** A plugin folder (`plugin.json` + code), as in the registry. */
@@ -89,7 +90,7 @@ export interface TestKernel {
     /** A user with an API token; `email` defaults to a fresh one. */
     create(options?: { role?: 'admin' | 'user'; email?: string; password?: string }): Promise<{ user: User; token: string }>;
     /** Another API token for an existing user. */
-    createToken(userId: string, options?: { name?: string; expiresInMs?: number }): Promise<{ id: string; token: string }>;
+    createToken(userId: string, options?: { name?: string; expiresInMs?: number; scopes?: string[] }): Promise<{ id: string; token: string }>;
   };
   request<T = any>(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string | Buffer }): Promise<TestResponse<T>>;
   /** The same as `users.create`. */

@@ -33,3 +33,13 @@ export async function* sseFrames(body: AsyncIterable<Uint8Array> | ReadableStrea
     if ((err as Error).name !== 'AbortError') throw err;
   }
 }
+
+/** Reads an SSE response into frames until it ends (or `until` says stop, then aborts `abort`). */
+export async function readSse(res: Response, until?: (f: SseFrame) => boolean, abort?: AbortController): Promise<SseFrame[]> {
+  const frames: SseFrame[] = [];
+  for await (const f of sseFrames(res.body!)) {
+    frames.push(f);
+    if (until?.(f)) { abort?.abort(); break; }
+  }
+  return frames;
+}

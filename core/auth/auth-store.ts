@@ -2,10 +2,12 @@ import { existsSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { cameOverTls, sessionCookie } from '../http/request-auth';
-import { errors, newId, type AuthService, type PluginDatabase, type Role, type User } from '../../sdk';
+import { assertTokenScope, errors, newId, SCOPE_NAME, type AuthService, type PluginDatabase, type Role, type User } from '../../sdk';
 import { hashPassword, hashToken, newToken, verifyPassword } from './secrets';
 
-interface CachedToken { user: User; tokenId: string; expiresAt: number | null; cachedUntil: number }
+/** A verified token: whose it is, and its scopes (null: the user's full rights). */
+export interface ResolvedToken { user: User; tokenId: string; scopes: string[] | null }
+interface CachedToken extends ResolvedToken { expiresAt: number | null; cachedUntil: number }
 
 /** What changed in auth state: every kernel drops what it cached about that token or user. */
 export interface AuthChange { tokenId?: string; userId?: string }
@@ -139,24 +141,28 @@ export class AuthStore implements AuthService {
     return { user, created, token, expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString(), setCookie };
   }
 
-  async createToken(userId: string, options: { name?: string; expiresInMs?: number } = {}): Promise<{ id: string; token: string }> {
+  async createToken(userId: string, options: { name?: string; expiresInMs?: number; scopes?: string[] } = {}): Promise<{ id: string; token: string }> {
+    const { scopes } = options;
+    if (scopes && (!scopes.length || scopes.some(s => typeof s !== 'string' || !SCOPE_NAME.test(s)))) {
+      throw errors.badRequest(`scopes must be a non-empty list of names matching ${SCOPE_NAME} (leave it out for a token with the user's full rights)`, { scopes });
+    }
     if (!(await this.getUser(userId))) throw errors.notFound(`user ${userId}`);
-    return this.insertToken(userId, 'api', options.name ?? 'api', options.expiresInMs);
+    return this.insertToken(userId, 'api', options.name ?? 'api', options.expiresInMs, newToken(), scopes ? [...new Set(scopes)] : null);
   }
 
-  private async insertToken(userId: string, kind: 'api' | 'session', name: string, ttlMs?: number, token = newToken()) {
+  private async insertToken(userId: string, kind: 'api' | 'session', name: string, ttlMs?: number, token = newToken(), scopes: string[] | null = null) {
     const id = newId('tok');
     const expires = ttlMs ? new Date(Date.now() + ttlMs).toISOString() : null;
-    await this.db.query(`INSERT INTO ${this.tokens} (id, user_id, name, kind, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [id, userId, name, kind, hashToken(token), new Date().toISOString(), expires]);
+    await this.db.query(`INSERT INTO ${this.tokens} (id, user_id, name, kind, token_hash, created_at, expires_at, scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [id, userId, name, kind, hashToken(token), new Date().toISOString(), expires, scopes ? scopes.join(' ') : null]);
     return { id, token };
   }
 
-  async listTokens(userId: string | undefined): Promise<Array<{ id: string; userId: string; name: string; kind: string; createdAt: string; expiresAt: string | null }>> {
+  async listTokens(userId: string | undefined): Promise<Array<{ id: string; userId: string; name: string; kind: string; scopes: string[] | null; createdAt: string; expiresAt: string | null }>> {
     const rows = userId
       ? await this.db.query(`SELECT * FROM ${this.tokens} WHERE user_id = ? ORDER BY created_at`, [userId])
       : await this.db.query(`SELECT * FROM ${this.tokens} ORDER BY created_at`);
-    return rows.map(r => ({ id: r.id, userId: r.user_id, name: r.name, kind: r.kind, createdAt: r.created_at, expiresAt: r.expires_at }));
+    return rows.map(r => ({ id: r.id, userId: r.user_id, name: r.name, kind: r.kind, scopes: scopesOf(r.scopes), createdAt: r.created_at, expiresAt: r.expires_at }));
   }
 
   async tokenOwner(id: string): Promise<string | undefined> {
@@ -169,8 +175,10 @@ export class AuthStore implements AuthService {
     this.onChange({ tokenId: id });
   }
 
-  async verifyToken(token: string): Promise<User | undefined> {
-    return (await this.resolveToken(token))?.user;
+  async verifyToken(token: string, options: { scope?: string } = {}): Promise<User | undefined> {
+    const resolved = await this.resolveToken(token);
+    if (resolved) assertTokenScope(resolved.scopes, options.scope, 'this endpoint');
+    return resolved?.user;
   }
 
   /** A recently verified token, answered from memory (keyed by the token itself; the database holds hashes). */
@@ -181,20 +189,20 @@ export class AuthStore implements AuthService {
     return hit.cachedUntil > now && (hit.expiresAt === null || hit.expiresAt > now) ? hit : undefined;
   }
 
-  async resolveToken(token: string): Promise<{ user: User; tokenId: string } | undefined> {
+  async resolveToken(token: string): Promise<ResolvedToken | undefined> {
     if (!token) return undefined;
     const hit = this.cachedToken(token);
     if (hit) return hit;
     const now = Date.now();
     const hash = hashToken(token);
     const rows = await this.db.query(
-      `SELECT t.id AS token_id, t.expires_at, u.* FROM ${this.tokens} t JOIN ${this.users} u ON u.id = t.user_id WHERE t.token_hash = ? AND u.disabled = 0`, [hash]);
+      `SELECT t.id AS token_id, t.expires_at, t.scopes AS token_scopes, u.* FROM ${this.tokens} t JOIN ${this.users} u ON u.id = t.user_id WHERE t.token_hash = ? AND u.disabled = 0`, [hash]);
     const row = rows[0];
     if (!row) { this.cache.delete(token); return undefined; }
     const expiresAt = row.expires_at ? Date.parse(row.expires_at) : null;
     if (expiresAt !== null && expiresAt <= now) return undefined;
     if (this.cache.size > 10_000) this.cache.clear();
-    const entry = { user: this.toUser(row), tokenId: row.token_id, expiresAt, cachedUntil: now + CACHE_MS };
+    const entry = { user: this.toUser(row), tokenId: row.token_id, scopes: scopesOf(row.token_scopes), expiresAt, cachedUntil: now + CACHE_MS };
     this.cache.set(token, entry);
     return entry;
   }
@@ -238,3 +246,5 @@ export class AuthStore implements AuthService {
     return { admin };
   }
 }
+
+const scopesOf = (column: string | null | undefined): string[] | null => (column ? column.split(' ') : null);

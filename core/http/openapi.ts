@@ -17,6 +17,7 @@ export function buildOpenApi(routes: Array<RouteSpec & { owner: string }>, versi
       summary: r.options.summary,
       tags: r.options.tags ?? [r.owner],
       'x-plinth-auth': r.options.auth,
+      ...(r.options.scope ? { 'x-plinth-scope': r.options.scope } : {}),
       'x-plinth-plugin': r.owner,
       parameters: [...params, ...query],
       responses: {

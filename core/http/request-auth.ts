@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
-import { errors, originAllowed, type AuthLevel, type User } from '../../sdk';
-import type { AuthStore } from '../auth/auth-store';
+import { assertTokenScope, errors, originAllowed, type AuthLevel, type User } from '../../sdk';
+import type { AuthStore, ResolvedToken } from '../auth/auth-store';
 
 export const SESSION_COOKIE = 'plinth_session';
 
@@ -26,8 +26,9 @@ export function cookieToken(cookieHeader: string | undefined): string | undefine
 /**
  * Resolves the caller for a `user` or `admin` route. A cookie session may not change state from
  * another origin (CSRF): non-GET requests authenticated by cookie need a same-origin `Origin`.
+ * A scoped token passes only a route that declares one of its scopes (`scope`).
  */
-export function authenticate(ctx: Context, level: AuthLevel, store: AuthStore): User | Promise<User> {
+export function authenticate(ctx: Context, level: AuthLevel, store: AuthStore, scope?: string): User | Promise<User> {
   let token = bearerToken(ctx.headers);
   if (!token) {
     token = cookieToken(ctx.get('cookie'));
@@ -38,15 +39,16 @@ export function authenticate(ctx: Context, level: AuthLevel, store: AuthStore): 
   if (!token) throw errors.unauthorized();
   // A token seen in the last seconds is answered from memory, without a promise.
   const cached = store.cachedToken(token);
-  if (cached) return checkLevel(cached.user, level);
+  if (cached) return admit(cached, level, scope, ctx);
   return store.resolveToken(token).then(resolved => {
     if (!resolved) throw errors.unauthorized('the token is invalid, expired or revoked');
-    return checkLevel(resolved.user, level);
+    return admit(resolved, level, scope, ctx);
   });
 }
 
-function checkLevel(user: User, level: AuthLevel): User {
+function admit({ user, scopes }: ResolvedToken, level: AuthLevel, scope: string | undefined, ctx: Context): User {
   if (level === 'admin' && user.role !== 'admin') throw errors.forbidden('this route needs the admin role');
+  assertTokenScope(scopes, scope, `${ctx.method} ${ctx.state.route ?? ctx.path}`);
   return user;
 }
 

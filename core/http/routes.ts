@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { ValidateFunction } from 'ajv';
-import { kernelErrors, type AuthLevel, type RouteHandler, type RouteOptions, type User } from '../../sdk';
+import { kernelErrors, SCOPE_NAME, type AuthLevel, type RouteHandler, type RouteOptions, type User } from '../../sdk';
 import { lazyValidator, validationError } from '../validation';
 import type { AuthStore } from '../auth/auth-store';
 import { authenticate } from './request-auth';
@@ -61,6 +61,9 @@ export class RouteGroup {
   add(spec: RouteSpec): () => void {
     if (!spec.options || !AUTH_LEVELS.includes(spec.options.auth)) {
       throw kernelErrors.error('PLINTH_ERR_ROUTE_AUTH', `route ${spec.method} ${spec.path} of ${this.owner} must declare auth: one of ${AUTH_LEVELS.join(', ')}`);
+    }
+    if (spec.options.scope !== undefined && !(typeof spec.options.scope === 'string' && SCOPE_NAME.test(spec.options.scope))) {
+      throw kernelErrors.error('PLINTH_ERR_ROUTE_AUTH', `route ${spec.method} ${spec.path} of ${this.owner}: scope must be a name matching ${SCOPE_NAME}`);
     }
     if (this.routes.some(r => r.method === spec.method && r.path === spec.path)) {
       throw kernelErrors.error('PLINTH_ERR_ROUTE_DUPLICATE', `route ${spec.method} ${spec.path} is registered twice by ${this.owner}`);
@@ -131,7 +134,7 @@ export class RouteGroup {
     const { options } = spec;
     let user: User | undefined;
     if (options.auth === 'user' || options.auth === 'admin') {
-      const found = authenticate(ctx, options.auth, this.env.auth);
+      const found = authenticate(ctx, options.auth, this.env.auth, options.scope);
       user = found instanceof Promise ? await found : found;
     }
 

@@ -1,14 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { PlinthError, errors, isPlinthError, type Disposer, type User, type WsConnectionInfo } from '../../sdk';
+import { PlinthError, assertTokenScope, errors, isPlinthError, type Disposer, type User, type WsConnectionInfo } from '../../sdk';
 import type { AuthStore } from '../auth/auth-store';
 import { canSee, topicMatches, type KernelEventBus } from '../events';
 import { bearerToken } from './request-auth';
 import type { PerUserCap } from './user-caps';
 
 type WsAuth = 'public' | 'user' | 'admin';
-export interface WsEndpoint { owner: string; auth: WsAuth; handler: (socket: WebSocket, info: WsConnectionInfo) => void; sockets: Set<WebSocket> }
+export interface WsEndpoint { owner: string; auth: WsAuth; scope?: string; handler: (socket: WebSocket, info: WsConnectionInfo) => void; sockets: Set<WebSocket> }
 
 /**
  * Short-lived single-use tickets, because browsers cannot set headers on a WebSocket. Bounded:
@@ -87,16 +87,19 @@ export function verifyUpgrade(deps: UpgradeDeps) {
       const url = new URL(info.req.url ?? '/', 'http://localhost');
       const origin = info.req.headers.origin;
       if (origin && !deps.allowedOrigin(origin, info.req.headers.host)) return refuse(done, errors.forbidden('origin not allowed'));
-      const endpoint = url.pathname === '/ws' ? { auth: 'user' as WsAuth } : deps.table.get(url.pathname);
+      const endpoint: Pick<WsEndpoint, 'auth' | 'scope'> | undefined = url.pathname === '/ws' ? { auth: 'user' } : deps.table.get(url.pathname);
       if (!endpoint) return refuse(done, errors.notFound('WebSocket endpoint ' + url.pathname));
       let user: User | undefined;
       const ticket = url.searchParams.get('ticket');
       const token = bearerToken(info.req.headers);
       if (ticket) {
+        // Tickets are handed out to unscoped tokens and sessions only (POST /api/ws/ticket declares no scope).
         const userId = deps.tickets.redeem(ticket);
         user = userId ? await deps.auth.getUser(userId) : undefined;
       } else if (token) {
-        user = await deps.auth.verifyToken(token);
+        const resolved = await deps.auth.resolveToken(token);
+        if (resolved && endpoint.auth !== 'public') assertTokenScope(resolved.scopes, endpoint.scope, `WebSocket ${url.pathname}`);
+        user = resolved?.user;
       }
       if (endpoint.auth !== 'public' && !user) return refuse(done, errors.unauthorized('authentication required: bearer token or ?ticket='));
       if (endpoint.auth === 'admin' && user?.role !== 'admin') return refuse(done, errors.forbidden('admin only'));

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { errors, reply, type RouteHandler, type RouteOptions } from '../../sdk';
+import { assertTokenScope, errors, reply, type RouteHandler, type RouteOptions } from '../../sdk';
 import type { AuthStore } from '../auth/auth-store';
 import { bearerToken } from '../http/request-auth';
 import type { Method, RouteGroup } from '../http/routes';
@@ -20,8 +20,10 @@ export function registerMetricsRoute(group: RouteGroup, deps: { metrics: KernelM
       if (!bearer) throw errors.unauthorized('metrics need a bearer token (PLINTH_METRICS_TOKEN or an admin token) from off this machine');
       const scraper = deps.token !== undefined && bearer.length === deps.token.length && timingSafeEqual(Buffer.from(bearer), Buffer.from(deps.token));
       if (!scraper) {
-        const user = (await deps.auth.resolveToken(bearer))?.user;
-        if (!user) throw errors.unauthorized('the token is invalid, expired or revoked');
+        const resolved = await deps.auth.resolveToken(bearer);
+        if (!resolved) throw errors.unauthorized('the token is invalid, expired or revoked');
+        assertTokenScope(resolved.scopes, undefined, 'GET /metrics');
+        const { user } = resolved;
         if (user.role !== 'admin') throw errors.forbidden('metrics are for admins and the metrics token');
       }
     }

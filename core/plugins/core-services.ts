@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import {
-  PlinthError, coreServices, toolPolicyRef,
+  PlinthError, SCOPE_NAME, coreServices, toolPolicyRef,
   type AuthService, type Clock, type EventBus, type HttpRouter, type KernelInfo, type StorageService, type Timers, type ToolPolicyService, type WsRegistry,
 } from '../../sdk';
 import type { KernelEventBus } from '../events';
@@ -60,8 +60,11 @@ function wsRegistry(gen: Generation): WsRegistry {
       if (!options || !['public', 'user', 'admin'].includes(options.auth)) {
         throw new PlinthError(500, 'PLINTH_ERR_ROUTE_AUTH', `WebSocket ${full} of ${gen.pluginId} must declare auth: public, user or admin`);
       }
+      if (options.scope !== undefined && !SCOPE_NAME.test(String(options.scope))) {
+        throw new PlinthError(500, 'PLINTH_ERR_ROUTE_AUTH', `WebSocket ${full} of ${gen.pluginId}: scope must be a name matching ${SCOPE_NAME}`);
+      }
       const sockets = new Set<WebSocket>();
-      gen.wsEndpoints.set(full, { owner: gen.pluginId, auth: options.auth, handler, sockets });
+      gen.wsEndpoints.set(full, { owner: gen.pluginId, auth: options.auth, scope: options.scope, handler, sockets });
       return gen.own(() => {
         gen.wsEndpoints.delete(full);
         // Sockets must not go on talking to a disposed generation: clients reconnect to the new one.

@@ -48,4 +48,12 @@ export const kernelMigrations: Migration[] = [
       await db.query(`CREATE INDEX ${db.table('login_failures_client')} ON ${db.table('login_failures')} (client, at)`);
     },
   },
+  {
+    // A token may be limited to scopes (space-separated; NULL: the user's full rights, as every
+    // token made before this had). See sdk/token-scopes.ts.
+    name: '005-token-scopes',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('tokens')} ADD COLUMN scopes VARCHAR(1000)`);
+    },
+  },
 ];

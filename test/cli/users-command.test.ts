@@ -40,6 +40,9 @@ describe('plinth user add / token create', () => {
     const me = await fetch(`${s.baseUrl}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(me.status, 200);
     assert.equal((await me.json() as any).user.email, 'ada@example.test');
+    const scopedTok = await plinth(['token', 'create', '--user', 'ada@example.test', '--scope', 'device', '--json'], { env });
+    assert.equal(scopedTok.json()?.via, 'database', scopedTok.stdout + scopedTok.stderr);
+    assert.equal((await fetch(`${s.baseUrl}/api/tokens`, { headers: { authorization: `Bearer ${scopedTok.json().token}` } })).status, 403, 'a scoped token made offline is scoped too');
     const login = await fetch(`${s.baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.test', password: 'correct horse battery' }) });
     assert.equal(login.status, 200, 'the password read from stdin (without its newline) signs in');
     s.kill('SIGTERM');
@@ -58,6 +61,15 @@ describe('plinth user add / token create', () => {
     assert.equal(tok.status, 0, tok.stdout);
     const me = await fetch(`${s.baseUrl}/auth/me`, { headers: { authorization: `Bearer ${tok.json().token}` } });
     assert.equal((await me.json() as any).user.email, 'lin@example.test');
+
+    const scoped = await plinth(['token', 'create', '--user', 'lin@example.test', '--scope', 'device', '--json'], { env });
+    assert.equal(scoped.status, 0, scoped.stdout);
+    const refused = await fetch(`${s.baseUrl}/api/tokens`, { headers: { authorization: `Bearer ${scoped.json().token}` } });
+    assert.equal(refused.status, 403, 'a device-scoped token is refused where no route declares its scope');
+    assert.equal((await refused.json() as any).error.code, 'PLINTH_ERR_TOKEN_SCOPE');
+    const badScope = await plinth(['token', 'create', '--user', 'lin@example.test', '--scope', 'Not A Scope'], { env });
+    assert.equal(badScope.status, 1);
+    assert.match(badScope.stderr, /scopes/);
 
     const denied = await plinth(['user', 'add', '--email', 'x@example.test'], { env: { ...env, PLINTH_ADMIN_TOKEN: tok.json().token } });
     assert.equal(denied.status, 1, 'a non-admin token cannot create users');

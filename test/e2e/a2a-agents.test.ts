@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TaskState } from '@a2a-js/sdk';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { startFakeOpenAi, type FakeOpenAi } from '../../plugins/agents/test/fake-openai';
+import { startFakeOpenAi, type FakeOpenAi } from 'plinth/testing';
 import { clientFor, message, partsText, taskOf } from './a2a-client';
 import { plugin, waitFor } from './helpers';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSse, startFakeOpenAi } from '../../plugins/agents/test/fake-openai';
+import { readSse, startFakeOpenAi } from 'plinth/testing';
 import { startServer, type ServerProcess } from '../helpers/server';
 import { ROOT } from './helpers';
 

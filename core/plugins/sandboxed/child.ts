@@ -187,7 +187,7 @@ async function setUp(init: Msg): Promise<void> {
       },
     },
     auth: {
-      verifyToken: token => call('auth.verifyToken', token),
+      verifyToken: (token, options) => call('auth.verifyToken', token, options),
       getUser: id => call('auth.getUser', id),
       createToken: unsupported('auth.createToken()') as any,
       revokeToken: unsupported('auth.revokeToken()') as any,

@@ -221,7 +221,7 @@ class KernelBridge {
         if (typeof svc[member] !== 'function') throw new PlinthError(500, 'PLINTH_ERR_SANDBOX_UNSUPPORTED', `${id}.${member} is not a method; only methods of a service cross into a sandboxed plugin`);
         return (svc[member] as (...x: unknown[]) => unknown)(...args);
       }
-      case 'auth.verifyToken': return ctx.auth.verifyToken(a[0]);
+      case 'auth.verifyToken': return ctx.auth.verifyToken(a[0], a[1]);
       case 'auth.getUser': return ctx.auth.getUser(a[0]);
       default: throw new PlinthError(400, 'PLINTH_ERR_SANDBOX_DENIED', `unknown call "${method}"`);
     }

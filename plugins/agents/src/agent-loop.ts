@@ -1,5 +1,5 @@
 import { PlinthError, errors, isPlinthError, newId, type EventBus, type Logger, type ToolRegistry, type User } from 'plinth/sdk';
-import type { AgentChunk, AgentProfile, AgentRuntime, AgentTurnRequest, AgentTurnResult, ChatMessage, Usage } from './contract';
+import type { AgentChunk, AgentProfile, AgentRuntime, AgentTurnRequest, AgentTurnResult, ChatMessage, FinishReason, Usage } from './contract';
 import type { MemoryService } from 'plinth/contracts/memory';
 import type { SkillsService } from 'plinth/contracts/skills';
 import { AgentStore, DEFAULT_MODEL_ALIAS } from './agent-store';
@@ -179,6 +179,7 @@ export class AgentLoop implements AgentRuntime {
     let finalText = '';
     let partial = false;
     let status: 'ok' | 'partial' | 'error' = 'ok';
+    let finishReason: FinishReason | null = null;
     let failure: PlinthError | undefined;
     let model = selection.chosen;
     let answer: { id: string; content: string } | undefined;
@@ -192,6 +193,7 @@ export class AgentLoop implements AgentRuntime {
         // The answer row exists (marked partial) while it streams and is checkpointed, so a crash keeps what was said.
         const row = await sessions.addMessage(session.id, { role: 'assistant', content: '', turn_id: turnId, partial: true });
         const current = streaming = { id: row.id, text: '' };
+        finishReason = null;
         let lastSave = this.options.now();
         const result = await callModel(this.deps.router, model, selection, { messages, tools: tools.wire, signal }, delta => {
           if (ttft === null) ttft = this.options.now() - started;
@@ -206,6 +208,7 @@ export class AgentLoop implements AgentRuntime {
         });
         streaming = undefined;
         model = result.model;
+        finishReason = result.finishReason;
         usage.inputTokens += result.usage.inputTokens;
         usage.outputTokens += result.usage.outputTokens;
         const calls = result.toolCalls.map(c => ({ ...c, name: tools.realName(c.name) }));
@@ -258,7 +261,7 @@ export class AgentLoop implements AgentRuntime {
     if (usage.inputTokens || usage.outputTokens) input.onChunk?.({ type: 'usage', usage });
     await turns.finish(turnId, {
       model: model ?? selection.requested, model_selection: { ...selection, used: model }, tool_calls: toolRecords, input_tokens: usage.inputTokens,
-      output_tokens: usage.outputTokens, cost, latency_ms: latency, ttft_ms: ttft, status, error: failure?.message ?? limit ?? null, delegations,
+      output_tokens: usage.outputTokens, cost, latency_ms: latency, ttft_ms: ttft, status, finish_reason: finishReason, error: failure?.message ?? limit ?? null, delegations,
     });
     await sessions.touch(session.id);
     if (failure) {

@@ -1,4 +1,4 @@
-import { errors, reply, type HttpRouter, type ToolRegistry, type User } from 'plinth/sdk';
+import { DEVICE_SCOPE, errors, reply, type HttpRouter, type ToolRegistry, type User } from 'plinth/sdk';
 import type { AgentLoop } from './agent-loop';
 import type { AgentStore } from './agent-store';
 import type { Instances } from './instances';
@@ -31,7 +31,7 @@ export function registerAgentRoutes(http: HttpRouter, d: AgentRouteDeps): void {
     checkModels(body);
   };
 
-  http.get('/', { auth: 'user', summary: 'Agents you can use: shared ones and your own (?view=instances: with their instance state)' }, async req => {
+  http.get('/', { auth: 'user', scope: DEVICE_SCOPE, summary: 'Agents you can use: shared ones and your own (?view=instances: with their instance state)' }, async req => {
     const items = await agents.list(req.user!);
     return { items: req.query.view === 'instances' && d.instances ? await d.instances.view(items) : items, nextCursor: null };
   });
@@ -40,7 +40,7 @@ export function registerAgentRoutes(http: HttpRouter, d: AgentRouteDeps): void {
     checkBody(body, req.user!);
     return reply(201, await agents.create(body, req.user!));
   });
-  http.get('/:id', { auth: 'user', params: IdParams, summary: 'An agent by id or name' }, req => agents.getVisible(req.params.id, req.user!));
+  http.get('/:id', { auth: 'user', scope: DEVICE_SCOPE, params: IdParams, summary: 'An agent by id or name' }, req => agents.getVisible(req.params.id, req.user!));
   http.put('/:id', { auth: 'user', params: IdParams, body: AgentUpdateBody }, async req => {
     checkBody(req.body, req.user!);
     return agents.update(req.params.id, req.body, req.user!);

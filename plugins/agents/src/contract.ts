@@ -94,11 +94,18 @@ export interface ChatRequest {
 
 export type ChatDelta = { type: 'text'; text: string } | { type: 'tool_call'; call: ToolCallRequest };
 
+/**
+ * Why the model stopped, in OpenAI's words (Anthropic's `stop_reason` mapped onto them): `stop`
+ * (its answer is complete), `length` (its output token limit cut it), `tool_calls`,
+ * `content_filter` (the provider withheld or cut it); `aborted` (the caller went away), `error`.
+ */
+export type FinishReason = 'stop' | 'tool_calls' | 'length' | 'content_filter' | 'aborted' | 'error';
+
 export interface ChatResult {
   text: string;
   toolCalls: ToolCallRequest[];
   usage: Usage;
-  finishReason: 'stop' | 'tool_calls' | 'length' | 'aborted' | 'error';
+  finishReason: FinishReason;
 }
 
 /** A model provider; third-party plugins add one through `modelProvidersRef`. */
@@ -149,6 +156,8 @@ export interface TurnView {
   latency_ms: number;
   ttft_ms: number | null;
   status: 'running' | 'ok' | 'partial' | 'error' | 'interrupted';
+  /** The last model call's finish reason; null while running, when no call finished, and on turns recorded before it was kept. */
+  finish_reason: FinishReason | null;
   error: string | null;
   via: string | null;
   created_at: string;

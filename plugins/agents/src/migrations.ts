@@ -72,4 +72,12 @@ export const migrations: Migration[] = [
       await db.query(`CREATE UNIQUE INDEX ${db.table('instance_queue_key')} ON ${db.table('instance_queue')} (agent_id, dedupe_key)`);
     },
   },
+  {
+    // Why the model stopped (contract.ts FinishReason): a reply cut by the model's token limit
+    // (`length`) looks like any other `ok` turn without it.
+    name: '004-turn-finish-reason',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('turns')} ADD COLUMN finish_reason VARCHAR(20)`);
+    },
+  },
 ];

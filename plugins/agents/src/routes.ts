@@ -1,4 +1,4 @@
-import type { HttpRouter, Logger, WsRegistry } from 'plinth/sdk';
+import { DEVICE_SCOPE, type HttpRouter, type Logger, type WsRegistry } from 'plinth/sdk';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes';
 import { attachChatSocket } from './chat-socket';
 import { registerSessionRoutes, type SessionRouteDeps } from './session-routes';
@@ -23,6 +23,6 @@ export function registerRoutes(http: HttpRouter, ws: WsRegistry, d: AgentsRouteD
   registerTurnRoutes(http, d);
   registerSubagentRoutes(http, d);
   registerInstanceRoutes(http, d);
-  ws.handle('/api/agent/ws', { auth: 'user' }, (socket, info) => attachChatSocket(socket, info.user!, d.runtime, d.log,
+  ws.handle('/api/agent/ws', { auth: 'user', scope: DEVICE_SCOPE }, (socket, info) => attachChatSocket(socket, info.user!, d.runtime, d.log,
     async () => (await d.runtime.listAgents()).find(a => a.owner === null && a.kind === 'llm')?.name));
 }

@@ -1,4 +1,4 @@
-import { errors, reply, type HttpRouter, type RouteRequest, type SseMessage, type User } from 'plinth/sdk';
+import { DEVICE_SCOPE, errors, reply, type HttpRouter, type RouteRequest, type SseMessage, type User } from 'plinth/sdk';
 import type { AgentLoop } from './agent-loop';
 import type { AttachmentStore } from './attachment-store';
 import type { Frame, FrameLog } from './frame-log';
@@ -53,13 +53,13 @@ export function registerSessionRoutes(http: HttpRouter, d: SessionRouteDeps): vo
     });
   }
 
-  http.post('/api/sessions', { auth: 'user', body: SessionCreateBody, summary: 'Start a session with an agent' }, async req => {
+  http.post('/api/sessions', { auth: 'user', scope: DEVICE_SCOPE, body: SessionCreateBody, summary: 'Start a session with an agent' }, async req => {
     const session = await runtime.createSession(req.user!, req.body);
     return reply(201, session);
   });
-  http.get('/api/sessions', { auth: 'user', query: Pagination, summary: 'Your sessions, newest first' }, req =>
+  http.get('/api/sessions', { auth: 'user', scope: DEVICE_SCOPE, query: Pagination, summary: 'Your sessions, newest first' }, req =>
     sessions.list(req.user!.id, req.query.limit as number, req.query.cursor as string | undefined));
-  http.get('/api/sessions/:id', { auth: 'user', params: IdParams }, async req => {
+  http.get('/api/sessions/:id', { auth: 'user', scope: DEVICE_SCOPE, params: IdParams }, async req => {
     const session = await sessions.getOwned(req.params.id, req.user);
     return { ...session, busy: runtime.isBusy(session.id) };
   });
@@ -70,19 +70,19 @@ export function registerSessionRoutes(http: HttpRouter, d: SessionRouteDeps): vo
     frames.forget(session.id);
   };
   http.delete('/api/sessions/:id', { auth: 'user', params: IdParams }, async req => removeSession(await sessions.getOwned(req.params.id, req.user)));
-  http.get('/api/sessions/:id/messages', { auth: 'user', params: IdParams, query: Pagination }, async req => {
+  http.get('/api/sessions/:id/messages', { auth: 'user', scope: DEVICE_SCOPE, params: IdParams, query: Pagination }, async req => {
     await sessions.getOwned(req.params.id, req.user);
     return sessions.messages(req.params.id, req.query.limit as number, req.query.cursor as string | undefined);
   });
   http.post('/api/sessions/:id/messages', {
-    auth: 'user', params: IdParams, body: SessionMessageBody,
+    auth: 'user', scope: DEVICE_SCOPE, params: IdParams, body: SessionMessageBody,
     summary: 'Send a message; with Accept: text/event-stream the answer streams as chunk frames then done or error. With Last-Event-ID, resumes the stream instead',
   }, async req => {
     const session = await sessions.getOwned(req.params.id, req.user);
     if (req.headers['last-event-id'] !== undefined) return resume(req, session);
     return answer(req, session, req.body);
   });
-  http.get('/api/sessions/:id/stream', { auth: 'user', params: IdParams, summary: 'Resume the frames of a session after Last-Event-ID (header or last_event_id query)' }, async req =>
+  http.get('/api/sessions/:id/stream', { auth: 'user', scope: DEVICE_SCOPE, params: IdParams, summary: 'Resume the frames of a session after Last-Event-ID (header or last_event_id query)' }, async req =>
     resume(req, await sessions.getOwned(req.params.id, req.user)));
   const replay = async (req: RouteRequest, session: SessionRecord) => {
     const replayed = reframe(await sessions.allMessages(session.id));
@@ -111,12 +111,12 @@ export function registerSessionRoutes(http: HttpRouter, d: SessionRouteDeps): vo
     }
     return runtime.createSession(user, { agent: body.agent ?? DEFAULT_AGENT, model: body.model, via: 'api:one-shot' });
   }
-  http.post('/api/agent/message', { auth: 'user', body: AgentMessageBody, summary: 'One message to an agent (default: assistant), answered as JSON' }, async req => {
+  http.post('/api/agent/message', { auth: 'user', scope: DEVICE_SCOPE, body: AgentMessageBody, summary: 'One message to an agent (default: assistant), answered as JSON' }, async req => {
     const session = await oneShotSession(req.user!, req.body);
     req.headers.accept = 'application/json';
     return answer(req, session, req.body);
   });
-  http.post('/api/agent/message/stream', { auth: 'user', body: AgentMessageBody, summary: 'One message to an agent, answered as SSE frames' }, async req => {
+  http.post('/api/agent/message/stream', { auth: 'user', scope: DEVICE_SCOPE, body: AgentMessageBody, summary: 'One message to an agent, answered as SSE frames' }, async req => {
     const session = await oneShotSession(req.user!, req.body);
     req.headers.accept = 'text/event-stream';
     return answer(req, session, req.body);

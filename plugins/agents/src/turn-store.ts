@@ -1,4 +1,5 @@
 import { rollUp, type Delegation } from './subagents';
+import type { FinishReason } from './contract';
 import { assertOwner, decodeCursor, errors, iso, pageOf, type Page, type SqlRunner, type User } from 'plinth/sdk';
 
 export interface ToolCallRecord {
@@ -25,6 +26,8 @@ export interface TurnRecord {
   latency_ms: number;
   ttft_ms: number | null;
   status: 'running' | 'ok' | 'partial' | 'error' | 'interrupted';
+  /** The last model call's finish reason (null: none finished, or recorded before it was kept). */
+  finish_reason: FinishReason | null;
   error: string | null;
   via: string | null;
   created_at: string;
@@ -44,7 +47,7 @@ export function fromRow(r: any): TurnRecord {
     id: r.id, session_id: r.session_id ?? null, owner: r.owner, agent: r.agent ?? null, model: r.model,
     model_selection: JSON.parse(r.model_selection), context: JSON.parse(r.context), tool_calls: JSON.parse(r.tool_calls),
     input_tokens: Number(r.input_tokens), output_tokens: Number(r.output_tokens), cost: Number(r.cost), latency_ms: Number(r.latency_ms),
-    ttft_ms: r.ttft_ms === null || r.ttft_ms === undefined ? null : Number(r.ttft_ms), status: r.status, error: r.error ?? null,
+    ttft_ms: r.ttft_ms === null || r.ttft_ms === undefined ? null : Number(r.ttft_ms), status: r.status, finish_reason: r.finish_reason ?? null, error: r.error ?? null,
     via: r.via ?? null, created_at: r.created_at, completed_at: r.completed_at ?? null, delegations: r.delegations ? JSON.parse(r.delegations) : [],
   };
 }
@@ -76,10 +79,10 @@ export class TurnStore {
       [turn.id, turn.session_id, turn.owner, turn.agent, turn.model, JSON.stringify(turn.model_selection), context, turn.via, new Date(this.now()).toISOString()]);
   }
 
-  async finish(id: string, r: { model: string; model_selection: Record<string, unknown>; tool_calls: ToolCallRecord[]; input_tokens: number; output_tokens: number; cost: number; latency_ms: number; ttft_ms: number | null; status: TurnRecord['status']; error: string | null; delegations?: Delegation[] }): Promise<void> {
+  async finish(id: string, r: { model: string; model_selection: Record<string, unknown>; tool_calls: ToolCallRecord[]; input_tokens: number; output_tokens: number; cost: number; latency_ms: number; ttft_ms: number | null; status: TurnRecord['status']; finish_reason: FinishReason | null; error: string | null; delegations?: Delegation[] }): Promise<void> {
     await this.db.query(
-      `UPDATE ${this.t} SET model = ?, model_selection = ?, tool_calls = ?, input_tokens = ?, output_tokens = ?, cost = ?, latency_ms = ?, ttft_ms = ?, status = ?, error = ?, completed_at = ?, delegations = ? WHERE id = ?`,
-      [r.model, JSON.stringify(r.model_selection), JSON.stringify(r.tool_calls), r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.ttft_ms, r.status, r.error, new Date(this.now()).toISOString(), r.delegations?.length ? JSON.stringify(r.delegations) : null, id]);
+      `UPDATE ${this.t} SET model = ?, model_selection = ?, tool_calls = ?, input_tokens = ?, output_tokens = ?, cost = ?, latency_ms = ?, ttft_ms = ?, status = ?, finish_reason = ?, error = ?, completed_at = ?, delegations = ? WHERE id = ?`,
+      [r.model, JSON.stringify(r.model_selection), JSON.stringify(r.tool_calls), r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.ttft_ms, r.status, r.finish_reason, r.error, new Date(this.now()).toISOString(), r.delegations?.length ? JSON.stringify(r.delegations) : null, id]);
   }
 
   /** Finished turns written in one statement: the write-behind path of proxied calls (see recordedRouter). */
@@ -88,11 +91,11 @@ export class TurnStore {
     const params: unknown[] = [];
     for (const t of turns) {
       params.push(t.id, t.session_id, t.owner, t.agent, t.model, JSON.stringify(t.model_selection), boundedContext(t.context), JSON.stringify(t.tool_calls),
-        t.input_tokens, t.output_tokens, t.cost, t.latency_ms, t.ttft_ms, t.status, t.error, t.via, t.created_at, t.completed_at);
+        t.input_tokens, t.output_tokens, t.cost, t.latency_ms, t.ttft_ms, t.status, t.finish_reason, t.error, t.via, t.created_at, t.completed_at);
     }
     await this.db.query(
-      `INSERT INTO ${this.t} (id, session_id, owner, agent, model, model_selection, context, tool_calls, input_tokens, output_tokens, cost, latency_ms, ttft_ms, status, error, via, created_at, completed_at)
-       VALUES ${turns.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, params);
+      `INSERT INTO ${this.t} (id, session_id, owner, agent, model, model_selection, context, tool_calls, input_tokens, output_tokens, cost, latency_ms, ttft_ms, status, finish_reason, error, via, created_at, completed_at)
+       VALUES ${turns.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, params);
   }
 
   /** Turns left `running` by a kernel that stopped mid-turn. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { ToolPolicyService } from 'plinth/sdk';
 import { createTestKernel, mockServices, type TestKernel } from 'plinth/testing';
-import { readSse } from './fake-openai';
+import { readSse } from 'plinth/testing';
 
 const AGENTS = join(__dirname, '..');
 const TOOLBOX = join(__dirname, 'fixtures', 'toolbox');

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { readSse } from './fake-openai';
+import { readSse } from 'plinth/testing';
 
 const AGENTS = join(__dirname, '..');
 const TOOLBOX = join(__dirname, 'fixtures', 'toolbox');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { readSse, startFakeOpenAi, type FakeOpenAi } from './fake-openai';
+import { readSse, startFakeOpenAi, type FakeOpenAi } from 'plinth/testing';
 
 const AGENTS = join(__dirname, '..');
 const TOOLBOX = join(__dirname, 'fixtures', 'toolbox');

@@ -1,4 +1,4 @@
-import { reply, type AuthService, type HttpRouter, type RouteRequest, type User } from 'plinth/sdk';
+import { DEVICE_SCOPE, reply, type AuthService, type HttpRouter, type RouteRequest, type User } from 'plinth/sdk';
 import type { AgentRuntime, ModelRouter } from 'plinth/contracts/agents';
 import { AnthropicApiError, toAnthropicError } from './errors';
 import { AGENT_PREFIX, AnthropicMessages, estimateTokens } from './messages';
@@ -14,7 +14,7 @@ export function registerRoutes(http: HttpRouter, auth: AuthService, runtime: Age
 
   const caller = async (req: RouteRequest): Promise<User> => {
     const key = String(req.headers['x-api-key'] ?? '') || /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
-    const user = key ? await auth.verifyToken(key) : undefined;
+    const user = key ? await auth.verifyToken(key, { scope: DEVICE_SCOPE }) : undefined;
     if (!user) throw new AnthropicApiError(401, 'authentication_error', key ? 'invalid x-api-key: the token is invalid, expired or revoked' : 'x-api-key header is required (a Plinth API token)');
     return user;
   };

@@ -1,5 +1,5 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
-import { assertOwner, errors, newId, ownerFilter, type AuthService, type SqlRunner, type User } from 'plinth/sdk';
+import { assertOwner, DEVICE_SCOPE, errors, newId, ownerFilter, type AuthService, type SqlRunner, type User } from 'plinth/sdk';
 import { errorCodes } from './errors';
 
 export interface DeviceConfig { codeTtlMs: number; maxAttempts: number; tokenTtlMs?: number }
@@ -14,8 +14,8 @@ const view = (r: any) => ({
 
 /**
  * Pairing a device: the user starts it and sees a 6-digit code; the device sends the code back
- * and receives a kernel API token of its own (named `device:<id>`), which revoking the device
- * deletes. The code is stored hashed, valid for `codeTtlMs`, and `maxAttempts` wrong tries lock it.
+ * and receives a kernel API token of its own (named `device:<id>`, scoped to DEVICE_SCOPE: it is
+ * let in only where a route declares that scope), which revoking the device deletes. The code is stored hashed, valid for `codeTtlMs`, and `maxAttempts` wrong tries lock it.
  */
 export class DevicePairing {
   private readonly t: string;
@@ -56,7 +56,7 @@ export class DevicePairing {
     // One of two concurrent right answers wins the pending row; the other is told it is paired.
     const won = await this.db.query(`UPDATE ${this.t} SET state = 'paired', paired_at = ? WHERE id = ? AND state = 'pending' RETURNING id`, [this.iso(), id]);
     if (!won.length) throw errorCodes.error('PLINTH_ERR_DEVICE_STATE', `device ${id} was paired meanwhile`);
-    const token = await this.auth.createToken(row.owner, { name: `device:${id}`, ...(this.config.tokenTtlMs ? { expiresInMs: this.config.tokenTtlMs } : {}) });
+    const token = await this.auth.createToken(row.owner, { name: `device:${id}`, scopes: [DEVICE_SCOPE], ...(this.config.tokenTtlMs ? { expiresInMs: this.config.tokenTtlMs } : {}) });
     await this.db.query(`UPDATE ${this.t} SET token_id = ? WHERE id = ?`, [token.id, id]);
     return { id, name: row.name, token: token.token, tokenId: token.id };
   }

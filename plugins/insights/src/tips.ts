@@ -93,12 +93,32 @@ export function tipsFor(turn: TurnView, ctx: TipContext, s: TipSettings): Tip[] 
       evidence: { requested: sel.requested, used, reason: sel.reason ?? null } });
   }
 
-  if (turn.status === 'partial' || turn.status === 'error' || turn.status === 'interrupted') {
-    tips.push({ code: 'truncated_answer', severity: turn.status === 'error' ? 'critical' : 'warning',
-      message: `the answer is incomplete (${turn.status}${turn.error ? `: ${turn.error}` : ''})`,
-      evidence: { status: turn.status, error: turn.error } });
+  const truncated = truncation(turn);
+  if (truncated) {
+    tips.push({ code: 'truncated_answer', severity: turn.status === 'error' ? 'critical' : 'warning', message: `the answer is incomplete: ${truncated}`,
+      evidence: { finishReason: turn.finish_reason, status: turn.status, error: turn.error } });
   }
   return tips;
+}
+
+/**
+ * Why the turn's answer is incomplete, or undefined. The model's own finish reason decides when
+ * the runtime recorded one (a reply cut at the token limit is an `ok` turn); only without it
+ * (the call failed, the kernel stopped, a turn recorded before reasons were kept) does the
+ * turn's status.
+ */
+function truncation(turn: TurnView): string | undefined {
+  const detail = turn.error ? ` (${turn.error})` : '';
+  switch (turn.finish_reason) {
+    case 'stop': return undefined;
+    case 'length': return 'the model stopped at its output token limit (finish_reason length); raise max tokens or ask for less';
+    case 'content_filter': return 'the provider\'s content filter withheld or cut the answer (finish_reason content_filter)';
+    case 'tool_calls': return `the model still wanted to call tools when the turn ended${detail}`;
+    case 'aborted': return 'the answer was aborted before the model finished';
+    case 'error': return `the model call failed${detail}`;
+  }
+  if (turn.status === 'partial' || turn.status === 'error' || turn.status === 'interrupted') return `${turn.status}${detail}`;
+  return undefined;
 }
 
 export function round(n: number): number {

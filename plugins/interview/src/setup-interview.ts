@@ -1,7 +1,8 @@
 import { errors, newId, type SecretBox, type SqlRunner, type User } from 'plinth/sdk';
 import type { AdminCall, AdminClient } from './admin-routes-client';
 import { errorCodes } from './errors';
-import { nextQuestion, PROVIDER_MODELS, SCRIPT, type Answers } from './script';
+import type { Heard, ModelInterviewer } from './model-interviewer';
+import { nextQuestion, PROVIDER_MODELS, SCRIPT, type Answers, type Question } from './script';
 
 interface Row { id: string; owner: string; state: 'asking' | 'proposed' | 'applied' | 'failed'; answers: Answers; result: unknown }
 
@@ -9,13 +10,14 @@ export interface ConfigChange { path: string; before: unknown; after: unknown }
 const MASK = '•••• (set)';
 
 /**
- * The setup interview: scripted questions (the offline model's part), answers checked one by one
- * (a bad one is asked again), then a proposal — the admin requests it would make and the changes
- * they cause, secrets masked — applied only when finish is called with confirm.
+ * The setup interview: scripted questions (the offline model's part), or free-form answers a
+ * configured model turns into answers (model-interviewer.ts); each answer checked (a bad one is
+ * asked again), then a proposal — the admin requests it would make and the changes they cause,
+ * secrets masked — applied only when finish is called with confirm.
  */
 export class SetupInterview {
   private readonly t: string;
-  constructor(private readonly db: SqlRunner, private readonly box: SecretBox, private readonly now: () => number) {
+  constructor(private readonly db: SqlRunner, private readonly box: SecretBox, private readonly now: () => number, private readonly interviewer?: ModelInterviewer) {
     this.t = db.table('interviews');
   }
 
@@ -41,7 +43,7 @@ export class SetupInterview {
   private ask(row: Row, extra: Record<string, unknown> = {}) {
     const q = nextQuestion(row.answers);
     const asked = Object.keys(row.answers).length;
-    return { id: row.id, state: row.state, done: !q, question: q ? { key: q.key, text: q.text, secret: !!q.secret } : null, answered: asked, ...extra };
+    return { id: row.id, state: row.state, done: !q, question: q ? { key: q.key, text: q.text, secret: !!q.secret } : null, answered: asked, ledBy: this.interviewer?.model ?? 'script', ...extra };
   }
 
   /** Whether any admin has applied an interview: the dashboard offers one until then (first start). */
@@ -60,16 +62,46 @@ export class SetupInterview {
     const row = await this.load(id, user);
     const q = nextQuestion(row.answers);
     if (row.state !== 'asking' || !q) throw errorCodes.error('PLINTH_ERR_INTERVIEW_STATE', `interview ${id} has no open question (state ${row.state}); call finish`);
-    let checked = q.check(answer, row.answers);
-    if (checked.ok && q.key === 'agentName') {
-      const name = checked.value;
-      const existing = await admin({ method: 'GET', path: '/api/agents' });
-      if ((existing.body?.items ?? []).some((a: any) => a.name === name)) checked = { ok: false, problem: `an agent named ${name} exists already; choose another name` };
-    }
-    if (!checked.ok) return this.ask(row, { retry: true, problem: checked.problem });
+    if (this.interviewer && !q.secret) return this.turnByModel(this.interviewer, row, q, answer, user, admin);
+    return this.scriptedTurn(row, q, answer, admin);
+  }
+
+  private async scriptedTurn(row: Row, q: Question, answer: string, admin: AdminClient, extra: Record<string, unknown> = {}) {
+    const checked = await this.check(q, answer, row.answers, admin);
+    if (!checked.ok) return this.ask(row, { ...extra, retry: true, problem: checked.problem });
     row.answers[q.key] = checked.value;
     await this.save(row);
-    return this.ask(row);
+    return this.ask(row, extra);
+  }
+
+  /** The model proposes answers to any questions still open; each is checked as a typed one would be. */
+  private async turnByModel(interviewer: ModelInterviewer, row: Row, open: Question, answer: string, user: User, admin: AdminClient) {
+    let heard: Heard;
+    try {
+      heard = await interviewer.hear(answer, row.answers, open, user);
+    } catch (err) {
+      // The model is unreachable, out of quota or refused: the script takes the answer, so setup never depends on it.
+      return this.scriptedTurn(row, open, answer, admin, { ledBy: 'script', modelError: (err as Error)?.message ?? String(err) });
+    }
+    const recorded: string[] = [];
+    const problems: Array<{ key: string; problem: string }> = [];
+    for (const q of SCRIPT) {
+      if (q.secret || q.key in row.answers || !(q.key in heard.proposed) || (q.when && !q.when(row.answers))) continue;
+      const checked = await this.check(q, heard.proposed[q.key], row.answers, admin);
+      if (checked.ok) { row.answers[q.key] = checked.value; recorded.push(q.key); } else problems.push({ key: q.key, problem: checked.problem });
+    }
+    if (recorded.length) await this.save(row);
+    const extra = { said: heard.said, recorded, problems, usage: heard.usage };
+    if (recorded.length) return this.ask(row, extra);
+    return this.ask(row, { ...extra, retry: true, problem: problems[0]?.problem ?? `that did not answer: ${open.text}` });
+  }
+
+  private async check(q: Question, answer: string, answers: Answers, admin: AdminClient) {
+    const checked = q.check(answer, answers);
+    if (!checked.ok || q.key !== 'agentName') return checked;
+    const existing = await admin({ method: 'GET', path: '/api/agents' });
+    if ((existing.body?.items ?? []).some((a: any) => a.name === checked.value)) return { ok: false as const, problem: `an agent named ${checked.value} exists already; choose another name` };
+    return checked;
   }
 
   /** Without confirm: the proposal. With confirm: the same requests, made in order as the admin. */

@@ -1,4 +1,4 @@
-import { reply, type AuthService, type HttpRouter, type RouteRequest, type User } from 'plinth/sdk';
+import { DEVICE_SCOPE, reply, type AuthService, type HttpRouter, type RouteRequest, type User } from 'plinth/sdk';
 import type { AgentRuntime, ModelRouter } from 'plinth/contracts/agents';
 import type { ChatCompletions } from './completions';
 import { OpenAiError, parseCompletionRequest, toOpenAiError } from './openai-shapes';
@@ -11,7 +11,7 @@ export function registerRoutes(http: HttpRouter, { auth, runtime, models, comple
   // token is answered in OpenAI's error shape, which OpenAI clients turn into AuthenticationError.
   const caller = async (req: RouteRequest): Promise<User> => {
     const m = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''));
-    const user = m ? await auth.verifyToken(m[1]) : undefined;
+    const user = m ? await auth.verifyToken(m[1], { scope: DEVICE_SCOPE }) : undefined;
     if (!user) throw new OpenAiError(401, m ? 'Incorrect API key provided: the token is invalid, expired or revoked' : 'You didn\'t provide an API key: send Authorization: Bearer <token>', 'invalid_request_error', 'invalid_api_key');
     return user;
   };

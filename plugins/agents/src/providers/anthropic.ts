@@ -75,7 +75,7 @@ export class AnthropicProvider implements ModelProvider {
             break;
           case 'message_delta':
             if (ev.usage?.output_tokens !== undefined) usage.outputTokens = ev.usage.output_tokens;
-            if (ev.delta?.stop_reason) finish = ev.delta.stop_reason === 'tool_use' ? 'tool_calls' : ev.delta.stop_reason === 'max_tokens' ? 'length' : 'stop';
+            if (ev.delta?.stop_reason) finish = STOP_REASONS[ev.delta.stop_reason] ?? 'stop';
             break;
           case 'message_stop':
             stopped = true;
@@ -105,6 +105,14 @@ export class AnthropicProvider implements ModelProvider {
     return { text, toolCalls, usage, finishReason: toolCalls.length ? 'tool_calls' : finish };
   }
 }
+
+/**
+ * Anthropic's `stop_reason` in the runtime's (OpenAI's) words; `end_turn`, `stop_sequence`,
+ * `pause_turn` and any new one count as a complete answer.
+ */
+const STOP_REASONS: Record<string, ChatResult['finishReason']> = {
+  max_tokens: 'length', model_context_window_exceeded: 'length', tool_use: 'tool_calls', refusal: 'content_filter',
+};
 
 function toAnthropicMessages(messages: ChatMessage[]): Array<{ role: 'user' | 'assistant'; content: unknown }> {
   const out: Array<{ role: 'user' | 'assistant'; content: any[] }> = [];

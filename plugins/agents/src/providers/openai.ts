@@ -137,8 +137,10 @@ export class OpenAiProvider implements ModelProvider {
   }
 }
 
+/** OpenAI's `finish_reason`; an unknown one counts as a complete answer. */
 function mapFinish(reason: string): ChatResult['finishReason'] {
-  return reason === 'tool_calls' || reason === 'function_call' ? 'tool_calls' : reason === 'length' ? 'length' : 'stop';
+  if (reason === 'tool_calls' || reason === 'function_call') return 'tool_calls';
+  return reason === 'length' || reason === 'content_filter' ? reason : 'stop';
 }
 
 function toWire(m: ChatMessage): Record<string, unknown> {
