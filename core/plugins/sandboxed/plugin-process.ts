@@ -8,8 +8,10 @@ import { ROOT_DIR } from '../../version';
 
 const CHECKOUT = ROOT_DIR;
 /** A checkout bundles the TypeScript sources; an installed package (npm pack) its compiled dist/. */
-const FROM_SOURCE = existsSync(join(__dirname, 'child.ts'));
+const FROM_SOURCE = __filename.endsWith('.ts');
 const SDK_ENTRY = FROM_SOURCE ? join(CHECKOUT, 'sdk/index.ts') : join(CHECKOUT, 'dist/sdk/index.js');
+/** What runs inside the plugin's process (runtime/plugin-child.ts): not kernel code, bundled with the plugin. */
+const CHILD_ENTRY = FROM_SOURCE ? join(CHECKOUT, 'runtime/plugin-child.ts') : join(CHECKOUT, 'dist/runtime/plugin-child.js');
 export const SANDBOX_DEFAULTS = {
   memoryMb: 256,
   /** A route, tool call, subscription or migration that takes longer answers 504. */
@@ -239,7 +241,7 @@ export async function bundlePlugin(spec: Pick<ProcessSpec, 'pluginId' | 'mainFil
   } catch { /* first bundle, or unreadable: build */ }
   const esbuild = require('esbuild') as typeof import('esbuild');
   const result = await esbuild.build({
-    entryPoints: [join(__dirname, FROM_SOURCE ? 'child.ts' : 'child.js')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', write: false,
+    entryPoints: [CHILD_ENTRY], bundle: true, platform: 'node', target: 'node20', format: 'cjs', write: false,
     logLevel: 'silent', sourcemap: false, outfile: 'plugin.js', metafile: true, absWorkingDir: CHECKOUT,
     alias: { 'plinth-sandboxed-entry': spec.mainFile },
     define: { 'process.env.PLINTH_SANDBOX_NETWORK': JSON.stringify(network ? '1' : '0') },
