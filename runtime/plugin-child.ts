@@ -198,7 +198,7 @@ async function setUp(init: Msg): Promise<void> {
       setTimeout: (fn, ms) => { const t = setTimeout(() => { timers.delete(t); fn(); }, ms); timers.add(t); return () => { clearTimeout(t); timers.delete(t); }; },
       setInterval: (fn, ms) => { const t = setInterval(fn, ms); timers.add(t); return () => { clearInterval(t); timers.delete(t); }; },
     },
-    kernel: { version: init.kernel.version, dataDir: init.kernel.dataDir, dialect: init.dialect, baseUrl: () => init.kernel.baseUrl },
+    kernel: { version: init.kernel.version, dataDir: init.kernel.dataDir, dialect: init.dialect, baseUrl: () => init.kernel.baseUrl, nodeId: init.kernel.nodeId },
     onDispose: fn => { disposers.push(fn); },
     provide: unsupported('provide()') as any,
   };

@@ -75,7 +75,7 @@ export function sandboxedDefinition(pluginId: string, dir: string, manifest: Plu
       await proc.init({
         pluginId, generation: ctx.generation, pluginDir: dir, dataDir: ctx.dataDir, config: ctx.config,
         secretNames: perms.secrets, dialect: ctx.kernel.dialect, prefix: tablePrefixOf(ctx),
-        kernel: { version: ctx.kernel.version, dataDir: ctx.kernel.dataDir, baseUrl: safeBaseUrl(ctx) },
+        kernel: { version: ctx.kernel.version, dataDir: ctx.kernel.dataDir, baseUrl: safeBaseUrl(ctx), nodeId: ctx.kernel.nodeId },
       }, env.setupTimeoutMs);
     },
   };

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
 
-const NOTES = join(__dirname, '..', 'fixtures', 'notes');
+const NOTES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'notes');
+const CLUSTER = join(__dirname, '..');
 const PG = process.env.PLINTH_TEST_POSTGRES_URL;
 
 function openWs(base: string, token: string): Promise<{ ws: WebSocket; events: any[]; wait(n: number, ms?: number): Promise<any[]> }> {
@@ -70,7 +71,7 @@ async function until(pred: () => boolean | Promise<boolean>, ms = 3000): Promise
 
 describe('one kernel on SQLite is a cluster of one', () => {
   let k: TestKernel;
-  before(async () => { k = await createTestKernel(); });
+  before(async () => { k = await createTestKernel({ plugins: [{ path: CLUSTER }] }); });
   after(() => k.stop());
 
   test('GET /api/cluster lists this kernel alone, events stay local; admins only', async () => {
@@ -117,9 +118,10 @@ for (const transport of ['postgres', 'redis'] as const) {
     let alice: { token: string; user: { id: string } };
     let bob: { token: string; user: { id: string } };
     before(async () => {
-      const settings = transport === 'redis' ? { redisUrl: process.env.PLINTH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' } : {};
-      a = await createTestKernel({ plugins: [{ path: NOTES }], database: 'postgres', settings });
-      b = await createTestKernel({ plugins: [{ path: NOTES }], databaseUrl: a.databaseUrl, settings: { ...settings, adminToken: a.adminToken } });
+      const config = transport === 'redis' ? { redisUrl: process.env.PLINTH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' } : {};
+      const plugins = [{ path: NOTES }, { path: CLUSTER, config }];
+      a = await createTestKernel({ plugins, database: 'postgres' });
+      b = await createTestKernel({ plugins, databaseUrl: a.databaseUrl, settings: { adminToken: a.adminToken } });
       alice = await a.createUser();
       bob = await a.createUser();
     });
@@ -267,7 +269,7 @@ for (const transport of ['postgres', 'redis'] as const) {
       const { Client } = require('pg');
       const c = new Client({ connectionString: a.databaseUrl });
       await c.connect();
-      await c.query(`INSERT INTO kernel_nodes (id, url, version, started_at, heartbeat_at) VALUES ('node_dead', 'http://127.0.0.1:1', '0', $1, $2)`,
+      await c.query(`INSERT INTO cluster_nodes (id, url, version, started_at, heartbeat_at) VALUES ('node_dead', 'http://127.0.0.1:1', '0', $1, $2)`,
         [new Date().toISOString(), Date.now() - 60_000]);
       await c.end();
       const after = await a.request('GET', '/api/cluster');
