@@ -4,7 +4,7 @@ import { ClusterResponse } from './schemas';
 
 /** `GET /api/cluster`: the kernels on this database whose heartbeat has not lapsed. */
 export function registerRoutes(http: HttpRouter, deps: { nodes: NodeRegistry; nodeId: string; transport: string }): void {
-  http.get('/api/cluster', { auth: 'admin', summary: 'Live kernels on this database (heartbeat within the lapse)', response: ClusterResponse, tags: ['kernel'] }, async () => ({
+  http.get('/api/cluster', { auth: 'admin', summary: 'Live kernels on this database (heartbeat within the lapse)', response: ClusterResponse }, async () => ({
     self: deps.nodeId,
     events: deps.transport,
     lapseMs: NODE_LAPSE_MS,

@@ -10,7 +10,7 @@ const isLoopback = (address: string | undefined) => !!address && /^(::1|(::ffff:
  * bearer token: the metrics token (`PLINTH_METRICS_TOKEN`), or an admin's.
  */
 export function registerRoutes(http: HttpRouter, deps: { metrics: KernelMetrics; auth: AuthService; token: string | undefined }): void {
-  http.get('/metrics', { auth: 'public', summary: 'Prometheus metrics (loopback, PLINTH_METRICS_TOKEN or an admin token)', tags: ['kernel'] }, async req => {
+  http.get('/metrics', { auth: 'public', summary: 'Prometheus metrics (loopback, PLINTH_METRICS_TOKEN or an admin token)' }, async req => {
     const local = isLoopback(req.node.req.socket.remoteAddress) && req.headers['x-forwarded-for'] === undefined;
     if (!local) {
       const bearer = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
