@@ -256,6 +256,22 @@ for (const transport of ['postgres', 'redis'] as const) {
       }
     });
 
+    test('a reload of the cluster plugin keeps this node listed and events crossing, once, through the new generation', async () => {
+      const before = (await b.request('GET', '/api/cluster')).body;
+      assert.equal((await b.request('POST', '/api/plugins/cluster/reload')).status, 200);
+      assert.equal((await b.request('GET', '/api/plugins/cluster')).body.generation, 2);
+      const after = (await a.request('GET', '/api/cluster')).body;
+      assert.ok(after.items.some((n: any) => n.id === before.self && n.url === b.baseUrl), 'the retired generation did not remove the row its successor took over');
+      const onB = await openWs(b.baseUrl, b.adminToken);
+      await a.events.publish('cluster.after-reload', { v: 1 });
+      await onB.wait(1);
+      const fromB = await b.events.publish('cluster.after-reload', { v: 2 });
+      assert.match(fromB.id, /^m\d+\.[a-z2-7]{8}$/, 'B still numbers transient events for the cluster');
+      await new Promise(r => setTimeout(r, 200));
+      assert.deepEqual(onB.events.map(e => e.payload.v), [1, 2]);
+      onB.ws.close();
+    });
+
     test('GET /api/cluster lists both live kernels; a lapsed heartbeat is dead to the others', async () => {
       const res = await a.request('GET', '/api/cluster');
       assert.equal(res.status, 200);
