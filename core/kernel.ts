@@ -10,6 +10,7 @@ import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import type { AuthChange } from './auth/auth-store';
 import { LoginThrottle } from './auth/login-throttle';
+import { registerAuthRoutes } from './auth/auth-routes';
 import { registerUserRoutes } from './auth/user-routes';
 import { kernelStats } from './kernel-stats';
 import { inServerSpan } from './http/server-span';
@@ -27,6 +28,7 @@ import { LogSink, createLogger } from './log';
 import { coreServiceFactories } from './plugins/core-services';
 import type { Generation } from './plugins/generation';
 import { PluginHost } from './plugins/plugin-host';
+import { registerPluginRoutes } from './plugins/plugin-routes';
 import { ServiceRegistry } from './plugins/service-registry';
 import { RegistryFile } from './plugins/registry-file';
 import { watchPlugins } from './plugins/watcher';
@@ -39,7 +41,7 @@ import { kernelMigrations } from './storage/kernel-schema';
 import { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
 
-export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/ws', '/api/runtime/surfaces', '/auth'];
+export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/ws', '/auth'];
 /**
  * Prefixes inside the kernel's claims that a plugin may claim: sign-in with an external
  * identity provider (plugins/oidc) lives beside the kernel's /auth routes, and creates the
@@ -173,7 +175,9 @@ export class Kernel {
     routeTable.setClaims('kernel', KERNEL_CLAIMS);
     routeTable.lend(KERNEL_LENT_CLAIMS);
     const configUpdate = new KernelConfigUpdate(s, this.host, this.tools, this.logs, dbSettings.dialect);
-    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configUpdate, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy, loginThrottle: new LoginThrottle(kernelDb) });
+    registerKernelRoutes(kernelRoutes, { tools: this.tools, routeTable, logs: this.logs, config: configUpdate, startedAt: this.startedAt });
+    registerPluginRoutes(kernelRoutes, { host: this.host, tools: this.tools });
+    registerAuthRoutes(kernelRoutes, { auth: this.auth, tickets, loginThrottle: new LoginThrottle(kernelDb), trustProxy: s.trustProxy });
     registerUserRoutes(kernelRoutes, this.auth);
     routeTable.setGroup('kernel', kernelRoutes);
 

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
-import { errors, reply, type AuthService, type HttpRouter } from 'plinth/sdk';
+import { errors, reply, type AuthService, type HttpRouter, type KernelStats } from 'plinth/sdk';
 import type { KernelMetrics } from './metrics';
+import { runtimeSurfaces } from './surfaces';
 
 const isLoopback = (address: string | undefined) => !!address && /^(::1|(::ffff:)?127\.)/.test(address);
 
@@ -9,7 +10,12 @@ const isLoopback = (address: string | undefined) => !!address && /^(::1|(::ffff:
  * `X-Forwarded-For`, so a local balancer's clients are not taken for local), else it needs a
  * bearer token: the metrics token (`PLINTH_METRICS_TOKEN`), or an admin's.
  */
-export function registerRoutes(http: HttpRouter, deps: { metrics: KernelMetrics; auth: AuthService; token: string | undefined }): void {
+export function registerRoutes(http: HttpRouter, deps: { metrics: KernelMetrics; stats: KernelStats; auth: AuthService; token: string | undefined }): void {
+  http.get('/api/runtime/surfaces', { auth: 'user', summary: 'Every way in (HTTP, WebSocket, channels, MCP, A2A, OpenAI/Anthropic APIs) and whether it is up' }, () => ({
+    items: runtimeSurfaces(deps.stats),
+    nextCursor: null,
+  }));
+
   http.get('/metrics', { auth: 'public', summary: 'Prometheus metrics (loopback, PLINTH_METRICS_TOKEN or an admin token)' }, async req => {
     const local = isLoopback(req.node.req.socket.remoteAddress) && req.headers['x-forwarded-for'] === undefined;
     if (!local) {
