@@ -33,7 +33,7 @@ import { ServiceRegistry } from './plugins/service-registry';
 import { RegistryFile } from './plugins/registry-file';
 import { watchPlugins } from './plugins/watcher';
 import { Admission } from './http/admission';
-import { EgressPolicy, parseEgressAllow, type EgressLookup } from './egress';
+import { EgressPolicy, parseEgressAllow, type EgressLookup } from './egress/egress-policy';
 import { KernelSandbox, defaultHidden } from './sandbox/kernel-sandbox';
 import { isLoopback, type KernelSettings } from './process-settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from './storage/database';

@@ -31,7 +31,7 @@ export interface KernelSettings {
   /**
    * Egress allowlist (`PLINTH_EGRESS_ALLOW`, comma-separated; else `egressAllow` saved by `PUT
    * /api/config`): hosts, `*.domain`, host:port, IPs, ip:port, CIDRs that outbound requests made for
-   * users may reach although they are loopback, private or link-local (see core/egress.ts).
+   * users may reach although they are loopback, private or link-local (see core/egress/).
    */
   egressAllow: string[];
   /** bubblewrap for the process sandbox (`PLINTH_SANDBOX_BWRAP`); default: `bwrap` on PATH. */
