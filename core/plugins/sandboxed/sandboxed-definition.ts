@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { PLUGIN_MARKER, PlinthError, type Disposer, type PluginContext, type PluginDefinition, type RouteRequest, type SandboxService, type SqlRunner, type User } from '../../../sdk';
 import type { PluginFaults } from '../../faults';
 import type { PluginManifest } from '../manifest';
-import { PluginProcess, SANDBOX_DEFAULTS, bundleDirOf } from './plugin-process';
+import { bundleDirOf } from './plugin-bundle';
+import { PluginProcess, SANDBOX_DEFAULTS } from './plugin-process';
 import { SqlGuard } from './sql-guard';
 import { checkDeclaredDependencies } from '../generation-loader';
 
