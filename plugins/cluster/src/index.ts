@@ -38,7 +38,7 @@ export default definePlugin<{}, Config>({
     onDispose(() => nodes.stop());
     // Plugins are set up before the server listens: the row gets its URL once it does (or now, on a reload).
     if (listening()) nodes.recordUrl();
-    else events.subscribe('kernel.listening', () => nodes.recordUrl());
+    else events.subscribe<{ nodeId: string }>('kernel.listening', e => { if (e.payload.nodeId === nodeId) nodes.recordUrl(); });
 
     registerRoutes(http, { nodes, nodeId, transport: link.transport });
     provide(clusterLinkRef, link);
