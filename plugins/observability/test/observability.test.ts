@@ -59,6 +59,25 @@ describe('GET /metrics', () => {
   });
 });
 
+describe('the kernel\'s request observer', () => {
+  let k: TestKernel;
+  before(async () => { k = await createTestKernel({ plugins: [{ path: OBSERVABILITY }] }); });
+  after(() => k.stop());
+
+  test('a disabled plugin observes nothing and serves no /metrics; enabled again, its new generation counts from there', async () => {
+    assert.equal((await k.request('PUT', '/api/plugins/observability/toggle', { body: { enabled: false } })).status, 200);
+    const gone = await k.request('GET', '/metrics', { token: null });
+    assert.equal(gone.status, 404);
+    assert.equal(gone.body.error.code, 'PLINTH_ERR_NOT_FOUND');
+    assert.equal((await k.request('GET', '/api/health')).status, 200, 'requests are served without an observer');
+    assert.equal((await k.request('PUT', '/api/plugins/observability/toggle', { body: { enabled: true } })).status, 200);
+    await k.request('GET', '/api/tools');
+    const text: string = (await k.request('GET', '/metrics', { token: null })).text;
+    assert.match(text, /plinth_http_requests_total\{method="GET",route="\/api\/tools",status="200"[^}]*\} 1/);
+    assert.doesNotMatch(text, /route="\/api\/health"/, 'the request made while disabled was not observed');
+  });
+});
+
 describe('OpenTelemetry traces', () => {
   let k: TestKernel;
   const exporter = new InMemorySpanExporter();
