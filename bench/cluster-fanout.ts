@@ -4,6 +4,7 @@
  * publish on A to arrival at the client on B. Goal: p99 < 50 ms. Needs PLINTH_TEST_POSTGRES_URL
  * (and, for the Redis figure, Redis on 127.0.0.1:6379).
  */
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createTestKernel } from 'plinth/testing';
 import { log, percentile, round } from './_lib';
@@ -11,9 +12,10 @@ import { log, percentile, round } from './_lib';
 const N = 400;
 
 async function measure(transport: 'postgres' | 'redis', persist: boolean) {
-  const settings = transport === 'redis' ? { redisUrl: process.env.PLINTH_REDIS_URL ?? 'redis://127.0.0.1:6379' } : {};
-  const a = await createTestKernel({ database: 'postgres', settings: { ...settings, logLevel: 'warn' } });
-  const b = await createTestKernel({ databaseUrl: a.databaseUrl, settings: { ...settings, adminToken: a.adminToken, logLevel: 'warn' } });
+  const config = transport === 'redis' ? { redisUrl: process.env.PLINTH_REDIS_URL ?? 'redis://127.0.0.1:6379' } : {};
+  const plugins = [{ path: join(__dirname, '..', 'plugins', 'cluster'), config }];
+  const a = await createTestKernel({ plugins, database: 'postgres', settings: { logLevel: 'warn' } });
+  const b = await createTestKernel({ plugins, databaseUrl: a.databaseUrl, settings: { adminToken: a.adminToken, logLevel: 'warn' } });
   const sent = new Map<number, number>();
   const lat: number[] = [];
   try {

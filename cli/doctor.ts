@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import semver from 'semver';
 import type { DoctorCheckResult } from '../sdk';
 import { readManifest } from '../core/plugins/manifest';
-import { sandboxCheck } from '../core/sandbox/doctor-check';
+import { sandboxCheck } from './sandbox-check';
 import { RegistryFile, type RegistryEntry } from '../core/plugins/registry-file';
 import type { KernelSettings } from '../core/process-settings';
 import { databaseSettings, openDataSource } from '../core/storage/database';

@@ -1,5 +1,4 @@
-import type { Disposer, EventBus, Logger, PlinthEvent, PublishOptions, SqlRunner } from '../sdk';
-import type { ClusterEventRelay } from './cluster/event-relay';
+import type { ClusterLink, Disposer, EventBus, Logger, PlinthEvent, PublishOptions, SqlRunner } from '../sdk';
 
 type Handler = (event: PlinthEvent<any>) => void | Promise<void>;
 
@@ -16,15 +15,18 @@ export function topicMatches(pattern: string, topic: string): boolean {
 export class KernelEventBus implements EventBus {
   private readonly handlers = new Map<string, Set<Handler>>();
   private seq = 0;
-  /** On PostgreSQL: carries events to and from the other kernels (core/cluster/event-relay.ts). */
-  private relay: ClusterEventRelay | undefined;
+  /** Carries events to and from the other kernels on one database, when a plugin links them (plugins/cluster). */
+  cluster: ClusterLink | undefined;
   /** Read by /metrics: published here (by the topic's first segment), received from other kernels, handed to subscribers. */
   readonly stats = { publishedBySource: new Map<string, number>(), received: 0, delivered: 0 };
 
   constructor(private readonly db: SqlRunner, private readonly log: Logger) {}
 
-  attachRelay(relay: ClusterEventRelay): void {
-    this.relay = relay;
+  /** Takes a cluster link into use (or none): the previous one stops handing this bus events. */
+  useCluster(link: ClusterLink | undefined): void {
+    this.cluster?.receive(undefined);
+    this.cluster = link;
+    link?.receive(event => this.deliverRemote(event));
   }
 
   async publish<T>(topic: string, payload: T, options: PublishOptions = {}): Promise<PlinthEvent<T>> {
@@ -39,14 +41,14 @@ export class KernelEventBus implements EventBus {
       );
       id = String(rows[0].id);
     } else {
-      id = this.relay ? this.relay.transientId(++this.seq) : `m${++this.seq}`;
+      id = this.cluster ? this.cluster.transientId(++this.seq) : `m${++this.seq}`;
     }
     const event: PlinthEvent<T> = { id, topic, payload, owner, audience, time };
     const first = topic.slice(0, Math.max(0, topic.indexOf('.'))) || topic;
     const source = this.stats.publishedBySource.has(first) || this.stats.publishedBySource.size < 100 ? first : 'other';
     this.stats.publishedBySource.set(source, (this.stats.publishedBySource.get(source) ?? 0) + 1);
     this.dispatch(event);
-    this.relay?.published(event, !!options.persist);
+    this.cluster?.published(event, !!options.persist);
     return event;
   }
 

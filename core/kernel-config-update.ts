@@ -5,7 +5,7 @@ import type { PluginHost } from './plugins/plugin-host';
 import type { LogSink } from './log';
 import type { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
-import { parseEgressAllow } from './egress';
+import { parseEgressAllow } from './egress/egress-policy';
 import { errors } from '../sdk';
 
 const RESTART_KEYS = ['host', 'port', 'bodyLimit', 'drainTimeoutMs', 'setupTimeoutMs'] as const;

@@ -5,16 +5,15 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, egressRef, originAllowed, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory, type Timers } from '../sdk';
+import { PlinthError, clusterLinkRef, egressRef, kernelStatsRef, newId, originAllowed, requestObserverRef, sandboxRef, toolPolicyRef, type ClusterLink, type RequestObserver, type ToolPolicyService, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import type { AuthChange } from './auth/auth-store';
 import { LoginThrottle } from './auth/login-throttle';
+import { registerAuthRoutes } from './auth/auth-routes';
 import { registerUserRoutes } from './auth/user-routes';
-import { startCluster, type KernelCluster } from './cluster/cluster';
-import { KernelMetrics } from './observability/metrics';
-import { registerMetricsRoute } from './observability/metrics-route';
-import { inServerSpan, startTracing } from './observability/tracing';
+import { kernelStats } from './kernel-stats';
+import { inServerSpan } from './http/server-span';
 import { PluginFaults } from './faults';
 import { writeError } from './http/error-writer';
 import { RouteGroup, type RouteEnv } from './http/routes';
@@ -29,11 +28,12 @@ import { LogSink, createLogger } from './log';
 import { coreServiceFactories } from './plugins/core-services';
 import type { Generation } from './plugins/generation';
 import { PluginHost } from './plugins/plugin-host';
+import { registerPluginRoutes } from './plugins/plugin-routes';
 import { ServiceRegistry } from './plugins/service-registry';
 import { RegistryFile } from './plugins/registry-file';
 import { watchPlugins } from './plugins/watcher';
 import { Admission } from './http/admission';
-import { EgressPolicy, parseEgressAllow, type EgressLookup } from './egress';
+import { EgressPolicy, parseEgressAllow, type EgressLookup } from './egress/egress-policy';
 import { KernelSandbox, defaultHidden } from './sandbox/kernel-sandbox';
 import { isLoopback, type KernelSettings } from './process-settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from './storage/database';
@@ -41,7 +41,7 @@ import { kernelMigrations } from './storage/kernel-schema';
 import { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
 
-export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/cluster', '/metrics', '/api/ws', '/api/runtime/surfaces', '/auth'];
+export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/ws', '/auth'];
 /**
  * Prefixes inside the kernel's claims that a plugin may claim: sign-in with an external
  * identity provider (plugins/oidc) lives beside the kernel's /auth routes, and creates the
@@ -52,8 +52,6 @@ export const KERNEL_LENT_CLAIMS = ['/auth/google', '/auth/google-enabled'];
 export interface KernelOptions {
   settings: KernelSettings;
   clock?: Clock;
-  /** The kernel's own timers (node heartbeat); default: the process's, unref'd. */
-  timers?: Timers;
   /** Services that exist before any plugin starts, by ref id (the test kernel's mocks); root-scoped. */
   presetServices?: Record<string, unknown>;
   /** Factories that replace the kernel's (or add services), by ref, in either scope. */
@@ -82,8 +80,10 @@ export class Kernel {
   tools!: KernelToolRegistry;
   faults!: PluginFaults;
   sandbox!: KernelSandbox;
-  cluster!: KernelCluster;
-  metrics!: KernelMetrics;
+  /** This process among the kernels on one database (plugins/cluster records it; `X-Plinth-Node` names it). */
+  readonly nodeId = newId('node');
+  /** Told as each request ends, when a plugin implements `core.requestObserver` (plugins/observability). */
+  private requestObserver: RequestObserver | undefined;
   generatedAdminTokenFile: string | undefined;
   private server: Server | undefined;
   private wsServer: { clients: Set<{ close(code: number, reason: string): void; terminate(): void }> } | undefined;
@@ -127,11 +127,11 @@ export class Kernel {
     this.faults.install();
     this.closers.push(() => this.faults.uninstall());
     const clock = this.options.clock ?? { now: () => Date.now() };
-    this.cluster = await startCluster({
-      settings: s, db: kernelDb, bus: this.bus, log: this.log, clock, timers: this.options.timers,
-      url: () => (this.server?.listening ? this.baseUrl : null),
+    // Per-user connection caps count the other kernels' connections through the cluster link, if any.
+    const capLink = (kind: 'sse' | 'ws') => ({
+      elsewhere: (userId: string) => this.bus.cluster?.connectionsElsewhere(kind, userId) ?? 0,
+      changed: (userId: string, n: number) => this.bus.cluster?.connectionsChanged(kind, userId, n),
     });
-    this.closers.unshift(() => this.cluster.stop());
     const routeTable = new RouteTable();
     const wsTable = new WsTable();
     const tickets = new WsTickets(clock);
@@ -140,10 +140,10 @@ export class Kernel {
       bodyLimit: s.bodyLimit,
       onSseOpen: st => this.sseStreams.add(st),
       onSseClose: st => this.sseStreams.delete(st),
-      ssePerUser: new PerUserCap('SSE streams', () => this.settings.maxSsePerUser, this.cluster.capLink('sse')),
+      ssePerUser: new PerUserCap('SSE streams', () => this.settings.maxSsePerUser, capLink('sse')),
       runAs: (owner, fn) => this.faults.run(owner, fn),
     };
-    const kernelInfo: KernelInfo = { version: KERNEL_VERSION, dataDir: s.dataDir, baseUrl: () => this.baseUrl, dialect: dbSettings.dialect };
+    const kernelInfo: KernelInfo = { version: KERNEL_VERSION, dataDir: s.dataDir, baseUrl: () => this.baseUrl, dialect: dbSettings.dialect, nodeId: this.nodeId };
 
     parseEgressAllow(s.egressAllow); // a bad entry stops the start with its reason, not the first request
     const egress = new EgressPolicy({ allow: () => this.settings.egressAllow, lookup: this.options.egressLookup });
@@ -157,9 +157,14 @@ export class Kernel {
       ...coreServiceFactories({ kernel: kernelInfo, clock, auth: this.auth, bus: this.bus, tools: this.tools, database: dbSettings, toolPolicy: (): ToolPolicyService | undefined => services.implementation(toolPolicyRef.id) }),
       { service: egressRef, scope: 'root' as const, factory: () => egress },
       { service: sandboxRef, scope: 'root' as const, factory: () => this.sandbox },
+      { service: kernelStatsRef, scope: 'root' as const, factory: () => kernelStats(this.bus, () => this.host.plugins.values(), kernelDs) },
       ...Object.entries(this.options.presetServices ?? {}).map(([id, impl]) => ({ service: { id }, scope: 'root' as const, factory: () => impl })),
       ...(this.options.serviceFactories ?? []),
-    ]);
+    ], (id, impl) => {
+      // Kernel-owned services that plugins implement and the kernel calls on hot paths: held, not looked up.
+      if (id === clusterLinkRef.id) this.bus.useCluster(impl as ClusterLink | undefined);
+      if (id === requestObserverRef.id) this.requestObserver = impl as RequestObserver | undefined;
+    });
     this.host = new PluginHost({
       registry: new RegistryFile(s.registryPath), services, routeTable, wsTable, tools: this.tools, routeEnv, bus: this.bus,
       logSink: this.logs, log: this.log, dataDir: s.dataDir, drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs,
@@ -170,18 +175,16 @@ export class Kernel {
     routeTable.setClaims('kernel', KERNEL_CLAIMS);
     routeTable.lend(KERNEL_LENT_CLAIMS);
     const configUpdate = new KernelConfigUpdate(s, this.host, this.tools, this.logs, dbSettings.dialect);
-    registerKernelRoutes(kernelRoutes, { host: this.host, tools: this.tools, routeTable, auth: this.auth, tickets, logs: this.logs, config: configUpdate, startedAt: this.startedAt, dialect: dbSettings.dialect, trustProxy: s.trustProxy, loginThrottle: new LoginThrottle(kernelDb) });
+    registerKernelRoutes(kernelRoutes, { tools: this.tools, routeTable, logs: this.logs, config: configUpdate, startedAt: this.startedAt });
+    registerPluginRoutes(kernelRoutes, { host: this.host, tools: this.tools });
+    registerAuthRoutes(kernelRoutes, { auth: this.auth, tickets, loginThrottle: new LoginThrottle(kernelDb), trustProxy: s.trustProxy });
     registerUserRoutes(kernelRoutes, this.auth);
-    this.cluster.registerRoutes(kernelRoutes);
-    this.metrics = new KernelMetrics({ bus: this.bus, plugins: () => this.host?.plugins.values() ?? [], dataSource: kernelDs, nodeId: this.cluster.nodeId });
-    registerMetricsRoute(kernelRoutes, { metrics: this.metrics, auth: this.auth, token: s.metricsToken });
-    this.closers.push(startTracing(this.log));
     routeTable.setGroup('kernel', kernelRoutes);
 
     const admission = new Admission(s);
     const app = websockify(new Koa(), {
       verifyClient: verifyUpgrade({
-        auth: this.auth, tickets, table: wsTable, bus: this.bus, perUser: new PerUserCap('WebSockets', () => this.settings.maxWsPerUser, this.cluster.capLink('ws')),
+        auth: this.auth, tickets, table: wsTable, bus: this.bus, perUser: new PerUserCap('WebSockets', () => this.settings.maxWsPerUser, capLink('ws')),
         allowedOrigin: (origin, host) => originAllowed(origin, host, isLoopback),
         admitted: (remote, host) => admission.check(remote, host) === undefined,
       }) as any,
@@ -194,13 +197,14 @@ export class Kernel {
       throw new PlinthError(404, 'PLINTH_ERR_NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
     };
     app.use(ctx => inServerSpan(`HTTP ${ctx.method}`, ctx.headers, async span => {
-      const started = performance.now();
+      const observer = this.requestObserver;
+      const started = observer ? performance.now() : 0;
       try {
         const refused = admission.check(ctx.req.socket.remoteAddress, ctx.get('host'));
         if (refused) throw refused;
         ctx.set('x-content-type-options', 'nosniff');
         // Which kernel answered, for operators behind a balancer (and the cluster tests).
-        ctx.set('x-plinth-node', this.cluster.nodeId);
+        ctx.set('x-plinth-node', this.nodeId);
         await routeTable.dispatch(ctx, () => notFound(ctx));
       } catch (err) {
         writeError(ctx, err, this.log);
@@ -209,7 +213,7 @@ export class Kernel {
       const route: string = ctx.state.route ?? 'unmatched';
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
       span.setAttributes({ 'http.request.method': ctx.method, 'http.route': route, 'http.response.status_code': status });
-      this.metrics.observe(ctx.method, route, status, (performance.now() - started) / 1000);
+      observer?.requestEnded(ctx.method, route, status, (performance.now() - started) / 1000);
     }));
     app.ws.use(wsDispatch({ table: wsTable, bus: this.bus, log: this.log, faults: this.faults }) as any);
 
@@ -220,7 +224,8 @@ export class Kernel {
       this.server.once('error', reject);
     });
     this.wsServer = (app.ws as any).server;
-    await this.cluster.listening();
+    // Plugins were set up before the server listened; some record the URL (plugins/cluster).
+    await this.bus.publish('kernel.listening', { url: this.baseUrl, nodeId: this.nodeId }, { audience: 'internal' });
     this.server!.keepAliveTimeout = 5000;
     if (s.watch) {
       const watcher = await watchPlugins(this.host, this.log);

@@ -13,12 +13,6 @@ export interface KernelSettings {
   registryPath: string;
   adminToken: string | undefined;
   databaseUrl: string | undefined;
-  /** Redis for signalling events between kernels instead of PostgreSQL NOTIFY (`PLINTH_REDIS_URL`). */
-  redisUrl?: string;
-  /** A bearer token for Prometheus scrapes of `/metrics` from off this machine (`PLINTH_METRICS_TOKEN`). */
-  metricsToken?: string;
-  /** The URL other kernels reach this one at (`PLINTH_NODE_URL`); default: the address it listens on. */
-  nodeUrl?: string;
   watch: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Also write log lines to stdout (the ring buffer always has them). */
@@ -37,7 +31,7 @@ export interface KernelSettings {
   /**
    * Egress allowlist (`PLINTH_EGRESS_ALLOW`, comma-separated; else `egressAllow` saved by `PUT
    * /api/config`): hosts, `*.domain`, host:port, IPs, ip:port, CIDRs that outbound requests made for
-   * users may reach although they are loopback, private or link-local (see core/egress.ts).
+   * users may reach although they are loopback, private or link-local (see core/egress/).
    */
   egressAllow: string[];
   /** bubblewrap for the process sandbox (`PLINTH_SANDBOX_BWRAP`); default: `bwrap` on PATH. */
@@ -70,9 +64,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proc
     registryPath: env.PLINTH_REGISTRY ? abs(env.PLINTH_REGISTRY) : defaultRegistryPath(cwd, abs(env.PLINTH_DATA_DIR || './data')),
     adminToken: env.PLINTH_ADMIN_TOKEN || undefined,
     databaseUrl: env.PLINTH_DATABASE_URL || undefined,
-    redisUrl: env.PLINTH_REDIS_URL || undefined,
-    nodeUrl: env.PLINTH_NODE_URL || undefined,
-    metricsToken: env.PLINTH_METRICS_TOKEN || undefined,
     watch: env.PLINTH_WATCH !== '0' && env.PLINTH_WATCH !== 'false',
     logLevel: level,
     logToStdout: env.PLINTH_LOG_STDOUT !== '0',

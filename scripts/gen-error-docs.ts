@@ -66,7 +66,7 @@ export function renderErrorDocs(entries: MergedEntry[]): string {
 }
 
 /** Every `PLINTH_ERR_*` code named in the sources under these folders (tests included), with a file naming each. */
-export function codesUsed(dirs = ['core', 'sdk', 'cli', ...PLUGIN_TOPS]): Map<string, string> {
+export function codesUsed(dirs = ['core', 'runtime', 'sdk', 'cli', ...PLUGIN_TOPS]): Map<string, string> {
   const used = new Map<string, string>();
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// `npm pack` / `npm publish` (prepack): compiles the kernel, the SDK, plinth/testing and the CLI to
+// `npm pack` / `npm publish` (prepack): compiles the kernel, the sandboxed plugins' child runtime, the SDK, plinth/testing and the CLI to
 // CommonJS in dist/ (esbuild, file by file, no bundling: plugins and the kernel must share one
 // `plinth/sdk` module), emits their type declarations with tsc, and builds the first-party
 // plugins' assets (the dashboard's web bundle). First-party plugins ship as TypeScript and load
@@ -22,7 +22,7 @@ function walk(dir) {
     else if (/\.tsx?$/.test(name) && !name.endsWith('.d.ts') && !name.endsWith('.test.ts')) entryPoints.push(relative(root, p));
   }
 }
-for (const d of ['core', 'sdk', 'testing', 'cli']) walk(join(root, d));
+for (const d of ['core', 'runtime', 'sdk', 'testing', 'cli']) walk(join(root, d));
 
 esbuild.buildSync({
   entryPoints, outdir: dist, outbase: root, absWorkingDir: root,
@@ -32,7 +32,7 @@ esbuild.buildSync({
 
 // A relative import that leaves the compiled folders (testing's fixtures use a first-party
 // plugin's contract) points from dist/ at the shipped TypeScript: one level further up.
-const compiled = ['core', 'sdk', 'testing', 'cli'].map(d => join(root, d) + sep);
+const compiled = ['core', 'runtime', 'sdk', 'testing', 'cli'].map(d => join(root, d) + sep);
 for (const entry of entryPoints) {
   const out = join(dist, entry.replace(/\.tsx?$/, '.js'));
   const code = readFileSync(out, 'utf8');

@@ -16,3 +16,4 @@ export * from './graph';
 export * from './secret-box';
 export * from './tracing';
 export * from './token-scopes';
+export * from './kernel-seams';

@@ -83,6 +83,12 @@ export interface SqlRunner {
 export interface PluginDatabase extends SqlRunner {
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only (absent on SQLite): `LISTEN` on `table(channel)` on a connection of its own,
+   * reopened if lost, closed with the plugin generation. Notify with a query:
+   * `SELECT pg_notify(?, ?)` with `[db.table(channel), payload]` (payloads under 8000 bytes).
+   */
+  listen?(channel: string, onMessage: (payload: string) => void): Promise<Disposer>;
 }
 
 export interface StorageService {
@@ -157,6 +163,8 @@ export interface KernelInfo {
   /** `http://host:port` once listening. */
   baseUrl(): string;
   dialect: Dialect;
+  /** This kernel process among several on one database (`node_…`; answered in `X-Plinth-Node`). */
+  nodeId: string;
 }
 
 export interface PluginContext<C = Record<string, unknown>> {

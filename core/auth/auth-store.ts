@@ -229,7 +229,10 @@ export class AuthStore implements AuthService {
       const rows = await this.db.query(`SELECT id FROM ${this.tokens} WHERE token_hash = ?`, [hash]);
       if (!rows.length) {
         await this.db.query(`DELETE FROM ${this.tokens} WHERE name = 'env-admin'`);
-        await this.insertToken(admin.id, 'api', 'env-admin', undefined, configuredToken);
+        await this.insertToken(admin.id, 'api', 'env-admin', undefined, configuredToken).catch(async err => {
+          // Kernels starting together on one database with the same token: another one stored it first.
+          if (!(await this.db.query(`SELECT id FROM ${this.tokens} WHERE token_hash = ?`, [hash])).length) throw err;
+        });
       }
       return { admin };
     }

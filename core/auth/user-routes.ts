@@ -1,4 +1,4 @@
-import { errors, type RouteHandler, type RouteOptions } from '../../sdk';
+import { SCOPE_NAME, errors, reply, type RouteHandler, type RouteOptions } from '../../sdk';
 import type { Method, RouteGroup } from '../http/routes';
 import type { AuthStore } from './auth-store';
 
@@ -10,6 +10,25 @@ const userId = { type: 'object', properties: { id: { type: 'string', pattern: '^
  */
 export function registerUserRoutes(group: RouteGroup, auth: AuthStore): void {
   const route = (method: Method, path: string, options: RouteOptions, handler: RouteHandler) => group.add({ method, path, options: { tags: ['kernel'], ...options }, handler });
+  route('GET', '/api/users', { auth: 'admin', summary: 'Users, with their role and disabled flag' }, async () => ({ items: await auth.userRecords() }));
+  route('POST', '/api/users', {
+    auth: 'admin',
+    body: { type: 'object', required: ['email'], additionalProperties: false, properties: {
+      email: { type: 'string', format: 'email', maxLength: 320 }, password: { type: 'string', minLength: 8, maxLength: 1024 },
+      name: { type: 'string', maxLength: 200 }, role: { enum: ['admin', 'user'], default: 'user' },
+    } },
+  }, async req => reply(201, { user: await auth.createUser(req.body) }));
+  route('POST', '/api/users/:id/tokens', {
+    auth: 'user', summary: 'Create an API token (yourself, or anyone as admin); with scopes it is let in only where a route declares one of them',
+    body: { type: 'object', additionalProperties: false, properties: {
+      name: { type: 'string', maxLength: 200 }, expiresInDays: { type: 'integer', minimum: 1, maximum: 3650 },
+      scopes: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: { type: 'string', pattern: SCOPE_NAME.source } },
+    } },
+  }, async req => {
+    if (req.user!.role !== 'admin' && req.user!.id !== req.params.id) throw errors.notFound(`user ${req.params.id}`);
+    const t = await auth.createToken(req.params.id, { name: req.body.name, scopes: req.body.scopes, expiresInMs: req.body.expiresInDays ? req.body.expiresInDays * 86_400_000 : undefined });
+    return reply(201, t);
+  });
   route('PATCH', '/api/users/:id', {
     auth: 'admin', params: userId,
     summary: 'Change a user\'s role, name or disabled flag. A disabled user\'s tokens are refused on every kernel within a second and it cannot sign in; '

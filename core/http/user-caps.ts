@@ -8,7 +8,7 @@ export class PerUserCap {
   private readonly open = new Map<string, number>();
 
   /**
-   * `cluster`: the connections the user holds on other kernels (core/cluster/connection-ledger.ts),
+   * `cluster`: the connections the user holds on other kernels (through the cluster link, plugins/cluster),
    * and where this kernel's counts are recorded for them.
    */
   constructor(private readonly what: string, private readonly max: () => number, private readonly cluster?: {

@@ -6,6 +6,7 @@ import {
 import type { KernelEventBus } from '../events';
 import type { Method } from '../http/routes';
 import { openDataSource, pluginDatabase, pluginView, runMigrations, type DatabaseSettings } from '../storage/database';
+import { listen } from '../storage/pg-listener';
 import { pluginToolRegistry, type KernelToolRegistry } from '../tools';
 import { KernelToolPolicy } from '../tool-policy';
 import { kernelValidator } from '../validation';
@@ -101,7 +102,9 @@ function storageService(gen: Generation, database: DatabaseSettings): StorageSer
       const db = pluginDatabase(ds, database.dialect, gen.pluginId);
       const applied = await runMigrations(db, gen.pluginId, options.migrations ?? []);
       if (applied.length) gen.log.info('migrations applied', { migrations: applied });
-      return pluginView(db);
+      const view = pluginView(db);
+      if (database.dialect === 'postgres') view.listen = async (channel, onMessage) => gen.own(await listen(database.location, db.table(channel), onMessage, gen.log));
+      return view;
     },
   };
 }

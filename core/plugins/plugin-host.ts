@@ -20,7 +20,7 @@ import type { RegistryFile } from './registry-file';
 import { ReloadTransaction } from './reload-transaction';
 import type { ServiceRegistry } from './service-registry';
 import { CrashHistory } from './sandboxed/sandboxed-definition';
-import { bundleInputs } from './sandboxed/plugin-process';
+import { bundleInputs } from './sandboxed/plugin-bundle';
 
 export type { PluginState, PluginStatus } from './plugin-states';
 

@@ -6,7 +6,7 @@ import type { GenerationLoader, LoadedPlugin } from './generation-loader';
 import { grantRefusal } from './grants';
 import { readManifest, validatePluginConfig, type PluginManifest } from './manifest';
 import { loadedContentHash, purgeModulesUnder } from './module-loader';
-import { bundleInputs } from './sandboxed/plugin-process';
+import { bundleInputs } from './sandboxed/plugin-bundle';
 import { toPlinthError, type PluginState, type PluginStates } from './plugin-states';
 
 export interface TransactionEnv {

@@ -1,8 +1,8 @@
 import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
-import { toolPolicyRef, type PluginScope } from '../../sdk';
+import { clusterLinkRef, requestObserverRef, toolPolicyRef, type PluginScope } from '../../sdk';
 
 /** Kernel-owned services a plugin may implement, when its manifest names them under `contributes.services`. */
-export const PLUGIN_IMPLEMENTED_SERVICES: ReadonlySet<string> = new Set([toolPolicyRef.id]);
+export const PLUGIN_IMPLEMENTED_SERVICES: ReadonlySet<string> = new Set([toolPolicyRef.id, clusterLinkRef.id, requestObserverRef.id]);
 const IMPLEMENTER = 'plinth.implementer';
 
 /** A service factory as the kernel holds it; the SDK's `ServiceFactory` is one of these. */
@@ -30,8 +30,11 @@ export function providerOf(refId: string): string {
 export class ServiceRegistry<G extends PluginScope = PluginScope> {
   private readonly pluginScoped: Array<Extract<HostServiceFactory<G>, { scope: 'plugin' }>> = [];
 
-  /** Later factories replace earlier ones for the same ref, whatever their scope. */
-  constructor(private readonly root: DependencyContainer, factories: HostServiceFactory<G>[]) {
+  /**
+   * Later factories replace earlier ones for the same ref, whatever their scope. `implemented` hears
+   * when a kernel-owned service gets an implementation, or loses it (undefined).
+   */
+  constructor(private readonly root: DependencyContainer, factories: HostServiceFactory<G>[], private readonly implemented?: (id: string, impl: unknown) => void) {
     const byId = new Map(factories.map(f => [f.service.id, f] as const));
     for (const f of byId.values()) {
       if (f.scope === 'plugin') this.pluginScoped.push(f);
@@ -58,13 +61,18 @@ export class ServiceRegistry<G extends PluginScope = PluginScope> {
         const holder = this.providerContainer(ref.id);
         holder.register(ref.id, { useValue: impl });
         holder.register(IMPLEMENTER, { useValue: pluginId });
+        this.implemented?.(ref.id, impl);
       }
     }
   }
 
   uninstall(pluginId: string): void {
     this.providerContainer(pluginId).reset();
-    for (const id of PLUGIN_IMPLEMENTED_SERVICES) if (this.implementer(id) === pluginId) this.providerContainer(id).reset();
+    for (const id of PLUGIN_IMPLEMENTED_SERVICES) {
+      if (this.implementer(id) !== pluginId) continue;
+      this.providerContainer(id).reset();
+      this.implemented?.(id, undefined);
+    }
   }
 
   /** What the plugin implementing a kernel-owned service (the tool policy) provides, if one does. */

@@ -24,19 +24,9 @@ export const kernelMigrations: Migration[] = [
     },
   },
   {
-    // Several kernels on one database: each records itself (heartbeat); transient events too
-    // large for a NOTIFY payload wait in event_relay for the other kernels to read.
+    // Created the cluster's tables here until they moved to plugins/cluster (see 005).
     name: '003-cluster',
-    async up(db) {
-      await db.query(`CREATE TABLE ${db.table('nodes')} (
-        id VARCHAR(60) PRIMARY KEY, url VARCHAR(300), version VARCHAR(40) NOT NULL,
-        started_at VARCHAR(40) NOT NULL, heartbeat_at BIGINT NOT NULL)`);
-      await db.query(`CREATE TABLE ${db.table('user_connections')} (
-        node_id VARCHAR(60) NOT NULL, kind VARCHAR(20) NOT NULL, user_id VARCHAR(40) NOT NULL, n INTEGER NOT NULL,
-        PRIMARY KEY (node_id, kind, user_id))`);
-      await db.query(`CREATE TABLE ${db.table('event_relay')} (
-        id ${serialKey(db.dialect)}, event TEXT NOT NULL, created_at BIGINT NOT NULL)`);
-    },
+    async up() {},
   },
   {
     // Admins disable a user (PATCH /api/users/:id) without deleting what it owns; failed logins
@@ -54,6 +44,14 @@ export const kernelMigrations: Migration[] = [
     name: '005-token-scopes',
     async up(db) {
       await db.query(`ALTER TABLE ${db.table('tokens')} ADD COLUMN scopes VARCHAR(1000)`);
+    },
+  },
+  {
+    // The cluster's tables belong to plugins/cluster now (cluster_*); what they held is transient
+    // (heartbeats, connection counts, relayed events), so nothing moves.
+    name: '006-cluster-moved',
+    async up(db) {
+      for (const t of ['nodes', 'user_connections', 'event_relay']) await db.query(`DROP TABLE IF EXISTS ${db.table(t)}`);
     },
   },
 ];

@@ -35,7 +35,7 @@ export interface KernelCluster {
 
 /**
  * Kernel processes (`node bin/plinth.js start`) on one fresh PostgreSQL database behind nginx
- * with deploy/nginx.conf (round-robin, no stickiness). `plugins(i)` is kernel i's registry.
+ * with deploy/nginx.conf (round-robin, no stickiness). `plugins(i)` is kernel i's registry, after the cluster plugin.
  */
 export async function startKernelCluster(options: {
   postgresUrl: string; size?: number; plugins(i: number): Array<{ id: string; path: string; config?: Record<string, unknown> }>; env?: Record<string, string>;
@@ -48,7 +48,9 @@ export async function startKernelCluster(options: {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-cluster-'));
   const envFor = (i: number) => {
     const registry = join(dir, `registry-${i}.json`);
-    if (!existsSync(registry)) writeFileSync(registry, JSON.stringify({ plugins: options.plugins(i).map(p => ({ enabled: true, config: {}, ...p })) }));
+    // Every kernel of a cluster runs the cluster plugin (the event relay, nodes, /api/cluster).
+    const plugins = [{ id: 'cluster', path: join(ROOT, 'plugins', 'cluster') }, ...options.plugins(i)];
+    if (!existsSync(registry)) writeFileSync(registry, JSON.stringify({ plugins: plugins.map(p => ({ enabled: true, config: {}, ...p })) }));
     return {
       PLINTH_DATABASE_URL: db.databaseUrl, PLINTH_PORT: String(ports[i]), PLINTH_ADMIN_TOKEN: adminToken,
       PLINTH_DATA_DIR: join(dir, `data-${i}`), PLINTH_REGISTRY: registry, PLINTH_TRUST_PROXY: '127.0.0.1', ...options.env,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EgressPolicy, classifyAddress, parseEgressAllow } from '../../core/egress';
+import { EgressPolicy, classifyAddress, parseEgressAllow } from '../../core/egress/egress-policy';
 
 test('addresses are classified after ipaddr.js, IPv4-mapped and IPv4-compatible IPv6 as what they carry', () => {
   const cases: Record<string, string> = {

@@ -13,6 +13,7 @@ const ROOT = join(__dirname, '..', '..');
 export const SPECIAL: Record<string, { extra?: string[]; noSchemas?: string }> = {
   // The dashboard is a web app served by a plugin: its source is web/, build.ts bundles it into dist/ (git-ignored).
   dashboard: { extra: ['web', 'build.ts', 'dist'], noSchemas: 'its two routes serve static files and take no body, query or params' },
+  observability: { noSchemas: 'its one route, GET /metrics, takes no body, query or params and answers Prometheus text' },
   'openai-api': { noSchemas: "requests are parsed in OpenAI's own error shape (openai-shapes.ts), not by the kernel's validator" },
   whatsapp: { noSchemas: "its webhook takes Meta's payloads, checked by signature and parsed by the adapter" },
 };

@@ -1,11 +1,12 @@
-/** The agent runtime's GET /api/config/status and GET /api/runtime/surfaces, through the real server. */
+/** The agent runtime's GET /api/config/status (kernel) and GET /api/runtime/surfaces (plugins/observability), through the real server. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
 
 let k: TestKernel;
-before(async () => { k = await createTestKernel({ plugins: [{ path: join(__dirname, '..', '..', 'plugins', 'channels') }] }); });
+// The surfaces are served by the observability plugin (the kernel names no plugin).
+before(async () => { k = await createTestKernel({ plugins: ['channels', 'observability'].map(id => ({ path: join(__dirname, '..', '..', 'plugins', id) })) }); });
 after(() => k?.stop());
 
 test('GET /api/config/status is the last apply\'s result (admin only)', async () => {

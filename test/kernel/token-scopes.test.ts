@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { DEVICE_SCOPE, definePlugin } from 'plinth/sdk';
+import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
 
 /**
@@ -46,7 +47,7 @@ for (const database of dialects) {
     let device: string;
     let reports: string;
     before(async () => {
-      k = await createTestKernel({ database, plugins: [scoped] });
+      k = await createTestKernel({ database, plugins: [scoped, { path: join(__dirname, '..', '..', 'plugins', 'observability') }] });
       alice = await k.createUser();
       const made = await k.request('POST', `/api/users/${alice.user.id}/tokens`, { token: alice.token, body: { name: 'phone', scopes: [DEVICE_SCOPE] } });
       assert.equal(made.status, 201, made.text);

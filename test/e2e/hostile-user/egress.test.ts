@@ -1,7 +1,7 @@
 /**
  * Issue 12 §3: server-side requests on behalf of a user. `POST /api/a2a/hello` fetched any URL and
  * echoed the answer's `name`; its errors told an open port from a closed one. Every such request
- * now goes through the kernel's egress policy (core/egress.ts); an admin allowlist lets chosen
+ * now goes through the kernel's egress policy (core/egress/); an admin allowlist lets chosen
  * internal targets through.
  */
 import { after, before, describe, test } from 'node:test';

@@ -2,8 +2,8 @@
 // (imported as `plinth-sandboxed-entry`), so the process reads one file and needs neither the
 // kernel's checkout nor a TypeScript compiler. It builds a PluginContext whose members are proxies
 // over the IPC channel and runs the plugin's unchanged `definePlugin` setup against it.
-import type { PluginContext, PluginDefinition, SseMessage, SseStream, SqlRunner, PluginDatabase, Migration } from '../../../sdk';
-import { PlinthError, isPlinthError } from '../../../sdk/errors';
+import type { PluginContext, PluginDefinition, SseMessage, SseStream, SqlRunner, PluginDatabase, Migration } from '../sdk';
+import { PlinthError, isPlinthError } from '../sdk/errors';
 // @ts-ignore resolved by the bundler to the plugin's main file
 import * as entry from 'plinth-sandboxed-entry';
 
@@ -145,7 +145,7 @@ async function setUp(init: Msg): Promise<void> {
     pluginId: init.pluginId, generation: init.generation, pluginDir: init.pluginDir, dataDir,
     log: makeLog({}), config: init.config, secrets,
     // The kernel's own validator, bundled and loaded on first use: validating is pure, so it need not cross the channel.
-    validator: { compile: (schema, options) => (require('../../validation') as typeof import('../../validation')).kernelValidator.compile(schema, options) },
+    validator: { compile: (schema, options) => (require('../core/validation') as typeof import('../core/validation')).kernelValidator.compile(schema, options) },
     http: { get: route('get'), post: route('post'), put: route('put'), patch: route('patch'), delete: route('delete') },
     ws: { handle: unsupported('ctx.ws (WebSocket endpoints)') as any },
     events: {
@@ -198,7 +198,7 @@ async function setUp(init: Msg): Promise<void> {
       setTimeout: (fn, ms) => { const t = setTimeout(() => { timers.delete(t); fn(); }, ms); timers.add(t); return () => { clearTimeout(t); timers.delete(t); }; },
       setInterval: (fn, ms) => { const t = setInterval(fn, ms); timers.add(t); return () => { clearInterval(t); timers.delete(t); }; },
     },
-    kernel: { version: init.kernel.version, dataDir: init.kernel.dataDir, dialect: init.dialect, baseUrl: () => init.kernel.baseUrl },
+    kernel: { version: init.kernel.version, dataDir: init.kernel.dataDir, dialect: init.dialect, baseUrl: () => init.kernel.baseUrl, nodeId: init.kernel.nodeId },
     onDispose: fn => { disposers.push(fn); },
     provide: unsupported('provide()') as any,
   };

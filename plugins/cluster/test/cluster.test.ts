@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createTestKernel, sseFrames, type SseFrame, type TestKernel } from 'plinth/testing';
 
-const NOTES = join(__dirname, '..', 'fixtures', 'notes');
+const NOTES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'notes');
+const CLUSTER = join(__dirname, '..');
 const PG = process.env.PLINTH_TEST_POSTGRES_URL;
 
 function openWs(base: string, token: string): Promise<{ ws: WebSocket; events: any[]; wait(n: number, ms?: number): Promise<any[]> }> {
@@ -52,7 +53,7 @@ async function until(pred: () => boolean | Promise<boolean>, ms = 3000): Promise
 
 describe('one kernel on SQLite is a cluster of one', () => {
   let k: TestKernel;
-  before(async () => { k = await createTestKernel(); });
+  before(async () => { k = await createTestKernel({ plugins: [{ path: CLUSTER }] }); });
   after(() => k.stop());
 
   test('GET /api/cluster lists this kernel alone, events stay local; admins only', async () => {
@@ -99,9 +100,10 @@ for (const transport of ['postgres', 'redis'] as const) {
     let alice: { token: string; user: { id: string } };
     let bob: { token: string; user: { id: string } };
     before(async () => {
-      const settings = transport === 'redis' ? { redisUrl: process.env.PLINTH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' } : {};
-      a = await createTestKernel({ plugins: [{ path: NOTES }], database: 'postgres', settings });
-      b = await createTestKernel({ plugins: [{ path: NOTES }], databaseUrl: a.databaseUrl, settings: { ...settings, adminToken: a.adminToken } });
+      const config = transport === 'redis' ? { redisUrl: process.env.PLINTH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' } : {};
+      const plugins = [{ path: NOTES }, { path: CLUSTER, config }];
+      a = await createTestKernel({ plugins, database: 'postgres' });
+      b = await createTestKernel({ plugins, databaseUrl: a.databaseUrl, settings: { adminToken: a.adminToken } });
       alice = await a.createUser();
       bob = await a.createUser();
     });
@@ -236,6 +238,22 @@ for (const transport of ['postgres', 'redis'] as const) {
       }
     });
 
+    test('a reload of the cluster plugin keeps this node listed and events crossing, once, through the new generation', async () => {
+      const before = (await b.request('GET', '/api/cluster')).body;
+      assert.equal((await b.request('POST', '/api/plugins/cluster/reload')).status, 200);
+      assert.equal((await b.request('GET', '/api/plugins/cluster')).body.generation, 2);
+      const after = (await a.request('GET', '/api/cluster')).body;
+      assert.ok(after.items.some((n: any) => n.id === before.self && n.url === b.baseUrl), 'the retired generation did not remove the row its successor took over');
+      const onB = await openWs(b.baseUrl, b.adminToken);
+      await a.events.publish('cluster.after-reload', { v: 1 });
+      await onB.wait(1);
+      const fromB = await b.events.publish('cluster.after-reload', { v: 2 });
+      assert.match(fromB.id, /^m\d+\.[a-z2-7]{8}$/, 'B still numbers transient events for the cluster');
+      await new Promise(r => setTimeout(r, 200));
+      assert.deepEqual(onB.events.map(e => e.payload.v), [1, 2]);
+      onB.ws.close();
+    });
+
     test('GET /api/cluster lists both live kernels; a lapsed heartbeat is dead to the others', async () => {
       const res = await a.request('GET', '/api/cluster');
       assert.equal(res.status, 200);
@@ -249,7 +267,7 @@ for (const transport of ['postgres', 'redis'] as const) {
       const { Client } = require('pg');
       const c = new Client({ connectionString: a.databaseUrl });
       await c.connect();
-      await c.query(`INSERT INTO kernel_nodes (id, url, version, started_at, heartbeat_at) VALUES ('node_dead', 'http://127.0.0.1:1', '0', $1, $2)`,
+      await c.query(`INSERT INTO cluster_nodes (id, url, version, started_at, heartbeat_at) VALUES ('node_dead', 'http://127.0.0.1:1', '0', $1, $2)`,
         [new Date().toISOString(), Date.now() - 60_000]);
       await c.end();
       const after = await a.request('GET', '/api/cluster');

@@ -1,37 +1,31 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DataSource } from 'typeorm';
-import type { KernelEventBus } from '../events';
-import type { PluginState } from '../plugins/plugin-states';
+import type { KernelStats, RequestObserver } from 'plinth/sdk';
 
 /**
- * The kernel's Prometheus metrics (`GET /metrics`). Request metrics are observed as requests end;
- * the rest is read from the kernel's state when scraped, so the hot paths pay a counter increment
- * at most. Route labels are the route's template (`/api/jobs/:id`), never the raw path.
+ * The kernel's Prometheus metrics (`GET /metrics`). Request metrics are observed as requests end
+ * (the kernel's `core.requestObserver`); the rest is read from the kernel's figures (`core.stats`)
+ * when scraped, so the hot paths pay a counter increment at most. Route labels are the route's
+ * template (`/api/jobs/:id`), never the raw path.
  */
-export class KernelMetrics {
+export class KernelMetrics implements RequestObserver {
   readonly registry = new Registry();
   private readonly requests = new RequestMetrics();
 
-  constructor(env: {
-    bus: KernelEventBus;
-    plugins(): Iterable<PluginState>;
-    dataSource: DataSource;
-    nodeId: string;
-  }) {
+  constructor(stats: KernelStats, nodeId: string) {
     const r = this.registry;
-    r.setDefaultLabels({ node: env.nodeId });
+    r.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: r, prefix: 'plinth_' });
     r.registerMetric(this.requests.counter as any);
     r.registerMetric(this.requests.histogram as any);
-    const stats = env.bus.stats;
     new Gauge({
       name: 'plinth_events_total', help: 'Events: published here (by source plugin), received from other kernels, handed to subscribers',
       labelNames: ['kind', 'source'], registers: [r],
       collect() {
         this.reset();
-        for (const [source, n] of stats.publishedBySource) this.set({ kind: 'published', source }, n);
-        this.set({ kind: 'received', source: 'cluster' }, stats.received);
-        this.set({ kind: 'delivered', source: 'all' }, stats.delivered);
+        const events = stats.events();
+        for (const [source, n] of events.publishedBySource) this.set({ kind: 'published', source }, n);
+        this.set({ kind: 'received', source: 'cluster' }, events.received);
+        this.set({ kind: 'delivered', source: 'all' }, events.delivered);
       },
     });
     new Gauge({
@@ -39,7 +33,7 @@ export class KernelMetrics {
       collect() {
         this.reset();
         const counts = new Map<string, number>();
-        for (const p of env.plugins()) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
+        for (const p of stats.plugins()) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
         for (const [state, n] of counts) this.set({ state }, n);
       },
     });
@@ -47,35 +41,24 @@ export class KernelMetrics {
       name: 'plinth_plugin_reloads', help: 'Generations set up per plugin beyond the first (reloads, successful or not)', labelNames: ['plugin'], registers: [r],
       collect() {
         this.reset();
-        for (const p of env.plugins()) this.set({ plugin: p.id }, Math.max(0, p.generations - 1));
+        for (const p of stats.plugins()) this.set({ plugin: p.id }, Math.max(0, p.generations - 1));
       },
     });
     new Gauge({
       name: 'plinth_db_pool_connections', help: 'The kernel\'s PostgreSQL pool: total, idle, waiting clients', labelNames: ['state'], registers: [r],
       collect() {
-        const pool = (env.dataSource.driver as any).master;
-        if (!pool || typeof pool.totalCount !== 'number') return;
-        this.set({ state: 'total' }, pool.totalCount);
-        this.set({ state: 'idle' }, pool.idleCount);
-        this.set({ state: 'waiting' }, pool.waitingCount);
+        const pool = stats.databasePool();
+        if (!pool) return;
+        this.set({ state: 'total' }, pool.total);
+        this.set({ state: 'idle' }, pool.idle);
+        this.set({ state: 'waiting' }, pool.waiting);
       },
     });
   }
 
-  /** Called as each request ends. */
-  observe(method: string, route: string, status: number, seconds: number): void {
+  /** Called by the kernel as each request ends. */
+  requestEnded(method: string, route: string, status: number, seconds: number): void {
     this.requests.observe(method, route, status, seconds);
-  }
-
-  /** Gauges of other modules (a plugin's jobs by state, deliveries) join the same registry. */
-  gauge(name: string, help: string, labelNames: string[], collect: () => Promise<Array<{ labels: Record<string, string>; value: number }>>): void {
-    new Gauge({
-      name, help, labelNames, registers: [this.registry],
-      async collect() {
-        this.reset();
-        for (const { labels, value } of await collect()) this.set(labels, value);
-      },
-    });
   }
 
   text(): Promise<string> {

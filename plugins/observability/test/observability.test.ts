@@ -4,22 +4,25 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { tempDir, writePlugin } from '../helpers/plugins';
+import { definePlugin } from 'plinth/sdk';
 
-const toolsPlugin = `import { definePlugin } from 'plinth/sdk';
-export default definePlugin({
-  setup({ tools }) {
-    tools.register({ name: 'double', description: 'doubles n', inputSchema: { type: 'object', properties: { n: { type: 'integer' } } }, risk: 'safe', run: (i: any) => i.n * 2 });
-  },
-});
-`;
+const OBSERVABILITY = join(__dirname, '..');
+
+const toolbox = {
+  manifest: { id: 'toolbox' },
+  plugin: definePlugin({
+    setup({ tools }) {
+      tools.register({ name: 'double', description: 'doubles n', inputSchema: { type: 'object', properties: { n: { type: 'integer' } } }, risk: 'safe', run: (i: any) => i.n * 2 });
+    },
+  }),
+};
 
 describe('GET /metrics', () => {
   let k: TestKernel;
   before(async () => {
-    const path = writePlugin(tempDir(), { id: 'toolbox', code: toolsPlugin });
-    k = await createTestKernel({ plugins: [{ path }], settings: { metricsToken: 'scrape-secret-123' } });
+    k = await createTestKernel({ plugins: [toolbox, { path: OBSERVABILITY, config: { metricsToken: 'scrape-secret-123' } }] });
   });
   after(() => k.stop());
 
@@ -37,7 +40,7 @@ describe('GET /metrics', () => {
     assert.match(text, /plinth_http_requests_total\{method="GET",route="\/api\/plugins\/:id",status="404"[^}]*\} 1/);
     assert.ok(text.split('\n').some(l => l.startsWith('plinth_http_request_duration_seconds_bucket{') && l.includes('route="/api/health"') && l.includes('le="+Inf"') && l.endsWith(' 1')));
     assert.match(text, /plinth_events_total\{kind="published",source="toolbox"[^}]*\} 1/);
-    assert.match(text, /plinth_plugins\{state="active"[^}]*\} 1/);
+    assert.match(text, /plinth_plugins\{state="active"[^}]*\} 2/, 'toolbox and observability itself');
     assert.match(text, /plinth_plugin_reloads\{plugin="toolbox"[^}]*\} 0/);
     assert.match(text, /plinth_process_resident_memory_bytes\{/);
   });
@@ -56,6 +59,25 @@ describe('GET /metrics', () => {
   });
 });
 
+describe('the kernel\'s request observer', () => {
+  let k: TestKernel;
+  before(async () => { k = await createTestKernel({ plugins: [{ path: OBSERVABILITY }] }); });
+  after(() => k.stop());
+
+  test('a disabled plugin observes nothing and serves no /metrics; enabled again, its new generation counts from there', async () => {
+    assert.equal((await k.request('PUT', '/api/plugins/observability/toggle', { body: { enabled: false } })).status, 200);
+    const gone = await k.request('GET', '/metrics', { token: null });
+    assert.equal(gone.status, 404);
+    assert.equal(gone.body.error.code, 'PLINTH_ERR_NOT_FOUND');
+    assert.equal((await k.request('GET', '/api/health')).status, 200, 'requests are served without an observer');
+    assert.equal((await k.request('PUT', '/api/plugins/observability/toggle', { body: { enabled: true } })).status, 200);
+    await k.request('GET', '/api/tools');
+    const text: string = (await k.request('GET', '/metrics', { token: null })).text;
+    assert.match(text, /plinth_http_requests_total\{method="GET",route="\/api\/tools",status="200"[^}]*\} 1/);
+    assert.doesNotMatch(text, /route="\/api\/health"/, 'the request made while disabled was not observed');
+  });
+});
+
 describe('OpenTelemetry traces', () => {
   let k: TestKernel;
   const exporter = new InMemorySpanExporter();
@@ -65,8 +87,7 @@ describe('OpenTelemetry traces', () => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     trace.setGlobalTracerProvider(provider);
-    const path = writePlugin(tempDir(), { id: 'toolbox', code: toolsPlugin });
-    k = await createTestKernel({ plugins: [{ path }] });
+    k = await createTestKernel({ plugins: [toolbox, { path: OBSERVABILITY }] });
   });
   after(async () => {
     await k.stop();

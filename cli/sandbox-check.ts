@@ -1,5 +1,5 @@
-import { SANDBOX_INSTALL_HINT } from '../../sdk';
-import { KernelSandbox, defaultHidden } from './kernel-sandbox';
+import { SANDBOX_INSTALL_HINT } from '../sdk';
+import { KernelSandbox, defaultHidden } from '../core/sandbox/kernel-sandbox';
 
 /** `plinth doctor`'s sandbox line: whether runs, command jobs, stdio MCP servers and sandboxed plugins can be sandboxed here. */
 export async function sandboxCheck(settings: { dataDir: string; sandboxBwrap?: string }): Promise<{ name: string; status: 'ok' | 'warn'; detail: string; fix?: string }> {

@@ -1,4 +1,4 @@
-import type { Logger, SqlRunner } from '../../sdk';
+import type { Logger, SqlRunner } from 'plinth/sdk';
 import { NODE_LAPSE_MS } from './node-registry';
 
 /**
@@ -7,6 +7,7 @@ import { NODE_LAPSE_MS } from './node-registry';
  * and reads the others' (live nodes only) when a user opens a connection and on each heartbeat.
  * The check itself stays synchronous (a stream is opened inside a handler that cannot wait), so a
  * burst spread over kernels within one round trip may pass the cap by the number of kernels.
+ * A stopped node's rows stop counting with its node row (the join), and go on the next beat.
  */
 export class ConnectionLedger {
   private readonly elsewhere = new Map<string, number>();
@@ -53,9 +54,8 @@ export class ConnectionLedger {
     for (const r of rows) this.elsewhere.set(`${r.kind}\n${r.user_id}`, Number(r.n));
   }
 
-  /** A stopped node's counts go with it. */
-  async clear(): Promise<void> {
-    await this.flushing;
-    await this.opts.db.query(`DELETE FROM ${this.table} WHERE node_id = ?`, [this.opts.nodeId]);
+  /** Counts of nodes that are gone (stopped, or dead for a day). */
+  async prune(): Promise<void> {
+    await this.opts.db.query(`DELETE FROM ${this.table} WHERE node_id NOT IN (SELECT id FROM ${this.opts.db.table('nodes')})`);
   }
 }

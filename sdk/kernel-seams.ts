@@ -1,0 +1,47 @@
+import { createServiceRef } from './refs';
+import type { PlinthEvent } from './types';
+
+/**
+ * Several kernels on one PostgreSQL as one deployment (plugins/cluster): the kernel's event bus
+ * and per-user connection caps ask this service, when a plugin implements it, to reach the other
+ * kernels. Without one (SQLite, one kernel) events and counts stay in the process.
+ */
+export interface ClusterLink {
+  /** How events travel between kernels (`postgres`, `redis`). */
+  readonly transport: string;
+  /** A transient event's id, unique across the kernels (one kernel alone uses `m<seq>`). */
+  transientId(seq: number): string;
+  /** One of this kernel's events, already handed to its own subscribers, for the other kernels. */
+  published(event: PlinthEvent, persisted: boolean): void;
+  /** The kernel hands over where the other kernels' events go, when it takes this link into use. */
+  receive(deliver: ((event: PlinthEvent) => void) | undefined): void;
+  /** Connections of a kind (`sse`, `ws`) the user holds on the other kernels, as last read. */
+  connectionsElsewhere(kind: 'sse' | 'ws', userId: string): number;
+  /** This kernel's count of the user's connections of a kind changed. */
+  connectionsChanged(kind: 'sse' | 'ws', userId: string, n: number): void;
+}
+
+/**
+ * Told as each HTTP request ends (plugins/observability counts them). The kernel asks only the
+ * implementing plugin, so a kernel without one pays nothing per request.
+ */
+export interface RequestObserver {
+  /** `route` is the route's template (`/api/jobs/:id`), or `unmatched`. */
+  requestEnded(method: string, route: string, status: number, seconds: number): void;
+}
+
+/** What the kernel knows about itself, for metrics: read when scraped, never pushed. */
+export interface KernelStats {
+  /** Events published here by the topic's first segment, received from other kernels, handed to subscribers. */
+  events(): { publishedBySource: ReadonlyMap<string, number>; received: number; delivered: number };
+  /** Every plugin's state, and how many generations it has had (1 + reloads). */
+  plugins(): Array<{ id: string; status: string; generations: number }>;
+  /** The kernel's PostgreSQL pool; undefined on SQLite. */
+  databasePool(): { total: number; idle: number; waiting: number } | undefined;
+}
+
+/** Kernel-owned services that a plugin implements (named under `contributes.services`), one plugin at a time. */
+export const clusterLinkRef = createServiceRef<ClusterLink>({ id: 'core.clusterLink' });
+export const requestObserverRef = createServiceRef<RequestObserver>({ id: 'core.requestObserver' });
+/** A kernel service: its own figures. */
+export const kernelStatsRef = createServiceRef<KernelStats>({ id: 'core.stats' });
