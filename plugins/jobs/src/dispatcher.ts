@@ -12,6 +12,7 @@ export interface DispatcherOptions {
   backoffBaseMs: number;
   backoffMaxMs: number;
   maxLogLines: number;
+  maxArtifactBytes: number;
 }
 
 export interface DispatcherHooks {
@@ -123,6 +124,7 @@ export class Dispatcher {
       const result = await executor.run({
         job: { id: job.id, kind: job.kind, request, owner: job.owner, attempt: job.attempts, parentResults },
         user, signal: ac.signal, log: line => logs.push(line),
+        saveArtifact: (name, bytes) => this.store.artifacts.save(job.id, job.attempts, name, bytes, this.clock.now(), this.options.maxArtifactBytes).then(() => undefined),
       });
       await logs.flush();
       if (ac.signal.aborted) return;

@@ -1,5 +1,6 @@
 import { errors, kernelErrors, newId, type Clock, type Disposer, type EventBus, type SchemaCheckResult, type User, type ValidatorService } from 'plinth/sdk';
-import type { JobExecutor, JobsService, JobSummary } from './contract';
+import type { JobExecutor, JobsService, JobSummary, RecurringSource } from './contract';
+import { RecurringJobs } from './recurring-jobs';
 import { ACTIVE, type Job, type JobEvent, type JobState, type JobStore, type NewJob } from './job-store';
 import type { Dispatcher } from './dispatcher';
 import { interpolate, order, type TemplateLibrary } from './templates';
@@ -35,6 +36,7 @@ export class JobService implements JobsService {
   /** Result schemas are a caller's: compiled transient (see ValidatorService), the last 200 kept here. */
   private readonly schemas = new Map<string, Check>();
   dispatcher!: Dispatcher;
+  readonly recurring = new RecurringJobs();
 
   constructor(
     private readonly store: JobStore,
@@ -56,6 +58,10 @@ export class JobService implements JobsService {
     this.executors.set(executor.kind, entry);
     this.dispatcher?.wake();
     return () => { if (this.executors.get(executor.kind) === entry) this.executors.delete(executor.kind); };
+  }
+
+  registerRecurring(source: RecurringSource): Disposer {
+    return this.recurring.register(source);
   }
 
   executor(kind: string): JobExecutor | undefined {
@@ -267,7 +273,7 @@ export class JobService implements JobsService {
     return {
       job: jobView(job), attempts, events: events.slice(-200), comments: await this.store.commentLog.of(job.id),
       parentResults: Object.fromEntries(parents.map(p => [p.step ?? p.id, p.result])),
-      parents: parents.map(p => ({ id: p.id, step: p.step, state: p.state })),
+      parents: parents.map(p => ({ id: p.id, step: p.step, state: p.state })), artifact: (await this.store.artifacts.latest(job.id)) ?? null,
     };
   }
 

@@ -4,6 +4,7 @@ import { JobLeases } from './job-leases';
 import { JobGraph } from './job-graph';
 import { JobComments } from './job-comments';
 import { DispatcherHeartbeats } from './dispatcher-heartbeats';
+import { JobArtifacts } from './job-artifacts';
 
 /** The board's finished columns: what POST /api/jobs/clear may delete. */
 export const FINISHED = ['done', 'failed', 'cancelled', 'archived'] as const;
@@ -67,7 +68,7 @@ export interface NewJob {
 }
 
 /** The jobs table; every transition is one guarded UPDATE, so two kernels can never both win. The
- * leases, the graph, the event log, comments and heartbeats are the modules beside it. */
+ * leases, the graph, the event log, comments, heartbeats and artifacts are the modules beside it. */
 export class JobStore {
   readonly jobs: string;
   readonly links: string;
@@ -88,6 +89,7 @@ export class JobStore {
   readonly graph = new JobGraph(this);
   readonly commentLog = new JobComments(this);
   readonly heartbeats = new DispatcherHeartbeats(this);
+  readonly artifacts = new JobArtifacts(this);
 
   /**
    * Inserts a job (and its links) in one transaction. With an idempotency key already used, the
@@ -211,6 +213,7 @@ export class JobStore {
     await this.inTransaction(false, async tx => {
       await tx.query(`DELETE FROM ${this.events} WHERE job_id IN (${marks})`, ids);
       await tx.query(`DELETE FROM ${this.comments} WHERE job_id IN (${marks})`, ids);
+      await tx.query(`DELETE FROM ${this.artifacts.table} WHERE job_id IN (${marks})`, ids);
       await tx.query(`DELETE FROM ${this.links} WHERE parent_id IN (${marks}) OR child_id IN (${marks})`, [...ids, ...ids]);
       await tx.query(`DELETE FROM ${this.jobs} WHERE id IN (${marks})`, ids);
     });

@@ -88,6 +88,11 @@ export class ScheduleStore {
     return (await keysetPage(this.db, { table: this.t, equal: { owner: f.owner }, cursor: f.cursor, limit: f.limit })).map(toSchedule);
   }
 
+  /** The cron schedules (recurring jobs), newest first, for the job list's `recurring`. */
+  async recurring(owner: string | undefined, limit: number): Promise<Schedule[]> {
+    return (await keysetPage(this.db, { table: this.t, equal: { owner, kind: 'cron' }, limit })).slice(0, limit).map(toSchedule);
+  }
+
   /** Takes the due schedules for this kernel with a lease; the guarded UPDATE lets one kernel win each. */
   async claimDue(kernelId: string, nowMs: number, leaseMs: number, limit: number): Promise<ScheduleRow[]> {
     const rows = await claimLeased(this.db, {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, sep } from 'node:path';
 import { sandboxFor, type SandboxMode, type SandboxService } from 'plinth/sdk';
 import type { JobExecutionContext, JobExecutor } from '../contract';
 import { CommandRequest } from '../schemas';
@@ -34,7 +34,7 @@ export function commandExecutor(options: CommandOptions): JobExecutor {
 }
 
 async function runCommand(ctx: JobExecutionContext, o: CommandOptions): Promise<unknown> {
-  const req = ctx.job.request as { command?: string; argv?: string[]; cwd?: string; env?: Record<string, string>; timeoutMs?: number };
+  const req = ctx.job.request as { command?: string; argv?: string[]; cwd?: string; env?: Record<string, string>; timeoutMs?: number; artifact?: string };
   const home = join(o.workDir, ctx.job.id);
   mkdirSync(home, { recursive: true });
   const cwd = req.cwd ? (isAbsolute(req.cwd) ? req.cwd : join(home, req.cwd)) : home;
@@ -42,6 +42,7 @@ async function runCommand(ctx: JobExecutionContext, o: CommandOptions): Promise<
     PATH: o.path ?? [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
     HOME: home, LANG: 'C.UTF-8', ...req.env,
     PLINTH_JOB_ID: ctx.job.id, PLINTH_JOB_ATTEMPT: String(ctx.job.attempt),
+    ...(req.artifact ? { PLINTH_ARTIFACT: join(home, req.artifact) } : {}),
     // A crew's results reach a command as JSON (keyed by step id, or job id outside a template).
     ...(Object.keys(ctx.job.parentResults).length ? { PLINTH_PARENT_RESULTS: JSON.stringify(ctx.job.parentResults) } : {}),
   };
@@ -89,12 +90,31 @@ async function runCommand(ctx: JobExecutionContext, o: CommandOptions): Promise<
     });
     out.flush();
     err.flush();
+    // Kept whatever the outcome: a failing run's report is often what someone needs to read.
+    if (req.artifact && why !== 'cancelled') await keepArtifact(ctx, home, req.artifact);
     if (why) throw new Error(`command ${why}`);
     if (code !== 0) throw new Error(`command exited with ${code ?? signal}: ${tail.slice(-3).join(' | ')}`);
     return { exitCode: code, output: tail.join('\n') };
   } finally {
     clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Saves the file the request named. The process could have made it a symlink to a file of the
+ * kernel's (it runs as the same OS user), so only a file whose real path stays in the job's
+ * folder is read.
+ */
+async function keepArtifact(ctx: JobExecutionContext, home: string, name: string): Promise<void> {
+  let real: string;
+  try { real = realpathSync(join(home, name)); } catch { ctx.log(`[artifact] ${name} was not written`); return; }
+  if (!real.startsWith(realpathSync(home) + sep)) { ctx.log(`[artifact] ${name} leads out of the job's folder: not kept`); return; }
+  try {
+    await ctx.saveArtifact?.(name, readFileSync(real));
+    ctx.log(`[artifact] kept ${name}`);
+  } catch (err: any) {
+    ctx.log(`[artifact] ${name} not kept: ${err.message}`);
   }
 }
 
