@@ -29,6 +29,12 @@ export interface EnqueueInput {
   idempotencyKey?: string;
   /** Who made the job, e.g. `schedule:<id>`. */
   source?: string;
+  /** `fresh` (default for one-shot jobs) or `resume` (default when `recurring`): resume continues the session of the previous job from the same `source`. */
+  continuity?: 'fresh' | 'resume';
+  /** `per_fire` (default unless assigned to an agent's instance): one process per job, released at its end; another name keeps what the job started. */
+  processScope?: string;
+  /** A fire of a recurring schedule (changes the continuity default). */
+  recurring?: boolean;
 }
 
 /** A job as other plugins see it (no heavy fields). */

@@ -34,4 +34,11 @@ export const migrations: Migration[] = [
         media_type VARCHAR(200) NOT NULL, size INTEGER NOT NULL, body TEXT NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY (job_id, attempt))`);
     },
   },
+  {
+    // A recurring job resumes the session of its schedule's last finished fire: looked up by source.
+    name: '003-jobs-source',
+    async up(db) {
+      await db.query(`CREATE INDEX ${db.table('jobs_source')} ON ${db.table('jobs')} (source, finished_ms)`);
+    },
+  },
 ];

@@ -29,8 +29,8 @@ const jobFields = {
   max_retries: { type: 'integer', minimum: 0, maximum: 100 },
   result_schema: { type: 'object' },
   parents: { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 80 } },
-  continuity: { enum: ['fresh', 'resume'] },
-  process_scope: { type: 'string', maxLength: 200 },
+  continuity: { enum: ['fresh', 'resume'], description: 'Default fresh (a new session each run); resume continues the previous result\'s session' },
+  process_scope: { type: 'string', minLength: 1, maxLength: 200, description: 'Default per_fire: one process per job, what it leaves running is killed at its end; another name keeps it (default instance for request.instance)' },
   delay_ms: { type: 'integer', minimum: 0, maximum: 31_536_000_000 },
 } as const;
 

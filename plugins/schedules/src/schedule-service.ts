@@ -80,7 +80,7 @@ export class ScheduleService {
   /** Fires now, outside the timetable; the next scheduled run stays as it was. */
   async runNow(s: Schedule) {
     const now = this.clock.now();
-    const out = await this.scheduler.spawn(s.id, s.owner, s.target, now);
+    const out = await this.scheduler.spawn(s.id, s.owner, s.target, now, s.kind === 'cron');
     await this.store.recordFire({ scheduleId: s.id, owner: s.owner, dueMs: now, firedMs: now, ...out });
     if (out.status === 'error') throw errors.badRequest(`the schedule could not fire: ${out.error}`);
     return { scheduleId: s.id, dueAt: new Date(now).toISOString(), jobIds: out.jobIds, crewId: out.crewId };

@@ -1,6 +1,6 @@
 import { claimLeased, iso, keysetPage, newId, type PluginDatabase } from 'plinth/sdk';
 
-export type Target = { job: { kind: string; request: Record<string, unknown>; title?: string; max_retries?: number } } | { template: string; inputs: Record<string, unknown> };
+export type Target = { job: { kind: string; request: Record<string, unknown>; title?: string; max_retries?: number; continuity?: 'fresh' | 'resume'; process_scope?: string } } | { template: string; inputs: Record<string, unknown> };
 
 export interface Schedule {
   id: string;

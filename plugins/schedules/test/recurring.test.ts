@@ -49,5 +49,54 @@ for (const database of dialects) {
       await k.request('DELETE', `/api/schedules/${hers.body.id}`, { token: alice.token });
       assert.deepEqual((await k.request('GET', '/api/jobs', { token: alice.token })).body.recurring, []);
     });
+
+    const sessionOf = async (jobId: string) => {
+      const end = Date.now() + 8000;
+      for (;;) {
+        const d = (await k.request('GET', `/api/jobs/${jobId}`, { token: alice.token })).body;
+        if (['done', 'failed'].includes(d.job.state)) { assert.equal(d.job.state, 'done', d.job.error); return d.job; }
+        if (Date.now() > end) throw new Error(`job ${jobId} did not finish`);
+        await new Promise(r => setTimeout(r, 25));
+      }
+    };
+    const fire = async (scheduleId: string) => {
+      const r = await k.request('POST', `/api/schedules/${scheduleId}/run-now`, { token: alice.token });
+      assert.equal(r.status, 201, r.text);
+      return sessionOf(r.body.jobIds[0]);
+    };
+    const agentJob = (extra: Record<string, unknown> = {}) => ({ kind: 'agent', request: { agent: 'echo', message: 'check the queue' }, ...extra });
+
+    test('a schedule\'s job takes continuity and process_scope; a cron schedule resumes its previous fire\'s session by default, a one-shot starts fresh', async () => {
+      const cron = await k.request('POST', '/api/schedules', { token: alice.token, body: { cron: '0 3 * * *', job: agentJob() } });
+      assert.equal(cron.status, 201, cron.text);
+      const first = await fire(cron.body.id);
+      const second = await fire(cron.body.id);
+      assert.deepEqual([first.continuity, first.processScope], ['resume', 'per_fire']);
+      assert.equal(second.result.sessionId, first.result.sessionId, 'the second fire continues the first fire\'s session');
+
+      // Explicit continuity: fresh on a cron schedule (today's 400 is gone): a new session each fire.
+      const fresh = await k.request('POST', '/api/schedules', { token: alice.token, body: { cron: '0 3 * * *', job: agentJob({ continuity: 'fresh', process_scope: 'queue-watch' }) } });
+      assert.equal(fresh.status, 201, fresh.text);
+      const a = await fire(fresh.body.id);
+      const b = await fire(fresh.body.id);
+      assert.deepEqual([a.continuity, a.processScope], ['fresh', 'queue-watch']);
+      assert.notEqual(a.result.sessionId, b.result.sessionId);
+
+      const once = await k.request('POST', '/api/schedules', { token: alice.token, body: { at: new Date(Date.now() + 3_600_000).toISOString(), job: agentJob() } });
+      assert.equal((await fire(once.body.id)).continuity, 'fresh');
+      // A job of its own is one-shot: fresh and per_fire; sent to an instance it is scoped to it.
+      const own = await k.request('POST', '/api/jobs', { token: alice.token, body: agentJob() });
+      const j = await sessionOf(own.body.id);
+      assert.deepEqual([j.continuity, j.processScope], ['fresh', 'per_fire']);
+
+      for (const bad of [{ continuity: 'forever' }, { process_scope: '' }]) {
+        const r = await k.request('POST', '/api/schedules', { token: alice.token, body: { cron: '0 3 * * *', job: agentJob(bad) } });
+        assert.equal(r.status, 400, JSON.stringify(bad));
+        assert.match(JSON.stringify(r.body.error), new RegExp(Object.keys(bad)[0]));
+      }
+      const contradictory = await k.request('POST', '/api/jobs', { token: alice.token, body: { kind: 'agent', request: { agent: 'echo', message: 'x', instance: true }, process_scope: 'per_fire' } });
+      assert.equal(contradictory.status, 400);
+      assert.match(contradictory.body.error.message, /per_fire.*instance/);
+    });
   });
 }
