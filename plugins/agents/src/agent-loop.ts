@@ -85,6 +85,9 @@ export class AgentLoop implements AgentRuntime {
     return this.running.has(sessionId);
   }
 
+  /** Stops the turn this kernel runs in the session, if any (its partial answer is stored). */
+  stopTurn(sessionId: string): void { this.running.get(sessionId)?.abort(); }
+
   resolveModel(model: string): string {
     return model === DEFAULT_MODEL_ALIAS ? this.options.defaultModel() : model;
   }
@@ -112,7 +115,9 @@ export class AgentLoop implements AgentRuntime {
     let session: SessionRecord | undefined;
     if (request.sessionId && request.continuity !== 'fresh') {
       session = await this.deps.sessions.getOwned(request.sessionId, request.user);
-      if (session.agent_id !== agent.id) throw errors.conflict(`session ${session.id} belongs to agent "${session.agent_name}", not "${agent.name}"`);
+      // A closed conversation is over: resuming it (a recurring job's next fire) begins a new one.
+      if (session.closed_at) session = undefined;
+      if (session && session.agent_id !== agent.id) throw errors.conflict(`session ${session.id} belongs to agent "${session.agent_name}", not "${agent.name}"`);
     }
     session ??= await this.createSession(request.user, { agent: agent.id, via: request.via });
     // For callers of the contract (jobs, channels, A2A) a failed model call is an error they can retry on.
@@ -124,6 +129,7 @@ export class AgentLoop implements AgentRuntime {
   /** Never throws for a model failure: that is an `error` frame and `result.error`, with the session intact. */
   async runSessionTurn(input: SessionTurnInput): Promise<SessionTurnResult> {
     const { session, user } = input;
+    if (session.closed_at) throw errors.conflict(`session ${session.id} was closed at ${session.closed_at}: its history stays readable; start a new session to continue`);
     if (this.running.has(session.id)) throw errors.conflict(`session ${session.id} is answering another message; wait for its done frame`);
     const controller = new AbortController();
     this.running.set(session.id, controller);

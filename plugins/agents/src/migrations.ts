@@ -72,4 +72,11 @@ export const migrations: Migration[] = [
       await db.query(`CREATE UNIQUE INDEX ${db.table('instance_queue_key')} ON ${db.table('instance_queue')} (agent_id, dedupe_key)`);
     },
   },
+  {
+    // A closed session (POST /api/sessions/:id/close) keeps its history and takes no more messages.
+    name: '004-session-closed',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('sessions')} ADD COLUMN closed_at VARCHAR(40)`);
+    },
+  },
 ];

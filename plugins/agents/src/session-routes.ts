@@ -70,6 +70,11 @@ export function registerSessionRoutes(http: HttpRouter, d: SessionRouteDeps): vo
     frames.forget(session.id);
   };
   http.delete('/api/sessions/:id', { auth: 'user', params: IdParams }, async req => removeSession(await sessions.getOwned(req.params.id, req.user)));
+  http.post('/api/sessions/:id/close', { auth: 'user', params: IdParams, summary: 'Close a session: a turn it is running stops, its history stays, it takes no more messages' }, async req => {
+    const session = await sessions.getOwned(req.params.id, req.user);
+    runtime.stopTurn(session.id);
+    return { ...(await sessions.close(session.id)), busy: runtime.isBusy(session.id) };
+  });
   http.get('/api/sessions/:id/messages', { auth: 'user', params: IdParams, query: Pagination }, async req => {
     await sessions.getOwned(req.params.id, req.user);
     return sessions.messages(req.params.id, req.query.limit as number, req.query.cursor as string | undefined);
