@@ -20,6 +20,7 @@ import { SessionStore } from './session-store';
 import { SubagentStore } from './subagent-store';
 import { Subagents } from './subagents';
 import { TurnStore, type FinishedTurn } from './turn-store';
+import { TurnLog } from './turn-log';
 import { turnRecords } from './turn-records';
 import { resolveSettings, type AgentsConfig } from './provider-settings';
 
@@ -66,7 +67,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
 
     registerRoutes(http, ws, {
       agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo,
-      sessions, frames, attachments, turns, log, subagentStore, subagents, instances, instanceStore,
+      sessions, frames, attachments, turns, turnLog: new TurnLog(db), log, subagentStore, subagents, instances, instanceStore,
     });
 
     provide(agentRuntimeRef, runtime);

@@ -62,3 +62,8 @@ export const CostsQuery = { type: 'object', additionalProperties: false, propert
 export const TimeseriesQuery = { type: 'object', additionalProperties: false, properties: { ...range, bucket: { type: 'string', enum: ['hour', 'day'], default: 'hour' } } };
 export const RangeQuery = { type: 'object', additionalProperties: false, properties: range };
 export const AttachmentQuery = { type: 'object', additionalProperties: false, properties: { filename: { type: 'string', maxLength: 255 } } };
+/** The agent runtime's turn logs: `?session_id=&agent=&model=&since=&until=&limit=&cursor=`. */
+export const TurnLogQuery = {
+  type: 'object', additionalProperties: false,
+  properties: { ...paginationQuery, ...range, session_id: { type: 'string', maxLength: 100 }, agent: { type: 'string', maxLength: 100 }, model: { type: 'string', maxLength: 200 } },
+};

@@ -1,0 +1,17 @@
+import { ownerFilter, type HttpRouter, type RouteRequest } from 'plinth/sdk';
+import type { TurnFilter, TurnLog } from './turn-log';
+import { TurnLogQuery } from './schemas';
+
+/** The query of a turn log, scoped to the caller (admins: everyone's). */
+function filterOf(req: RouteRequest): { f: TurnFilter; limit: number; cursor?: string } {
+  const q = req.query as Record<string, any>;
+  return { f: { owner: ownerFilter(req.user), sessionId: q.session_id, agent: q.agent, model: q.model, since: q.since, until: q.until }, limit: q.limit, cursor: q.cursor };
+}
+
+/** The agent runtime's logs over the turns: model selections, and the spend ledger. */
+export function registerRuntimeRoutes(http: HttpRouter, d: { turnLog: TurnLog }): void {
+  http.get('/api/models/selections', { auth: 'user', query: TurnLogQuery, summary: 'The model selection log: per turn, newest first, the model asked for, the one chosen and why, the one that answered (yours; admins: all)' }, async req => {
+    const { f, limit, cursor } = filterOf(req);
+    return d.turnLog.selections(f, limit, cursor);
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * The agent runtime's routes over the turns, through the real server (SQLite, and PostgreSQL when
+ * configured): the model selection log, prompt-cache figures, the spend ledger.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createTestKernel, type TestKernel } from 'plinth/testing';
+import { startFakeOpenAi, type FakeOpenAi } from './fake-openai';
+
+const dialects: Array<'sqlite' | 'postgres'> = process.env.PLINTH_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+
+for (const database of dialects) {
+  describe(`agent runtime logs (${database})`, () => {
+    let k: TestKernel;
+    let fake: FakeOpenAi;
+    let alice: { token: string; user: any };
+    let bob: { token: string; user: any };
+    before(async () => {
+      fake = await startFakeOpenAi();
+      k = await createTestKernel({
+        database,
+        plugins: [{ path: join(__dirname, '..'), config: { openai: { baseUrl: fake.baseUrl, model: 'fake-model' }, prices: { 'openai/fake-model': { input: 1, output: 2 } } } }],
+      });
+      alice = await k.createUser();
+      bob = await k.createUser();
+    });
+    after(async () => { await k?.stop(); await fake?.close(); });
+
+    const say = async (token: string, model: string, message: string) => {
+      const s = (await k.request('POST', '/api/sessions', { token, body: { agent: 'assistant', model } })).body;
+      const r = await k.request('POST', `/api/sessions/${s.id}/messages`, { token, body: { message } });
+      assert.equal(r.status, 200, r.text);
+      return { sessionId: s.id as string, turnId: r.body.turnId as string };
+    };
+
+    test('GET /api/models/selections: each turn\'s model asked for, chosen and why, newest first, paged; yours only, filters; bad input named', async () => {
+      const first = await say(alice.token, 'builtin/echo', 'one');
+      fake.script({ text: ['two'] });
+      const second = await say(alice.token, 'openai/fake-model', 'two');
+      await say(bob.token, 'builtin/echo', 'bob');
+      const r = await k.request('GET', '/api/models/selections', { token: alice.token });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.body.items.map((i: any) => i.turnId), [second.turnId, first.turnId]);
+      const s = r.body.items[0];
+      assert.deepEqual([s.sessionId, s.agent, s.requested, s.used, s.status], [second.sessionId, 'assistant', 'openai/fake-model', 'openai/fake-model', 'ok']);
+      assert.equal(typeof s.reason, 'string');
+      const page1 = await k.request('GET', '/api/models/selections?limit=1', { token: alice.token });
+      assert.deepEqual(page1.body.items.map((i: any) => i.turnId), [second.turnId]);
+      const page2 = await k.request('GET', `/api/models/selections?limit=1&cursor=${page1.body.nextCursor}`, { token: alice.token });
+      assert.deepEqual(page2.body.items.map((i: any) => i.turnId), [first.turnId]);
+      assert.deepEqual((await k.request('GET', `/api/models/selections?session_id=${first.sessionId}`, { token: alice.token })).body.items.map((i: any) => i.turnId), [first.turnId]);
+      assert.deepEqual((await k.request('GET', '/api/models/selections?model=openai/fake-model', { token: alice.token })).body.items.map((i: any) => i.turnId), [second.turnId]);
+      // An admin sees everyone's.
+      assert.equal((await k.request('GET', '/api/models/selections', { token: k.adminToken })).body.items.length, 3);
+      const bad = await k.request('GET', '/api/models/selections?since=yesterday', { token: alice.token });
+      assert.equal(bad.status, 400);
+      assert.match(JSON.stringify(bad.body.error), /since/);
+    });
+  });
+}
