@@ -9,6 +9,7 @@ import { FrameLog } from './frame-log';
 import { InstanceStore } from './instance-store';
 import { Instances } from './instances';
 import { KeyVault } from './key-vault';
+import { ModelSettingsStore } from './model-settings';
 import { migrations } from './migrations';
 import { ProviderRouter } from './provider-router';
 import { AnthropicProvider } from './providers/anthropic';
@@ -32,7 +33,9 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     const db = await storage.open({ migrations });
     const vault = new KeyVault(db, dataDir, now);
     await vault.load();
-    const settings = resolveSettings(config, secrets, vault);
+    const modelSettings = new ModelSettingsStore(db, now);
+    await modelSettings.load();
+    const settings = resolveSettings(config, secrets, vault, modelSettings);
 
     const router = new ProviderRouter(config.breaker, clock);
     onDispose(router.register(new BuiltinProvider()));
@@ -66,7 +69,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     onDispose(() => instances.dispose());
 
     registerRoutes(http, ws, {
-      agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo,
+      agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo, modelSettings,
       sessions, frames, attachments, turns, turnLog: new TurnLog(db), log, subagentStore, subagents, instances, instanceStore,
     });
 

@@ -79,4 +79,11 @@ export const migrations: Migration[] = [
       await db.query(`ALTER TABLE ${db.table('sessions')} ADD COLUMN closed_at VARCHAR(40)`);
     },
   },
+  {
+    // The models settings document an admin stores through PUT /api/settings/models (model-settings.ts).
+    name: '005-model-settings',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('model_settings')} (name VARCHAR(40) PRIMARY KEY, value TEXT NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
+    },
+  },
 ];

@@ -47,9 +47,24 @@ export const AgentMessageBody = {
   properties: { ...messageFields, agent: { type: 'string', minLength: 1, maxLength: 100 }, sessionId: { type: 'string', maxLength: 40 }, model: modelId },
 };
 export const Pagination = { type: 'object', additionalProperties: false, properties: { ...paginationQuery } };
+const nullableText = (maxLength: number) => ({ type: ['string', 'null'], minLength: 1, maxLength });
+const url = { type: ['string', 'null'], maxLength: 2000, pattern: '^https?://[^\\s]+$' };
+/** The models settings document: Plinth's camelCase fields, and the runner's snake_case ones as aliases; null removes a stored value. */
 export const ModelSettingsBody = {
   type: 'object', additionalProperties: false, minProperties: 1,
-  properties: { providers: { type: 'object', maxProperties: 20, additionalProperties: { type: 'object', additionalProperties: false, required: ['apiKey'], properties: { apiKey: { type: ['string', 'null'], minLength: 1, maxLength: 1000 } } } } },
+  properties: {
+    defaultModel: nullableText(200), default_model: nullableText(200),
+    providers: {
+      type: 'object', maxProperties: 20,
+      additionalProperties: {
+        type: 'object', additionalProperties: false, minProperties: 1,
+        properties: {
+          apiKey: nullableText(1000), api_key: nullableText(1000), baseUrl: url, base_url: url, model: nullableText(200),
+          models: { type: ['array', 'null'], maxItems: 200, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+      },
+    },
+  },
 };
 export const SessionNameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200 } } };
 export const IdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } };
