@@ -1,4 +1,5 @@
 import { PlinthError, errors, isPlinthError, newId, type EventBus, type Logger, type ToolRegistry, type User } from 'plinth/sdk';
+import { addUsage, cacheColumns } from './usage';
 import type { AgentChunk, AgentProfile, AgentRuntime, AgentTurnRequest, AgentTurnResult, ChatMessage, Usage } from './contract';
 import type { MemoryService } from 'plinth/contracts/memory';
 import type { SkillsService } from 'plinth/contracts/skills';
@@ -212,8 +213,7 @@ export class AgentLoop implements AgentRuntime {
         });
         streaming = undefined;
         model = result.model;
-        usage.inputTokens += result.usage.inputTokens;
-        usage.outputTokens += result.usage.outputTokens;
+        addUsage(usage, result.usage);
         const calls = result.toolCalls.map(c => ({ ...c, name: tools.realName(c.name) }));
         if (result.finishReason === 'aborted') {
           partial = true;
@@ -263,7 +263,7 @@ export class AgentLoop implements AgentRuntime {
     const latency = this.options.now() - started;
     if (usage.inputTokens || usage.outputTokens) input.onChunk?.({ type: 'usage', usage });
     await turns.finish(turnId, {
-      model: model ?? selection.requested, model_selection: { ...selection, used: model }, tool_calls: toolRecords, input_tokens: usage.inputTokens,
+      model: model ?? selection.requested, model_selection: { ...selection, used: model }, tool_calls: toolRecords, ...cacheColumns(usage), input_tokens: usage.inputTokens,
       output_tokens: usage.outputTokens, cost, latency_ms: latency, ttft_ms: ttft, status, error: failure?.message ?? limit ?? null, delegations,
     });
     await sessions.touch(session.id);

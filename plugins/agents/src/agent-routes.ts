@@ -1,9 +1,10 @@
-import { errors, reply, type HttpRouter, type ToolRegistry, type User } from 'plinth/sdk';
+import { errors, ownerFilter, reply, type HttpRouter, type ToolRegistry, type User } from 'plinth/sdk';
 import type { AgentLoop } from './agent-loop';
 import type { AgentStore } from './agent-store';
 import type { Instances } from './instances';
 import type { KeyVault } from './key-vault';
 import type { ProviderRouter } from './provider-router';
+import type { TurnLog } from './turn-log';
 import { fromRunnerBody } from './runner-body';
 import { AgentCreateBody, AgentUpdateBody, BreakerParams, IdParams, ProviderKeyBody, ProviderParams, RosterModelBody } from './schemas';
 
@@ -17,6 +18,7 @@ export interface AgentRouteDeps {
   keyedProviders: string[];
   providerInfo(name: string): { configured: boolean; baseUrl?: string };
   instances?: Instances;
+  turnLog: TurnLog;
 }
 
 /** Routes of `/api/agents` are relative (the plugin's own prefix); the others are claimed in plugin.json. */
@@ -90,13 +92,14 @@ export function registerAgentRoutes(http: HttpRouter, d: AgentRouteDeps): void {
     return router.breaker(req.params.provider).status();
   });
 
-  http.get('/api/agent/status', { auth: 'user', summary: 'The runtime at a glance' }, async () => ({
+  http.get('/api/agent/status', { auth: 'user', summary: 'The runtime at a glance; cache: prompt-cache figures of the last day (yours; admins: all)' }, async req => ({
     defaultModel: runtime.resolveModel('default'),
     providers: router.names(),
     breakers: router.breakerStatus(),
     activeSessions: runtime.activeSessions().length,
     agents: (await agents.listAll()).length,
     tools: d.tools.list().filter(t => t.risk !== 'blocked').length,
+    cache: await d.turnLog.lastDayCache(ownerFilter(req.user)),
   }));
 }
 

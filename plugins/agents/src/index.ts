@@ -50,8 +50,8 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     // On PostgreSQL other kernels may be mid-turn, so only turns older than any request could run count.
     const interrupted = await turns.markInterrupted(db.dialect === 'sqlite' ? 0 : config.requestTimeoutMs * 2);
     if (interrupted) log.warn('turns left running by a previous run were marked interrupted', { count: interrupted });
-    // Proxied calls' turns, written finished and in batches behind the answer (see recordedRouter); 18 columns × 50 rows stay under SQLite's 999 variables.
-    const turnWriter = new WriteBehind<FinishedTurn>(rows => turns.insertFinished(rows), err => log.error('proxied turns were not stored', { error: String(err) }), { batch: 50, delayMs: 20, timers });
+    // Proxied calls' turns, written finished and in batches behind the answer (see recordedRouter); 20 columns × 49 rows stay under SQLite's 999 variables.
+    const turnWriter = new WriteBehind<FinishedTurn>(rows => turns.insertFinished(rows), err => log.error('proxied turns were not stored', { error: String(err) }), { batch: 49, delayMs: 20, timers });
     onDispose(() => turnWriter.flush());
     const frames = new FrameLog(db, now, err => log.error('an SSE frame was not stored', { error: String(err) }));
     onDispose(() => frames.flushAll());
@@ -70,7 +70,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
 
     registerRoutes(http, ws, {
       agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo, modelSettings,
-      sessions, frames, attachments, turns, turnLog: new TurnLog(db), log, subagentStore, subagents, instances, instanceStore,
+      sessions, frames, attachments, turns, turnLog: new TurnLog(db, now), log, subagentStore, subagents, instances, instanceStore,
     });
 
     provide(agentRuntimeRef, runtime);

@@ -86,4 +86,12 @@ export const migrations: Migration[] = [
       await db.query(`CREATE TABLE ${db.table('model_settings')} (name VARCHAR(40) PRIMARY KEY, value TEXT NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
     },
   },
+  {
+    // Prompt-cache figures per turn as the provider reported them (usage.ts); NULL where it reported none.
+    name: '006-turn-cache',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('turns')} ADD COLUMN cache_read_tokens INTEGER`);
+      await db.query(`ALTER TABLE ${db.table('turns')} ADD COLUMN cache_write_tokens INTEGER`);
+    },
+  },
 ];

@@ -1,6 +1,6 @@
 import { ownerFilter, type HttpRouter, type RouteRequest } from 'plinth/sdk';
 import type { TurnFilter, TurnLog } from './turn-log';
-import { TurnLogQuery } from './schemas';
+import { CacheQuery, TurnLogQuery } from './schemas';
 
 /** The query of a turn log, scoped to the caller (admins: everyone's). */
 function filterOf(req: RouteRequest): { f: TurnFilter; limit: number; cursor?: string } {
@@ -8,10 +8,12 @@ function filterOf(req: RouteRequest): { f: TurnFilter; limit: number; cursor?: s
   return { f: { owner: ownerFilter(req.user), sessionId: q.session_id, agent: q.agent, model: q.model, since: q.since, until: q.until }, limit: q.limit, cursor: q.cursor };
 }
 
-/** The agent runtime's logs over the turns: model selections, and the spend ledger. */
+/** The agent runtime's views over the turns: model selections, prompt-cache figures, the spend ledger. */
 export function registerRuntimeRoutes(http: HttpRouter, d: { turnLog: TurnLog }): void {
   http.get('/api/models/selections', { auth: 'user', query: TurnLogQuery, summary: 'The model selection log: per turn, newest first, the model asked for, the one chosen and why, the one that answered (yours; admins: all)' }, async req => {
     const { f, limit, cursor } = filterOf(req);
     return d.turnLog.selections(f, limit, cursor);
   });
+  http.get('/api/stats/cache', { auth: 'user', query: CacheQuery, summary: 'Prompt-cache hits and misses per model, as providers report them (yours; admins: all)' }, async req =>
+    d.turnLog.cache(filterOf(req).f));
 }

@@ -82,3 +82,7 @@ export const TurnLogQuery = {
   type: 'object', additionalProperties: false,
   properties: { ...paginationQuery, ...range, session_id: { type: 'string', maxLength: 100 }, agent: { type: 'string', maxLength: 100 }, model: { type: 'string', maxLength: 200 } },
 };
+export const CacheQuery = {
+  type: 'object', additionalProperties: false,
+  properties: { ...range, agent: { type: 'string', maxLength: 100 }, model: { type: 'string', maxLength: 200 } },
+};

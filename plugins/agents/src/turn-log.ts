@@ -4,12 +4,12 @@ import { fromRow, type TurnRecord } from './turn-store';
 export interface TurnFilter { owner?: string; sessionId?: string; agent?: string; model?: string; since?: string; until?: string }
 
 /**
- * The agent runtime's views over the turns, newest first: which model each turn ran on and why
- * (the model selection log), and what each cost (the transactions).
+ * The agent runtime's views over the turns: which model each turn ran on and why (the model
+ * selection log), what each cost (the transactions), and prompt-cache hits and misses.
  */
 export class TurnLog {
   private readonly t: string;
-  constructor(private readonly db: SqlRunner) {
+  constructor(private readonly db: SqlRunner, private readonly now: () => number) {
     this.t = db.table('turns');
   }
 
@@ -34,6 +34,32 @@ export class TurnLog {
     return { ...page, total: { turns: Number(sum.n), cost: Math.round(Number(sum.cost) * 1e6) / 1e6, currency: 'USD' } };
   }
 
+  /**
+   * Prompt-cache figures per model as providers reported them: a turn that read from the cache is a
+   * hit, one that reported reading nothing a miss; turns whose provider reports no cache figures
+   * (the builtin model, many local servers) are counted apart (`unreported`), not as misses.
+   */
+  async cache(f: TurnFilter) {
+    const { where, params } = this.scope(f);
+    const rows = await this.db.query(
+      `SELECT model, COUNT(*) AS turns, SUM(CASE WHEN cache_read_tokens IS NULL AND cache_write_tokens IS NULL THEN 1 ELSE 0 END) AS unreported,
+        SUM(CASE WHEN cache_read_tokens > 0 THEN 1 ELSE 0 END) AS hits, COALESCE(SUM(cache_read_tokens), 0) AS read_tokens,
+        COALESCE(SUM(cache_write_tokens), 0) AS write_tokens, COALESCE(SUM(input_tokens), 0) AS input_tokens
+       FROM ${this.t} WHERE ${where} GROUP BY model ORDER BY model`, params);
+    const items = rows.map(r => cacheFigures({
+      model: r.model, turns: Number(r.turns), unreported: Number(r.unreported), hits: Number(r.hits),
+      cacheReadTokens: Number(r.read_tokens), cacheWriteTokens: Number(r.write_tokens), inputTokens: Number(r.input_tokens),
+    }));
+    const sum = (k: 'turns' | 'unreported' | 'hits' | 'cacheReadTokens' | 'cacheWriteTokens' | 'inputTokens') => items.reduce((n, i) => n + i[k], 0);
+    const total = cacheFigures({ turns: sum('turns'), unreported: sum('unreported'), hits: sum('hits'), cacheReadTokens: sum('cacheReadTokens'), cacheWriteTokens: sum('cacheWriteTokens'), inputTokens: sum('inputTokens') });
+    return { items, total, since: f.since ?? null, until: f.until ?? null };
+  }
+
+  /** The cache totals of the last day, for `GET /api/agent/status`. */
+  async lastDayCache(owner: string | undefined) {
+    return { ...(await this.cache({ owner, since: new Date(this.now() - 86_400_000).toISOString() })).total, period: 'last 24 hours' };
+  }
+
   private scope(f: TurnFilter): { where: string; params: unknown[] } {
     const where = [`status <> 'running'`];
     const params: unknown[] = [];
@@ -43,6 +69,12 @@ export class TurnLog {
     if (f.until) { where.push('created_at < ?'); params.push(f.until); }
     return { where: where.join(' AND '), params };
   }
+}
+
+/** Misses are the turns that reported cache figures but read nothing; the hit rate is over reported turns. */
+function cacheFigures<T extends { turns: number; unreported: number; hits: number }>(c: T) {
+  const reported = c.turns - c.unreported;
+  return { ...c, misses: reported - c.hits, hitRate: reported ? Math.round((c.hits / reported) * 1e4) / 1e4 : null };
 }
 
 const positionOf = (t: TurnRecord) => ({ ms: Date.parse(t.created_at), id: t.id });

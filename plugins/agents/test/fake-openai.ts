@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type Script =
-  | { text: string[]; usage?: { prompt_tokens: number; completion_tokens: number }; delayMs?: number }
+  | { text: string[]; usage?: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens: number } }; delayMs?: number }
   | { toolCalls: Array<{ id: string; name: string; args: string[] }>; text?: string[] }
   | { status: number; message?: string }
   | { garbage: string }

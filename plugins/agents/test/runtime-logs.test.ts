@@ -57,5 +57,32 @@ for (const database of dialects) {
       assert.equal(bad.status, 400);
       assert.match(JSON.stringify(bad.body.error), /since/);
     });
+
+    test('GET /api/stats/cache and /api/agent/status: hits and misses as the provider reports them; turns it reports nothing for stand apart', async () => {
+      const carol = await k.createUser();
+      fake.script({ text: ['warm'], usage: { prompt_tokens: 120, completion_tokens: 4, prompt_tokens_details: { cached_tokens: 96 } } });
+      const hit = await say(carol.token, 'openai/fake-model', 'again');
+      fake.script({ text: ['cold'], usage: { prompt_tokens: 120, completion_tokens: 4, prompt_tokens_details: { cached_tokens: 0 } } });
+      await say(carol.token, 'openai/fake-model', 'new');
+      await say(carol.token, 'builtin/echo', 'local');
+      const turn = (await k.request('GET', `/api/turns/${hit.turnId}`, { token: carol.token })).body;
+      assert.deepEqual([turn.cache_read_tokens, turn.cache_write_tokens], [96, null]);
+
+      const r = await k.request('GET', '/api/stats/cache', { token: carol.token });
+      assert.equal(r.status, 200, r.text);
+      const byModel = Object.fromEntries(r.body.items.map((i: any) => [i.model, i]));
+      assert.deepEqual(byModel['openai/fake-model'], { model: 'openai/fake-model', turns: 2, unreported: 0, hits: 1, misses: 1, hitRate: 0.5, cacheReadTokens: 96, cacheWriteTokens: 0, inputTokens: 240 });
+      assert.deepEqual([byModel['builtin/echo'].unreported, byModel['builtin/echo'].hits, byModel['builtin/echo'].misses, byModel['builtin/echo'].hitRate], [1, 0, 0, null]);
+      assert.deepEqual([r.body.total.turns, r.body.total.hits, r.body.total.misses, r.body.total.hitRate], [3, 1, 1, 0.5]);
+      assert.deepEqual((await k.request('GET', '/api/stats/cache?model=builtin/echo', { token: carol.token })).body.items.map((i: any) => i.model), ['builtin/echo']);
+      const future = new Date(Date.now() + 3_600_000).toISOString();
+      assert.equal((await k.request('GET', `/api/stats/cache?since=${future}`, { token: carol.token })).body.total.turns, 0);
+      assert.equal((await k.request('GET', '/api/stats/cache?group=day', { token: carol.token })).status, 400);
+
+      const status = await k.request('GET', '/api/agent/status', { token: carol.token });
+      assert.deepEqual([status.body.cache.hits, status.body.cache.misses, status.body.cache.cacheReadTokens, status.body.cache.period], [1, 1, 96, 'last 24 hours']);
+      // An admin's figures take everyone's turns.
+      assert.ok((await k.request('GET', '/api/agent/status', { token: k.adminToken })).body.cache.turns >= 3 + 3);
+    });
   });
 }
