@@ -14,6 +14,10 @@ export function registerRuntimeRoutes(http: HttpRouter, d: { turnLog: TurnLog })
     const { f, limit, cursor } = filterOf(req);
     return d.turnLog.selections(f, limit, cursor);
   });
+  http.get('/api/stats/transactions', { auth: 'user', query: TurnLogQuery, summary: 'The spend ledger: every finished turn (proxied calls too) with tokens and cost, newest first, and the total (yours; admins: all)' }, async req => {
+    const { f, limit, cursor } = filterOf(req);
+    return d.turnLog.transactions(f, limit, cursor);
+  });
   http.get('/api/stats/cache', { auth: 'user', query: CacheQuery, summary: 'Prompt-cache hits and misses per model, as providers report them (yours; admins: all)' }, async req =>
     d.turnLog.cache(filterOf(req).f));
 }

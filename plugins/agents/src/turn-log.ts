@@ -92,6 +92,6 @@ function selectionOf(t: TurnRecord) {
 function transactionOf(t: TurnRecord) {
   return {
     id: t.id, at: t.completed_at ?? t.created_at, sessionId: t.session_id, agent: t.agent, model: t.model, via: t.via, status: t.status,
-    inputTokens: t.input_tokens, outputTokens: t.output_tokens, cost: t.cost, currency: 'USD',
+    inputTokens: t.input_tokens, outputTokens: t.output_tokens, cacheReadTokens: t.cache_read_tokens, cacheWriteTokens: t.cache_write_tokens, cost: t.cost, currency: 'USD',
   };
 }

@@ -84,5 +84,24 @@ for (const database of dialects) {
       // An admin's figures take everyone's turns.
       assert.ok((await k.request('GET', '/api/agent/status', { token: k.adminToken })).body.cache.turns >= 3 + 3);
     });
+
+    test('GET /api/stats/transactions: each turn\'s tokens and cost, newest first, paged, with the total of the whole filter; yours only', async () => {
+      const dave = await k.createUser();
+      fake.script({ text: ['priced'], usage: { prompt_tokens: 1000, completion_tokens: 500 } });
+      const paid = await say(dave.token, 'openai/fake-model', 'costly');
+      const free = await say(dave.token, 'builtin/echo', 'free');
+      const r = await k.request('GET', '/api/stats/transactions?limit=1', { token: dave.token });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.body.items.map((i: any) => i.id), [free.turnId]);
+      assert.deepEqual(r.body.total, { turns: 2, cost: 0.002, currency: 'USD' });
+      const next = await k.request('GET', `/api/stats/transactions?limit=1&cursor=${r.body.nextCursor}`, { token: dave.token });
+      const t = next.body.items[0];
+      // Prices are per million tokens: 1000 in × 1 + 500 out × 2 = 2000 / 1e6.
+      assert.deepEqual([t.id, t.sessionId, t.model, t.inputTokens, t.outputTokens, t.cost, t.currency, t.status], [paid.turnId, paid.sessionId, 'openai/fake-model', 1000, 500, 0.002, 'USD', 'ok']);
+      assert.equal(next.body.nextCursor, null);
+      assert.deepEqual((await k.request('GET', '/api/stats/transactions?model=builtin/echo', { token: dave.token })).body.total.turns, 1);
+      assert.equal((await k.request('GET', '/api/stats/transactions', { token: (await k.createUser()).token })).body.items.length, 0);
+      assert.equal((await k.request('GET', '/api/stats/transactions?limit=0', { token: dave.token })).status, 400);
+    });
   });
 }
