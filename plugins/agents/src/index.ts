@@ -18,6 +18,7 @@ import { OpenAiProvider } from './providers/openai';
 import { recordedRouter } from './recorded-router';
 import { registerRoutes } from './routes';
 import { SessionStore } from './session-store';
+import { SessionNicknames } from './session-nicknames';
 import { SubagentStore } from './subagent-store';
 import { Subagents } from './subagents';
 import { TurnStore, type FinishedTurn } from './turn-store';
@@ -68,15 +69,16 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     await instances.restore(db.dialect === 'sqlite');
     onDispose(() => instances.dispose());
 
+    const models = recordedRouter(router, turnWriter, settings.price, now);
     registerRoutes(http, ws, {
       agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo, modelSettings,
-      sessions, frames, attachments, turns, turnLog: new TurnLog(db, now), log, subagentStore, subagents, instances, instanceStore,
+      sessions, frames, attachments, turns, turnLog: new TurnLog(db, now), log, nicknames: new SessionNicknames(sessions, models, settings.defaultModel), subagentStore, subagents, instances, instanceStore,
     });
 
     provide(agentRuntimeRef, runtime);
     provide(agentInstancesRef, instances);
     provide(modelProvidersRef, router);
     provide(turnRecordsRef, turnRecords(db, { turns, sessions, router, price: settings.price, defaultModel: settings.defaultModel }));
-    provide(modelRouterRef, recordedRouter(router, turnWriter, settings.price, now));
+    provide(modelRouterRef, models);
   },
 });

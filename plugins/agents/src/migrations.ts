@@ -94,4 +94,11 @@ export const migrations: Migration[] = [
       await db.query(`ALTER TABLE ${db.table('turns')} ADD COLUMN cache_write_tokens INTEGER`);
     },
   },
+  {
+    // A short name per session from the model (session-nicknames.ts).
+    name: '007-session-nickname',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('sessions')} ADD COLUMN nickname VARCHAR(100)`);
+    },
+  },
 ];

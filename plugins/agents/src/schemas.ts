@@ -86,3 +86,11 @@ export const CacheQuery = {
   type: 'object', additionalProperties: false,
   properties: { ...range, agent: { type: 'string', maxLength: 100 }, model: { type: 'string', maxLength: 200 } },
 };
+export const NicknameBackfillBody = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 100, default: 20, description: 'Sessions to name in this call (the oldest first)' },
+    force: { type: 'boolean', default: false, description: 'Name again sessions that have a nickname' },
+    model: { type: 'string', minLength: 3, maxLength: 200, description: '<provider>/<model>; default: the default model' },
+  },
+};

@@ -13,6 +13,8 @@ export interface SessionRecord {
   updated_at: string;
   /** Set once the session is closed: its history stays, it takes no more messages. */
   closed_at?: string | null;
+  /** A short name the model gave it (POST /api/sessions/backfill-nicknames). */
+  nickname?: string | null;
 }
 
 export interface StoredMessage {
@@ -99,6 +101,19 @@ export class SessionStore {
 
   async touch(id: string): Promise<void> {
     await this.db.query(`UPDATE ${this.s} SET updated_at = ? WHERE id = ?`, [this.iso(), id]);
+  }
+
+  /** The owner's sessions to nickname, oldest first: those without one, or every one with `all`. */
+  async withoutNickname(owner: string, limit: number, all: boolean): Promise<SessionRecord[]> {
+    return this.db.query(`SELECT * FROM ${this.s} WHERE owner = ?${all ? '' : ' AND nickname IS NULL'} ORDER BY created_at, id LIMIT ?`, [owner, limit]);
+  }
+
+  async firstUserMessages(sessionId: string, n: number): Promise<string[]> {
+    return (await this.db.query(`SELECT content FROM ${this.m} WHERE session_id = ? AND role = 'user' ORDER BY seq LIMIT ?`, [sessionId, n])).map(r => String(r.content));
+  }
+
+  async setNickname(id: string, nickname: string): Promise<void> {
+    await this.db.query(`UPDATE ${this.s} SET nickname = ? WHERE id = ?`, [nickname, id]);
   }
 
   /** Closes the session (a second close keeps the first time); answers it as it now is. */
