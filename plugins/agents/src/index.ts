@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { WriteBehind, definePlugin } from 'plinth/sdk';
 import { agentInstancesRef, agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
@@ -72,7 +73,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     const models = recordedRouter(router, turnWriter, settings.price, now);
     registerRoutes(http, ws, {
       agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo, modelSettings,
-      sessions, frames, attachments, turns, turnLog: new TurnLog(db, now), log, nicknames: new SessionNicknames(sessions, models, settings.defaultModel), subagentStore, subagents, instances, instanceStore,
+      sessions, frames, attachments, turns, turnLog: new TurnLog(db, now), workspaceDir: resolve(dataDir, config.workspaceDir), log, nicknames: new SessionNicknames(sessions, models, settings.defaultModel), subagentStore, subagents, instances, instanceStore,
     });
 
     provide(agentRuntimeRef, runtime);

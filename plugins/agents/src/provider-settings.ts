@@ -13,6 +13,7 @@ export interface AgentsConfig {
   memoryHits: number;
   subagents: { maxDepth: number; maxCostUsd?: number };
   instances: { pollMs: number; leaseMs: number };
+  workspaceDir: string;
 }
 
 /**

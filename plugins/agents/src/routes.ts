@@ -14,7 +14,7 @@ import { registerRuntimeRoutes } from './runtime-routes';
 import { registerSettingsRoutes, type SettingsRouteDeps } from './settings-routes';
 import type { TurnLog } from './turn-log';
 
-export type AgentsRouteDeps = AgentRouteDeps & SessionRouteDeps & SettingsRouteDeps & { turns: TurnStore; turnLog: TurnLog; log: Logger; subagentStore: SubagentStore; subagents: Subagents; instances: Instances; instanceStore: InstanceStore };
+export type AgentsRouteDeps = AgentRouteDeps & SessionRouteDeps & SettingsRouteDeps & { turns: TurnStore; turnLog: TurnLog; workspaceDir: string; log: Logger; subagentStore: SubagentStore; subagents: Subagents; instances: Instances; instanceStore: InstanceStore };
 
 /**
  * Every route of the plugin, by resource: agents and providers (agent-routes.ts), sessions and

@@ -94,3 +94,7 @@ export const NicknameBackfillBody = {
     model: { type: 'string', minLength: 3, maxLength: 200, description: '<provider>/<model>; default: the default model' },
   },
 };
+export const WorkspaceQuery = {
+  type: 'object', additionalProperties: false,
+  properties: { path: { type: 'string', maxLength: 1000, description: 'A folder inside the workspace to list' }, max_entries: { type: 'integer', minimum: 1, maximum: 10000, default: 2000 } },
+};
