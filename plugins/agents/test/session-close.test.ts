@@ -27,7 +27,7 @@ for (const database of dialects) {
     let u: { token: string };
     before(async () => {
       fake = await startFakeOpenAi();
-      k = await createTestKernel({ database, plugins: [{ path: join(__dirname, '..'), config: { openai: { baseUrl: fake.baseUrl, model: 'fake-model' } } }] });
+      k = await createTestKernel({ database, plugins: [{ path: join(__dirname, '..'), config: { openai: { baseUrl: fake.baseUrl, model: 'fake-model' } } }, { path: join(__dirname, '..', '..', 'jobs'), config: { pollMs: 100, heartbeatMs: 100, defaultMaxRetries: 0 } }] });
       u = await k.createUser();
     });
     after(async () => { await k?.stop(); await fake?.close(); });
@@ -77,6 +77,23 @@ for (const database of dialects) {
       assert.equal((await k.request('POST', `/api/sessions/${open}/messages`, { token: u.token, body: { message: 'hi' } })).status, 200);
       assert.equal((await k.request('GET', `/api/sessions/${open}`, { token: u.token })).body.closed_at, null);
       assert.equal((await k.request('POST', '/api/sessions/ses_nope/close', { token: u.token })).status, 404);
+    });
+
+    test('a job resuming a closed session begins a new one; the closed one gets nothing', async () => {
+      const id = await session();
+      fake.script({ text: ['noted'] });
+      await k.request('POST', `/api/sessions/${id}/messages`, { token: u.token, body: { message: 'remember this' } });
+      await k.request('POST', `/api/sessions/${id}/close`, { token: u.token });
+      const job = await k.request('POST', '/api/jobs', { token: u.token, body: { kind: 'agent', continuity: 'resume', request: { agent: 'assistant', message: 'carry on', sessionId: id } } });
+      assert.equal(job.status, 201, job.text);
+      fake.script({ text: ['carried on'] });
+      const done = await until(async () => {
+        const d = (await k.request('GET', `/api/jobs/${job.body.id}`, { token: u.token })).body;
+        return ['done', 'failed'].includes(d.job.state) ? d.job : undefined;
+      }, 10_000, 'the job finished');
+      assert.equal(done.state, 'done', done.error);
+      assert.notEqual(done.result.sessionId, id);
+      assert.equal((await k.request('GET', `/api/sessions/${id}/messages`, { token: u.token })).body.items.length, 2);
     });
   });
 }
