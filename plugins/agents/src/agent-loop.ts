@@ -1,4 +1,5 @@
 import { PlinthError, errors, isPlinthError, newId, type EventBus, type Logger, type ToolRegistry, type User } from 'plinth/sdk';
+import { addUsage, cacheColumns } from './usage';
 import type { AgentChunk, AgentProfile, AgentRuntime, AgentTurnRequest, AgentTurnResult, ChatMessage, FinishReason, Usage } from './contract';
 import type { MemoryService } from 'plinth/contracts/memory';
 import type { SkillsService } from 'plinth/contracts/skills';
@@ -85,6 +86,9 @@ export class AgentLoop implements AgentRuntime {
     return this.running.has(sessionId);
   }
 
+  /** Stops the turn this kernel runs in the session, if any (its partial answer is stored). */
+  stopTurn(sessionId: string): void { this.running.get(sessionId)?.abort(); }
+
   resolveModel(model: string): string {
     return model === DEFAULT_MODEL_ALIAS ? this.options.defaultModel() : model;
   }
@@ -112,7 +116,9 @@ export class AgentLoop implements AgentRuntime {
     let session: SessionRecord | undefined;
     if (request.sessionId && request.continuity !== 'fresh') {
       session = await this.deps.sessions.getOwned(request.sessionId, request.user);
-      if (session.agent_id !== agent.id) throw errors.conflict(`session ${session.id} belongs to agent "${session.agent_name}", not "${agent.name}"`);
+      // A closed conversation is over: resuming it (a recurring job's next fire) begins a new one.
+      if (session.closed_at) session = undefined;
+      if (session && session.agent_id !== agent.id) throw errors.conflict(`session ${session.id} belongs to agent "${session.agent_name}", not "${agent.name}"`);
     }
     session ??= await this.createSession(request.user, { agent: agent.id, via: request.via });
     // For callers of the contract (jobs, channels, A2A) a failed model call is an error they can retry on.
@@ -124,6 +130,7 @@ export class AgentLoop implements AgentRuntime {
   /** Never throws for a model failure: that is an `error` frame and `result.error`, with the session intact. */
   async runSessionTurn(input: SessionTurnInput): Promise<SessionTurnResult> {
     const { session, user } = input;
+    if (session.closed_at) throw errors.conflict(`session ${session.id} was closed at ${session.closed_at}: its history stays readable; start a new session to continue`);
     if (this.running.has(session.id)) throw errors.conflict(`session ${session.id} is answering another message; wait for its done frame`);
     const controller = new AbortController();
     this.running.set(session.id, controller);
@@ -209,8 +216,7 @@ export class AgentLoop implements AgentRuntime {
         streaming = undefined;
         model = result.model;
         finishReason = result.finishReason;
-        usage.inputTokens += result.usage.inputTokens;
-        usage.outputTokens += result.usage.outputTokens;
+        addUsage(usage, result.usage);
         const calls = result.toolCalls.map(c => ({ ...c, name: tools.realName(c.name) }));
         if (result.finishReason === 'aborted') {
           partial = true;
@@ -260,7 +266,7 @@ export class AgentLoop implements AgentRuntime {
     const latency = this.options.now() - started;
     if (usage.inputTokens || usage.outputTokens) input.onChunk?.({ type: 'usage', usage });
     await turns.finish(turnId, {
-      model: model ?? selection.requested, model_selection: { ...selection, used: model }, tool_calls: toolRecords, input_tokens: usage.inputTokens,
+      model: model ?? selection.requested, model_selection: { ...selection, used: model }, tool_calls: toolRecords, ...cacheColumns(usage), input_tokens: usage.inputTokens,
       output_tokens: usage.outputTokens, cost, latency_ms: latency, ttft_ms: ttft, status, finish_reason: finishReason, error: failure?.message ?? limit ?? null, delegations,
     });
     await sessions.touch(session.id);
@@ -283,11 +289,6 @@ export class AgentLoop implements AgentRuntime {
   private async attachmentText(ids: string[], user: User): Promise<string> {
     return this.deps.attachmentsForModel ? this.deps.attachmentsForModel(ids, user) : `[attachments: ${ids.join(', ')}]`;
   }
-
-
-
-
-
 
   private publish(topic: string, payload: unknown, owner: string): void {
     void this.deps.events.publish(topic, payload, { owner, audience: 'owner' }).catch(err => this.deps.log.warn('event not published', { topic, error: String(err) }));

@@ -1,11 +1,12 @@
-import { DEVICE_SCOPE, errors, reply, type HttpRouter, type ToolRegistry, type User } from 'plinth/sdk';
+import { DEVICE_SCOPE, errors, ownerFilter, reply, type HttpRouter, type ToolRegistry, type User } from 'plinth/sdk';
 import type { AgentLoop } from './agent-loop';
 import type { AgentStore } from './agent-store';
 import type { Instances } from './instances';
 import type { KeyVault } from './key-vault';
 import type { ProviderRouter } from './provider-router';
+import type { TurnLog } from './turn-log';
 import { fromRunnerBody } from './runner-body';
-import { AgentCreateBody, AgentUpdateBody, BreakerParams, ModelSettingsBody, IdParams, ProviderKeyBody, ProviderParams, RosterModelBody } from './schemas';
+import { AgentCreateBody, AgentUpdateBody, BreakerParams, IdParams, ProviderKeyBody, ProviderParams, RosterModelBody } from './schemas';
 
 export interface AgentRouteDeps {
   agents: AgentStore;
@@ -17,6 +18,7 @@ export interface AgentRouteDeps {
   keyedProviders: string[];
   providerInfo(name: string): { configured: boolean; baseUrl?: string };
   instances?: Instances;
+  turnLog: TurnLog;
 }
 
 /** Routes of `/api/agents` are relative (the plugin's own prefix); the others are claimed in plugin.json. */
@@ -83,24 +85,6 @@ export function registerAgentRoutes(http: HttpRouter, d: AgentRouteDeps): void {
     if (!await vault.delete(req.params.name)) throw errors.notFound(`stored key of provider "${req.params.name}"`);
   });
 
-  // The coding-agent runner's settings document: providers and models in one answer. Keys are set
-  // here (stored encrypted, never answered); the default model is plugin config (PUT /api/config).
-  const modelSettings = async () => ({
-    defaultModel: runtime.resolveModel('default'),
-    providers: router.names().map(name => ({ name, ...d.providerInfo(name), keyStored: vault.has(name), takesKey: d.keyedProviders.includes(name) })),
-    models: (await router.listModels()).map(m => m.id),
-  });
-  http.get('/api/settings/models', { auth: 'user', summary: 'Providers and models in one document' }, modelSettings);
-  http.put('/api/settings/models', { auth: 'admin', body: ModelSettingsBody, summary: 'Set provider keys (the default model is plugin config)' }, async req => {
-    const providers = (req.body.providers ?? {}) as Record<string, { apiKey?: string | null }>;
-    const unknown = Object.keys(providers).filter(n => !d.keyedProviders.includes(n));
-    if (unknown.length) throw errors.validation(`providers that take no key: ${unknown.join(', ')} (these do: ${d.keyedProviders.join(', ')})`, { providers: unknown });
-    for (const [name, p] of Object.entries(providers)) {
-      if (p.apiKey) await vault.set(name, p.apiKey);
-      else if (p.apiKey === null) await vault.delete(name);
-    }
-    return modelSettings();
-  });
   http.get('/api/breaker/status', { auth: 'user', summary: 'Circuit breaker of each provider' }, () => ({ items: router.breakerStatus(), nextCursor: null }));
   http.post('/api/breaker/reset/:provider', { auth: 'admin', params: BreakerParams, summary: 'Close a provider breaker by hand' }, req => {
     if (!router.has(req.params.provider)) throw errors.notFound(`provider "${req.params.provider}"`);
@@ -108,13 +92,14 @@ export function registerAgentRoutes(http: HttpRouter, d: AgentRouteDeps): void {
     return router.breaker(req.params.provider).status();
   });
 
-  http.get('/api/agent/status', { auth: 'user', summary: 'The runtime at a glance' }, async () => ({
+  http.get('/api/agent/status', { auth: 'user', summary: 'The runtime at a glance; cache: prompt-cache figures of the last day (yours; admins: all)' }, async req => ({
     defaultModel: runtime.resolveModel('default'),
     providers: router.names(),
     breakers: router.breakerStatus(),
     activeSessions: runtime.activeSessions().length,
     agents: (await agents.listAll()).length,
     tools: d.tools.list().filter(t => t.risk !== 'blocked').length,
+    cache: await d.turnLog.lastDayCache(ownerFilter(req.user)),
   }));
 }
 

@@ -1,9 +1,11 @@
 import { defineDoctorChecks, type DoctorCheckResult } from 'plinth/sdk';
 import type { KeyVault } from './key-vault';
+import type { ModelSettingsStore } from './model-settings';
 import { resolveSettings, type AgentsConfig } from './provider-settings';
 
-/** The doctor runs without the database, so keys stored through PUT /api/providers/<name>/key are not seen here. */
+/** The doctor runs without the database, so keys and settings stored through the API are not seen here. */
 const noStoredKeys = { get: () => undefined } as unknown as KeyVault;
+const noStoredSettings = { provider: () => ({}), current: { providers: {} } } as unknown as ModelSettingsStore;
 
 /**
  * `plinth doctor`: does each configured model provider answer, and does it take the key? Resolved
@@ -11,7 +13,7 @@ const noStoredKeys = { get: () => undefined } as unknown as KeyVault;
  */
 export default defineDoctorChecks<AgentsConfig>({
   async providers({ config, secrets, signal }) {
-    const settings = resolveSettings(config, secrets, noStoredKeys);
+    const settings = resolveSettings(config, secrets, noStoredKeys, noStoredSettings);
     const probes: Array<{ name: string; url: string; headers: Record<string, string>; fix: string }> = [];
     if (settings.openai.configured()) {
       const key = settings.openai.apiKey();

@@ -35,7 +35,11 @@ export interface ChatMessage {
   name?: string;
 }
 
-export interface Usage { inputTokens: number; outputTokens: number }
+export interface Usage {
+  inputTokens: number; outputTokens: number;
+  /** Prompt-cache figures, only when the provider reports them: tokens read from its cache (a hit), tokens written to it. */
+  cacheReadTokens?: number; cacheWriteTokens?: number;
+}
 
 /** Streamed pieces of a turn, in order. */
 export type AgentChunk =

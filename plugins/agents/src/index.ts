@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { WriteBehind, definePlugin } from 'plinth/sdk';
 import { agentInstancesRef, agentRuntimeRef, modelProvidersRef, modelRouterRef, turnRecordsRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
@@ -9,6 +10,7 @@ import { FrameLog } from './frame-log';
 import { InstanceStore } from './instance-store';
 import { Instances } from './instances';
 import { KeyVault } from './key-vault';
+import { ModelSettingsStore } from './model-settings';
 import { migrations } from './migrations';
 import { ProviderRouter } from './provider-router';
 import { AnthropicProvider } from './providers/anthropic';
@@ -17,9 +19,11 @@ import { OpenAiProvider } from './providers/openai';
 import { recordedRouter } from './recorded-router';
 import { registerRoutes } from './routes';
 import { SessionStore } from './session-store';
+import { SessionNicknames } from './session-nicknames';
 import { SubagentStore } from './subagent-store';
 import { Subagents } from './subagents';
 import { TurnStore, type FinishedTurn } from './turn-store';
+import { TurnLog } from './turn-log';
 import { turnRecords } from './turn-records';
 import { resolveSettings, type AgentsConfig } from './provider-settings';
 
@@ -31,7 +35,9 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     const db = await storage.open({ migrations });
     const vault = new KeyVault(db, dataDir, now);
     await vault.load();
-    const settings = resolveSettings(config, secrets, vault);
+    const modelSettings = new ModelSettingsStore(db, now);
+    await modelSettings.load();
+    const settings = resolveSettings(config, secrets, vault, modelSettings);
 
     const router = new ProviderRouter(config.breaker, clock);
     onDispose(router.register(new BuiltinProvider()));
@@ -46,8 +52,8 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     // On PostgreSQL other kernels may be mid-turn, so only turns older than any request could run count.
     const interrupted = await turns.markInterrupted(db.dialect === 'sqlite' ? 0 : config.requestTimeoutMs * 2);
     if (interrupted) log.warn('turns left running by a previous run were marked interrupted', { count: interrupted });
-    // Proxied calls' turns, written finished and in batches behind the answer (see recordedRouter); 18 columns × 50 rows stay under SQLite's 999 variables.
-    const turnWriter = new WriteBehind<FinishedTurn>(rows => turns.insertFinished(rows), err => log.error('proxied turns were not stored', { error: String(err) }), { batch: 50, delayMs: 20, timers });
+    // Proxied calls' turns, written finished and in batches behind the answer (see recordedRouter); 20 columns × 49 rows stay under SQLite's 999 variables.
+    const turnWriter = new WriteBehind<FinishedTurn>(rows => turns.insertFinished(rows), err => log.error('proxied turns were not stored', { error: String(err) }), { batch: 49, delayMs: 20, timers });
     onDispose(() => turnWriter.flush());
     const frames = new FrameLog(db, now, err => log.error('an SSE frame was not stored', { error: String(err) }));
     onDispose(() => frames.flushAll());
@@ -64,15 +70,16 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     await instances.restore(db.dialect === 'sqlite');
     onDispose(() => instances.dispose());
 
+    const models = recordedRouter(router, turnWriter, settings.price, now);
     registerRoutes(http, ws, {
-      agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo,
-      sessions, frames, attachments, turns, log, subagentStore, subagents, instances, instanceStore,
+      agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo, modelSettings,
+      sessions, frames, attachments, turns, turnLog: new TurnLog(db, now), workspaceDir: resolve(dataDir, config.workspaceDir), log, nicknames: new SessionNicknames(sessions, models, settings.defaultModel), subagentStore, subagents, instances, instanceStore,
     });
 
     provide(agentRuntimeRef, runtime);
     provide(agentInstancesRef, instances);
     provide(modelProvidersRef, router);
     provide(turnRecordsRef, turnRecords(db, { turns, sessions, router, price: settings.price, defaultModel: settings.defaultModel }));
-    provide(modelRouterRef, recordedRouter(router, turnWriter, settings.price, now));
+    provide(modelRouterRef, models);
   },
 });

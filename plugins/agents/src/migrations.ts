@@ -73,9 +73,38 @@ export const migrations: Migration[] = [
     },
   },
   {
+    // A closed session (POST /api/sessions/:id/close) keeps its history and takes no more messages.
+    name: '004-session-closed',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('sessions')} ADD COLUMN closed_at VARCHAR(40)`);
+    },
+  },
+  {
+    // The models settings document an admin stores through PUT /api/settings/models (model-settings.ts).
+    name: '005-model-settings',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('model_settings')} (name VARCHAR(40) PRIMARY KEY, value TEXT NOT NULL, updated_at VARCHAR(40) NOT NULL)`);
+    },
+  },
+  {
+    // Prompt-cache figures per turn as the provider reported them (usage.ts); NULL where it reported none.
+    name: '006-turn-cache',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('turns')} ADD COLUMN cache_read_tokens INTEGER`);
+      await db.query(`ALTER TABLE ${db.table('turns')} ADD COLUMN cache_write_tokens INTEGER`);
+    },
+  },
+  {
+    // A short name per session from the model (session-nicknames.ts).
+    name: '007-session-nickname',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('sessions')} ADD COLUMN nickname VARCHAR(100)`);
+    },
+  },
+  {
     // Why the model stopped (contract.ts FinishReason): a reply cut by the model's token limit
     // (`length`) looks like any other `ok` turn without it.
-    name: '004-turn-finish-reason',
+    name: '008-turn-finish-reason',
     async up(db) {
       await db.query(`ALTER TABLE ${db.table('turns')} ADD COLUMN finish_reason VARCHAR(20)`);
     },

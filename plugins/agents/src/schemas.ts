@@ -47,9 +47,24 @@ export const AgentMessageBody = {
   properties: { ...messageFields, agent: { type: 'string', minLength: 1, maxLength: 100 }, sessionId: { type: 'string', maxLength: 40 }, model: modelId },
 };
 export const Pagination = { type: 'object', additionalProperties: false, properties: { ...paginationQuery } };
+const nullableText = (maxLength: number) => ({ type: ['string', 'null'], minLength: 1, maxLength });
+const url = { type: ['string', 'null'], maxLength: 2000, pattern: '^https?://[^\\s]+$' };
+/** The models settings document: Plinth's camelCase fields, and the runner's snake_case ones as aliases; null removes a stored value. */
 export const ModelSettingsBody = {
   type: 'object', additionalProperties: false, minProperties: 1,
-  properties: { providers: { type: 'object', maxProperties: 20, additionalProperties: { type: 'object', additionalProperties: false, required: ['apiKey'], properties: { apiKey: { type: ['string', 'null'], minLength: 1, maxLength: 1000 } } } } },
+  properties: {
+    defaultModel: nullableText(200), default_model: nullableText(200),
+    providers: {
+      type: 'object', maxProperties: 20,
+      additionalProperties: {
+        type: 'object', additionalProperties: false, minProperties: 1,
+        properties: {
+          apiKey: nullableText(1000), api_key: nullableText(1000), baseUrl: url, base_url: url, model: nullableText(200),
+          models: { type: ['array', 'null'], maxItems: 200, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+      },
+    },
+  },
 };
 export const SessionNameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200 } } };
 export const IdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } };
@@ -62,3 +77,24 @@ export const CostsQuery = { type: 'object', additionalProperties: false, propert
 export const TimeseriesQuery = { type: 'object', additionalProperties: false, properties: { ...range, bucket: { type: 'string', enum: ['hour', 'day'], default: 'hour' } } };
 export const RangeQuery = { type: 'object', additionalProperties: false, properties: range };
 export const AttachmentQuery = { type: 'object', additionalProperties: false, properties: { filename: { type: 'string', maxLength: 255 } } };
+/** The agent runtime's turn logs: `?session_id=&agent=&model=&since=&until=&limit=&cursor=`. */
+export const TurnLogQuery = {
+  type: 'object', additionalProperties: false,
+  properties: { ...paginationQuery, ...range, session_id: { type: 'string', maxLength: 100 }, agent: { type: 'string', maxLength: 100 }, model: { type: 'string', maxLength: 200 } },
+};
+export const CacheQuery = {
+  type: 'object', additionalProperties: false,
+  properties: { ...range, agent: { type: 'string', maxLength: 100 }, model: { type: 'string', maxLength: 200 } },
+};
+export const NicknameBackfillBody = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 100, default: 20, description: 'Sessions to name in this call (the oldest first)' },
+    force: { type: 'boolean', default: false, description: 'Name again sessions that have a nickname' },
+    model: { type: 'string', minLength: 3, maxLength: 200, description: '<provider>/<model>; default: the default model' },
+  },
+};
+export const WorkspaceQuery = {
+  type: 'object', additionalProperties: false,
+  properties: { path: { type: 'string', maxLength: 1000, description: 'A folder inside the workspace to list' }, max_entries: { type: 'integer', minimum: 1, maximum: 10000, default: 2000 } },
+};

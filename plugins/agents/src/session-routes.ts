@@ -3,10 +3,11 @@ import type { AgentLoop } from './agent-loop';
 import type { AttachmentStore } from './attachment-store';
 import type { Frame, FrameLog } from './frame-log';
 import type { SessionRecord, SessionStore, StoredMessage } from './session-store';
-import { AgentMessageBody, AttachmentQuery, IdParams, Pagination, SessionCreateBody, SessionMessageBody, SessionNameParams } from './schemas';
+import type { SessionNicknames } from './session-nicknames';
+import { AgentMessageBody, AttachmentQuery, IdParams, NicknameBackfillBody, Pagination, SessionCreateBody, SessionMessageBody, SessionNameParams } from './schemas';
 import { DEFAULT_AGENT } from './agent-store';
 
-export interface SessionRouteDeps { runtime: AgentLoop; sessions: SessionStore; frames: FrameLog; attachments: AttachmentStore }
+export interface SessionRouteDeps { runtime: AgentLoop; sessions: SessionStore; frames: FrameLog; attachments: AttachmentStore; nicknames: SessionNicknames }
 
 const wantsSse = (req: RouteRequest) => String(req.headers.accept ?? '').includes('text/event-stream');
 const toSse = (f: Frame): SseMessage => ({ id: f.id, event: f.event, data: f.data });
@@ -70,6 +71,19 @@ export function registerSessionRoutes(http: HttpRouter, d: SessionRouteDeps): vo
     frames.forget(session.id);
   };
   http.delete('/api/sessions/:id', { auth: 'user', params: IdParams }, async req => removeSession(await sessions.getOwned(req.params.id, req.user)));
+  http.post('/api/sessions/backfill-nicknames', {
+    auth: 'user', body: NicknameBackfillBody,
+    summary: 'Give your sessions without one a short nickname from the model (the oldest first, limit per call); answers what was named, skipped, failed, and how many remain',
+  }, async req => {
+    const body = req.body as { limit: number; force: boolean; model?: string };
+    if (body.model) runtime.assertModelKnown(body.model);
+    return d.nicknames.backfill(req.user!, body);
+  });
+  http.post('/api/sessions/:id/close', { auth: 'user', params: IdParams, summary: 'Close a session: a turn it is running stops, its history stays, it takes no more messages' }, async req => {
+    const session = await sessions.getOwned(req.params.id, req.user);
+    runtime.stopTurn(session.id);
+    return { ...(await sessions.close(session.id)), busy: runtime.isBusy(session.id) };
+  });
   http.get('/api/sessions/:id/messages', { auth: 'user', scope: DEVICE_SCOPE, params: IdParams, query: Pagination }, async req => {
     await sessions.getOwned(req.params.id, req.user);
     return sessions.messages(req.params.id, req.query.limit as number, req.query.cursor as string | undefined);

@@ -11,6 +11,10 @@ export interface SessionRecord {
   via: string | null;
   created_at: string;
   updated_at: string;
+  /** Set once the session is closed: its history stays, it takes no more messages. */
+  closed_at?: string | null;
+  /** A short name the model gave it (POST /api/sessions/backfill-nicknames). */
+  nickname?: string | null;
 }
 
 export interface StoredMessage {
@@ -52,7 +56,7 @@ export class SessionStore {
     const at = this.iso();
     const row: SessionRecord = {
       id: newId('ses'), owner: input.owner, agent_id: input.agentId, agent_name: input.agentName, model: input.model ?? null,
-      name: input.name ?? null, via: input.via ?? null, created_at: at, updated_at: at,
+      name: input.name ?? null, via: input.via ?? null, created_at: at, updated_at: at, closed_at: null,
     };
     await this.db.query(`INSERT INTO ${this.s} (id, owner, agent_id, agent_name, model, name, via, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [row.id, row.owner, row.agent_id, row.agent_name, row.model, row.name, row.via, row.created_at, row.updated_at]);
@@ -97,6 +101,26 @@ export class SessionStore {
 
   async touch(id: string): Promise<void> {
     await this.db.query(`UPDATE ${this.s} SET updated_at = ? WHERE id = ?`, [this.iso(), id]);
+  }
+
+  /** The owner's sessions to nickname, oldest first: those without one, or every one with `all`. */
+  async withoutNickname(owner: string, limit: number, all: boolean): Promise<SessionRecord[]> {
+    return this.db.query(`SELECT * FROM ${this.s} WHERE owner = ?${all ? '' : ' AND nickname IS NULL'} ORDER BY created_at, id LIMIT ?`, [owner, limit]);
+  }
+
+  async firstUserMessages(sessionId: string, n: number): Promise<string[]> {
+    return (await this.db.query(`SELECT content FROM ${this.m} WHERE session_id = ? AND role = 'user' ORDER BY seq LIMIT ?`, [sessionId, n])).map(r => String(r.content));
+  }
+
+  async setNickname(id: string, nickname: string): Promise<void> {
+    await this.db.query(`UPDATE ${this.s} SET nickname = ? WHERE id = ?`, [nickname, id]);
+  }
+
+  /** Closes the session (a second close keeps the first time); answers it as it now is. */
+  async close(id: string): Promise<SessionRecord> {
+    const at = this.iso();
+    await this.db.query(`UPDATE ${this.s} SET closed_at = COALESCE(closed_at, ?), updated_at = ? WHERE id = ?`, [at, at, id]);
+    return (await this.get(id))!;
   }
 
   async remove(id: string): Promise<void> {

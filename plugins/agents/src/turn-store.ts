@@ -22,6 +22,9 @@ export interface TurnRecord {
   tool_calls: ToolCallRecord[];
   input_tokens: number;
   output_tokens: number;
+  /** Prompt-cache tokens read and written, as the provider reported them; null when it reported none. */
+  cache_read_tokens: number | null;
+  cache_write_tokens: number | null;
   cost: number;
   latency_ms: number;
   ttft_ms: number | null;
@@ -46,11 +49,14 @@ export function fromRow(r: any): TurnRecord {
   return {
     id: r.id, session_id: r.session_id ?? null, owner: r.owner, agent: r.agent ?? null, model: r.model,
     model_selection: JSON.parse(r.model_selection), context: JSON.parse(r.context), tool_calls: JSON.parse(r.tool_calls),
-    input_tokens: Number(r.input_tokens), output_tokens: Number(r.output_tokens), cost: Number(r.cost), latency_ms: Number(r.latency_ms),
+    input_tokens: Number(r.input_tokens), output_tokens: Number(r.output_tokens), cache_read_tokens: nullableNumber(r.cache_read_tokens),
+    cache_write_tokens: nullableNumber(r.cache_write_tokens), cost: Number(r.cost), latency_ms: Number(r.latency_ms),
     ttft_ms: r.ttft_ms === null || r.ttft_ms === undefined ? null : Number(r.ttft_ms), status: r.status, finish_reason: r.finish_reason ?? null, error: r.error ?? null,
     via: r.via ?? null, created_at: r.created_at, completed_at: r.completed_at ?? null, delegations: r.delegations ? JSON.parse(r.delegations) : [],
   };
 }
+
+const nullableNumber = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 function boundedContext(messages: unknown[]): string {
   const context = JSON.stringify(messages);
@@ -79,10 +85,10 @@ export class TurnStore {
       [turn.id, turn.session_id, turn.owner, turn.agent, turn.model, JSON.stringify(turn.model_selection), context, turn.via, new Date(this.now()).toISOString()]);
   }
 
-  async finish(id: string, r: { model: string; model_selection: Record<string, unknown>; tool_calls: ToolCallRecord[]; input_tokens: number; output_tokens: number; cost: number; latency_ms: number; ttft_ms: number | null; status: TurnRecord['status']; finish_reason: FinishReason | null; error: string | null; delegations?: Delegation[] }): Promise<void> {
+  async finish(id: string, r: Pick<TurnRecord, 'model' | 'model_selection' | 'tool_calls' | 'input_tokens' | 'output_tokens' | 'cache_read_tokens' | 'cache_write_tokens' | 'cost' | 'latency_ms' | 'ttft_ms' | 'status' | 'finish_reason' | 'error'> & { delegations?: Delegation[] }): Promise<void> {
     await this.db.query(
-      `UPDATE ${this.t} SET model = ?, model_selection = ?, tool_calls = ?, input_tokens = ?, output_tokens = ?, cost = ?, latency_ms = ?, ttft_ms = ?, status = ?, finish_reason = ?, error = ?, completed_at = ?, delegations = ? WHERE id = ?`,
-      [r.model, JSON.stringify(r.model_selection), JSON.stringify(r.tool_calls), r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.ttft_ms, r.status, r.finish_reason, r.error, new Date(this.now()).toISOString(), r.delegations?.length ? JSON.stringify(r.delegations) : null, id]);
+      `UPDATE ${this.t} SET model = ?, model_selection = ?, tool_calls = ?, input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ?, cost = ?, latency_ms = ?, ttft_ms = ?, status = ?, finish_reason = ?, error = ?, completed_at = ?, delegations = ? WHERE id = ?`,
+      [r.model, JSON.stringify(r.model_selection), JSON.stringify(r.tool_calls), r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cost, r.latency_ms, r.ttft_ms, r.status, r.finish_reason, r.error, new Date(this.now()).toISOString(), r.delegations?.length ? JSON.stringify(r.delegations) : null, id]);
   }
 
   /** Finished turns written in one statement: the write-behind path of proxied calls (see recordedRouter). */
@@ -91,11 +97,11 @@ export class TurnStore {
     const params: unknown[] = [];
     for (const t of turns) {
       params.push(t.id, t.session_id, t.owner, t.agent, t.model, JSON.stringify(t.model_selection), boundedContext(t.context), JSON.stringify(t.tool_calls),
-        t.input_tokens, t.output_tokens, t.cost, t.latency_ms, t.ttft_ms, t.status, t.finish_reason, t.error, t.via, t.created_at, t.completed_at);
+        t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_tokens, t.cost, t.latency_ms, t.ttft_ms, t.status, t.finish_reason, t.error, t.via, t.created_at, t.completed_at);
     }
     await this.db.query(
-      `INSERT INTO ${this.t} (id, session_id, owner, agent, model, model_selection, context, tool_calls, input_tokens, output_tokens, cost, latency_ms, ttft_ms, status, finish_reason, error, via, created_at, completed_at)
-       VALUES ${turns.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, params);
+      `INSERT INTO ${this.t} (id, session_id, owner, agent, model, model_selection, context, tool_calls, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, latency_ms, ttft_ms, status, finish_reason, error, via, created_at, completed_at)
+       VALUES ${turns.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, params);
   }
 
   /** Turns left `running` by a kernel that stopped mid-turn. */

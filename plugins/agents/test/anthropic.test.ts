@@ -61,6 +61,16 @@ describe('the anthropic provider against a fake Messages API', () => {
     const turn = (await k.request('GET', `/api/turns/${done.data.turnId}`, { token: u.token })).body;
     assert.deepEqual([turn.model, turn.status, turn.input_tokens, turn.output_tokens], ['anthropic/claude-haiku-4-5', 'ok', 321, 9]);
   });
+  test('prompt caching: cache_read_input_tokens and cache_creation_input_tokens are the turn\'s cache figures', async () => {
+    const id = await newSession();
+    fake.script({ text: ['cached'], usage: { input_tokens: 12, output_tokens: 3, cache_read_input_tokens: 2048, cache_creation_input_tokens: 512 } });
+    const r = await say(id, 'long shared prefix');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body.usage, { inputTokens: 12, outputTokens: 3, cacheReadTokens: 2048, cacheWriteTokens: 512 });
+    const turn = (await k.request('GET', `/api/turns/${r.body.turnId}`, { token: u.token })).body;
+    assert.deepEqual([turn.cache_read_tokens, turn.cache_write_tokens], [2048, 512]);
+  });
+
 
   test('a tool_use block streamed as input_json_delta pieces runs the tool; its tool_result goes back and the answer follows', async () => {
     const id = await newSession();

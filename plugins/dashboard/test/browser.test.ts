@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { TestKernel } from 'plinth/testing';
@@ -147,7 +147,7 @@ test('users: an admin disables a user on the users page, the kernel refuses its 
 
 test('jobs, runs and the other pages render their data (screenshots)', { skip: !hasChromium && 'no chromium' }, async () => {
   const parent = (await k.request('POST', '/api/jobs', { body: { kind: 'command', title: 'build', request: { command: 'echo compiling; echo linking' } } })).body;
-  const child = (await k.request('POST', '/api/jobs', { body: { kind: 'command', title: 'report', parents: [parent.id], request: { command: 'echo reporting' } } })).body;
+  const child = (await k.request('POST', '/api/jobs', { body: { kind: 'command', title: 'report', parents: [parent.id], request: { command: 'echo reporting; printf "# Build report\\n\\n**all green**\\n" > report.md', artifact: 'report.md' } } })).body;
   await k.request('POST', '/api/jobs', { body: { kind: 'command', title: 'broken', max_retries: 0, request: { command: 'echo oops; exit 3' } } });
   await k.request('POST', '/api/schedules', { body: { name: 'nightly report', cron: '0 3 * * *', job: { kind: 'command', request: { command: 'echo nightly' } } } });
   const runId = await seedRun(k);
@@ -156,7 +156,13 @@ test('jobs, runs and the other pages render their data (screenshots)', { skip: !
   await page.goto(`${k.baseUrl}/dashboard/jobs/${child.id}`);
   await page.locator(`[data-state=done] [data-job="${child.id}"]`).waitFor();
   await page.getByTestId('crew-graph').locator('.node').nth(1).waitFor();
-  await page.getByTestId('job-log').getByText('reporting').waitFor();
+  await page.getByTestId('job-log').getByText('reporting', { exact: true }).waitFor();
+  // The artifact: rendered from Markdown, and downloaded with the session's bearer.
+  await page.getByTestId('artifact-view').locator('h1', { hasText: 'Build report' }).waitFor();
+  await page.getByTestId('artifact-view').locator('strong', { hasText: 'all green' }).waitFor();
+  const [saved] = await Promise.all([page.waitForEvent('download'), page.getByTestId('artifact-download').click()]);
+  assert.equal(saved.suggestedFilename(), 'report.md');
+  assert.match(readFileSync((await saved.path())!, 'utf8'), /^# Build report/);
   await page.locator('[data-state=failed]', { hasText: 'broken' }).waitFor();
   await shot(page, '07-jobs');
   await page.getByTestId('schedules-tab').click();

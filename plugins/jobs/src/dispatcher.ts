@@ -12,6 +12,7 @@ export interface DispatcherOptions {
   backoffBaseMs: number;
   backoffMaxMs: number;
   maxLogLines: number;
+  maxArtifactBytes: number;
 }
 
 export interface DispatcherHooks {
@@ -119,10 +120,11 @@ export class Dispatcher {
       const user = await this.userOf(job.owner);
       const parentResults: Record<string, unknown> = {};
       if (job.parentCount) for (const p of await this.store.graph.parents(job.id)) parentResults[p.step ?? p.id] = p.result;
-      const request = executorRequest(job);
+      const request = executorRequest(job, await this.previousFireSession(job));
       const result = await executor.run({
         job: { id: job.id, kind: job.kind, request, owner: job.owner, attempt: job.attempts, parentResults },
         user, signal: ac.signal, log: line => logs.push(line),
+        saveArtifact: (name, bytes) => this.store.artifacts.save(job.id, job.attempts, name, bytes, this.clock.now(), this.options.maxArtifactBytes).then(() => undefined),
       });
       await logs.flush();
       if (ac.signal.aborted) return;
@@ -142,6 +144,12 @@ export class Dispatcher {
       if (this.running.get(job.id) === ac) this.running.delete(job.id);
       this.wake();
     }
+  }
+
+  /** A resumed job with no session of its own continues the one of the previous job from the same source (a schedule's last fire). */
+  private async previousFireSession(job: Job): Promise<string | undefined> {
+    if (job.continuity !== 'resume' || !job.source || job.request.sessionId || sessionOf(job.result)) return undefined;
+    return this.store.lastSessionOf(job.source, job.id);
   }
 
   private readonly users = new Map<string, { user: User; atMs: number }>();
@@ -195,17 +203,22 @@ export class Dispatcher {
 
 /**
  * What an executor sees as the request: the job's own, plus what a person or the job's settings
- * added — redo feedback, continuity (with the session of the previous result to resume) and the
- * process scope.
+ * added — redo feedback, continuity (with the session of the previous result, or of the previous
+ * fire of the same schedule, to resume) and the process scope.
  */
-export function executorRequest(job: Job): Record<string, unknown> {
+export function executorRequest(job: Job, previousFireSession?: string): Record<string, unknown> {
   const out: Record<string, unknown> = { ...job.request };
   if (job.feedback) out.feedback = job.feedback;
   if (job.continuity) out.continuity = job.continuity;
   if (job.processScope) out.process_scope = job.processScope;
-  const previous = (job.result as { sessionId?: unknown } | null)?.sessionId;
-  if (job.continuity === 'resume' && !out.sessionId && typeof previous === 'string') out.sessionId = previous;
+  const previous = sessionOf(job.result) ?? previousFireSession;
+  if (job.continuity === 'resume' && !out.sessionId && previous) out.sessionId = previous;
   return out;
+}
+
+export function sessionOf(result: unknown): string | undefined {
+  const id = (result as { sessionId?: unknown } | null)?.sessionId;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** Collects output lines and writes them as job events in batches; keeps at most `max` lines per attempt. */

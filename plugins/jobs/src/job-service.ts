@@ -1,5 +1,7 @@
 import { errors, kernelErrors, newId, type Clock, type Disposer, type EventBus, type SchemaCheckResult, type User, type ValidatorService } from 'plinth/sdk';
-import type { JobExecutor, JobsService, JobSummary } from './contract';
+import type { JobExecutor, JobsService, JobSummary, RecurringSource } from './contract';
+import { RecurringJobs } from './recurring-jobs';
+import { jobDefaults } from './job-defaults';
 import { ACTIVE, type Job, type JobEvent, type JobState, type JobStore, type NewJob } from './job-store';
 import type { Dispatcher } from './dispatcher';
 import { interpolate, order, type TemplateLibrary } from './templates';
@@ -35,6 +37,7 @@ export class JobService implements JobsService {
   /** Result schemas are a caller's: compiled transient (see ValidatorService), the last 200 kept here. */
   private readonly schemas = new Map<string, Check>();
   dispatcher!: Dispatcher;
+  readonly recurring = new RecurringJobs();
 
   constructor(
     private readonly store: JobStore,
@@ -56,6 +59,10 @@ export class JobService implements JobsService {
     this.executors.set(executor.kind, entry);
     this.dispatcher?.wake();
     return () => { if (this.executors.get(executor.kind) === entry) this.executors.delete(executor.kind); };
+  }
+
+  registerRecurring(source: RecurringSource): Disposer {
+    return this.recurring.register(source);
   }
 
   executor(kind: string): JobExecutor | undefined {
@@ -115,7 +122,7 @@ export class JobService implements JobsService {
     const [out] = await this.store.insert([{
       owner: extra.owner ?? user.id, kind: input.kind, title: input.title ?? null, request: input.request ?? {},
       maxRetries: input.max_retries ?? this.options.defaultMaxRetries, resultSchema: input.result_schema ?? null,
-      continuity: input.continuity ?? null, processScope: input.process_scope ?? null, parents,
+      ...jobDefaults({ request: input.request, continuity: input.continuity, processScope: input.process_scope }), parents,
       runAfter: input.delay_ms ? now + input.delay_ms : now, ...extra,
     }], now);
     if (out.created) { this.changed(out.job); this.dispatcher.wake(); }
@@ -128,7 +135,7 @@ export class JobService implements JobsService {
     const now = this.clock.now();
     const [out] = await this.store.insert([{
       owner: input.owner, kind: input.kind, title: input.title ?? null, request: input.request, maxRetries: input.maxRetries ?? this.options.defaultMaxRetries,
-      parents: input.parents, idempotencyKey: input.idempotencyKey ?? null, source: input.source ?? null,
+      parents: input.parents, idempotencyKey: input.idempotencyKey ?? null, source: input.source ?? null, ...jobDefaults(input, input.recurring),
     }], now);
     if (out.created) { this.changed(out.job); this.dispatcher.wake(); }
     return { id: out.job.id, created: out.created };
@@ -149,7 +156,7 @@ export class JobService implements JobsService {
         id: ids.get(s.id)!, owner: input.owner, kind: s.kind, title: s.title ? String(interpolate(s.title, input.inputs)) : `${t.name}: ${s.id}`, request,
         maxRetries: s.max_retries ?? this.options.defaultMaxRetries, resultSchema: s.result_schema ?? null, crewId, step: s.id, template: t.name,
         source: input.source ?? null, idempotencyKey: input.idempotencyKey ? `${input.idempotencyKey}:${s.id}` : null,
-        parents: s.depends_on.map(d => ids.get(d)!),
+        parents: s.depends_on.map(d => ids.get(d)!), ...jobDefaults({ request }),
         // Held crews: the first steps wait until then; the others wait for them anyway.
         ...(input.runAfter && !s.depends_on.length ? { runAfter: input.runAfter } : {}),
       };
@@ -164,7 +171,7 @@ export class JobService implements JobsService {
     for (const input of inputs) this.validateNew({ kind: input.kind, request: input.request }, await this.ownerFor(input.kind, input.owner));
     const out = await this.store.insertMany(inputs.map(input => ({
       owner: input.owner, kind: input.kind, title: input.title ?? null, request: input.request, maxRetries: input.maxRetries ?? this.options.defaultMaxRetries,
-      idempotencyKey: input.idempotencyKey ?? null, source: input.source ?? null,
+      idempotencyKey: input.idempotencyKey ?? null, source: input.source ?? null, ...jobDefaults(input, input.recurring),
     })), this.clock.now());
     for (const o of out) if (o.created) this.changed(o.job);
     this.dispatcher.wake();
@@ -267,7 +274,7 @@ export class JobService implements JobsService {
     return {
       job: jobView(job), attempts, events: events.slice(-200), comments: await this.store.commentLog.of(job.id),
       parentResults: Object.fromEntries(parents.map(p => [p.step ?? p.id, p.result])),
-      parents: parents.map(p => ({ id: p.id, step: p.step, state: p.state })),
+      parents: parents.map(p => ({ id: p.id, step: p.step, state: p.state })), artifact: (await this.store.artifacts.latest(job.id)) ?? null,
     };
   }
 

@@ -4,6 +4,7 @@ import { JobLeases } from './job-leases';
 import { JobGraph } from './job-graph';
 import { JobComments } from './job-comments';
 import { DispatcherHeartbeats } from './dispatcher-heartbeats';
+import { JobArtifacts } from './job-artifacts';
 
 /** The board's finished columns: what POST /api/jobs/clear may delete. */
 export const FINISHED = ['done', 'failed', 'cancelled', 'archived'] as const;
@@ -67,7 +68,7 @@ export interface NewJob {
 }
 
 /** The jobs table; every transition is one guarded UPDATE, so two kernels can never both win. The
- * leases, the graph, the event log, comments and heartbeats are the modules beside it. */
+ * leases, the graph, the event log, comments, heartbeats and artifacts are the modules beside it. */
 export class JobStore {
   readonly jobs: string;
   readonly links: string;
@@ -88,6 +89,7 @@ export class JobStore {
   readonly graph = new JobGraph(this);
   readonly commentLog = new JobComments(this);
   readonly heartbeats = new DispatcherHeartbeats(this);
+  readonly artifacts = new JobArtifacts(this);
 
   /**
    * Inserts a job (and its links) in one transaction. With an idempotency key already used, the
@@ -145,9 +147,9 @@ export class JobStore {
     for (let i = 0; i < jobs.length; i += 400) {
       const chunk = jobs.slice(i, i + 400).map(j => ({ ...j, id: newId('job') }));
       const rows = await this.db.query(
-        `INSERT INTO ${this.jobs} (id, owner, kind, title, request, state, attempts, max_retries, source, idempotency_key, run_after, created_ms, updated_ms, ready_ms)
-         VALUES ${chunk.map(() => `(?, ?, ?, ?, ?, 'ready', 0, ?, ?, ?, ?, ?, ?, ?)`).join(', ')} ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
-        chunk.flatMap(j => [j.id, j.owner, j.kind, j.title ?? null, JSON.stringify(j.request), j.maxRetries, j.source ?? null, j.idempotencyKey ?? null, nowMs, nowMs, nowMs, nowMs]));
+        `INSERT INTO ${this.jobs} (id, owner, kind, title, request, state, attempts, max_retries, source, idempotency_key, continuity, process_scope, run_after, created_ms, updated_ms, ready_ms)
+         VALUES ${chunk.map(() => `(?, ?, ?, ?, ?, 'ready', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).join(', ')} ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+        chunk.flatMap(j => [j.id, j.owner, j.kind, j.title ?? null, JSON.stringify(j.request), j.maxRetries, j.source ?? null, j.idempotencyKey ?? null, j.continuity ?? null, j.processScope ?? null, nowMs, nowMs, nowMs, nowMs]));
       const created = new Map(rows.map(r => [r.id, toJob(r)]));
       const missing = chunk.filter(j => !created.has(j.id)).map(j => j.idempotencyKey!);
       const existing = new Map<string, Job>();
@@ -211,6 +213,7 @@ export class JobStore {
     await this.inTransaction(false, async tx => {
       await tx.query(`DELETE FROM ${this.events} WHERE job_id IN (${marks})`, ids);
       await tx.query(`DELETE FROM ${this.comments} WHERE job_id IN (${marks})`, ids);
+      await tx.query(`DELETE FROM ${this.artifacts.table} WHERE job_id IN (${marks})`, ids);
       await tx.query(`DELETE FROM ${this.links} WHERE parent_id IN (${marks}) OR child_id IN (${marks})`, [...ids, ...ids]);
       await tx.query(`DELETE FROM ${this.jobs} WHERE id IN (${marks})`, ids);
     });
@@ -218,6 +221,13 @@ export class JobStore {
 
   async finishedIds(states: readonly string[] = FINISHED): Promise<string[]> {
     return (await this.db.query(`SELECT id FROM ${this.jobs} WHERE state IN (${states.map(() => '?').join(', ')})`, [...states])).map(r => r.id);
+  }
+
+  /** The session of the newest finished job from `source` other than `exceptId` (how a recurring job resumes). */
+  async lastSessionOf(source: string, exceptId: string): Promise<string | undefined> {
+    const [row] = await this.db.query(`SELECT result FROM ${this.jobs} WHERE source = ? AND id <> ? AND state = 'done' ORDER BY finished_ms DESC LIMIT 1`, [source, exceptId]);
+    const id = json(row?.result)?.sessionId;
+    return typeof id === 'string' ? id : undefined;
   }
 
   async counts(): Promise<Record<string, number>> {

@@ -1,6 +1,6 @@
 import { serialKey, type Migration } from 'plinth/sdk';
 
-/** Jobs, their links (the graph), events, comments and the dispatchers' heartbeats. */
+/** Jobs, their links (the graph), events, comments, the dispatchers' heartbeats and the attempts' artifacts. */
 export const migrations: Migration[] = [
   {
     name: '001-jobs',
@@ -23,6 +23,22 @@ export const migrations: Migration[] = [
       await db.query(`CREATE TABLE ${db.table('comments')} (id VARCHAR(40) PRIMARY KEY, job_id VARCHAR(40) NOT NULL, author VARCHAR(40) NOT NULL, text TEXT NOT NULL, created_ms BIGINT NOT NULL)`);
       await db.query(`CREATE INDEX ${db.table('comments_job')} ON ${db.table('comments')} (job_id, created_ms)`);
       await db.query(`CREATE TABLE ${db.table('dispatchers')} (kernel_id VARCHAR(60) PRIMARY KEY, host VARCHAR(200) NOT NULL, started_ms BIGINT NOT NULL, heartbeat_ms BIGINT NOT NULL, running INTEGER NOT NULL)`);
+    },
+  },
+  {
+    // The bytes live in the database (base64 text, the same on SQLite and PostgreSQL) so that any
+    // kernel of a cluster serves an artifact another kernel's job saved.
+    name: '002-artifacts',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('artifacts')} (job_id VARCHAR(40) NOT NULL, attempt INTEGER NOT NULL, name VARCHAR(300) NOT NULL,
+        media_type VARCHAR(200) NOT NULL, size INTEGER NOT NULL, body TEXT NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY (job_id, attempt))`);
+    },
+  },
+  {
+    // A recurring job resumes the session of its schedule's last finished fire: looked up by source.
+    name: '003-jobs-source',
+    async up(db) {
+      await db.query(`CREATE INDEX ${db.table('jobs_source')} ON ${db.table('jobs')} (source, finished_ms)`);
     },
   },
 ];

@@ -4,8 +4,10 @@ import type { Job, JobEvent, JobStore } from './job-store';
 import { jobView, type JobService } from './job-service';
 import type { TemplateLibrary } from './templates';
 import type { JobsConfig } from './index';
+import { registerArtifactRoutes } from './artifact-routes';
 import { ClearQuery, CommentBody, CreateBody, CreateQuery, IdParams, ListQuery, RedoBody, StreamQuery } from './schemas';
 
+const RECURRING_LIMIT = 200;
 const TERMINAL = new Set(['done', 'failed', 'cancelled', 'archived']);
 const positionOf = (row: Job) => ({ ms: Date.parse(row.createdAt), id: row.id });
 
@@ -50,11 +52,12 @@ export function registerRoutes(http: HttpRouter, { store, service, dispatcher, t
     }
     return reply(201, jobView((await service.create(b, req.user!, runAfter ? { runAfter } : {})).job));
   });
-  http.get('/', { auth: 'user', query: ListQuery, summary: 'Jobs, newest first' }, async req => {
+  http.get('/', { auth: 'user', query: ListQuery, summary: 'Jobs, newest first; recurring: the recurring jobs (cron schedules) beside them' }, async req => {
     const q = req.query as any;
     const owner = q.mine ? req.user!.id : ownerFilter(req.user);
     const rows = await store.list({ owner, state: q.status, kind: q.kind, limit: q.limit, cursor: decodeCursor(q.cursor) });
-    return pageOf(rows, q.limit, positionOf, j => jobView(j, q.view));
+    // The peer daemon's list carries the recurring jobs (cron schedules) beside the jobs, on every page.
+    return { ...pageOf(rows, q.limit, positionOf, j => jobView(j, q.view)), recurring: await service.recurring.list(owner, RECURRING_LIMIT) };
   });
   http.post('/clear', { auth: 'admin', query: ClearQuery, summary: 'Delete every finished job (done, failed, cancelled, archived), or one column (?status=)' }, async req =>
     ({ deleted: await service.clear(req.query.status as string | undefined) }));
@@ -84,6 +87,7 @@ export function registerRoutes(http: HttpRouter, { store, service, dispatcher, t
     const job = await owned(req.params.id, req.user);
     return reply(201, await store.commentLog.add(job.id, req.user!.id, (req.body as any).text, clock.now()));
   });
+  registerArtifactRoutes(http, store, owned);
 
   http.get('/api/dispatcher/status', { auth: 'user', summary: 'Dispatcher liveness (heartbeat), running and queued counts' }, async () => {
     const now = clock.now();

@@ -5,6 +5,9 @@ export const JOB_STATES = ['queued', 'ready', 'running', 'blocked', 'done', 'fai
 /** The job board's `?scheduledAt=`: hold the job (or the crew) until then. */
 export const CreateQuery = { type: 'object', additionalProperties: false, properties: { scheduledAt: { type: 'string', format: 'date-time' } } } as const;
 export const ClearQuery = { type: 'object', additionalProperties: false, properties: { status: { enum: ['done', 'failed', 'cancelled', 'archived'] } } } as const;
+/** A file inside the job's folder: relative, never climbing out with `..`. */
+const artifactName = { type: 'string', minLength: 1, maxLength: 300, pattern: '^(?!/)(?!(.*/)?\\.\\.(/|$))', description: 'A file the attempt leaves in the job\'s folder, kept as its artifact (GET /api/jobs/:id/artifact)' } as const;
+
 export const IdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 80 } } } as const;
 
 export const ListQuery = {
@@ -26,8 +29,8 @@ const jobFields = {
   max_retries: { type: 'integer', minimum: 0, maximum: 100 },
   result_schema: { type: 'object' },
   parents: { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 80 } },
-  continuity: { enum: ['fresh', 'resume'] },
-  process_scope: { type: 'string', maxLength: 200 },
+  continuity: { enum: ['fresh', 'resume'], description: 'Default fresh (a new session each run); resume continues the previous result\'s session' },
+  process_scope: { type: 'string', minLength: 1, maxLength: 200, description: 'Default per_fire: one process per job, what it leaves running is killed at its end; another name keeps it (default instance for request.instance)' },
   delay_ms: { type: 'integer', minimum: 0, maximum: 31_536_000_000 },
 } as const;
 
@@ -41,6 +44,10 @@ export const CreateBody = {
 
 export const RedoBody = { type: 'object', additionalProperties: false, properties: { feedback: { type: 'string', maxLength: 20000 } } } as const;
 export const CommentBody = { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { type: 'string', minLength: 1, maxLength: 20000 } } } as const;
+export const ArtifactQuery = {
+  type: 'object', additionalProperties: false,
+  properties: { download: { enum: ['1', 'true', '0', 'false'], description: '1: send as an attachment' }, format: { enum: ['raw', 'html'], default: 'raw', description: 'html: Markdown rendered to sanitized HTML' } },
+} as const;
 export const StreamQuery = { type: 'object', properties: { last_event_id: { type: 'string', maxLength: 40 } } } as const;
 
 export const BlockInput = {
@@ -62,6 +69,7 @@ export const CommandRequest = {
     cwd: { type: 'string', maxLength: 4000 },
     env: { type: 'object', additionalProperties: { type: 'string', maxLength: 20000 }, maxProperties: 100 },
     timeoutMs: { type: 'integer', minimum: 10, maximum: 86_400_000 },
+    artifact: artifactName,
   },
   oneOf: [{ required: ['command'], not: { required: ['argv'] } }, { required: ['argv'], not: { required: ['command'] } }],
 } as const;
@@ -74,6 +82,7 @@ export const AgentRequest = {
     message: { type: 'string', minLength: 1, maxLength: 200000 },
     sessionId: { type: 'string', maxLength: 200 },
     instance: { type: 'boolean', description: 'Send the message to the agent\'s running instance (its queue and session) instead of a turn of its own' },
+    artifact: { ...artifactName, description: 'Keep the agent\'s final answer as the job\'s artifact under this name (e.g. report.md)' },
   },
 } as const;
 

@@ -37,7 +37,7 @@ export default definePlugin({
     const notifyOn = (event: NotifyEvent) => (e: { owner: string | null; payload: any }) =>
       void notifications.onRunEvent(channels, e.owner ?? '', e.payload.run_id, event, e.payload.message ?? '').catch(err => log.warn('queuing a run notification failed', { err: String(err) }));
     for (const event of NOTIFY_EVENTS) onDispose(events.subscribe(`runs.${event}`, notifyOn(event)));
-    const terminals = new TerminalSockets(runs, dataDir, cfg.terminalSandbox ? sandbox : undefined);
+    const terminals = new TerminalSockets(runs, dataDir, cfg.terminalSandbox ? sandbox : undefined, { adapters, sandbox, sandboxMode: cfg.sandbox ?? 'auto', adapterHosts: cfg.adapterHosts ?? {} });
     onDispose(() => terminals.stopAll());
     onDispose(() => runs.stopAll());
     const recovered = await runs.recover();

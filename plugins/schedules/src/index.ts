@@ -5,6 +5,7 @@ import { migrations } from './migrations';
 import { Scheduler, type SchedulerOptions } from './scheduler';
 import { ScheduleService } from './schedule-service';
 import { registerRoutes } from './routes';
+import { recurringJob } from './schedule-service';
 
 const deps = { jobs: jobsRef };
 
@@ -16,6 +17,8 @@ export default definePlugin<typeof deps, SchedulerOptions>({
     const service = new ScheduleService(store, scheduler, jobs, clock);
     scheduler.start();
     onDispose(() => scheduler.stop());
+    const offRecurring = jobs.registerRecurring?.(async (owner, limit) => (await store.recurring(owner, limit)).map(recurringJob));
+    if (offRecurring) onDispose(offRecurring);
 
     registerRoutes(http, { store, scheduler, service });
   },

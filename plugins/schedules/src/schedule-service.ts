@@ -1,5 +1,5 @@
 import { errors, type Clock } from 'plinth/sdk';
-import type { JobsService } from 'plinth/contracts/jobs';
+import type { JobsService, RecurringJob } from 'plinth/contracts/jobs';
 import type { Schedule, ScheduleStore, Target } from './schedule-store';
 import type { Scheduler } from './scheduler';
 import { checkCron, checkTimezone, nextCronRun, parseAt } from './timing';
@@ -7,6 +7,15 @@ import { checkCron, checkTimezone, nextCronRun, parseAt } from './timing';
 export interface ScheduleInput {
   name?: string; at?: string; cron?: string; timezone?: string; job?: any; template?: string; inputs?: Record<string, unknown>;
   missed?: 'run_once' | 'skip'; enabled?: boolean;
+}
+
+/** A cron schedule as the job list shows it among the recurring jobs. */
+export function recurringJob(s: Schedule): RecurringJob {
+  const job = 'job' in s.target ? { kind: s.target.job.kind, title: s.target.job.title ?? null } : null;
+  return {
+    id: s.id, owner: s.owner, name: s.name, cron: s.cron!, timezone: s.timezone, enabled: s.enabled, nextRunAt: s.nextRunAt, lastRunAt: s.lastRunAt,
+    job, template: 'template' in s.target ? s.target.template : null,
+  };
 }
 
 /** Creating and changing schedules: every change re-validates the timing and recomputes the next run. */
@@ -71,7 +80,7 @@ export class ScheduleService {
   /** Fires now, outside the timetable; the next scheduled run stays as it was. */
   async runNow(s: Schedule) {
     const now = this.clock.now();
-    const out = await this.scheduler.spawn(s.id, s.owner, s.target, now);
+    const out = await this.scheduler.spawn(s.id, s.owner, s.target, now, s.kind === 'cron');
     await this.store.recordFire({ scheduleId: s.id, owner: s.owner, dueMs: now, firedMs: now, ...out });
     if (out.status === 'error') throw errors.badRequest(`the schedule could not fire: ${out.error}`);
     return { scheduleId: s.id, dueAt: new Date(now).toISOString(), jobIds: out.jobIds, crewId: out.crewId };

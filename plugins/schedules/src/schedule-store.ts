@@ -1,6 +1,6 @@
 import { claimLeased, iso, keysetPage, newId, type PluginDatabase } from 'plinth/sdk';
 
-export type Target = { job: { kind: string; request: Record<string, unknown>; title?: string; max_retries?: number } } | { template: string; inputs: Record<string, unknown> };
+export type Target = { job: { kind: string; request: Record<string, unknown>; title?: string; max_retries?: number; continuity?: 'fresh' | 'resume'; process_scope?: string } } | { template: string; inputs: Record<string, unknown> };
 
 export interface Schedule {
   id: string;
@@ -86,6 +86,11 @@ export class ScheduleStore {
 
   async list(f: { owner?: string; limit: number; cursor?: { ms: number; id: string } }): Promise<Schedule[]> {
     return (await keysetPage(this.db, { table: this.t, equal: { owner: f.owner }, cursor: f.cursor, limit: f.limit })).map(toSchedule);
+  }
+
+  /** The cron schedules (recurring jobs), newest first, for the job list's `recurring`. */
+  async recurring(owner: string | undefined, limit: number): Promise<Schedule[]> {
+    return (await keysetPage(this.db, { table: this.t, equal: { owner, kind: 'cron' }, limit })).slice(0, limit).map(toSchedule);
   }
 
   /** Takes the due schedules for this kernel with a lease; the guarded UPDATE lets one kernel win each. */

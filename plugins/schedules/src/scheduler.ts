@@ -81,13 +81,13 @@ export class Scheduler {
     const simple = toFire.filter(s => 'job' in s.target);
     if (simple.length > 1 && this.jobs.enqueueMany) {
       try {
-        const ids = await this.jobs.enqueueMany(simple.map(s => this.jobInput(s.id, s.owner, s.target as JobTarget, s.dueMs)));
+        const ids = await this.jobs.enqueueMany(simple.map(s => this.jobInput(s.id, s.owner, s.target as JobTarget, s.dueMs, s.kind === 'cron')));
         simple.forEach((s, i) => outs.set(s.id, { status: 'fired', jobIds: [ids[i].id], crewId: null, error: null }));
       } catch {
         // One bad schedule must not stop the others: fire them one by one, each with its own error.
       }
     }
-    for (const s of toFire) if (!outs.has(s.id)) outs.set(s.id, await this.spawn(s.id, s.owner, s.target, s.dueMs));
+    for (const s of toFire) if (!outs.has(s.id)) outs.set(s.id, await this.spawn(s.id, s.owner, s.target, s.dueMs, s.kind === 'cron'));
     const firedMs = this.clock.now();
     await this.store.recordFires(rows.map(s => ({ scheduleId: s.id, owner: s.owner, dueMs: s.dueMs, firedMs, ...outs.get(s.id)! })));
     // Missed fires are coalesced: the next run is computed from now, not from the missed time.
@@ -105,15 +105,16 @@ export class Scheduler {
     for (const g of groups.values()) await this.store.advance(g.ids, this.kernelId, { nextRunMs: g.nextRunMs, lastRunMs: g.lastRunMs, enabled: g.nextRunMs !== null }, this.clock.now());
   }
 
-  private jobInput(id: string, owner: string, target: JobTarget, dueMs: number) {
+  private jobInput(id: string, owner: string, target: JobTarget, dueMs: number, recurring: boolean) {
     return {
       kind: target.job.kind, request: target.job.request ?? {}, title: target.job.title, maxRetries: target.job.max_retries,
       owner, idempotencyKey: `sched:${id}:${dueMs}`, source: `schedule:${id}`,
+      continuity: target.job.continuity, processScope: target.job.process_scope, recurring,
     };
   }
 
-  /** Enqueues the schedule's job or crew under the fire's idempotency key. */
-  async spawn(id: string, owner: string, target: Target, dueMs: number): Promise<Outcome> {
+  /** Enqueues the schedule's job or crew under the fire's idempotency key; `recurring` for a cron schedule's fire. */
+  async spawn(id: string, owner: string, target: Target, dueMs: number, recurring: boolean): Promise<Outcome> {
     const key = `sched:${id}:${dueMs}`;
     try {
       if ('template' in target) {
@@ -121,7 +122,7 @@ export class Scheduler {
         const r = await this.jobs.enqueueTemplate({ template: target.template, inputs: target.inputs ?? {}, owner, idempotencyKey: key, source: `schedule:${id}` });
         return { status: 'fired', jobIds: r.ids, crewId: r.crewId, error: null };
       }
-      const r = await this.jobs.enqueue(this.jobInput(id, owner, target, dueMs));
+      const r = await this.jobs.enqueue(this.jobInput(id, owner, target, dueMs, recurring));
       return { status: 'fired', jobIds: [r.id], crewId: null, error: null };
     } catch (err: any) {
       this.log.warn('schedule fire failed', { schedule: id, error: err?.message ?? String(err) });

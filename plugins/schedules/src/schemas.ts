@@ -13,6 +13,9 @@ const JobTarget = {
     request: { type: 'object', default: {} },
     title: { type: 'string', maxLength: 500 },
     max_retries: { type: 'integer', minimum: 0, maximum: 100 },
+    // The peer daemon's job fields; their defaults are the jobs plugin's (resume for a cron schedule, fresh for a one-shot).
+    continuity: { enum: ['fresh', 'resume'], description: 'Default resume for a cron schedule (each fire continues the previous fire\'s session), fresh for a one-shot' },
+    process_scope: { type: 'string', minLength: 1, maxLength: 200, description: 'Default per_fire: one process per fire, released at its end' },
   },
 } as const;
 

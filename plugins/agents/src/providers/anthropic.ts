@@ -1,4 +1,4 @@
-import type { ChatDelta, ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from '../contract';
+import type { ChatDelta, ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest, Usage } from '../contract';
 import { postJson } from './http-post';
 import { ProviderError, httpFailure, isAbortError, sseEvents } from './provider-error';
 
@@ -38,7 +38,7 @@ export class AnthropicProvider implements ModelProvider {
     const signal = request.signal ? AbortSignal.any([request.signal, AbortSignal.timeout(this.settings.timeoutMs)]) : AbortSignal.timeout(this.settings.timeoutMs);
     let text = '';
     const blocks: Array<{ type: string; id?: string; name?: string; json: string }> = [];
-    const usage = { inputTokens: 0, outputTokens: 0 };
+    const usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let finish: ChatResult['finishReason'] = 'stop';
     try {
       // Over node:http rather than fetch, as the OpenAI provider: half the CPU per relayed event
@@ -57,6 +57,7 @@ export class AnthropicProvider implements ModelProvider {
           case 'message_start':
             usage.inputTokens = ev.message?.usage?.input_tokens ?? 0;
             usage.outputTokens = ev.message?.usage?.output_tokens ?? 0;
+            cacheFigures(usage, ev.message?.usage);
             break;
           case 'content_block_start':
             blocks[ev.index] = { type: ev.content_block?.type, id: ev.content_block?.id, name: ev.content_block?.name, json: '' };
@@ -75,6 +76,7 @@ export class AnthropicProvider implements ModelProvider {
             break;
           case 'message_delta':
             if (ev.usage?.output_tokens !== undefined) usage.outputTokens = ev.usage.output_tokens;
+            cacheFigures(usage, ev.usage);
             if (ev.delta?.stop_reason) finish = STOP_REASONS[ev.delta.stop_reason] ?? 'stop';
             break;
           case 'message_stop':
@@ -134,4 +136,10 @@ function toAnthropicMessages(messages: ChatMessage[]): Array<{ role: 'user' | 'a
 
 function safeJson(s: string): unknown {
   try { return JSON.parse(s); } catch { return {}; }
+}
+
+/** Anthropic reports prompt caching as `cache_read_input_tokens` (a hit) and `cache_creation_input_tokens` (written), beside input_tokens. */
+function cacheFigures(usage: Usage, u: any): void {
+  if (typeof u?.cache_read_input_tokens === 'number') usage.cacheReadTokens = u.cache_read_input_tokens;
+  if (typeof u?.cache_creation_input_tokens === 'number') usage.cacheWriteTokens = u.cache_creation_input_tokens;
 }

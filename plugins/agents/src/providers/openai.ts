@@ -1,4 +1,4 @@
-import type { ChatDelta, ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from '../contract';
+import type { ChatDelta, ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest, Usage } from '../contract';
 import { postJson } from './http-post';
 import { ProviderError, httpFailure, isAbortError, sseEvents } from './provider-error';
 
@@ -49,7 +49,7 @@ export class OpenAiProvider implements ModelProvider {
     const signal = request.signal ? AbortSignal.any([request.signal, AbortSignal.timeout(this.settings.timeoutMs)]) : AbortSignal.timeout(this.settings.timeoutMs);
     let text = '';
     const calls: Array<{ id: string; name: string; arguments: string }> = [];
-    const usage = { inputTokens: 0, outputTokens: 0 };
+    const usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let finish: ChatResult['finishReason'] = 'stop';
     try {
       const res = await postJson(`${this.base()}/chat/completions`, { ...this.headers(), accept: 'text/event-stream' }, JSON.stringify(body), signal);
@@ -74,8 +74,7 @@ export class OpenAiProvider implements ModelProvider {
         }
         sawAny = true;
         if (chunk.usage) {
-          usage.inputTokens = chunk.usage.prompt_tokens ?? 0;
-          usage.outputTokens = chunk.usage.completion_tokens ?? 0;
+          Object.assign(usage, openAiUsage(chunk.usage));
         }
         const choice = chunk.choices?.[0];
         if (!choice) continue;
@@ -122,7 +121,7 @@ export class OpenAiProvider implements ModelProvider {
     for (const call of toolCalls) onDelta?.({ type: 'tool_call', call });
     return {
       text, toolCalls,
-      usage: { inputTokens: body.usage?.prompt_tokens ?? 0, outputTokens: body.usage?.completion_tokens ?? 0 },
+      usage: openAiUsage(body.usage),
       finishReason: toolCalls.length ? 'tool_calls' : mapFinish(body.choices[0].finish_reason),
     };
   }
@@ -152,4 +151,10 @@ function toWire(m: ChatMessage): Record<string, unknown> {
     };
   }
   return { role: m.role, content: m.content };
+}
+
+/** OpenAI's usage; `prompt_tokens_details.cached_tokens` (when the endpoint reports it) is the part of the prompt read from its cache. */
+function openAiUsage(u: any): Usage {
+  const cached = u?.prompt_tokens_details?.cached_tokens;
+  return { inputTokens: u?.prompt_tokens ?? 0, outputTokens: u?.completion_tokens ?? 0, ...(typeof cached === 'number' ? { cacheReadTokens: cached } : {}) };
 }

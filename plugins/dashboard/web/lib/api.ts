@@ -93,6 +93,15 @@ export const api = {
   del: <T = any>(path: string) => request<T>('DELETE', path),
 };
 
+/** Fetches a file with the session's credentials (a plain link would not carry the bearer) and saves it as `filename`. */
+export async function download(path: string, filename: string): Promise<void> {
+  const blob = await (await send('GET', path, undefined, { accept: '*/*' })).blob();
+  const url = URL.createObjectURL(blob);
+  const a = Object.assign(document.createElement('a'), { href: url, download: filename });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** POSTs (or GETs, without a body) and reads the answer as SSE, one callback per event, parsed as JSON when it is. */
 export async function stream(path: string, body: unknown | undefined, onFrame: (event: string, data: any, id?: string) => void, signal?: AbortSignal): Promise<void> {
   const res = await send(body === undefined ? 'GET' : 'POST', path, body, { signal, accept: 'text/event-stream' });

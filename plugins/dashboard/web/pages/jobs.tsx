@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, q, stream } from '../lib/api';
+import { api, download, q, stream } from '../lib/api';
 import { useLive } from '../lib/ws';
 import { href, navigate } from '../lib/router';
 import { ago, clock, json } from '../lib/format';
@@ -85,6 +85,7 @@ function NewJob({ onCreated }: { onCreated: (id: string) => void }) {
 interface JobDetailData {
   job: JobRow; attempts: Array<{ n: number; startedAt: string; endedAt: string | null; outcome: string | null; error: string | null }>;
   events: Array<{ seq: number; type: string; data: any; at: string }>; comments: Array<{ id: string; author: string; text: string; at?: string; createdAt?: string }>;
+  artifact: { name: string; attempt: number; mediaType: string; size: number } | null;
 }
 
 function JobDetail({ id }: { id: string }) {
@@ -115,6 +116,7 @@ function JobDetail({ id }: { id: string }) {
               <input placeholder="Feedback for a redo (optional)" value={feedback} onInput={e => setFeedback(e.currentTarget.value)} />
               <h3>Request</h3><Json value={d.job.request} />
               {d.job.result !== null && d.job.result !== undefined && <><h3>Result</h3><Json value={d.job.result} /></>}
+              {d.artifact && <JobArtifact id={id} artifact={d.artifact} />}
               <h3>Comments</h3>
               {d.comments.length === 0 ? <Empty>No comments.</Empty> : <ul class="list">{d.comments.map(c => <li key={c.id}><b>{c.author}</b> {c.text}</li>)}</ul>}
               <form class="row" onSubmit={e => e.preventDefault()}>
@@ -137,6 +139,31 @@ function JobDetail({ id }: { id: string }) {
   );
 }
 
+/** The file the latest attempt kept: a download link, and text or Markdown shown as the server's sanitized HTML. */
+function JobArtifact({ id, artifact }: { id: string; artifact: NonNullable<JobDetailData['artifact']> }) {
+  const [html, setHtml] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>();
+  const text = artifact.mediaType.startsWith('text/') || /json|xml|yaml|markdown/.test(artifact.mediaType);
+  const path = `/api/jobs/${id}/artifact`;
+  useEffect(() => {
+    setHtml(null);
+    if (text) api.get<string>(`${path}?format=html`).then(setHtml, setError);
+  }, [id, artifact.attempt, artifact.name]);
+  const filename = artifact.name.split('/').pop()!;
+  return (
+    <div data-testid="job-artifact">
+      <h3>Artifact</h3>
+      <div class="row">
+        <a href={`${path}?download=1`} class="link" data-testid="artifact-download" onClick={e => { e.preventDefault(); download(`${path}?download=1`, filename).catch(setError); }}>{artifact.name}</a>
+        <small class="muted">{artifact.size} bytes, attempt {artifact.attempt}</small>
+      </div>
+      <ErrorBox error={error} />
+      {/* Sanitized by the server (sanitize-html); the page's CSP blocks inline scripts besides. */}
+      {html !== null && <div class="artifact-view" data-testid="artifact-view" dangerouslySetInnerHTML={{ __html: html }} />}
+    </div>
+  );
+}
+
 /** The job's state events and output lines over SSE (replayed, then live until the job ends). */
 function JobLog({ id }: { id: string }) {
   const [lines, setLines] = useState<Array<{ id?: string; kind: string; text: string; at?: string }>>([]);
@@ -147,7 +174,8 @@ function JobLog({ id }: { id: string }) {
     const c = new AbortController();
     setLines([]);
     stream(`/api/jobs/${id}/stream`, undefined, (event, data, eid) => {
-      const text = event === 'log' ? String(data.line ?? '') : event === 'state' ? `→ ${data.state}${data.reason ? ` (${data.reason})` : ''}${data.error ? `: ${data.error}` : ''}` : `${event} ${json(data, 300)}`;
+      const text = event === 'log' ? String(data.line ?? '') : event === 'state' ? `→ ${data.state}${data.reason ? ` (${data.reason})` : ''}${data.error ? `: ${data.error}` : ''}`
+        : event === 'artifact' ? `→ artifact ${data.name} (${data.size} bytes)` : `${event} ${json(data, 300)}`;
       setLines(l => [...l.slice(-1999), { id: eid, kind: event, text, at: data?.at }]);
     }, c.signal).then(() => setState('ended'), err => { if (err.name !== 'AbortError') { setError(err); setState('error'); } });
     return () => c.abort();

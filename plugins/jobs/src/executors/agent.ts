@@ -13,7 +13,7 @@ export function agentExecutor(runtime: () => AgentRuntime | undefined, instances
     async run(ctx) {
       const rt = runtime();
       if (!rt) throw new Error('no agent runtime: enable the agents plugin to run agent jobs');
-      const req = ctx.job.request as { agent: string; message: string; sessionId?: string; continuity?: 'fresh' | 'resume'; feedback?: string; instance?: boolean };
+      const req = ctx.job.request as { agent: string; message: string; sessionId?: string; continuity?: 'fresh' | 'resume'; feedback?: string; instance?: boolean; artifact?: string };
       const message = req.feedback ? `${req.message}\n\nFeedback on the previous result:\n${req.feedback}` : req.message;
       const parents = Object.keys(ctx.job.parentResults).length
         ? `\n\nResults of the jobs this one depends on:\n${JSON.stringify(ctx.job.parentResults, null, 2)}` : '';
@@ -25,6 +25,7 @@ export function agentExecutor(runtime: () => AgentRuntime | undefined, instances
         ctx.log(`queued for the instance of ${req.agent} as ${queued.id}`);
         const item = await inst.awaitInstanceItem(queued.id, ctx.signal);
         if (item.state === 'failed') throw new Error(`the instance's turn failed: ${item.error}`);
+        if (req.artifact) await ctx.saveArtifact?.(req.artifact, String(item.result ?? ''));
         return { text: item.result, turnId: item.turn_id, instanceItem: item.id };
       }
       let text = '';
@@ -40,6 +41,8 @@ export function agentExecutor(runtime: () => AgentRuntime | undefined, instances
       });
       if (text) ctx.log(text);
       if (result.partial) throw new Error('the agent turn was cut short');
+      // The agent's answer is the artifact (a report, a summary) under the name the request gave.
+      if (req.artifact) await ctx.saveArtifact?.(req.artifact, result.text);
       return { text: result.text, sessionId: result.sessionId, turnId: result.turnId, usage: result.usage };
     },
   };

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, sep } from 'node:path';
 import { sandboxFor, type SandboxMode, type SandboxService } from 'plinth/sdk';
 import type { JobExecutionContext, JobExecutor } from '../contract';
 import { CommandRequest } from '../schemas';
+import { PER_FIRE } from '../job-defaults';
 
 export interface CommandOptions {
   workDir: string;
@@ -16,6 +17,9 @@ export interface CommandOptions {
   /** Told the pid as soon as the process exists, so a later kernel can find an orphan. */
   onSpawn(jobId: string, pid: number): void;
 }
+
+/** How long output is still read after the main process exited, while something it left holds the pipes. */
+const STDIO_GRACE_MS = 2000;
 
 /**
  * Runs a process with a minimal environment: PATH, HOME (the job's folder), LANG and the job's
@@ -34,7 +38,7 @@ export function commandExecutor(options: CommandOptions): JobExecutor {
 }
 
 async function runCommand(ctx: JobExecutionContext, o: CommandOptions): Promise<unknown> {
-  const req = ctx.job.request as { command?: string; argv?: string[]; cwd?: string; env?: Record<string, string>; timeoutMs?: number };
+  const req = ctx.job.request as { command?: string; argv?: string[]; cwd?: string; env?: Record<string, string>; timeoutMs?: number; artifact?: string; process_scope?: string };
   const home = join(o.workDir, ctx.job.id);
   mkdirSync(home, { recursive: true });
   const cwd = req.cwd ? (isAbsolute(req.cwd) ? req.cwd : join(home, req.cwd)) : home;
@@ -42,6 +46,7 @@ async function runCommand(ctx: JobExecutionContext, o: CommandOptions): Promise<
     PATH: o.path ?? [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
     HOME: home, LANG: 'C.UTF-8', ...req.env,
     PLINTH_JOB_ID: ctx.job.id, PLINTH_JOB_ATTEMPT: String(ctx.job.attempt),
+    ...(req.artifact ? { PLINTH_ARTIFACT: join(home, req.artifact) } : {}),
     // A crew's results reach a command as JSON (keyed by step id, or job id outside a template).
     ...(Object.keys(ctx.job.parentResults).length ? { PLINTH_PARENT_RESULTS: JSON.stringify(ctx.job.parentResults) } : {}),
   };
@@ -82,19 +87,50 @@ async function runCommand(ctx: JobExecutionContext, o: CommandOptions): Promise<
   const onAbort = () => { why = 'cancelled'; killGroup(); };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
+    // 'close' may follow 'exit' in the same tick: listened for from the start.
+    const closed = new Promise<void>(resolve => child.once('close', () => resolve()));
+    // The job ends with its main process ('exit'), not when every copy of its stdout closes: a
+    // background process holding the pipe would otherwise hold the job until it ends.
     const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
       child.once('error', reject);
       child.once('spawn', () => o.onSpawn(ctx.job.id, child.pid!));
-      child.once('close', (code, signal) => resolve({ code, signal }));
+      child.once('exit', (code, signal) => resolve({ code, signal }));
     });
+    // per_fire: what the command left running in the background ends with it (a named scope keeps it).
+    if ((req.process_scope ?? PER_FIRE) === PER_FIRE) killGroup();
+    // The output still in the pipes is read; a kept background process may hold them open, so only for a while.
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise(resolve => { grace = setTimeout(resolve, STDIO_GRACE_MS); })]);
+    clearTimeout(grace);
+    child.stdout!.destroy();
+    child.stderr!.destroy();
     out.flush();
     err.flush();
+    // Kept whatever the outcome: a failing run's report is often what someone needs to read.
+    if (req.artifact && why !== 'cancelled') await keepArtifact(ctx, home, req.artifact);
     if (why) throw new Error(`command ${why}`);
     if (code !== 0) throw new Error(`command exited with ${code ?? signal}: ${tail.slice(-3).join(' | ')}`);
     return { exitCode: code, output: tail.join('\n') };
   } finally {
     clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Saves the file the request named. The process could have made it a symlink to a file of the
+ * kernel's (it runs as the same OS user), so only a file whose real path stays in the job's
+ * folder is read.
+ */
+async function keepArtifact(ctx: JobExecutionContext, home: string, name: string): Promise<void> {
+  let real: string;
+  try { real = realpathSync(join(home, name)); } catch { ctx.log(`[artifact] ${name} was not written`); return; }
+  if (!real.startsWith(realpathSync(home) + sep)) { ctx.log(`[artifact] ${name} leads out of the job's folder: not kept`); return; }
+  try {
+    await ctx.saveArtifact?.(name, readFileSync(real));
+    ctx.log(`[artifact] kept ${name}`);
+  } catch (err: any) {
+    ctx.log(`[artifact] ${name} not kept: ${err.message}`);
   }
 }
 

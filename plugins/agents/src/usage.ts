@@ -1,0 +1,14 @@
+import type { Usage } from './contract';
+
+/** Adds one model call's usage to a turn's; cache figures only where the provider reported them. */
+export function addUsage(total: Usage, part: Usage): void {
+  total.inputTokens += part.inputTokens;
+  total.outputTokens += part.outputTokens;
+  if (part.cacheReadTokens !== undefined) total.cacheReadTokens = (total.cacheReadTokens ?? 0) + part.cacheReadTokens;
+  if (part.cacheWriteTokens !== undefined) total.cacheWriteTokens = (total.cacheWriteTokens ?? 0) + part.cacheWriteTokens;
+}
+
+/** A turn row's cache columns: null when the provider reported nothing (not a miss, just unknown). */
+export function cacheColumns(u: Usage): { cache_read_tokens: number | null; cache_write_tokens: number | null } {
+  return { cache_read_tokens: u.cacheReadTokens ?? null, cache_write_tokens: u.cacheWriteTokens ?? null };
+}
