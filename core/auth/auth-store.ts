@@ -221,7 +221,10 @@ export class AuthStore implements AuthService {
       const rows = await this.db.query(`SELECT id FROM ${this.tokens} WHERE token_hash = ?`, [hash]);
       if (!rows.length) {
         await this.db.query(`DELETE FROM ${this.tokens} WHERE name = 'env-admin'`);
-        await this.insertToken(admin.id, 'api', 'env-admin', undefined, configuredToken);
+        await this.insertToken(admin.id, 'api', 'env-admin', undefined, configuredToken).catch(async err => {
+          // Kernels of one cluster starting at once with the same token: one of them stored it.
+          if (!(await this.db.query(`SELECT id FROM ${this.tokens} WHERE token_hash = ?`, [hash])).length) throw err;
+        });
       }
       return { admin };
     }
