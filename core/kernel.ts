@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, egressRef, originAllowed, sandboxRef, toolPolicyRef, type ToolPolicyService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory, type Timers } from '../sdk';
+import { PlinthError, clusterRef, egressRef, originAllowed, sandboxRef, toolPolicyRef, type ToolPolicyService, type ClusterService, isPlinthError, type Clock, type KernelInfo, type Logger, type ServiceFactory, type Timers } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import type { AuthChange } from './auth/auth-store';
@@ -66,6 +66,15 @@ export interface KernelOptions {
   onKernelFault?: 'exit' | 'observe';
   /** How the egress service resolves host names (tests: a fixed map; there is no DNS to rely on). */
   egressLookup?: EgressLookup;
+}
+
+/** The cluster as plugins see it (sdk/cluster.ts): this node, and where the live others are. */
+function clusterService(cluster: KernelCluster): ClusterService {
+  return {
+    nodeId: cluster.nodeId,
+    nodeUrl: async id => (await cluster.nodes.live()).find(n => n.id === id)?.url ?? undefined,
+    liveNodes: async () => (await cluster.nodes.live()).map(n => n.id),
+  };
 }
 
 /**
@@ -157,6 +166,7 @@ export class Kernel {
       ...coreServiceFactories({ kernel: kernelInfo, clock, auth: this.auth, bus: this.bus, tools: this.tools, database: dbSettings, toolPolicy: (): ToolPolicyService | undefined => services.implementation(toolPolicyRef.id) }),
       { service: egressRef, scope: 'root' as const, factory: () => egress },
       { service: sandboxRef, scope: 'root' as const, factory: () => this.sandbox },
+      { service: clusterRef, scope: 'root' as const, factory: () => clusterService(this.cluster) },
       ...Object.entries(this.options.presetServices ?? {}).map(([id, impl]) => ({ service: { id }, scope: 'root' as const, factory: () => impl })),
       ...(this.options.serviceFactories ?? []),
     ]);
