@@ -5,6 +5,7 @@ import type { SkillsService } from 'plinth/contracts/skills';
 import { AgentStore, DEFAULT_MODEL_ALIAS } from './agent-store';
 import type { FrameLog } from './frame-log';
 import type { ProviderRouter } from './provider-router';
+import type { SessionOrder } from './session-order';
 import { SessionStore, toChatHistory, type SessionRecord } from './session-store';
 import type { ToolCallRecord, TurnStore } from './turn-store';
 import { errorCodes } from './errors';
@@ -24,6 +25,7 @@ export interface RuntimeOptions {
 export interface RuntimeDeps {
   agents: AgentStore;
   sessions: SessionStore;
+  order: SessionOrder; // message numbers and one turn at a time, across kernels
   turns: TurnStore;
   frames: FrameLog;
   router: ProviderRouter;
@@ -127,6 +129,8 @@ export class AgentLoop implements AgentRuntime {
     if (this.running.has(session.id)) throw errors.conflict(`session ${session.id} is answering another message; wait for its done frame`);
     const controller = new AbortController();
     this.running.set(session.id, controller);
+    const release = await this.deps.order.claimTurn(session.id, newId('hold')).catch(err => { this.running.delete(session.id); throw err; });
+    if (!release) { this.running.delete(session.id); throw errors.conflict(`session ${session.id} is answering another message on another kernel; wait for its done frame`); }
     const onAbort = () => controller.abort();
     input.signal?.addEventListener('abort', onAbort, { once: true });
     if (input.signal?.aborted) controller.abort();
@@ -135,6 +139,8 @@ export class AgentLoop implements AgentRuntime {
       return await this.loop(input, controller.signal);
     } finally {
       input.signal?.removeEventListener('abort', onAbort);
+      await this.deps.frames.flush(session.id); // the next turn, on any kernel, numbers its frames after these
+      await release().catch(err => this.deps.log.warn('releasing a session turn failed', { session: session.id, err: String(err) }));
       this.running.delete(session.id);
       this.deps.frames.close(session.id);
     }

@@ -17,6 +17,7 @@ import { OpenAiProvider } from './providers/openai';
 import { recordedRouter } from './recorded-router';
 import { registerRoutes } from './routes';
 import { SessionStore } from './session-store';
+import { SessionOrder } from './session-order';
 import { SubagentStore } from './subagent-store';
 import { Subagents } from './subagents';
 import { TurnStore, type FinishedTurn } from './turn-store';
@@ -40,7 +41,8 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
 
     const agents = new AgentStore(db, now);
     await agents.seedDefault();
-    const sessions = new SessionStore(db, now);
+    const order = new SessionOrder(db, now, timers);
+    const sessions = new SessionStore(db, now, order);
     const turns = new TurnStore(db, now);
     // A SQLite file has one kernel: a turn still `running` at start died with the previous process.
     // On PostgreSQL other kernels may be mid-turn, so only turns older than any request could run count.
@@ -55,7 +57,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     const subagentStore = new SubagentStore(db, agents, now);
     const subagents = new Subagents(subagentStore, agents, () => runtime, events, { maxDepth: config.subagents.maxDepth, maxCostUsd: config.subagents.maxCostUsd ?? null });
     const runtime: AgentLoop = new AgentLoop(
-      { agents, sessions, turns, frames, router, tools, events, log, memory, skills, subagents, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
+      { agents, sessions, order, turns, frames, router, tools, events, log, memory, skills, subagents, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
       { defaultModel: settings.defaultModel, price: settings.price, toolTimeoutMs: config.toolTimeoutMs, memoryHits: config.memoryHits, now },
     );
 

@@ -72,4 +72,12 @@ export const migrations: Migration[] = [
       await db.query(`CREATE UNIQUE INDEX ${db.table('instance_queue_key')} ON ${db.table('instance_queue')} (agent_id, dedupe_key)`);
     },
   },
+  {
+    // Several kernels writing to one session (session-order.ts): its message counter and turn lease.
+    name: '004-session-order',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('session_order')} (
+        session_id VARCHAR(40) PRIMARY KEY, last_seq INTEGER NOT NULL, turn_holder VARCHAR(40), turn_until BIGINT NOT NULL)`);
+    },
+  },
 ];
