@@ -64,6 +64,16 @@ describe('runs pinned to their kernel behind a round-robin balancer', { skip }, 
     }
     for (const [i, t] of viaLb.entries()) await t.wait(() => output(t).includes(`got:lb-${i}`), 10_000);
     assert.ok(output(b).includes('got:lb-2'), 'every viewer sees the one PTY');
+    // A browser's single-use ticket from kernel B: B joins the owner's socket with a stand-in token
+    // of the same user, revoked once joined.
+    const tokensBefore = (await api(cluster.lb, 'GET', '/api/tokens')).body.items.length;
+    const ticket = (await api(cluster.kernels[1].baseUrl, 'POST', '/api/ws/ticket')).body.ticket;
+    const browser = await openTerminal(wsUrl(cluster.kernels[1].baseUrl, run.id) + `&ticket=${ticket}`, {});
+    await browser.wait(f => f.type === 'ready', 10_000);
+    browser.ws.send(JSON.stringify({ type: 'input', data: 'by-ticket\r' }));
+    await browser.wait(() => output(browser).includes('got:by-ticket'), 10_000);
+    await until(async () => (await api(cluster.lb, 'GET', '/api/tokens')).body.items.length === tokensBefore, 5000, 'the stand-in token revoked');
+    browser.ws.close();
     // Another user's run is not found, wherever the socket lands (checked before any relay).
     const user = await api(cluster.lb, 'POST', '/api/users', { email: `runs-${Date.now()}@example.test` });
     const tok = await api(cluster.lb, 'POST', `/api/users/${user.body.user.id}/tokens`, {});
