@@ -59,6 +59,8 @@ export function forwardRequest(req: RouteRequest, target: { from: string; to: st
   const url = new URL(incoming.url ?? req.path, target.url);
   const body = req.rawBody ?? (req.body === undefined || req.method === 'GET' ? undefined : Buffer.from(JSON.stringify(req.body)));
   const headers: Record<string, string | string[]> = { ...passOn(incoming.headers), [FORWARDED_BY]: target.from, 'x-forwarded-for': [incoming.headers['x-forwarded-for'], req.ip].filter(Boolean).join(', ') };
+  // The Host the client sent: the owner's Host and Origin checks see what the landing kernel saw.
+  if (incoming.headers.host) headers.host = incoming.headers.host;
   if (body) { headers['content-length'] = String(body.length); if (!req.rawBody) headers['content-type'] = 'application/json'; }
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {

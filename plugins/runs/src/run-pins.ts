@@ -56,7 +56,7 @@ export class RunPins {
     const url = new URL('/api/terminal', owner.url);
     url.searchParams.set('run_id', run.id);
     try {
-      await forwardSocket(socket, { from: this.o.cluster.nodeId, to: owner.node, url: url.toString(), headers: { authorization: bearer ?? `Bearer ${stand!.token}` } });
+      await forwardSocket(socket, { from: this.o.cluster.nodeId, to: owner.node, url: url.toString(), headers: { authorization: bearer ?? `Bearer ${stand!.token}`, ...(typeof info.headers.host === 'string' ? { host: info.headers.host } : {}), ...(typeof info.headers.origin === 'string' ? { origin: info.headers.origin } : {}) } });
     } catch (err) {
       if (!(err instanceof NodeUnreachableError)) throw err;
       const e = this.unreachable(run, owner.node);
