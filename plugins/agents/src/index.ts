@@ -42,6 +42,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     const agents = new AgentStore(db, now);
     await agents.seedDefault();
     const order = new SessionOrder(db, now, timers);
+    if (db.dialect === 'sqlite') await order.releaseAll();
     const sessions = new SessionStore(db, now, order);
     const turns = new TurnStore(db, now);
     // A SQLite file has one kernel: a turn still `running` at start died with the previous process.

@@ -52,6 +52,11 @@ export class SessionOrder {
     };
   }
 
+  /** Frees every hold: on SQLite (one kernel) at start, the holds left were the previous process's. */
+  async releaseAll(): Promise<void> {
+    await this.db.query(`UPDATE ${this.t} SET turn_holder = NULL, turn_until = 0 WHERE turn_until > 0`);
+  }
+
   async remove(sessionId: string): Promise<void> {
     await this.db.query(`DELETE FROM ${this.t} WHERE session_id = ?`, [sessionId]);
   }
