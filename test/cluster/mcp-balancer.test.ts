@@ -88,6 +88,23 @@ describe('MCP through a round-robin balancer over three kernels', { skip }, () =
     }
   });
 
+  test('an unknown session on a live kernel is 404 from that kernel; a request already forwarded is never sent on', async () => {
+    const nodes = await Promise.all(cluster.kernels.map(async k => (await fetch(k.baseUrl + '/api/health')).headers.get('x-plinth-node')!));
+    const ask = (base: string, sessionId: string, headers: Record<string, string> = {}) => fetch(base + '/mcp', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.adminToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25', ...headers },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
+    });
+    const forged = `${nodes[1]}.00000000-0000-4000-8000-000000000000`;
+    const relayed = await ask(cluster.kernels[0].baseUrl, forged);
+    assert.equal(relayed.status, 404);
+    assert.equal(relayed.headers.get('x-plinth-forwarded-to'), nodes[1], 'relayed to the node the id names, which does not know it');
+    const looped = await ask(cluster.kernels[0].baseUrl, forged, { 'x-plinth-forwarded-by': nodes[2] });
+    assert.equal(looped.status, 404);
+    assert.equal(looped.headers.get('x-plinth-forwarded-to'), null, 'a forwarded request is answered where it landed');
+    for (const id of ['no-dot-at-all', 'node_unknown.1234', `${nodes[0]}.`]) assert.equal((await ask(cluster.kernels[0].baseUrl, id)).status, 404, id);
+  });
+
   test('a session whose kernel died answers 404 "Session not found" everywhere, and the client starts a new one', async () => {
     const hops: Hop[] = [];
     const { client, transport } = await connect(cluster.lb, cluster.adminToken, hops);
