@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, clusterLinkRef, egressRef, kernelStatsRef, newId, originAllowed, requestObserverRef, sandboxRef, toolPolicyRef, type ClusterLink, type RequestObserver, type ToolPolicyService, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
+import { PlinthError, clusterLinkRef, clusterRef, egressRef, kernelStatsRef, newId, originAllowed, requestObserverRef, sandboxRef, toolPolicyRef, type ClusterLink, type ClusterService, type RequestObserver, type ToolPolicyService, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import type { AuthChange } from './auth/auth-store';
@@ -64,6 +64,20 @@ export interface KernelOptions {
   onKernelFault?: 'exit' | 'observe';
   /** How the egress service resolves host names (tests: a fixed map; there is no DNS to rely on). */
   egressLookup?: EgressLookup;
+}
+
+/**
+ * The cluster as plugins see it (sdk/cluster.ts): this node, and where the live others are, as
+ * the cluster plugin's link knows them; without one this kernel is a cluster of one.
+ */
+function clusterService(nodeId: string, selfUrl: () => string, link: () => ClusterLink | undefined): ClusterService {
+  const url = () => { try { return selfUrl(); } catch { return null; } }; // plugins are set up before the server listens
+  const live = async () => (await link()?.liveNodes()) ?? [{ id: nodeId, url: url() }];
+  return {
+    nodeId,
+    nodeUrl: async id => (await live()).find(n => n.id === id)?.url ?? undefined,
+    liveNodes: async () => (await live()).map(n => n.id),
+  };
 }
 
 /**
@@ -158,6 +172,7 @@ export class Kernel {
       { service: egressRef, scope: 'root' as const, factory: () => egress },
       { service: sandboxRef, scope: 'root' as const, factory: () => this.sandbox },
       { service: kernelStatsRef, scope: 'root' as const, factory: () => kernelStats(this.bus, () => this.host.plugins.values(), kernelDs) },
+      { service: clusterRef, scope: 'root' as const, factory: (): ClusterService => clusterService(this.nodeId, () => this.baseUrl, (): ClusterLink | undefined => services.implementation(clusterLinkRef.id)) },
       ...Object.entries(this.options.presetServices ?? {}).map(([id, impl]) => ({ service: { id }, scope: 'root' as const, factory: () => impl })),
       ...(this.options.serviceFactories ?? []),
     ], (id, impl) => {

@@ -11,6 +11,7 @@ export * from './storage';
 export * from './lazy';
 export * from './doctor-checks';
 export * from './sandbox';
+export * from './cluster';
 export * from './write-behind';
 export * from './graph';
 export * from './secret-box';

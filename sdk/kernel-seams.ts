@@ -19,6 +19,8 @@ export interface ClusterLink {
   connectionsElsewhere(kind: 'sse' | 'ws', userId: string): number;
   /** This kernel's count of the user's connections of a kind changed. */
   connectionsChanged(kind: 'sse' | 'ws', userId: string, n: number): void;
+  /** The nodes whose heartbeat holds (this one among them), with the URL others reach each at (null until it listens). */
+  liveNodes(): Promise<Array<{ id: string; url: string | null }>>;
 }
 
 /**

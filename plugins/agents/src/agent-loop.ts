@@ -1,11 +1,12 @@
 import { PlinthError, errors, isPlinthError, newId, type EventBus, type Logger, type ToolRegistry, type User } from 'plinth/sdk';
-import { addUsage, cacheColumns } from './usage';
+import { addUsage, cacheColumns, costOf } from './usage';
 import type { AgentChunk, AgentProfile, AgentRuntime, AgentTurnRequest, AgentTurnResult, ChatMessage, FinishReason, Usage } from './contract';
 import type { MemoryService } from 'plinth/contracts/memory';
 import type { SkillsService } from 'plinth/contracts/skills';
 import { AgentStore, DEFAULT_MODEL_ALIAS } from './agent-store';
 import type { FrameLog } from './frame-log';
 import type { ProviderRouter } from './provider-router';
+import type { SessionOrder } from './session-order';
 import { SessionStore, toChatHistory, type SessionRecord } from './session-store';
 import type { ToolCallRecord, TurnStore } from './turn-store';
 import { errorCodes } from './errors';
@@ -25,6 +26,7 @@ export interface RuntimeOptions {
 export interface RuntimeDeps {
   agents: AgentStore;
   sessions: SessionStore;
+  order: SessionOrder; // message numbers and one turn at a time, across kernels
   turns: TurnStore;
   frames: FrameLog;
   router: ProviderRouter;
@@ -134,6 +136,8 @@ export class AgentLoop implements AgentRuntime {
     if (this.running.has(session.id)) throw errors.conflict(`session ${session.id} is answering another message; wait for its done frame`);
     const controller = new AbortController();
     this.running.set(session.id, controller);
+    const release = await this.deps.order.claimTurn(session.id, newId('hold')).catch(err => { this.running.delete(session.id); throw err; });
+    if (!release) { this.running.delete(session.id); throw errors.conflict(`session ${session.id} is answering another message on another kernel; wait for its done frame`); }
     const onAbort = () => controller.abort();
     input.signal?.addEventListener('abort', onAbort, { once: true });
     if (input.signal?.aborted) controller.abort();
@@ -142,6 +146,8 @@ export class AgentLoop implements AgentRuntime {
       return await this.loop(input, controller.signal);
     } finally {
       input.signal?.removeEventListener('abort', onAbort);
+      await this.deps.frames.flush(session.id); // the next turn, on any kernel, numbers its frames after these
+      await release().catch(err => this.deps.log.warn('releasing a session turn failed', { session: session.id, err: String(err) }));
       this.running.delete(session.id);
       this.deps.frames.close(session.id);
     }
@@ -180,7 +186,7 @@ export class AgentLoop implements AgentRuntime {
     const toolRecords: ToolCallRecord[] = [];
     const delegations: Delegation[] = [];
     const executor = withSubagents(this.deps.tools, this.deps.subagents, { user, sessionId: session.id, turnId, message: input.message, depth, signal }, d => delegations.push(d));
-    const costSoFar = () => this.costOf(model, usage) + rollUp(delegations).cost;
+    const costSoFar = () => costOf(this.options.price, model, usage) + rollUp(delegations).cost;
     let limit: string | undefined;
     let ttft: number | null = null;
     let finalText = '';
@@ -262,7 +268,7 @@ export class AgentLoop implements AgentRuntime {
       if (answer) await sessions.updateMessage(answer.id, answer.content, true).catch(() => undefined);
     }
     status = failure ? 'error' : partial ? 'partial' : 'ok';
-    const cost = this.costOf(model, usage);
+    const cost = costOf(this.options.price, model, usage);
     const latency = this.options.now() - started;
     if (usage.inputTokens || usage.outputTokens) input.onChunk?.({ type: 'usage', usage });
     await turns.finish(turnId, {
@@ -279,11 +285,6 @@ export class AgentLoop implements AgentRuntime {
     // `message` is the user's text: the memory plugin records the turn as an episode from this event.
     this.publish('agent.turn.completed', { sessionId: session.id, turnId, agent: agent.name, model, usage, cost, partial, status, message: input.message, text: finalText, error: failure?.message ?? null }, user.id);
     return { sessionId: session.id, turnId, text: finalText, usage, partial, status, cost, toolCalls: toolRecords.length, rollup: rollUp(delegations), ...(limit ? { limit } : {}), ...(failure ? { error: failure } : {}) };
-  }
-
-  private costOf(model: string | null | undefined, usage: Usage): number {
-    const price = model ? this.options.price(model) : undefined;
-    return price ? (usage.inputTokens * price.input + usage.outputTokens * price.output) / 1e6 : 0;
   }
 
   private async attachmentText(ids: string[], user: User): Promise<string> {

@@ -20,6 +20,7 @@ import { recordedRouter } from './recorded-router';
 import { registerRoutes } from './routes';
 import { SessionStore } from './session-store';
 import { SessionNicknames } from './session-nicknames';
+import { SessionOrder } from './session-order';
 import { SubagentStore } from './subagent-store';
 import { Subagents } from './subagents';
 import { TurnStore, type FinishedTurn } from './turn-store';
@@ -46,7 +47,9 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
 
     const agents = new AgentStore(db, now);
     await agents.seedDefault();
-    const sessions = new SessionStore(db, now);
+    const order = new SessionOrder(db, now, timers);
+    if (db.dialect === 'sqlite') await order.releaseAll();
+    const sessions = new SessionStore(db, now, order);
     const turns = new TurnStore(db, now);
     // A SQLite file has one kernel: a turn still `running` at start died with the previous process.
     // On PostgreSQL other kernels may be mid-turn, so only turns older than any request could run count.
@@ -61,7 +64,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     const subagentStore = new SubagentStore(db, agents, now);
     const subagents = new Subagents(subagentStore, agents, () => runtime, events, { maxDepth: config.subagents.maxDepth, maxCostUsd: config.subagents.maxCostUsd ?? null });
     const runtime: AgentLoop = new AgentLoop(
-      { agents, sessions, turns, frames, router, tools, events, log, memory, skills, subagents, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
+      { agents, sessions, order, turns, frames, router, tools, events, log, memory, skills, subagents, attachmentsForModel: (ids, user) => attachments.forModel(ids, user) },
       { defaultModel: settings.defaultModel, price: settings.price, toolTimeoutMs: config.toolTimeoutMs, memoryHits: config.memoryHits, now },
     );
 
@@ -73,7 +76,7 @@ export default definePlugin<{ memory: ReturnType<typeof memoryRef.asOptional>; s
     const models = recordedRouter(router, turnWriter, settings.price, now);
     registerRoutes(http, ws, {
       agents, runtime, router, vault, tools, keyedProviders: ['openai', 'anthropic'], providerInfo: settings.providerInfo, modelSettings,
-      sessions, frames, attachments, turns, turnLog: new TurnLog(db, now), workspaceDir: resolve(dataDir, config.workspaceDir), log, nicknames: new SessionNicknames(sessions, models, settings.defaultModel), subagentStore, subagents, instances, instanceStore,
+      sessions, frames, attachments, turns, turnLog: new TurnLog(db, now, () => turnWriter.flush()), workspaceDir: resolve(dataDir, config.workspaceDir), log, nicknames: new SessionNicknames(sessions, models, settings.defaultModel), subagentStore, subagents, instances, instanceStore,
     });
 
     provide(agentRuntimeRef, runtime);

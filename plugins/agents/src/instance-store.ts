@@ -114,6 +114,11 @@ export class InstanceStore {
     return row ? item(row) : undefined;
   }
 
+  /** Gives a claimed item back untouched (its attempt not counted), for whichever worker comes next. */
+  async release(id: string, worker: string): Promise<void> {
+    await this.db.query(`UPDATE ${this.q} SET state = 'ready', lease_owner = NULL, lease_until = 0, attempts = attempts - 1 WHERE id = ? AND lease_owner = ? AND state = 'running'`, [id, worker]);
+  }
+
   async renew(id: string, worker: string, leaseMs: number): Promise<void> {
     await this.db.query(`UPDATE ${this.q} SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`, [this.now() + leaseMs, id, worker]);
   }

@@ -1,4 +1,4 @@
-import { errors, newId, type Disposer, type EventBus, type Logger, type Timers, type User } from 'plinth/sdk';
+import { errors, isPlinthError, newId, type Disposer, type EventBus, type Logger, type Timers, type User } from 'plinth/sdk';
 import type { AgentInstances, AgentProfile, InstanceState } from './contract';
 import type { AgentLoop } from './agent-loop';
 import type { AgentStore } from './agent-store';
@@ -147,6 +147,9 @@ export class Instances implements AgentInstances {
         const result = await this.runtime.runSessionTurn({ session, user: this.userOf(row), message: next.message, via: `instance:${next.source}` });
         await this.store.finish(next.id, this.me, { state: result.error ? 'failed' : 'done', turn_id: result.turnId, result: result.text, error: result.error?.message ?? null });
       } catch (err) {
+        // The instance's session is answering on another kernel (whose worker took the item before):
+        // this item waits its turn in the queue, and the instance is fine.
+        if (isPlinthError(err) && err.status === 409) { await this.store.release(next.id, this.me); return; }
         // The item is not lost: it goes back to the queue when its lease runs out; the instance reports why it failed.
         this.workers.delete(agentId);
         await this.store.setDesired(agentId, 'stopped');

@@ -109,4 +109,12 @@ export const migrations: Migration[] = [
       await db.query(`ALTER TABLE ${db.table('turns')} ADD COLUMN finish_reason VARCHAR(20)`);
     },
   },
+  {
+    // Several kernels writing to one session (session-order.ts): its message counter and turn lease.
+    name: '009-session-order',
+    async up(db) {
+      await db.query(`CREATE TABLE ${db.table('session_order')} (
+        session_id VARCHAR(40) PRIMARY KEY, last_seq INTEGER NOT NULL, turn_holder VARCHAR(40), turn_until BIGINT NOT NULL)`);
+    },
+  },
 ];

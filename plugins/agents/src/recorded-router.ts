@@ -1,6 +1,6 @@
 import { isPlinthError, newId, type WriteBehind } from 'plinth/sdk';
 import type { FinishReason, ModelRouter, Usage } from './contract';
-import { cacheColumns } from './usage';
+import { cacheColumns, costOf } from './usage';
 import type { ProviderRouter } from './provider-router';
 import type { FinishedTurn } from './turn-store';
 
@@ -19,11 +19,10 @@ export function recordedRouter(router: ProviderRouter, writer: WriteBehind<Finis
       const started = now();
       let ttft: number | null = null;
       const record = (r: { input: number; output: number; cache?: Usage; status: 'ok' | 'partial' | 'error'; finish: FinishReason | null; error: string | null }) => {
-        const p = price(model);
         const selection = { requested: model, chosen: model, reason: 'requested by the caller' };
         writer.add({
           id: newId('turn'), session_id: null, owner, agent: null, model, model_selection: selection, context: request.messages, tool_calls: [],
-          input_tokens: r.input, output_tokens: r.output, ...cacheColumns(r.cache ?? { inputTokens: 0, outputTokens: 0 }), cost: p ? (r.input * p.input + r.output * p.output) / 1e6 : 0,
+          input_tokens: r.input, output_tokens: r.output, ...cacheColumns(r.cache ?? { inputTokens: 0, outputTokens: 0 }), cost: costOf(price, model, { inputTokens: r.input, outputTokens: r.output }),
           latency_ms: now() - started, ttft_ms: ttft, status: r.status, finish_reason: r.finish, error: r.error, via: meta.via ?? 'proxy',
           created_at: new Date(started).toISOString(), completed_at: new Date(now()).toISOString(),
         });

@@ -1,5 +1,6 @@
 import { assertOwner, decodeCursor, errors, iso, newId, pageOf, type Page, type SqlRunner, type User } from 'plinth/sdk';
 import type { ChatMessage, ToolCallRequest } from './contract';
+import type { SessionOrder } from './session-order';
 
 export interface SessionRecord {
   id: string;
@@ -45,7 +46,7 @@ function messageFromRow(r: any): StoredMessage {
 export class SessionStore {
   private readonly s: string;
   private readonly m: string;
-  constructor(private readonly db: SqlRunner, private readonly now: () => number) {
+  constructor(private readonly db: SqlRunner, private readonly now: () => number, private readonly order: SessionOrder) {
     this.s = db.table('sessions');
     this.m = db.table('messages');
   }
@@ -127,12 +128,13 @@ export class SessionStore {
     await this.db.query(`DELETE FROM ${this.m} WHERE session_id = ?`, [id]);
     await this.db.query(`DELETE FROM ${this.db.table('frames')} WHERE session_id = ?`, [id]);
     await this.db.query(`DELETE FROM ${this.s} WHERE id = ?`, [id]);
+    await this.order.remove(id);
   }
 
   async addMessage(sessionId: string, m: { role: ChatMessage['role']; content: string; tool_calls?: ToolCallRequest[]; tool_call_id?: string; name?: string; attachments?: string[]; turn_id?: string; partial?: boolean }): Promise<StoredMessage> {
-    const [{ n }] = await this.db.query(`SELECT COALESCE(MAX(seq), 0) AS n FROM ${this.m} WHERE session_id = ?`, [sessionId]);
+    // Numbered by the database: two kernels writing to one session at once never take the same number.
     const row = {
-      id: newId('msg'), session_id: sessionId, seq: Number(n) + 1, role: m.role, content: m.content,
+      id: newId('msg'), session_id: sessionId, seq: await this.order.nextSeq(sessionId), role: m.role, content: m.content,
       tool_calls: m.tool_calls?.length ? JSON.stringify(m.tool_calls) : null, tool_call_id: m.tool_call_id ?? null, name: m.name ?? null,
       attachments: m.attachments?.length ? JSON.stringify(m.attachments) : null, turn_id: m.turn_id ?? null, partial: m.partial ? 1 : 0,
       created_at: this.iso(),

@@ -9,12 +9,14 @@ export interface TurnFilter { owner?: string; sessionId?: string; agent?: string
  */
 export class TurnLog {
   private readonly t: string;
-  constructor(private readonly db: SqlRunner, private readonly now: () => number) {
+  /** `written`: waits for the proxied calls' turns still being written behind, so that a view includes them. */
+  constructor(private readonly db: SqlRunner, private readonly now: () => number, private readonly written: () => Promise<void> = async () => undefined) {
     this.t = db.table('turns');
   }
 
   /** One page of finished turns matching `f`, newest first (created_at is ISO text here; the cursor carries it as epoch ms). */
   private async page(f: TurnFilter, limit: number, cursor: string | undefined): Promise<TurnRecord[]> {
+    await this.written();
     const { where, params } = this.scope(f);
     const after = decodeCursor(cursor);
     const keyset = after ? ' AND (created_at < ? OR (created_at = ? AND id < ?))' : '';
@@ -40,6 +42,7 @@ export class TurnLog {
    * (the builtin model, many local servers) are counted apart (`unreported`), not as misses.
    */
   async cache(f: TurnFilter) {
+    await this.written();
     const { where, params } = this.scope(f);
     const rows = await this.db.query(
       `SELECT model, COUNT(*) AS turns, SUM(CASE WHEN cache_read_tokens IS NULL AND cache_write_tokens IS NULL THEN 1 ELSE 0 END) AS unreported,

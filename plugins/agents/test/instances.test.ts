@@ -79,6 +79,29 @@ for (const database of dialects) describe(`agent instances (${database})`, () =>
     assert.ok(states.includes('stopping') && states.includes('stopped'));
   });
 
+  test('an item whose session is answering another turn waits in the queue; the instance does not fail', async () => {
+    const sid = (await instance()).session_id;
+    // A turn in the instance's session, not from its queue, held up by an approval.
+    const direct = k.request('POST', `/api/sessions/${sid}/messages`, { body: { message: '/tool toolbox.launch {"n": 1}' } });
+    const pending = await waitFor(async () => (await k.request('GET', '/api/approvals?state=pending')).body.items.find((r: any) => r.tool === 'toolbox.launch'), 'approval asked', 10_000);
+    try {
+      const queued = await queue('while busy');
+      // The worker takes it every poll, finds the session answering and gives it back: never
+      // answered meanwhile, its attempts not counted, the instance still wanted running.
+      await new Promise(r => setTimeout(r, 300));
+      const waiting = await item(queued.body.id);
+      assert.ok(['ready', 'running'].includes(waiting.state) && waiting.attempts <= 1, JSON.stringify(waiting));
+      assert.deepEqual([(await instance()).desired, states.includes('failed')], ['running', false]);
+      assert.equal((await k.request('POST', `/api/approvals/${pending.id}/approve`, { body: {} })).status, 200);
+      assert.equal((await direct).status, 200);
+      const answered = await done(queued.body.id);
+      assert.deepEqual([answered.result, answered.attempts], ['while busy', 1]);
+    } finally {
+      await k.request('POST', `/api/approvals/${pending.id}/approve`, { body: {} });
+    }
+    assert.equal((await instance()).desired, 'running');
+  });
+
   test('a schedule fires a job addressed to the instance: the message goes through its queue and session, the job gets the answer', async () => {
     const sid = (await instance()).session_id;
     const at = new Date(Date.now() + 300).toISOString();

@@ -46,6 +46,8 @@ export class InboundPipeline {
   private stopped = false;
   private readonly chats = new Map<string, Promise<void>>();
   private readonly inflight = new Set<Promise<void>>();
+  /** Messages refused a claim because their chat was busy, by how often. */
+  private readonly retries = new Map<string, number>();
 
   constructor(private readonly deps: PipelineDeps, private readonly settings: PipelineSettings) {}
 
@@ -113,10 +115,10 @@ export class InboundPipeline {
   }
 
   private async process(id: string): Promise<void> {
-    const { store, clock } = this.deps;
-    const m = await store.inbound.claim(id, clock.now(), this.settings.inbound.leaseMs);
+    const m = await this.deps.store.inbound.get(id);
     if (!m) return;
-    // One chat's messages are answered in order and share one session.
+    // One chat's messages are answered in order and share one session: in this process by this
+    // chain, across kernels by the claim (inbound-store.ts).
     const key = `${m.channel}\u0000${m.chat_id}`;
     const before = this.chats.get(key);
     // Waiting behind the same chat's earlier message does not hold a slot: one busy chat must not
@@ -127,10 +129,27 @@ export class InboundPipeline {
       await before;
       this.running++;
     })() : Promise.resolve();
-    const mine = waitTurn.then(() => this.handle(m));
+    const mine = waitTurn.then(() => this.claimAndHandle(id));
     const tail = mine.catch(() => undefined);
     this.chats.set(key, tail);
     try { await mine; } finally { if (this.chats.get(key) === tail) this.chats.delete(key); }
+  }
+
+  private async claimAndHandle(id: string): Promise<void> {
+    const { store, clock } = this.deps;
+    // The finish of this chat's previous message, written behind, must be in the database first.
+    await store.inbound.finishes.flush();
+    const m = await store.inbound.claim(id, clock.now(), this.settings.inbound.leaseMs);
+    if (m) { this.retries.delete(id); return this.handle(m); }
+    // Not its turn: an earlier message of the chat is being answered, maybe by another kernel.
+    // Asked again with a growing pause; a predecessor whose kernel died is taken over.
+    const { pending, stale } = await store.inbound.waiting(id, clock.now());
+    if (!pending) { this.retries.delete(id); return; }
+    if (stale) this.push(stale);
+    const n = (this.retries.get(id) ?? 0) + 1;
+    this.retries.set(id, n);
+    // Node's timer, unref'd: a pause between questions to the database, nothing a test waits out.
+    setTimeout(() => this.push(id), Math.min(25 * 2 ** Math.min(n, 5), 400)).unref?.();
   }
 
   private async handle(m: InboundRow): Promise<void> {

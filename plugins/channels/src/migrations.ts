@@ -48,4 +48,13 @@ export const migrations: Migration[] = [
       await db.query(`CREATE UNIQUE INDEX ${t('pairings_code')} ON ${t('pairings')} (code)`);
     },
   },
+  {
+    // Several kernels: one chat's messages are answered in arrival order, decided at claim time
+    // (inbound-store.ts); `arrival` orders messages stored in the same millisecond, 0 for older rows.
+    name: '002-inbound-arrival',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('inbound')} ADD COLUMN arrival BIGINT NOT NULL DEFAULT 0`);
+      await db.query(`CREATE INDEX ${db.table('inbound_chat')} ON ${db.table('inbound')} (channel, chat_id, state)`);
+    },
+  },
 ];

@@ -3,7 +3,7 @@ import type { ConnectionLedger } from './connection-ledger';
 import type { ClusterEventRelay } from './event-relay';
 
 /** The kernel's link to the other kernels on one PostgreSQL: events through the relay, connection counts through the ledger. */
-export function postgresLink(relay: ClusterEventRelay, ledger: ConnectionLedger): ClusterLink {
+export function postgresLink(relay: ClusterEventRelay, ledger: ConnectionLedger): Omit<ClusterLink, 'liveNodes'> {
   return {
     transport: relay.transport,
     transientId: seq => relay.transientId(seq),
@@ -15,7 +15,7 @@ export function postgresLink(relay: ClusterEventRelay, ledger: ConnectionLedger)
 }
 
 /** On SQLite one kernel is the whole deployment: events stay in the process, with its own ids. */
-export const localLink: ClusterLink = {
+export const localLink: Omit<ClusterLink, 'liveNodes'> = {
   transport: 'local',
   transientId: seq => `m${seq}`,
   published: () => undefined,

@@ -22,7 +22,7 @@ export default definePlugin<{}, Config>({
     const listening = () => { try { return kernel.baseUrl(); } catch { return null; } };
     const nodeUrl = config.nodeUrl ?? secrets.PLINTH_NODE_URL;
     const redisUrl = config.redisUrl ?? secrets.PLINTH_REDIS_URL;
-    let link: ClusterLink = localLink;
+    let link: Omit<ClusterLink, 'liveNodes'> = localLink;
     let onBeat: ((now: number) => Promise<void>) | undefined;
     if (db.dialect === 'postgres') {
       const transport = redisUrl ? new RedisSignalTransport(redisUrl, db, log) : new PgSignalTransport(db);
@@ -41,6 +41,6 @@ export default definePlugin<{}, Config>({
     else events.subscribe<{ nodeId: string }>('kernel.listening', e => { if (e.payload.nodeId === nodeId) nodes.recordUrl(); });
 
     registerRoutes(http, { nodes, nodeId, transport: link.transport });
-    provide(clusterLinkRef, link);
+    provide(clusterLinkRef, { ...link, liveNodes: async () => (await nodes.live()).map(n => ({ id: n.id, url: n.url ?? null })) });
   },
 });

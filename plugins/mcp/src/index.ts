@@ -1,4 +1,4 @@
-import { toolPolicyRef, definePlugin, egressRef, lazy, sandboxRef } from 'plinth/sdk';
+import { clusterRef, toolPolicyRef, definePlugin, egressRef, lazy, sandboxRef } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { mcpExtensionsRef } from './contract';
 import { memoryRef } from 'plinth/contracts/memory';
@@ -33,10 +33,11 @@ export default definePlugin({
     memory: memoryRef.asOptional(),
     agents: agentRuntimeRef.asOptional(),
     egress: egressRef,
+    cluster: clusterRef,
     sandbox: sandboxRef.asOptional(),
   },
   provides: [mcpExtensionsRef],
-  async setup({ egress, http, tools, auth, log, clock, timers, kernel, config, dataDir, onDispose, gate, skills, memory, agents, sandbox, provide }) {
+  async setup({ egress, cluster, http, tools, auth, log, clock, timers, kernel, config, dataDir, onDispose, gate, skills, memory, agents, sandbox, provide }) {
     const cfg = config as McpConfig;
     const extensions = new McpExtensionRegistry();
     const catalog = new McpCatalog({ tools, extensions, gate, skills, memory, agents });
@@ -54,6 +55,7 @@ export default definePlugin({
         maxSessions: cfg.maxSessions,
         maxSessionsPerUser: cfg.maxSessionsPerUser,
         sessionIdleMs: cfg.sessionIdleMs,
+        cluster,
       });
     });
     onDispose(() => { if (endpointMade) return endpoint().closeAll(); });

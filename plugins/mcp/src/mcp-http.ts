@@ -3,7 +3,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { HANDLED, originAllowed, reply, type AuthService, type Logger, type RouteRequest, type User } from 'plinth/sdk';
+import { HANDLED, NodeUnreachableError, forwardRequest, originAllowed, reply, wasForwarded, type AuthService, type ClusterService, type Logger, type RouteRequest, type User } from 'plinth/sdk';
 
 interface McpSession {
   id: string;
@@ -28,6 +28,8 @@ export interface McpHttpOptions {
   /** Sessions one user may hold; over it, initialize answers 429. */
   maxSessionsPerUser: number;
   sessionIdleMs: number;
+  /** Sessions live in the process that opened them; their ids name its node, so any kernel can relay to it. */
+  cluster: Pick<ClusterService, 'nodeId' | 'nodeUrl'>;
 }
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]', '::1'];
@@ -36,6 +38,13 @@ const LOOPBACK = ['localhost', '127.0.0.1', '[::1]', '::1'];
  * The Streamable HTTP endpoint at `/mcp`, adapting the SDK's Node transport to a Plinth route:
  * the route is `public` so that refusals are MCP-shaped (JSON-RPC error bodies, `WWW-Authenticate`)
  * and the bearer check is done here, on every request, binding each session to one user.
+ *
+ * Behind a balancer without sticky sessions a request may reach a kernel that does not hold its
+ * session: the session id starts with the owner's node id, and the request is relayed there over
+ * HTTP with the caller's own bearer (the owner checks it again). A session whose kernel is gone
+ * answers 404 "Session not found", which per the MCP spec (session management) makes the client
+ * initialize a new one — unlike the SDKs' in-memory sessions (typescript-sdk#330), which answer
+ * that for 1 − 1/N of the requests behind N kernels.
  */
 export class McpHttpEndpoint {
   private readonly sessions = new Map<string, McpSession>();
@@ -72,8 +81,9 @@ export class McpHttpEndpoint {
     let session: McpSession | undefined;
     if (sessionId) {
       session = this.sessions.get(sessionId);
+      if (!session) return this.relay(req, sessionId);
       // Another user's session answers like an unknown one, so session ids leak nothing.
-      if (!session || session.userId !== user.id) return rpcError(404, -32001, 'Session not found');
+      if (session.userId !== user.id) return sessionNotFound();
     } else if (req.method === 'POST' && (isInitializeRequest(body) || (Array.isArray(body) && body.some(isInitializeRequest)))) {
       const mine = [...this.sessions.values()].filter(s => s.userId === user.id).length;
       if (mine >= this.o.maxSessionsPerUser) {
@@ -95,6 +105,26 @@ export class McpHttpEndpoint {
     nodeReq.auth = { token: token!, clientId: user.id, scopes: [], extra: { user } };
     await session.transport.handleRequest(nodeReq, req.node.res, body);
     return HANDLED;
+  }
+
+  /** A session this kernel does not hold: relayed to the node its id names, if that one lives. */
+  private async relay(req: RouteRequest, sessionId: string): Promise<unknown> {
+    const { nodeId } = this.o.cluster;
+    const owner = sessionId.slice(0, sessionId.lastIndexOf('.'));
+    // A forwarded request is answered here, never sent on: a stale id cannot make kernels loop.
+    if (!owner || owner === nodeId || wasForwarded(req.headers)) return sessionNotFound();
+    const url = await this.o.cluster.nodeUrl(owner);
+    if (!url) return sessionNotFound();
+    try {
+      return await forwardRequest(req, { from: nodeId, to: owner, url });
+    } catch (err) {
+      // Refused or reset before answering: the owner's process (and its sessions) died before its heartbeat lapsed.
+      if (err instanceof NodeUnreachableError) {
+        this.o.log.info('MCP session relay: owner unreachable', { session: sessionId, node: owner, error: err.message });
+        return sessionNotFound();
+      }
+      throw err;
+    }
   }
 
   /** Runs `fn` on every live session's server (notifications such as `tools/list_changed`). */
@@ -129,7 +159,7 @@ export class McpHttpEndpoint {
   private open(user: User): McpSession {
     const session = { userId: user.id, lastSeen: this.o.now(), open: 0 } as McpSession;
     session.transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => `${this.o.cluster.nodeId}.${randomUUID()}`,
       onsessioninitialized: id => { session.id = id; this.sessions.set(id, session); },
     });
     session.transport.onclose = () => { if (session.id) this.sessions.delete(session.id); };
@@ -154,6 +184,10 @@ export class McpHttpEndpoint {
     if (origin && !originAllowed(origin, undefined, name => this.allowed.has(name))) return `Forbidden: origin "${origin}" is not allowed`;
     return undefined;
   }
+}
+
+function sessionNotFound() {
+  return rpcError(404, -32001, 'Session not found');
 }
 
 function rpcError(status: number, code: number, message: string, headers: Record<string, string> = {}) {

@@ -23,4 +23,10 @@ export const migrations: Migration[] = [{
     await db.query(`CREATE TABLE ${db.table('notify_settings')} (owner VARCHAR(40) PRIMARY KEY, settings TEXT NOT NULL)`);
     await db.query(`CREATE TABLE ${db.table('run_notify')} (run_id VARCHAR(40) PRIMARY KEY, notify INTEGER NOT NULL)`);
   },
+}, {
+  // Several kernels on one database: a run is pinned to the node holding its PTY (run-pins.ts).
+  name: '003-run-node',
+  async up(db) {
+    await db.query(`ALTER TABLE ${db.table('runs')} ADD COLUMN node_id VARCHAR(60)`);
+  },
 }];

@@ -8,6 +8,7 @@ import type { RunService } from './run-service';
 import * as S from './schemas';
 import { ACTIVE, type RunRow, type RunStore } from './run-store';
 import type { TerminalSockets } from './terminal-ws';
+import type { RunPins } from './run-pins';
 
 /** A run as the API shows it (never its token hash or raw config). */
 const view = (r: RunRow) => ({
@@ -20,13 +21,15 @@ const bearer = (h: string | string[] | undefined) => (typeof h === 'string' && /
 
 export interface RunRouteDeps {
   store: RunStore; runs: RunService; runLog: RunEventLog; review: RunReview; terminals: TerminalSockets;
+  /** Routes that need a run's process are served by the node holding it (run-pins.ts). */
+  pins: RunPins;
   repoRoots: string[]; now(): string;
   /** The coding-agent runner's routes (runner-routes.ts). */
   runner: Pick<RunnerRouteDeps, 'notifications' | 'agents' | 'forge'>;
 }
 
 /** `/api/runs`, `/api/projects` (repos and branches) and the `/api/terminal` socket. */
-export function registerRoutes(http: HttpRouter, ws: WsRegistry, { store, runs, runLog, review, terminals, repoRoots, now, runner }: RunRouteDeps): void {
+export function registerRoutes(http: HttpRouter, ws: WsRegistry, { store, runs, runLog, review, terminals, pins, repoRoots, now, runner }: RunRouteDeps): void {
   const project = async (user: User | undefined, id: string) => {
     const p = await store.project(id);
     if (!p) throw errors.notFound(`project ${id}`);
@@ -99,11 +102,11 @@ export function registerRoutes(http: HttpRouter, ws: WsRegistry, { store, runs, 
   });
   http.get('/:id', { auth: 'user', params: S.IdParams }, async req => view(await runs.get(req.user, req.params.id)));
   http.delete('/:id', { auth: 'user', params: S.IdParams }, async req => { await runs.remove(req.user!, req.params.id); });
-  http.post('/:id/cancel', { auth: 'user', params: S.IdParams }, async req => view(await runs.cancel(req.user!, req.params.id)));
-  http.post('/:id/pause', { auth: 'user', params: S.IdParams }, async req => view(await runs.pause(req.user!, req.params.id)));
+  http.post('/:id/cancel', { auth: 'user', params: S.IdParams }, pins.route(async req => view(await runs.cancel(req.user!, req.params.id))));
+  http.post('/:id/pause', { auth: 'user', params: S.IdParams }, pins.route(async req => view(await runs.pause(req.user!, req.params.id))));
   http.post('/:id/continue', { auth: 'user', params: S.IdParams, body: S.ContinueRun }, async req =>
     view(await runs.continue(req.user!, req.params.id, req.body?.message)));
-  registerRunnerRoutes(http, { runs, store, view, project, ...runner });
+  registerRunnerRoutes(http, { runs, store, view, project, pins, ...runner });
 
   // ---------------------------------------------------------------- events, logs, hooks
   http.get('/:id/events', { auth: 'user', params: S.IdParams, query: S.EventsQuery }, async req => {
@@ -111,7 +114,8 @@ export function registerRoutes(http: HttpRouter, ws: WsRegistry, { store, runs, 
     const items = await store.events(run.id, { after: req.query.after, limit: req.query.limit, types: req.query.type ? [req.query.type] : undefined });
     return { items, nextCursor: items.length === req.query.limit ? String(items[items.length - 1].seq) : null };
   });
-  http.get('/:id/events/stream', { auth: 'user', params: S.IdParams, query: S.StreamQuery }, async req => {
+  // The live part comes from the process's own log (not the bus): served where the run's PTY is.
+  http.get('/:id/events/stream', { auth: 'user', params: S.IdParams, query: S.StreamQuery }, pins.route(async req => {
     const run = await runs.get(req.user, req.params.id);
     const sse = req.sse();
     const from = sse.lastEventId ?? req.query.last_event_id;
@@ -120,7 +124,7 @@ export function registerRoutes(http: HttpRouter, ws: WsRegistry, { store, runs, 
       live: push => runLog.subscribe(run.id, e => push({ ...e, id: e.seq })),
       frame: e => ({ id: e.seq, event: e.type, data: { seq: e.seq, type: e.type, time: e.time, data: e.data } }),
     });
-  });
+  }));
   http.get('/:id/logs', { auth: 'user', params: S.IdParams, query: S.LogsQuery }, async req => {
     const run = await runs.get(req.user, req.params.id);
     const chunks = await store.events(run.id, { after: req.query.after, types: [OUTPUT] });

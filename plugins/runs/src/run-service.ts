@@ -26,6 +26,7 @@ export interface RunServiceDeps {
   agents: () => AgentRuntime | undefined; gate: () => ToolPolicyService | undefined; dataDir: string; hookUrl: (runId: string) => string;
   /** The kernel's process sandbox, the plugin's `sandbox` mode and per-adapter host overrides. */
   sandbox: SandboxService | undefined; sandboxMode: SandboxMode; adapterHosts: Record<string, string[]>;
+  nodeId: string; // this kernel's node: a run is pinned to the node that starts its PTY
 }
 
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/\x1b\][^\x07]*\x07/g, '');
@@ -91,7 +92,7 @@ export class RunService {
     const run: RunRow = {
       id: runId, owner: user.id, project_id: projectId, agent_id: agent.id, adapter: adapterName, task: input.task, status: 'queued',
       branch, cwd: rows.length === 1 ? rows[0].worktree : runDir, session_id: null, exit_code: null, error: null, result: null,
-      config: JSON.stringify(config), token_hash: hashToken(token), created_at: now, updated_at: now,
+      config: JSON.stringify(config), token_hash: hashToken(token), created_at: now, updated_at: now, node_id: this.d.nodeId,
     };
     await this.d.store.createRun(run, rows);
     await this.d.log.append(runId, 'run.created', { agent_id: agent.id, adapter: adapterName, task: input.task, branch, repos: rows.map(r => ({ name: r.name, base_commit: r.base_commit })) });
@@ -128,7 +129,7 @@ export class RunService {
       });
       this.d.log.onPressure(run.id, paused => (paused ? proc.pause() : proc.resume()));
       liveRun.finished = proc.exited.then(e => this.finish(run.id, liveRun, e.exitCode, e.signal));
-      await this.d.store.updateRun(run.id, { status: 'running', exit_code: null, error: null, token_hash: hashToken(token) }, this.now());
+      await this.d.store.updateRun(run.id, { status: 'running', exit_code: null, error: null, token_hash: hashToken(token), node_id: this.d.nodeId }, this.now());
       await this.d.log.append(run.id, 'run.started', { pid: proc.pid, command: [cmd.file, ...cmd.args], message: input.message ?? null });
       await this.publish(run, 'running');
     } catch (err: any) {
@@ -261,20 +262,18 @@ export class RunService {
     return handleHook({ ...this.d, now: () => this.now() }, id, token, body);
   }
 
-  /**
-   * At plugin start: runs left `queued`/`running` by a previous kernel have no process any more.
-   * They become `failed` (and can be continued); worktree folders without a run are removed.
-   */
-  async recover(): Promise<number> {
+  /** Runs left queued/running by a kernel that is gone (not `alive`) have no process any more: they
+   * become `failed` (resumable). At plugin start, worktree folders without a run are removed too. */
+  async recover(alive: (nodeId: string | null) => boolean, atStart = true): Promise<number> {
     let n = 0;
     for (const run of await this.d.store.runsByStatus(ACTIVE)) {
-      if (LIVE.has(run.id)) continue;
+      if (LIVE.has(run.id) || run.node_id === this.d.nodeId || alive(run.node_id)) continue;
       if (!(await this.d.store.transition(run.id, ACTIVE, 'failed', this.now()))) continue;
       await this.d.store.updateRun(run.id, { error: 'the kernel stopped while the run was running; continue it to resume' }, this.now());
       await this.d.log.append(run.id, 'run.failed', { error: 'kernel restarted', resumable: true });
       n++;
     }
-    if (existsSync(this.worktreeRoot)) {
+    if (atStart && existsSync(this.worktreeRoot)) {
       for (const name of readdirSync(this.worktreeRoot)) {
         if (!(await this.d.store.run(name))) rmSync(join(this.worktreeRoot, name), { recursive: true, force: true });
       }

@@ -9,6 +9,8 @@ export interface RunRow {
   id: string; owner: string; project_id: string; agent_id: string; adapter: string; task: string;
   status: RunStatus; branch: string; cwd: string; session_id: string | null; exit_code: number | null;
   error: string | null; result: string | null; config: string; token_hash: string; created_at: string; updated_at: string;
+  /** The kernel node holding the run's PTY while it is queued or running. */
+  node_id: string | null;
 }
 export interface RunRepoRow {
   run_id: string; repo_id: string; name: string; repo_path: string; worktree: string;
@@ -58,9 +60,9 @@ export class RunStore {
         await tx.query(`INSERT INTO ${this.t('run_repos')} (run_id, repo_id, name, repo_path, worktree, base_commit, base_branch) VALUES (?, ?, ?, ?, ?, ?, ?)`,
           [r.run_id, r.repo_id, r.name, r.repo_path, r.worktree, r.base_commit, r.base_branch]);
       }
-      await tx.query(`INSERT INTO ${this.t('runs')} (id, owner, project_id, agent_id, adapter, task, status, branch, cwd, session_id, exit_code, error, result, config, token_hash, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [run.id, run.owner, run.project_id, run.agent_id, run.adapter, run.task, run.status, run.branch, run.cwd, run.session_id, run.exit_code, run.error, run.result, run.config, run.token_hash, run.created_at, run.updated_at]);
+      await tx.query(`INSERT INTO ${this.t('runs')} (id, owner, project_id, agent_id, adapter, task, status, branch, cwd, session_id, exit_code, error, result, config, token_hash, created_at, updated_at, node_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [run.id, run.owner, run.project_id, run.agent_id, run.adapter, run.task, run.status, run.branch, run.cwd, run.session_id, run.exit_code, run.error, run.result, run.config, run.token_hash, run.created_at, run.updated_at, run.node_id]);
     }
   }
   async run(id: string): Promise<RunRow | undefined> {

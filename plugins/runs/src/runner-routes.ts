@@ -3,6 +3,7 @@ import type { AgentRuntime } from 'plinth/contracts/agents';
 import type { GitHubForge } from './forge';
 import { pushRemote, runGit } from './git';
 import type { RunNotifications } from './notifications';
+import type { RunPins } from './run-pins';
 import type { RunService } from './run-service';
 import * as S from './schemas';
 import type { ProjectRow, RunRow, RunStore } from './run-store';
@@ -15,6 +16,7 @@ export interface RunnerRouteDeps {
   project(user: User | undefined, id: string): Promise<ProjectRow>;
   agents(): AgentRuntime | undefined;
   forge: GitHubForge;
+  pins: RunPins;
 }
 
 /**
@@ -24,14 +26,14 @@ export interface RunnerRouteDeps {
  */
 export function registerRunnerRoutes(http: HttpRouter, d: RunnerRouteDeps): void {
   const { runs, notifications } = d;
-  http.post('/:id/input', { auth: 'user', params: S.IdParams, body: S.InputRun, summary: 'Type a message into the run\'s CLI' }, async req =>
-    d.view(await runs.notify(req.user!, req.params.id, req.body.message)));
-  http.post('/:id/notify', { auth: 'user', params: S.IdParams, body: S.NotifyRun, summary: '{ notify: true|false }: notify on completion; { message }: as /input' }, async req => {
+  http.post('/:id/input', { auth: 'user', params: S.IdParams, body: S.InputRun, summary: 'Type a message into the run\'s CLI' }, d.pins.route(async req =>
+    d.view(await runs.notify(req.user!, req.params.id, req.body.message))));
+  http.post('/:id/notify', { auth: 'user', params: S.IdParams, body: S.NotifyRun, summary: '{ notify: true|false }: notify on completion; { message }: as /input' }, d.pins.route(async req => {
     if (typeof req.body.message === 'string') return d.view(await runs.notify(req.user!, req.params.id, req.body.message));
     const run = await runs.get(req.user, req.params.id);
     await notifications.setNotify(run.id, req.body.notify);
     return { ...(d.view(run) as object), notify: req.body.notify };
-  });
+  }));
   http.get('/api/settings/notifications', { auth: 'user', summary: 'Where run notifications go (Discord webhook, generic webhook) and for which events' }, req =>
     notifications.settings(req.user!.id));
   http.put('/api/settings/notifications', { auth: 'user', body: S.NotificationSettingsBody }, req =>

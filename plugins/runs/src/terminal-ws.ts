@@ -4,6 +4,7 @@ import { newId, sandboxFor, type SandboxService, type WsConnectionInfo } from 'p
 import type { RunService } from './run-service';
 import type { CliAdapters } from './adapters';
 import { DEFAULT_ADAPTER_HOSTS, type SandboxDeps } from './run-sandbox';
+import type { RunRow } from './run-store';
 import { PtyProcess, minimalEnv } from './terminal';
 
 const MAX_BUFFERED = 4 * 1024 * 1024;
@@ -21,18 +22,21 @@ interface Shell { proc: PtyProcess; viewers: Set<WebSocket> }
 export class TerminalSockets {
   private readonly shells = new Map<string, Shell>();
   /** `sandbox`: set when the config puts the admins' shell in the process sandbox (terminalSandbox). */
+  /** `elsewhere`: joins the socket to a run running on another kernel node; false when it is not (run-pins.ts). */
   constructor(private readonly runs: RunService, private readonly defaultCwd: string, private readonly sandbox?: SandboxService,
-    private readonly cli?: { adapters: CliAdapters } & Omit<SandboxDeps, 'auth'>) {}
+    private readonly cli?: { adapters: CliAdapters } & Omit<SandboxDeps, 'auth'>,
+    private readonly elsewhere?: (socket: WebSocket, info: WsConnectionInfo, run: RunRow) => Promise<boolean>) {}
 
   handle(socket: WebSocket, info: WsConnectionInfo): void {
     const fail = (code: number, message: string) => { send(socket, { type: 'error', message }); socket.close(code, message.slice(0, 120)); };
     const user = info.user!;
     if (info.query.run_id) {
-      void this.runs.get(user, info.query.run_id).then(run => {
+      void this.runs.get(user, info.query.run_id).then(async run => {
         const proc = this.runs.liveProcess(run.id);
+        if (!proc && await this.elsewhere?.(socket, info, run)) return;
         if (!proc) return fail(4009, `run ${run.id} is ${run.status}: no terminal to attach to`);
         this.attach(socket, proc, { type: 'ready', run_id: run.id, pid: proc.pid });
-      }, () => fail(4004, `run ${info.query.run_id} not found`));
+      }, () => fail(4004, `run ${info.query.run_id} not found`)).catch((err: Error) => fail(4500, err.message));
       return;
     }
     if (user.role !== 'admin') return fail(4003, 'a shell without run_id is for admins only');
