@@ -141,7 +141,6 @@ export class Kernel {
       onSseOpen: st => this.sseStreams.add(st),
       onSseClose: st => this.sseStreams.delete(st),
       ssePerUser: new PerUserCap('SSE streams', () => this.settings.maxSsePerUser, this.cluster.capLink('sse')),
-      runAs: (owner, fn) => this.faults.run(owner, fn),
     };
     const kernelInfo: KernelInfo = { version: KERNEL_VERSION, dataDir: s.dataDir, baseUrl: () => this.baseUrl, dialect: dbSettings.dialect };
 
@@ -211,7 +210,7 @@ export class Kernel {
       span.setAttributes({ 'http.request.method': ctx.method, 'http.route': route, 'http.response.status_code': status });
       this.metrics.observe(ctx.method, route, status, (performance.now() - started) / 1000);
     }));
-    app.ws.use(wsDispatch({ table: wsTable, bus: this.bus, log: this.log, faults: this.faults }) as any);
+    app.ws.use(wsDispatch({ table: wsTable, bus: this.bus, log: this.log }) as any);
 
     await this.host.startAll();
 

@@ -29,8 +29,6 @@ export interface RouteEnv {
   onSseClose(stream: NodeSseStream): void;
   /** Open SSE streams per user. */
   ssePerUser?: PerUserCap;
-  /** Runs a plugin's handler as that plugin's work (see core/faults.ts). */
-  runAs?<T>(owner: string, fn: () => T): T;
 }
 
 /**
@@ -163,8 +161,7 @@ export class RouteGroup {
 
     const req = new KoaRouteRequest(ctx, params, query, body, rawBody, user, this.sseHooks);
     try {
-      const runAs = this.owner === 'kernel' ? undefined : this.env.runAs;
-      const result = await (runAs ? runAs(this.owner, () => spec.handler(req)) : spec.handler(req));
+      const result = await spec.handler(req);
       if (req.stream) {
         await req.stream.done;
         return;
