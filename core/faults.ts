@@ -24,8 +24,8 @@ const kernels = new Set<PluginFaults>();
  * by itself (a raw timer, a promise nobody awaits), whose stack names the plugin's code.
  *
  * Why not AsyncLocalStorage: on Node 20 entering one turns on async_hooks promise hooks for the
- * whole process, which cost every promise of every request (kernel overhead 0.87× → 0.50× of
- * bare Koa, bench/kernel-overhead.ts). What the stack cannot tell: an error raised wholly
+ * whole process, which every promise of every request pays (~5 µs of ~48 µs of server CPU a
+ * request, bench/kernel-overhead.ts). What the stack cannot tell: an error raised wholly
  * inside a library (an 'error' event nobody listens to) is the kernel's; and one folder served
  * by two kernels of one process is tied to that plugin in both.
  */
