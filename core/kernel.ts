@@ -207,7 +207,7 @@ export class Kernel {
       // The route's template (bounded label set), not the path; an unmatched path is one label.
       const route: string = ctx.state.route ?? 'unmatched';
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-      span.setAttributes({ 'http.request.method': ctx.method, 'http.route': route, 'http.response.status_code': status });
+      if (span.isRecording()) span.setAttributes({ 'http.request.method': ctx.method, 'http.route': route, 'http.response.status_code': status });
       this.metrics.observe(ctx.method, route, status, (performance.now() - started) / 1000);
     }));
     app.ws.use(wsDispatch({ table: wsTable, bus: this.bus, log: this.log }) as any);

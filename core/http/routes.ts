@@ -120,10 +120,18 @@ export class RouteGroup {
     this.inflight++;
     // The route's template, for metrics and traces (a bounded label, unlike the path).
     ctx.state.route = spec.path;
-    return this.handle(ctx, spec, v).finally(() => {
-      if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
-    });
+    // `then` with both callbacks: `.finally` costs two promises more on every request.
+    return this.handle(ctx, spec, v).then(this.ended, this.failed);
   }
+
+  private readonly ended = (): void => {
+    if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
+  };
+
+  private readonly failed = (err: unknown): never => {
+    this.ended();
+    throw err;
+  };
 
   private async handle(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
     const { options } = spec;
@@ -161,7 +169,9 @@ export class RouteGroup {
 
     const req = new KoaRouteRequest(ctx, params, query, body, rawBody, user, this.sseHooks);
     try {
-      const result = await spec.handler(req);
+      const returned = spec.handler(req);
+      // A handler that answers at once is not awaited: an await costs a turn of the microtask queue.
+      const result = isThenable(returned) ? await returned : returned;
       if (req.stream) {
         await req.stream.done;
         return;
@@ -183,4 +193,8 @@ function bySpecificity(a: RouteSpec, b: RouteSpec): number {
     if (pa !== pb) return pa - pb;
   }
   return 0;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | undefined)?.then === 'function';
 }
