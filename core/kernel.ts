@@ -192,14 +192,15 @@ export class Kernel {
     const notFound = async (ctx: Koa.Context) => {
       throw new PlinthError(404, 'PLINTH_ERR_NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
     };
-    app.use(ctx => inServerSpan(`HTTP ${ctx.method}`, ctx.headers, async span => {
+    app.use(ctx => inServerSpan(ctx.method, ctx.headers, async span => {
       const started = performance.now();
       try {
-        const refused = admission.check(ctx.req.socket.remoteAddress, ctx.get('host'));
+        const refused = admission.checkRequest(ctx.req);
         if (refused) throw refused;
-        ctx.set('x-content-type-options', 'nosniff');
+        // Set on the Node response itself: Koa's ctx.set adds only checks that cannot fail here.
+        ctx.res.setHeader('x-content-type-options', 'nosniff');
         // Which kernel answered, for operators behind a balancer (and the cluster tests).
-        ctx.set('x-plinth-node', this.cluster.nodeId);
+        ctx.res.setHeader('x-plinth-node', this.cluster.nodeId);
         await routeTable.dispatch(ctx, () => notFound(ctx));
       } catch (err) {
         writeError(ctx, err, this.log);

@@ -75,7 +75,8 @@ export class RouteGroup {
   private build(): (ctx: Context, next: Next) => Promise<unknown> {
     if (this.middleware) return this.middleware;
     const router = new Router();
-    const exact = new Map<string, (ctx: Context) => Promise<void>>();
+    // Method → path → handler: found without building a key string per request.
+    const exact = new Map<string, Map<string, (ctx: Context) => Promise<void>>>();
     // Static segments before parameters, so `/stream` is not taken by `/:id` whatever the order of registration.
     for (const spec of [...this.routes].sort(bySpecificity)) {
       const v: Validators = {
@@ -85,12 +86,15 @@ export class RouteGroup {
       };
       const run = (ctx: Context) => this.run(ctx, spec, v);
       router.register(spec.path, [spec.method], run);
-      if (!spec.path.includes(':') && !spec.path.includes('*')) exact.set(`${spec.method} ${spec.path}`, run);
+      if (!spec.path.includes(':') && !spec.path.includes('*')) {
+        if (!exact.has(spec.method)) exact.set(spec.method, new Map());
+        exact.get(spec.method)!.set(spec.path, run);
+      }
     }
     const patterns = router.routes() as unknown as (ctx: Context, next: Next) => Promise<unknown>;
     // Paths without parameters are found in a Map; @koa/router matches the patterns.
     this.middleware = (ctx, next) => {
-      const hit = exact.get(`${ctx.method} ${ctx.path}`);
+      const hit = exact.get(ctx.method)?.get(ctx.path);
       if (hit) {
         (ctx as any).params = {};
         return hit(ctx);
