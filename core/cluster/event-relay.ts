@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import type { Logger, PlinthEvent, SqlRunner } from '../../sdk';
 
 /**
@@ -46,6 +46,8 @@ export class PgSignalTransport implements SignalTransport {
   }
 
   async start(onSignal: (signal: string) => void): Promise<void> {
+    // Loaded here, not at the top: a SQLite kernel never needs pg (~35 ms of its cold start).
+    const { Client } = require('pg') as typeof import('pg');
     const client = new Client({ connectionString: this.url });
     client.on('notification', msg => { if (msg.channel === SIGNAL_CHANNEL && msg.payload) onSignal(msg.payload); });
     // A lost connection (database restart) is reopened; events signalled meanwhile are not seen
