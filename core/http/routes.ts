@@ -120,59 +120,37 @@ export class RouteGroup {
 
   get inFlight(): number { return this.inflight; }
 
-  private run(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
+  private ended(): void {
+    if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * One request, counted in flight from start to end in one async function: a `then` or `finally`
+   * chained on it for the count cost promises and microtask turns on every request.
+   */
+  private async run(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
     this.inflight++;
     // The route's template, for metrics and traces (a bounded label, unlike the path).
     ctx.state.route = spec.path;
-    // `then` with both callbacks: `.finally` costs two promises more on every request.
-    return this.handle(ctx, spec, v).then(this.ended, this.failed);
-  }
-
-  private readonly ended = (): void => {
-    if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
-  };
-
-  private readonly failed = (err: unknown): never => {
-    this.ended();
-    throw err;
-  };
-
-  private async handle(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
-    const { options } = spec;
-    let user: User | undefined;
-    if (options.auth === 'user' || options.auth === 'admin') {
-      const found = authenticate(ctx, options.auth, this.env.auth);
-      user = found instanceof Promise ? await found : found;
-    }
-
-    const params = { ...(ctx as any).params };
-    if (v.params && !v.params(params)) throw validationError('params', v.params.errors);
-    const query: Record<string, unknown> = ctx.querystring ? { ...ctx.query } : {};
-    if (v.query && !v.query(query)) throw validationError('query', v.query.errors);
-
-    let rawBody: Buffer | undefined;
-    let body: unknown;
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-      rawBody = await readBody(ctx, options.bodyLimit ?? this.env.bodyLimit);
-      if (rawBody && rawBody.length > 0 && !options.rawBody) {
-        if (!isJsonType(ctx.get('content-type'))) {
-          throw kernelErrors.error('PLINTH_ERR_CONTENT_TYPE', `expected content-type application/json, got "${ctx.get('content-type') || 'none'}"`);
-        }
-        body = parseJson(rawBody);
-      } else if (rawBody && options.auth === 'webhook' && isJsonType(ctx.get('content-type'))) {
-        body = parseJson(rawBody);
-      } else if (rawBody && isJsonType(ctx.get('content-type'))) {
-        // A raw-body route that parses JSON itself (MCP) gets the same depth limit as any other.
-        checkJsonDepth(rawBody);
-      }
-    }
-    if (v.body) {
-      if (body === undefined) body = {};
-      if (!v.body(body)) throw validationError('body', v.body.errors);
-    }
-
-    const req = new KoaRouteRequest(ctx, params, query, body, rawBody, user, this.sseHooks);
+    let req: KoaRouteRequest | undefined;
     try {
+      const { options } = spec;
+      let user: User | undefined;
+      if (options.auth === 'user' || options.auth === 'admin') {
+        const found = authenticate(ctx, options.auth, this.env.auth);
+        user = found instanceof Promise ? await found : found;
+      }
+      const params = { ...(ctx as any).params };
+      if (v.params && !v.params(params)) throw validationError('params', v.params.errors);
+      const query: Record<string, unknown> = ctx.querystring ? { ...ctx.query } : {};
+      if (v.query && !v.query(query)) throw validationError('query', v.query.errors);
+      let { rawBody, body } = ctx.method === 'GET' || ctx.method === 'HEAD' ? NO_BODY : await this.parseBody(ctx, options);
+      if (v.body) {
+        if (body === undefined) body = {};
+        if (!v.body(body)) throw validationError('body', v.body.errors);
+      }
+
+      req = new KoaRouteRequest(ctx, params, query, body, rawBody, user, this.sseHooks);
       const returned = spec.handler(req);
       // A handler that answers at once is not awaited: an await costs a turn of the microtask queue.
       const result = isThenable(returned) ? await returned : returned;
@@ -182,10 +160,28 @@ export class RouteGroup {
       }
       writeResult(ctx, result);
     } finally {
-      req.release();
+      req?.release();
+      this.ended();
     }
   }
+
+  /** The request's body: raw, and parsed when it is JSON (unless the route takes it raw). */
+  private async parseBody(ctx: Context, options: RouteOptions): Promise<{ rawBody?: Buffer; body?: unknown }> {
+    const rawBody = await readBody(ctx, options.bodyLimit ?? this.env.bodyLimit);
+    if (rawBody && rawBody.length > 0 && !options.rawBody) {
+      if (!isJsonType(ctx.get('content-type'))) {
+        throw kernelErrors.error('PLINTH_ERR_CONTENT_TYPE', `expected content-type application/json, got "${ctx.get('content-type') || 'none'}"`);
+      }
+      return { rawBody, body: parseJson(rawBody) };
+    }
+    if (rawBody && options.auth === 'webhook' && isJsonType(ctx.get('content-type'))) return { rawBody, body: parseJson(rawBody) };
+    // A raw-body route that parses JSON itself (MCP) gets the same depth limit as any other.
+    if (rawBody && isJsonType(ctx.get('content-type'))) checkJsonDepth(rawBody);
+    return { rawBody };
+  }
 }
+
+const NO_BODY: { rawBody?: Buffer; body?: unknown } = {};
 
 /** Literal segments before parameters: `/jobs/clear` is tried before `/jobs/:id`. */
 function bySpecificity(a: RouteSpec, b: RouteSpec): number {
