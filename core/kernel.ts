@@ -155,7 +155,6 @@ export class Kernel {
       onSseOpen: st => this.sseStreams.add(st),
       onSseClose: st => this.sseStreams.delete(st),
       ssePerUser: new PerUserCap('SSE streams', () => this.settings.maxSsePerUser, capLink('sse')),
-      runAs: (owner, fn) => this.faults.run(owner, fn),
     };
     const kernelInfo: KernelInfo = { version: KERNEL_VERSION, dataDir: s.dataDir, baseUrl: () => this.baseUrl, dialect: dbSettings.dialect, nodeId: this.nodeId };
 
@@ -211,15 +210,16 @@ export class Kernel {
     const notFound = async (ctx: Koa.Context) => {
       throw new PlinthError(404, 'PLINTH_ERR_NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
     };
-    app.use(ctx => inServerSpan(`HTTP ${ctx.method}`, ctx.headers, async span => {
+    app.use(ctx => inServerSpan(ctx.method, ctx.headers, async span => {
       const observer = this.requestObserver;
       const started = observer ? performance.now() : 0;
       try {
-        const refused = admission.check(ctx.req.socket.remoteAddress, ctx.get('host'));
+        const refused = admission.checkRequest(ctx.req);
         if (refused) throw refused;
-        ctx.set('x-content-type-options', 'nosniff');
+        // Set on the Node response itself: Koa's ctx.set adds only checks that cannot fail here.
+        ctx.res.setHeader('x-content-type-options', 'nosniff');
         // Which kernel answered, for operators behind a balancer (and the cluster tests).
-        ctx.set('x-plinth-node', this.nodeId);
+        ctx.res.setHeader('x-plinth-node', this.nodeId);
         await routeTable.dispatch(ctx, () => notFound(ctx));
       } catch (err) {
         writeError(ctx, err, this.log);
@@ -227,10 +227,10 @@ export class Kernel {
       // The route's template (bounded label set), not the path; an unmatched path is one label.
       const route: string = ctx.state.route ?? 'unmatched';
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-      span.setAttributes({ 'http.request.method': ctx.method, 'http.route': route, 'http.response.status_code': status });
+      if (span.isRecording()) span.setAttributes({ 'http.request.method': ctx.method, 'http.route': route, 'http.response.status_code': status });
       observer?.requestEnded(ctx.method, route, status, (performance.now() - started) / 1000);
     }));
-    app.ws.use(wsDispatch({ table: wsTable, bus: this.bus, log: this.log, faults: this.faults }) as any);
+    app.ws.use(wsDispatch({ table: wsTable, bus: this.bus, log: this.log }) as any);
 
     await this.host.startAll();
 

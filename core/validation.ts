@@ -1,19 +1,30 @@
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import Ajv2020 from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
+import type Ajv from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { kernelErrors, PlinthError, type JsonSchema, type SchemaProblem, type ValidatorService } from '../sdk';
+import { SchemaCodeCache } from './schema-code-cache';
 
 type Flavour = 'strict' | 'coerce' | 'strict2020' | 'coerce2020';
 const instances = new Map<Flavour, Ajv>();
+const codeCache = new SchemaCodeCache();
+
+/** Ajv is loaded when a schema must be compiled: a start whose validators are all in the code cache never loads it. */
+function newAjv(is2020: boolean, coerce: boolean): Ajv {
+  const { default: Ajv2019, _ } = require('ajv') as typeof import('ajv');
+  const { default: Ajv2020 } = require('ajv/dist/2020') as typeof import('ajv/dist/2020');
+  const { default: addFormats } = require('ajv-formats') as typeof import('ajv-formats');
+  const options = {
+    allErrors: true, useDefaults: true, strict: false, coerceTypes: coerce ? ('array' as const) : false,
+    // Source kept, so that the code cache can write the validator as a module; formats named by require.
+    code: { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` },
+  };
+  const ajv = is2020 ? new Ajv2020(options) : new Ajv2019(options);
+  addFormats(ajv);
+  return ajv;
+}
 
 function ajvFor(flavour: Flavour): Ajv {
   let ajv = instances.get(flavour);
-  if (!ajv) {
-    const options = { allErrors: true, useDefaults: true, strict: false, coerceTypes: flavour.startsWith('coerce') ? ('array' as const) : false };
-    ajv = flavour.endsWith('2020') ? new Ajv2020(options) : new Ajv(options);
-    addFormats(ajv);
-    instances.set(flavour, ajv);
-  }
+  if (!ajv) instances.set(flavour, (ajv = newAjv(flavour.endsWith('2020'), flavour.startsWith('coerce'))));
   return ajv;
 }
 
@@ -36,20 +47,20 @@ export function compileSchema(schema: JsonSchema, options: { coerce?: boolean; t
     return fn;
   }
   const key = flavour + '\u0000' + JSON.stringify(schema);
-  let fn = compiled.get(key);
+  let fn = compiled.get(key) ?? codeCache.load(key);
   if (!fn) {
-    const ajv = ajvFor(flavour);
+    let ajv = ajvFor(flavour);
     try {
       fn = ajv.compile(schema);
     } catch (err) {
       // Two different schemas with one `$id` cannot share an Ajv instance.
       if (!/already exists/.test((err as Error).message)) throw err;
-      const own = new (is2020 ? Ajv2020 : Ajv)({ allErrors: true, useDefaults: true, strict: false, coerceTypes: options.coerce ? 'array' : false });
-      addFormats(own);
-      fn = own.compile(schema);
+      ajv = newAjv(is2020, !!options.coerce);
+      fn = ajv.compile(schema);
     }
-    compiled.set(key, fn);
+    codeCache.store(key, ajv, fn);
   }
+  compiled.set(key, fn);
   return fn;
 }
 

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type { Agent, fetch as UndiciFetch } from 'undici';
 import { EGRESS_REFUSED, EGRESS_UNREACHABLE, PlinthError, type AddressClass, type EgressFetchInit, type EgressService, type EgressTarget } from '../../sdk';
 import { classifyAddress, parseEgressAllow, ruleAllows, METADATA_NAMES, type AllowRule } from './address-rules';
 
@@ -25,6 +25,10 @@ function origin(url: URL | string): string {
   } catch { return 'the target'; }
 }
 
+/** undici on the first outbound request: loading it cost ~50 ms of every cold start, and a start makes none. */
+let undiciModule: typeof import('undici') | undefined;
+const undici = () => (undiciModule ??= require('undici') as typeof import('undici'));
+
 export interface EgressOptions {
   /** Read on every check, so a change of the kernel setting applies to the next request. */
   allow: () => string[];
@@ -34,15 +38,21 @@ export interface EgressOptions {
 /** The kernel's egress service (`egressRef`): see the interface in sdk/egress.ts. */
 export class EgressPolicy implements EgressService {
   private readonly lookup: EgressLookup;
-  private readonly agent: Agent;
+  private pool: Agent | undefined;
   private rules: { source: string; rules: AllowRule[] } = { source: '', rules: [] };
 
   constructor(private readonly options: EgressOptions) {
     this.lookup = options.lookup ?? (host => dnsLookup(host, { all: true, verbatim: true }));
+  }
+
+  /** The connection pool, made with the first request. */
+  private get agent(): Agent {
+    if (this.pool) return this.pool;
+    const { Agent, buildConnector } = undici();
     const connect = buildConnector({ timeout: 10_000 });
     // Every connection (first request, each redirect, each new pooled socket) resolves and checks
     // here, then connects to the very address that was checked.
-    this.agent = new Agent({
+    return (this.pool = new Agent({
       headersTimeout: 0, bodyTimeout: 0,
       connect: (opts, callback) => {
         const url = `${opts.protocol}//${isIP(opts.hostname) === 6 ? `[${opts.hostname}]` : opts.hostname}:${opts.port}`;
@@ -51,12 +61,12 @@ export class EgressPolicy implements EgressService {
           connect({ ...opts, hostname: target.address, servername: opts.servername || (isIP(name) ? undefined : name) }, callback);
         }, err => callback(err, null));
       },
-    });
+    }));
   }
 
   /** Ends every connection (plugins have stopped by then; a long-lived event stream must not hold the stop). */
-  close(): Promise<void> {
-    return this.agent.destroy();
+  async close(): Promise<void> {
+    await this.pool?.destroy();
   }
 
   classify(address: string): AddressClass {
@@ -134,7 +144,7 @@ export class EgressPolicy implements EgressService {
         // Checked before the request so that every refusal reads the same (fetch itself refuses some
         // ports first); the connector checks again and connects to what it checked.
         await this.check(url);
-        const res = await undiciFetch(url, { ...(request as any), method, headers, body, redirect: 'manual', dispatcher: this.agent, signal: controller.signal })
+        const res = await undici().fetch(url, { ...(request as any), method, headers, body, redirect: 'manual', dispatcher: this.agent, signal: controller.signal })
           .catch(err => { throw this.failure(err, url, signal); });
         const location = res.headers.get('location');
         if (!REDIRECTS.has(res.status) || !location) {
@@ -169,7 +179,7 @@ export class EgressPolicy implements EgressService {
 }
 
 /** A Response whose body fails past `maxBytes` or after `idleMs` without data. */
-function bounded(res: Awaited<ReturnType<typeof undiciFetch>>, url: URL, maxBytes: number, idleMs: number, controller: AbortController, done: () => void): Response {
+function bounded(res: Awaited<ReturnType<typeof UndiciFetch>>, url: URL, maxBytes: number, idleMs: number, controller: AbortController, done: () => void): Response {
   const init = { status: res.status, statusText: res.statusText, headers: new Headers([...res.headers] as Array<[string, string]>) };
   const declared = Number(res.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {

@@ -29,8 +29,6 @@ export interface RouteEnv {
   onSseClose(stream: NodeSseStream): void;
   /** Open SSE streams per user. */
   ssePerUser?: PerUserCap;
-  /** Runs a plugin's handler as that plugin's work (see core/faults.ts). */
-  runAs?<T>(owner: string, fn: () => T): T;
 }
 
 /**
@@ -80,7 +78,8 @@ export class RouteGroup {
   private build(): (ctx: Context, next: Next) => Promise<unknown> {
     if (this.middleware) return this.middleware;
     const router = new Router();
-    const exact = new Map<string, (ctx: Context) => Promise<void>>();
+    // Method → path → handler: found without building a key string per request.
+    const exact = new Map<string, Map<string, (ctx: Context) => Promise<void>>>();
     // Static segments before parameters, so `/stream` is not taken by `/:id` whatever the order of registration.
     for (const spec of [...this.routes].sort(bySpecificity)) {
       const v: Validators = {
@@ -90,12 +89,15 @@ export class RouteGroup {
       };
       const run = (ctx: Context) => this.run(ctx, spec, v);
       router.register(spec.path, [spec.method], run);
-      if (!spec.path.includes(':') && !spec.path.includes('*')) exact.set(`${spec.method} ${spec.path}`, run);
+      if (!spec.path.includes(':') && !spec.path.includes('*')) {
+        if (!exact.has(spec.method)) exact.set(spec.method, new Map());
+        exact.get(spec.method)!.set(spec.path, run);
+      }
     }
     const patterns = router.routes() as unknown as (ctx: Context, next: Next) => Promise<unknown>;
     // Paths without parameters are found in a Map; @koa/router matches the patterns.
     this.middleware = (ctx, next) => {
-      const hit = exact.get(`${ctx.method} ${ctx.path}`);
+      const hit = exact.get(ctx.method)?.get(ctx.path);
       if (hit) {
         (ctx as any).params = {};
         return hit(ctx);
@@ -121,63 +123,68 @@ export class RouteGroup {
 
   get inFlight(): number { return this.inflight; }
 
-  private run(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
+  private ended(): void {
+    if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * One request, counted in flight from start to end in one async function: a `then` or `finally`
+   * chained on it for the count cost promises and microtask turns on every request.
+   */
+  private async run(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
     this.inflight++;
     // The route's template, for metrics and traces (a bounded label, unlike the path).
     ctx.state.route = spec.path;
-    return this.handle(ctx, spec, v).finally(() => {
-      if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
-    });
-  }
-
-  private async handle(ctx: Context, spec: RouteSpec, v: Validators): Promise<void> {
-    const { options } = spec;
-    let user: User | undefined;
-    if (options.auth === 'user' || options.auth === 'admin') {
-      const found = authenticate(ctx, options.auth, this.env.auth, options.scope);
-      user = found instanceof Promise ? await found : found;
-    }
-
-    const params = { ...(ctx as any).params };
-    if (v.params && !v.params(params)) throw validationError('params', v.params.errors);
-    const query: Record<string, unknown> = ctx.querystring ? { ...ctx.query } : {};
-    if (v.query && !v.query(query)) throw validationError('query', v.query.errors);
-
-    let rawBody: Buffer | undefined;
-    let body: unknown;
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-      rawBody = await readBody(ctx, options.bodyLimit ?? this.env.bodyLimit);
-      if (rawBody && rawBody.length > 0 && !options.rawBody) {
-        if (!isJsonType(ctx.get('content-type'))) {
-          throw kernelErrors.error('PLINTH_ERR_CONTENT_TYPE', `expected content-type application/json, got "${ctx.get('content-type') || 'none'}"`);
-        }
-        body = parseJson(rawBody);
-      } else if (rawBody && options.auth === 'webhook' && isJsonType(ctx.get('content-type'))) {
-        body = parseJson(rawBody);
-      } else if (rawBody && isJsonType(ctx.get('content-type'))) {
-        // A raw-body route that parses JSON itself (MCP) gets the same depth limit as any other.
-        checkJsonDepth(rawBody);
-      }
-    }
-    if (v.body) {
-      if (body === undefined) body = {};
-      if (!v.body(body)) throw validationError('body', v.body.errors);
-    }
-
-    const req = new KoaRouteRequest(ctx, params, query, body, rawBody, user, this.sseHooks);
+    let req: KoaRouteRequest | undefined;
     try {
-      const runAs = this.owner === 'kernel' ? undefined : this.env.runAs;
-      const result = await (runAs ? runAs(this.owner, () => spec.handler(req)) : spec.handler(req));
+      const { options } = spec;
+      let user: User | undefined;
+      if (options.auth === 'user' || options.auth === 'admin') {
+        const found = authenticate(ctx, options.auth, this.env.auth, options.scope);
+        user = found instanceof Promise ? await found : found;
+      }
+      const params = { ...(ctx as any).params };
+      if (v.params && !v.params(params)) throw validationError('params', v.params.errors);
+      const query: Record<string, unknown> = ctx.querystring ? { ...ctx.query } : {};
+      if (v.query && !v.query(query)) throw validationError('query', v.query.errors);
+      let { rawBody, body } = ctx.method === 'GET' || ctx.method === 'HEAD' ? NO_BODY : await this.parseBody(ctx, options);
+      if (v.body) {
+        if (body === undefined) body = {};
+        if (!v.body(body)) throw validationError('body', v.body.errors);
+      }
+
+      req = new KoaRouteRequest(ctx, params, query, body, rawBody, user, this.sseHooks);
+      const returned = spec.handler(req);
+      // A handler that answers at once is not awaited: an await costs a turn of the microtask queue.
+      const result = isThenable(returned) ? await returned : returned;
       if (req.stream) {
         await req.stream.done;
         return;
       }
       writeResult(ctx, result);
     } finally {
-      req.release();
+      req?.release();
+      this.ended();
     }
   }
+
+  /** The request's body: raw, and parsed when it is JSON (unless the route takes it raw). */
+  private async parseBody(ctx: Context, options: RouteOptions): Promise<{ rawBody?: Buffer; body?: unknown }> {
+    const rawBody = await readBody(ctx, options.bodyLimit ?? this.env.bodyLimit);
+    if (rawBody && rawBody.length > 0 && !options.rawBody) {
+      if (!isJsonType(ctx.get('content-type'))) {
+        throw kernelErrors.error('PLINTH_ERR_CONTENT_TYPE', `expected content-type application/json, got "${ctx.get('content-type') || 'none'}"`);
+      }
+      return { rawBody, body: parseJson(rawBody) };
+    }
+    if (rawBody && options.auth === 'webhook' && isJsonType(ctx.get('content-type'))) return { rawBody, body: parseJson(rawBody) };
+    // A raw-body route that parses JSON itself (MCP) gets the same depth limit as any other.
+    if (rawBody && isJsonType(ctx.get('content-type'))) checkJsonDepth(rawBody);
+    return { rawBody };
+  }
 }
+
+const NO_BODY: { rawBody?: Buffer; body?: unknown } = {};
 
 /** Literal segments before parameters: `/jobs/clear` is tried before `/jobs/:id`. */
 function bySpecificity(a: RouteSpec, b: RouteSpec): number {
@@ -189,4 +196,8 @@ function bySpecificity(a: RouteSpec, b: RouteSpec): number {
     if (pa !== pb) return pa - pb;
   }
   return 0;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | undefined)?.then === 'function';
 }

@@ -14,11 +14,12 @@ const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
 const NOOP_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /**
- * Runs `fn` in a server span continued from the request's `traceparent`, if any. With no tracer
- * provider registered, `fn` runs straight away (the no-op span still costs ~1 µs a request).
+ * Runs `fn` in a server span (`HTTP <method>`) continued from the request's `traceparent`, if any.
+ * With no tracer provider registered, `fn` runs straight away with the no-op span, and nothing
+ * of the span (its name, its attributes) is built.
  */
-export function inServerSpan<T>(name: string, headers: Record<string, unknown>, fn: (span: Span) => Promise<T>): Promise<T> {
+export function inServerSpan<T>(method: string, headers: Record<string, unknown>, fn: (span: Span) => Promise<T>): Promise<T> {
   if ((trace.getTracerProvider() as ProxyTracerProvider).getDelegate() === NOOP_PROVIDER) return fn(NOOP_SPAN);
   const parent = propagation.extract(context.active(), headers);
-  return tracer.startActiveSpan(name, { kind: SpanKind.SERVER }, parent, span => endSpan(span, fn));
+  return tracer.startActiveSpan(`HTTP ${method}`, { kind: SpanKind.SERVER }, parent, span => endSpan(span, fn));
 }

@@ -2,7 +2,6 @@ import type { Context } from 'koa';
 import type { WebSocket } from 'ws';
 import type { Logger, User } from '../../sdk';
 import type { KernelEventBus } from '../events';
-import type { PluginFaults } from '../faults';
 import { MAX_JSON_DEPTH, jsonTooDeep } from './json-depth';
 import { attachEventSocket, type WsTable } from './websocket';
 
@@ -10,7 +9,6 @@ export interface WsDispatchDeps {
   table: WsTable;
   bus: KernelEventBus;
   log: Logger;
-  faults: PluginFaults;
 }
 
 /** Routes an accepted upgrade: `/ws` to the kernel's event socket, any other path to the plugin endpoint that claims it. */
@@ -20,18 +18,17 @@ export function wsDispatch(deps: WsDispatchDeps) {
     const user = (ctx.req as any).plinthUser as User | undefined;
     const url = new URL(ctx.req.url ?? '/', 'http://localhost');
     if (url.pathname === '/ws') {
-      const fail = guardSocket(socket, 'kernel', deps.log, fn => fn());
+      const fail = guardSocket(socket, 'kernel', deps.log);
       try { attachEventSocket(socket, user!, deps.bus); } catch (err) { fail(err, 'open'); }
       return;
     }
     const endpoint = deps.table.get(url.pathname);
     if (!endpoint) return socket.close(4404, 'no WebSocket endpoint here');
-    const run = <T>(fn: () => T): T => deps.faults.run(endpoint.owner, fn);
-    const fail = guardSocket(socket, endpoint.owner, deps.log, run);
+    const fail = guardSocket(socket, endpoint.owner, deps.log);
     endpoint.sockets.add(socket);
     socket.once('close', () => endpoint.sockets.delete(socket));
     try {
-      const r = run(() => endpoint.handler(socket, { user, query: Object.fromEntries(url.searchParams), headers: ctx.req.headers })) as unknown;
+      const r = endpoint.handler(socket, { user, query: Object.fromEntries(url.searchParams), headers: ctx.req.headers }) as unknown;
       if (isThenable(r)) r.then(undefined, err => fail(err, 'open'));
     } catch (err) {
       fail(err, 'open');
@@ -47,7 +44,7 @@ export function wsDispatch(deps: WsDispatchDeps) {
  * MAX_JSON_DEPTH are refused (1007) before any listener sees them.
  * Answers the function that reports a failure of the same socket (its open handler).
  */
-export function guardSocket(socket: WebSocket, owner: string, log: Logger, run: <T>(fn: () => T) => T): (err: unknown, event: string) => void {
+export function guardSocket(socket: WebSocket, owner: string, log: Logger): (err: unknown, event: string) => void {
   let failed = false;
   const fail = (err: unknown, event: string) => {
     if (failed) return;
@@ -68,7 +65,7 @@ export function guardSocket(socket: WebSocket, owner: string, log: Logger, run: 
     if (listeners.length === 0) return emit.call(socket, event, ...args);
     for (const listener of listeners) {
       try {
-        const r = run(() => (listener as (...a: any[]) => unknown).apply(socket, args));
+        const r = (listener as (...a: any[]) => unknown).apply(socket, args);
         if (isThenable(r)) r.then(undefined, err => fail(err, String(event)));
       } catch (err) {
         fail(err, String(event));

@@ -64,7 +64,7 @@ export class GenerationLoader {
     const started = performance.now();
     try {
       const ctx = gen.buildContext(definition.deps);
-      const returned: unknown = await withTimeout(Promise.resolve(this.env.faults.run(pluginId, () => definition.setup(ctx as any))), this.env.setupTimeoutMs, `setup of ${pluginId} did not finish within ${this.env.setupTimeoutMs} ms`);
+      const returned: unknown = await withTimeout(Promise.resolve(definition.setup(ctx as any)), this.env.setupTimeoutMs, `setup of ${pluginId} did not finish within ${this.env.setupTimeoutMs} ms`);
       if (returned && typeof returned === 'object' && Object.keys(returned).length) {
         throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `setup of ${pluginId} returned services by name; offer each with provide(ref, impl) instead`);
       }

@@ -16,7 +16,7 @@ export interface GenerationEnv {
   routeEnv: RouteEnv;
   services: ServiceRegistry<Generation>;
   dataDir: string;
-  /** Runs a plugin's callbacks as its own work, and marks it `error` when one fails. */
+  /** Marks the plugin `error` when one of its callbacks fails. */
   faults: PluginFaults;
 }
 
@@ -96,7 +96,7 @@ export class Generation implements PluginScope {
     };
     return (...args) => {
       try {
-        const r = this.env.faults.run(this.pluginId, () => fn(...args)) as Promise<unknown> | undefined;
+        const r = fn(...args) as Promise<unknown> | undefined;
         if (r && typeof r.catch === 'function') r.catch(failed);
       } catch (err) {
         failed(err);

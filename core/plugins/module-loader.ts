@@ -14,14 +14,17 @@ export function purgeModulesUnder(dir: string): number {
   const prefix = dir.endsWith(sep) ? dir : dir + sep;
   const cache = (Module as any)._cache as Record<string, NodeModule>;
   const purged = new Set<NodeModule>();
-  for (const [id, mod] of Object.entries(cache)) {
+  // for…in, not Object.entries: this runs for every plugin at start over thousands of modules,
+  // and the pairs Object.entries builds were a measurable share of the cold start.
+  for (const id in cache) {
     if (id.startsWith(prefix) && !id.includes(`${sep}node_modules${sep}`)) {
-      purged.add(mod);
+      purged.add(cache[id]);
       delete cache[id];
     }
   }
   if (purged.size === 0) return 0;
-  for (const mod of Object.values(cache)) {
+  for (const id in cache) {
+    const mod = cache[id];
     if (mod.children?.some(c => purged.has(c))) mod.children = mod.children.filter(c => !purged.has(c));
   }
   return purged.size;

@@ -10,10 +10,11 @@ const TYPES: Record<string, string> = {
 };
 const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.json', '.svg', '.map']);
 
-interface StaticFile { body: Buffer; gzip?: Buffer; type: string; etag: string; immutable: boolean }
+interface StaticFile { body: Buffer; compressible: boolean; gzip?: Buffer; type: string; etag: string; immutable: boolean }
 
 /**
- * The built bundle, held in memory (it is small) with its gzip and ETag computed once. Hashed
+ * The built bundle, held in memory (it is small) with its ETag computed once and its gzip on the
+ * first request that accepts it (level 9 on every start cost the kernel's cold start ~15 ms). Hashed
  * assets are cached for a year; index.html is revalidated by ETag, and answers every client route.
  */
 export class StaticSite {
@@ -34,7 +35,7 @@ export class StaticSite {
         const ext = extname(name);
         this.files.set(rel, {
           body, type: TYPES[ext] ?? 'application/octet-stream',
-          gzip: COMPRESSIBLE.has(ext) && body.length > 512 ? gzipSync(body, { level: 9 }) : undefined,
+          compressible: COMPRESSIBLE.has(ext) && body.length > 512,
           etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
           immutable: rel.startsWith('assets/'),
         });
@@ -65,7 +66,7 @@ export class StaticSite {
     }
     if (headers['if-none-match'] === file.etag) return reply(304, undefined, { headers: common });
     const acceptsGzip = /\bgzip\b/.test(String(headers['accept-encoding'] ?? ''));
-    if (file.gzip && acceptsGzip) return reply(200, file.gzip, { headers: { ...common, 'content-encoding': 'gzip' }, type: file.type });
+    if (file.compressible && acceptsGzip) return reply(200, (file.gzip ??= gzipSync(file.body, { level: 9 })), { headers: { ...common, 'content-encoding': 'gzip' }, type: file.type });
     return reply(200, file.body, { headers: common, type: file.type });
   }
 

@@ -79,34 +79,45 @@ const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
  * per-request cost; see bench/kernel-overhead.ts).
  */
 class RequestMetrics {
-  private readonly counts = new Map<string, { labels: Record<string, string>; n: number }>();
-  private readonly timings = new Map<string, { labels: Record<string, string>; buckets: number[]; sum: number; n: number }>();
+  private readonly counts: Array<{ labels: Record<string, string>; n: number }> = [];
+  private readonly timings: Array<{ labels: Record<string, string>; buckets: number[]; sum: number; n: number }> = [];
+  /** Route → method → its timings and counts by status; looked up by parts, so no key string is built per request. */
+  private readonly byRoute = new Map<string, Map<string, { timing: RequestMetrics['timings'][number]; byStatus: Map<number, { n: number }> }>>();
 
   observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route}`;
-    let t = this.timings.get(key);
-    if (!t) this.timings.set(key, (t = { labels: { method, route }, buckets: BUCKETS.map(() => 0), sum: 0, n: 0 }));
+    let methods = this.byRoute.get(route);
+    if (!methods) this.byRoute.set(route, (methods = new Map()));
+    let entry = methods.get(method);
+    if (!entry) {
+      const timing = { labels: { method, route }, buckets: BUCKETS.map(() => 0), sum: 0, n: 0 };
+      this.timings.push(timing);
+      methods.set(method, (entry = { timing, byStatus: new Map() }));
+    }
+    const t = entry.timing;
     let i = 0;
     while (i < BUCKETS.length && seconds > BUCKETS[i]) i++;
     if (i < BUCKETS.length) t.buckets[i]++;
     t.sum += seconds;
     t.n++;
-    const ckey = `${key} ${status}`;
-    let c = this.counts.get(ckey);
-    if (!c) this.counts.set(ckey, (c = { labels: { method, route, status: String(status) }, n: 0 }));
+    let c = entry.byStatus.get(status);
+    if (!c) {
+      const count = { labels: { method, route, status: String(status) }, n: 0 };
+      this.counts.push(count);
+      entry.byStatus.set(status, (c = count));
+    }
     c.n++;
   }
 
   readonly counter = {
     name: 'plinth_http_requests_total', help: 'HTTP requests by route template and status', type: 'counter', aggregator: 'sum',
-    get: () => ({ ...this.counter, values: [...this.counts.values()].map(c => ({ labels: c.labels, value: c.n })) }),
+    get: () => ({ ...this.counter, values: this.counts.map(c => ({ labels: c.labels, value: c.n })) }),
   };
 
   readonly histogram = {
     name: 'plinth_http_request_duration_seconds', help: 'HTTP request latency by route template (SSE: until the stream ends)', type: 'histogram', aggregator: 'sum',
     get: () => ({
       ...this.histogram,
-      values: [...this.timings.values()].flatMap(t => {
+      values: this.timings.flatMap(t => {
         let cumulative = 0;
         const name = 'plinth_http_request_duration_seconds';
         return [

@@ -1,5 +1,8 @@
-import { CronExpressionParser } from 'cron-parser';
+import type { CronExpressionParser as CronParser } from 'cron-parser';
 import { errors } from 'plinth/sdk';
+
+/** cron-parser (and luxon under it) on the first cron schedule, not at every start (~40 ms). */
+const cron = (): typeof CronParser => (require('cron-parser') as typeof import('cron-parser')).CronExpressionParser;
 
 /** A 400 that names the field and what is wrong with it. */
 function bad(field: string, message: string) {
@@ -19,7 +22,7 @@ export function checkCron(expr: string, tz: string): void {
   const fields = expr.trim().split(/\s+/);
   if (!expr.startsWith('@') && (fields.length < 5 || fields.length > 6)) throw bad('cron', `"${expr}" has ${fields.length} fields; use 5 (minute hour day month weekday) or 6 (with seconds first)`);
   try {
-    CronExpressionParser.parse(expr, { tz, strict: false }).next();
+    cron().parse(expr, { tz, strict: false }).next();
   } catch (err: any) {
     throw bad('cron', `"${expr}" is not a valid cron expression: ${err.message}`);
   }
@@ -38,5 +41,5 @@ export function parseAt(at: string, nowMs: number): number {
  * a local time skipped by a spring-forward runs at the next valid time; a repeated one runs once.
  */
 export function nextCronRun(expr: string, tz: string, afterMs: number): number {
-  return CronExpressionParser.parse(expr, { tz, currentDate: new Date(afterMs) }).next().getTime();
+  return cron().parse(expr, { tz, currentDate: new Date(afterMs) }).next().getTime();
 }

@@ -1,5 +1,4 @@
 import type { SecretBox, SqlRunner } from 'plinth/sdk';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 
 /**
  * One EVM key per user, generated on first use. Only the address leaves this class: the private
@@ -15,6 +14,8 @@ export class WalletStore {
   async address(owner: string): Promise<{ address: `0x${string}`; createdAt: string }> {
     let [row] = await this.db.query(`SELECT address, created_at FROM ${this.t} WHERE owner = ?`, [owner]);
     if (!row) {
+      // viem on first use, not at start (see balance-reader.ts).
+      const { generatePrivateKey, privateKeyToAccount } = require('viem/accounts') as typeof import('viem/accounts');
       const key = generatePrivateKey();
       const address = privateKeyToAccount(key).address;
       // Two first requests at once: the first insert wins, both answer its address.
