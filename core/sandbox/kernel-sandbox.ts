@@ -45,7 +45,8 @@ export class KernelSandbox implements SandboxService {
     const filesystem = {
       denyRead: hidden,
       // The runtime's seccomp helper lives in its package, which may sit inside a hidden checkout.
-      allowRead: [...req.writable, ...(req.readable ?? []), sandboxRuntime.vendorDir()],
+      // So are its socat wrapper's.
+      allowRead: [...req.writable, ...(req.readable ?? []), sandboxRuntime.vendorDir(), ...[sandboxRuntime.socatPath()].filter(p => p !== undefined)],
       allowWrite: req.writable,
       denyWrite: req.readOnly ?? [],
     };

@@ -7,7 +7,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -133,4 +133,123 @@ describe('a sandboxed command job ended while it starts leaves nothing running',
       await noneLeft([mark], 10_000, 'the job\'s process to end with its kernel');
     });
   }
+});
+
+// ------------------------------------------------------------------ one child process of each kind
+
+const PEEK = join(__dirname, 'fixtures', 'peek-server.js');
+const SANDBOXED_PLUGIN = join(__dirname, 'fixtures', 'hostile-plugin');
+
+/** Process identity: the pid and its start time, so that a reused pid is never taken for a survivor. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? undefined : fields[19];
+  } catch { return undefined; }
+}
+
+/** Every live descendant of `root`, as `pid:starttime`. */
+function descendants(root: number): string[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(name));
+    } catch { /* gone */ }
+  }
+  const out: string[] = [];
+  const visit = (pid: number) => { for (const c of children.get(pid) ?? []) { const t = startTime(c); if (t) out.push(`${c}:${t}`); visit(c); } };
+  visit(root);
+  return out;
+}
+
+const stillAlive = (tree: string[]) => tree.filter(id => { const [pid, t] = id.split(':'); return startTime(Number(pid)) === t; });
+
+async function treeGone(tree: string[], ms: number, what: string): Promise<void> {
+  try {
+    await waitFor(() => stillAlive(tree).length === 0, what, ms);
+  } catch {
+    const left = stillAlive(tree).map(id => Number(id.split(':')[0]));
+    const described = left.map(describeProc).join('; ');
+    for (const pid of left) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    assert.fail(`${what}: still running: ${described}`);
+  }
+}
+
+function makeRepo(dir: string): string {
+  const repo = join(dir, 'repos', 'app');
+  mkdirSync(repo, { recursive: true });
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+  git('init', '-q', '-b', 'main');
+  writeFileSync(join(repo, 'README.md'), 'hello\n');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'first');
+  return repo;
+}
+
+interface Marks { job: string; run: string; mcp: string }
+
+/** Every plugin that starts processes, each sandboxed where it can be (Chromium has its own: see plugins/browser/src/chromium.ts). */
+const everyKind = (dir: string, marks: Marks) => [
+  { id: 'agents', ...plugin('agents'), enabled: true, config: {} },
+  { id: 'runs', ...plugin('runs'), enabled: true, config: { repoRoots: [join(dir, 'repos')], sandbox: 'required' } },
+  ...jobsOnly(),
+  { id: 'mcp', ...plugin('mcp'), enabled: true, config: { mcpServers: { peek: {
+    // A server that leaves a process of its own behind it, as a real one might.
+    command: '/bin/sh', args: ['-c', `sleep ${marks.mcp} & exec "$0" "$@"`, process.execPath, PEEK, '/nonexistent', '/nonexistent'], risk: 'safe', readable: [ROOT], sandbox: true,
+  } } } },
+  { id: 'browser', ...plugin('browser'), enabled: true, config: {} },
+  { id: 'hostile', path: SANDBOXED_PLUGIN, enabled: true, isolation: 'sandbox' },
+];
+
+/** Starts one process of each kind and waits until each is running; answers the kernel's process tree. */
+async function startEveryKind(k: Kernel, dir: string, marks: Marks): Promise<string[]> {
+  await startJob(k, marks.job);
+  const agent = await k.request('POST', '/api/agents', { kind: 'cli', name: 'sleeper', cli_name: 'command', provider_config: { command: '/bin/sh', args: ['-c', `sleep ${marks.run}`] } });
+  assert.equal(agent.status, 201, agent.text);
+  const project = (await k.request('POST', '/api/projects', { name: 'p' })).body;
+  const repo = await k.request('POST', `/api/projects/${project.id}/repos`, { name: 'app', repo_path: makeRepo(dir) });
+  assert.equal(repo.status, 201, repo.text);
+  const run = await k.request('POST', '/api/runs', { agent_id: agent.body.id, task: 'sleep', project_id: project.id });
+  assert.equal(run.status, 201, run.text);
+  allMarks.push(marks.run, marks.mcp);
+  const browser = await k.request('POST', '/api/browser/start');
+  assert.ok(browser.status < 300, browser.text);
+  await waitFor(async () => (await k.request('GET', '/api/hostile/own-write')).body?.ok, 'the sandboxed plugin to answer', 30_000);
+  for (const [what, mark] of Object.entries(marks)) await waitFor(() => holding(mark).length > 0, `the ${what}'s process to run`, 30_000);
+  const tree = descendants(k.child.pid!);
+  const cmdlines = tree.map(id => { try { return readFileSync(`/proc/${id.split(':')[0]}/cmdline`, 'utf8'); } catch { return ''; } }).join('\n');
+  assert.match(cmdlines, /--plinth-browser=/, 'Chromium runs under the kernel');
+  assert.match(cmdlines, /hostile/, 'the sandboxed plugin runs under the kernel');
+  return tree;
+}
+
+describe('every child process the platform starts ends with its kernel', () => {
+  test('SIGTERM: the kernel stops each of them on its way out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plinth-contain-'));
+    const marks = { job: marker(), run: marker(), mcp: marker() };
+    const k = await startKernel(dir, everyKind(dir, marks));
+    const tree = await startEveryKind(k, dir, marks);
+    k.child.kill('SIGTERM');
+    await k.exited;
+    await treeGone(tree, 15_000, 'every descendant of the SIGTERMed kernel to end');
+  });
+
+  test('SIGKILL: they die with the kernel (nothing is left for the next one to reap)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plinth-contain-'));
+    const marks = { job: marker(), run: marker(), mcp: marker() };
+    const k = await startKernel(dir, everyKind(dir, marks));
+    const tree = await startEveryKind(k, dir, marks);
+    k.child.kill('SIGKILL');
+    await k.exited;
+    await treeGone(tree, 15_000, 'every descendant of the SIGKILLed kernel to die with it');
+    // And a restart on the same data dir starts again cleanly (the job is reclaimed, not run twice beside an orphan).
+    const again = await startKernel(dir, everyKind(dir, marks));
+    assert.equal((await again.request('GET', '/api/health')).status, 200);
+    again.child.kill('SIGTERM');
+    await again.exited;
+  });
 });
