@@ -122,16 +122,20 @@ describe('a sandboxed command job ended while it starts leaves nothing running',
     await noneLeft([alive], 10_000, 'the running job\'s process to end with its kernel');
   });
 
-  for (const delay of DELAYS_MS) {
-    test(`the kernel SIGTERMed ${delay} ms after the job was queued`, async () => {
-      const k = await startKernel(mkdtempSync(join(tmpdir(), 'plinth-contain-')), jobsOnly());
-      const mark = marker();
-      await startJob(k, mark);
-      await new Promise(r => setTimeout(r, delay));
-      k.child.kill('SIGTERM');
-      await k.exited;
-      await noneLeft([mark], 10_000, 'the job\'s process to end with its kernel');
-    });
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    for (const delay of DELAYS_MS) {
+      test(`the kernel ${signal}ed ${delay} ms after the job was queued`, async () => {
+        const k = await startKernel(mkdtempSync(join(tmpdir(), 'plinth-contain-')), jobsOnly());
+        const mark = marker();
+        await startJob(k, mark);
+        await new Promise(r => setTimeout(r, delay));
+        const tree = descendants(k.child.pid!);
+        k.child.kill(signal);
+        await k.exited;
+        await noneLeft([mark], 10_000, 'the job\'s process to end with its kernel');
+        await treeGone(tree, 10_000, 'every descendant of the kernel to end with it');
+      });
+    }
   }
 });
 
