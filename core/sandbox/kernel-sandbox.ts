@@ -45,7 +45,8 @@ export class KernelSandbox implements SandboxService {
     const filesystem = {
       denyRead: hidden,
       // The runtime's seccomp helper lives in its package, which may sit inside a hidden checkout.
-      allowRead: [...req.writable, ...(req.readable ?? []), sandboxRuntime.vendorDir()],
+      // So are its socat wrapper's.
+      allowRead: [...req.writable, ...(req.readable ?? []), sandboxRuntime.vendorDir(), ...[sandboxRuntime.socatPath()].filter(p => p !== undefined)],
       allowWrite: req.writable,
       denyWrite: req.readOnly ?? [],
     };
@@ -58,7 +59,7 @@ export class KernelSandbox implements SandboxService {
       const { argv } = await manager.wrapWithSandboxArgv(command, '/bin/sh', { filesystem } as any, undefined, req.cwd, { commandId });
       let released = false;
       return {
-        file: argv[0], args: argv.slice(1), env: req.env,
+        file: argv[0], args: execLast(argv), env: req.env,
         release: () => { if (!released) { released = true; manager.unregisterCommandNetworkLists(commandId); } },
       };
     } catch (err) {
@@ -72,6 +73,20 @@ export class KernelSandbox implements SandboxService {
     this.acquired = undefined;
     if (held && await held.then(() => true, () => false)) await sandboxRuntime.release();
   }
+}
+
+/**
+ * The runtime hands back `/bin/sh -c "bwrap …"`, and dash does not exec the last command of `-c`:
+ * the shell stayed between the kernel and bwrap. A kill of the shell's group then missed the
+ * sandbox (bwrap's `--new-session`), and bwrap's `--die-with-parent` watched the shell, not the
+ * kernel, so a SIGKILLed kernel left the whole sandbox running. With `exec`, bwrap is the
+ * kernel's own child: its death signal is the kernel's death, and with `--unshare-pid` the
+ * sandbox's pid 1 takes every process inside down with it.
+ */
+function execLast(argv: string[]): string[] {
+  const args = argv.slice(1);
+  if (argv[0].endsWith('/sh') && args[0] === '-c' && /^\s*'?[^\s']*bwrap'?\s/.test(args[1] ?? '')) args[1] = `exec ${args[1].trimStart()}`;
+  return args;
 }
 
 function shellQuote(s: string): string {

@@ -1,7 +1,11 @@
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ROOT_DIR } from '../version';
 import type { SandboxManager as Manager } from '@anthropic-ai/sandbox-runtime';
 
 type SandboxManagerApi = typeof Manager;
+
+const SOCAT_DIES_WITH_PARENT = join(ROOT_DIR, 'bin', 'socat-dies-with-parent.sh');
 
 /**
  * `@anthropic-ai/sandbox-runtime` keeps one proxy and one configuration per process (its
@@ -22,6 +26,15 @@ class SandboxRuntime {
     return (this.mod ??= require('@anthropic-ai/sandbox-runtime').SandboxManager as SandboxManagerApi);
   }
 
+  /**
+   * The socat the runtime runs, on the host for its network bridge and inside each sandbox: one
+   * that dies with its parent (setpriv --pdeathsig), so that no bridge outlives a SIGKILLed kernel.
+   * Plain socat where setpriv (util-linux) is missing.
+   */
+  socatPath(): string | undefined {
+    return existsSync(SOCAT_DIES_WITH_PARENT) && ['/usr/bin/setpriv', '/bin/setpriv'].some(existsSync) ? SOCAT_DIES_WITH_PARENT : undefined;
+  }
+
   vendorDir(): string {
     return join(dirname(dirname(require.resolve('@anthropic-ai/sandbox-runtime'))), 'vendor');
   }
@@ -32,6 +45,7 @@ class SandboxRuntime {
       network: { allowedDomains: [], deniedDomains: [] },
       filesystem: { denyRead: [], allowWrite: [], denyWrite: [] },
       ...(bwrapPath ? { bwrapPath } : {}),
+      ...(this.socatPath() ? { socatPath: this.socatPath() } : {}),
     } as any)).catch(err => { this.ready = undefined; throw err; });
     try { await this.ready; } catch (err) { this.users--; throw err; }
   }

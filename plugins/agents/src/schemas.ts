@@ -75,7 +75,8 @@ export const FeedbackBody = {
 const range = { since: { type: 'string', format: 'date-time' }, until: { type: 'string', format: 'date-time' } } as const;
 export const CostsQuery = { type: 'object', additionalProperties: false, properties: { ...range, group: { type: 'string', enum: ['model', 'agent', 'day'], default: 'model' } } };
 export const TimeseriesQuery = { type: 'object', additionalProperties: false, properties: { ...range, bucket: { type: 'string', enum: ['hour', 'day'], default: 'hour' } } };
-export const RangeQuery = { type: 'object', additionalProperties: false, properties: range };
+/** `?model=` narrows to one model, empty meaning every model (the query form the compatibility table promises). */
+export const EfficiencyQuery = { type: 'object', additionalProperties: false, properties: { ...range, model: { type: 'string', maxLength: 200 } } };
 export const AttachmentQuery = { type: 'object', additionalProperties: false, properties: { filename: { type: 'string', maxLength: 255 } } };
 /** The agent runtime's turn logs: `?session_id=&agent=&model=&since=&until=&limit=&cursor=`. */
 export const TurnLogQuery = {

@@ -3,7 +3,7 @@ import type { AgentLoop } from './agent-loop';
 import type { ProviderRouter } from './provider-router';
 import type { SessionStore } from './session-store';
 import { summarizeTurn, type TurnStore } from './turn-store';
-import { CostsQuery, FeedbackBody, IdParams, Pagination, RangeQuery, TimeseriesQuery } from './schemas';
+import { CostsQuery, EfficiencyQuery, FeedbackBody, IdParams, Pagination, TimeseriesQuery } from './schemas';
 
 export function registerTurnRoutes(http: HttpRouter, d: { turns: TurnStore; sessions: SessionStore; router: ProviderRouter; runtime: AgentLoop }): void {
   const { turns, sessions } = d;
@@ -37,7 +37,7 @@ export function registerTurnRoutes(http: HttpRouter, d: { turns: TurnStore; sess
   http.get('/api/stats/costs', { auth: 'user', query: CostsQuery, summary: 'Tokens and cost by model, agent or day (yours; admins: all)' }, req =>
     turns.costs(ownerFilter(req.user), req.query as any));
   http.get('/api/stats/timeseries', { auth: 'user', query: TimeseriesQuery }, req => turns.timeseries(ownerFilter(req.user), req.query as any));
-  http.get('/api/stats/efficiency', { auth: 'user', query: RangeQuery, summary: 'Per model: latency, time to first token, tokens/s, cost per turn, errors, grades' }, req =>
+  http.get('/api/stats/efficiency', { auth: 'user', query: EfficiencyQuery, summary: 'Per model: latency, time to first token, tokens/s, cost per turn, errors, grades' }, req =>
     turns.efficiency(ownerFilter(req.user), req.query as any));
   http.get('/api/stats/capacity', { auth: 'user', summary: 'Calls in flight per provider, breakers, busy sessions' }, () => ({
     ...d.router.capacity(), activeSessions: d.runtime.activeSessions().length,

@@ -198,8 +198,10 @@ export class TurnStore {
     };
   }
 
-  async efficiency(owner: string | undefined, q: { since?: string; until?: string }) {
-    const { where, params } = this.scope(owner, q.since, q.until);
+  async efficiency(owner: string | undefined, q: { since?: string; until?: string; model?: string }) {
+    const scoped = this.scope(owner, q.since, q.until);
+    const where = q.model ? `${scoped.where} AND t.model = ?` : scoped.where;
+    const params = q.model ? [...scoped.params, q.model] : scoped.params;
     const rows = await this.db.query(
       `SELECT t.model AS model, COUNT(*) AS turns, AVG(t.latency_ms) AS latency, AVG(t.ttft_ms) AS ttft,
         SUM(t.input_tokens) AS input_tokens, SUM(t.output_tokens) AS output_tokens, SUM(t.cost) AS cost, SUM(t.latency_ms) AS total_ms,

@@ -273,6 +273,17 @@ describe('agents on the builtin provider (offline)', () => {
     const eff = (await k.request('GET', '/api/stats/efficiency', { token: u.token })).body.items.find((i: any) => i.model === 'builtin/echo');
     assert.equal(eff.averageGrade, 2);
     assert.equal(eff.graded, 1);
+    // The query form docs/compatibility.md promises: `?model=` narrows to that model (it was a 400).
+    const one = await k.request('GET', '/api/stats/efficiency?model=builtin/echo', { token: u.token });
+    assert.equal(one.status, 200, one.text);
+    assert.deepEqual(one.body.items, [eff]);
+    assert.deepEqual((await k.request('GET', '/api/stats/efficiency?model=nobody/none', { token: u.token })).body.items, []);
+    const every = await k.request('GET', '/api/stats/efficiency?model=', { token: u.token });
+    assert.equal(every.status, 200, every.text);
+    assert.ok(every.body.items.some((i: any) => i.model === 'builtin/echo'), 'an empty model= means every model');
+    const long = await k.request('GET', `/api/stats/efficiency?model=${'m'.repeat(201)}`, { token: u.token });
+    assert.equal(long.status, 400, long.text);
+    assert.match(long.body.error.message, /model/);
     const cap = (await k.request('GET', '/api/stats/capacity', { token: u.token })).body;
     assert.ok(cap.callsLastMinute > 0);
     assert.equal(cap.activeSessions, 0);

@@ -56,6 +56,9 @@ async function runCommand(ctx: JobExecutionContext, o: CommandOptions): Promise<
   const cmd = sandbox
     ? await sandbox.wrap({ file, args, cwd, env, writable: [home], allowedHosts: o.allowedHosts })
     : { file, args, env, release() {} };
+  // A cancel (or the kernel stopping) while the sandbox was being prepared fired before anything
+  // listened for it: the process was then started anyway and never killed. Nothing starts now.
+  if (ctx.signal.aborted) { cmd.release(); throw new Error('command cancelled'); }
   const child = spawn(cmd.file, cmd.args, { cwd, env: cmd.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   child.once('close', () => cmd.release());
   const tail: string[] = [];
