@@ -1,6 +1,7 @@
-import { errors, reply, type RouteHandler, type RouteRequest, type RouteOptions } from '../sdk';
+import { errors, kernelErrors, reply, type RouteHandler, type RouteRequest, type RouteOptions } from '../sdk';
 import type { AuthStore } from './auth/auth-store';
 import type { LoginThrottle } from './auth/login-throttle';
+import { isJsonType, parseJson } from './http/body';
 import { bearerToken, cameOverTls, cookieToken, sessionCookie } from './http/request-auth';
 import type { Method, RouteGroup } from './http/routes';
 import type { RouteTable } from './http/route-table';
@@ -9,6 +10,7 @@ import type { WsTickets } from './http/websocket';
 import type { LogSink } from './log';
 import { manifestHash, requestedPermissions, ungranted } from './plugins/grants';
 import { readManifest } from './plugins/manifest';
+import type { PackageInput } from './plugins/package-install';
 import type { PluginHost, PluginState } from './plugins/plugin-host';
 import type { KernelToolRegistry } from './tools';
 import type { KernelConfigUpdate } from './kernel-config-update';
@@ -63,6 +65,20 @@ function installedSummary(s: PluginState) {
   };
 }
 
+const TARBALL_TYPES = /^application\/(gzip|x-gzip|x-tar|x-compressed-tar|octet-stream)\b/i;
+
+/** The body of POST /api/plugins: a tarball's bytes, or a registry spec as JSON. */
+function packageInput(req: RouteRequest): PackageInput {
+  const type = req.headers['content-type'] as string | undefined;
+  if (!req.rawBody?.length) throw errors.validation('send a plugin tarball (content-type application/gzip) or {"package": "<name>@<version>"}');
+  if (type && TARBALL_TYPES.test(type)) return { tarball: req.rawBody };
+  if (!isJsonType(type)) throw kernelErrors.error('PLINTH_ERR_CONTENT_TYPE', `expected application/gzip (a tarball) or application/json, got "${type || 'none'}"`);
+  const body = parseJson(req.rawBody) as { package?: unknown } | null;
+  const keys = body && typeof body === 'object' ? Object.keys(body) : [];
+  if (typeof body?.package !== 'string' || keys.length !== 1) throw errors.validation('the JSON body is {"package": "<name>@<version>"}', [{ path: '/package', message: 'a package name from the npm registry' }]);
+  return { npm: body.package };
+}
+
 /** The kernel's own HTTP API, registered through the same route machinery as any plugin's. */
 export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): void {
   const route = (method: Method, path: string, options: RouteOptions, handler: RouteHandler) => group.add({ method, path, options: { tags: ['kernel'], ...options }, handler });
@@ -103,6 +119,14 @@ export function registerKernelRoutes(group: RouteGroup, deps: KernelRouteDeps): 
     summary: 'Grant a plugin installed as a package what its manifest asks (send the manifestHash you showed), and serve that version',
     body: { type: 'object', additionalProperties: false, properties: { manifestHash: { type: 'string', pattern: '^[0-9a-f]{64}$' }, enable: { type: 'boolean', default: true } } },
   }, async req => pluginSummary(await host.grant(req.params.id, { expectedHash: req.body?.manifestHash, enable: req.body?.enable }), tools));
+  route('POST', '/api/plugins', {
+    auth: 'admin', rawBody: true, bodyLimit: 64 << 20,
+    summary: 'Install or upgrade a plugin package (plinth plugins add): a .tgz as application/gzip, or {"package": "<name>@<version>"} from the npm registry. A new plugin is added disabled; an upgrade of one in service is hot-reloaded unless it asks for more than was granted',
+  }, async req => {
+    const { installed, state, heldBack } = await host.install(packageInput(req));
+    const { id, manifest, previousVersion, requested } = installed;
+    return reply(previousVersion === null ? 201 : 200, { installed: { id, version: manifest.version, previousVersion, requested, ungranted: installed.ungranted, heldBack }, plugin: pluginSummary(state, tools) });
+  });
   route('DELETE', '/api/plugins/:id', { auth: 'admin', params: idParam, summary: 'Remove a plugin installed as a package (files included)' }, async req => host.remove(req.params.id));
   route('POST', '/api/plugins/:id/execute/:tool', {
     auth: 'user', summary: 'Run a tool of this plugin',

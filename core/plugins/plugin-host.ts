@@ -14,7 +14,8 @@ import { GenerationLoader } from './generation-loader';
 import { readManifest } from './manifest';
 import { loadedContentHash } from './module-loader';
 import { PluginStates, type PluginState } from './plugin-states';
-import { grantPlugin, removePlugin, stateOrAdopt } from './plugin-grant';
+import { grantPlugin, installPackage, removePlugin, stateOrAdopt } from './plugin-grant';
+import { discardPrepared, preparePackage, type PackageInput } from './package-install';
 import { setEnabled } from './plugin-toggle';
 import type { RegistryFile } from './registry-file';
 import { ReloadTransaction } from './reload-transaction';
@@ -160,6 +161,15 @@ export class PluginHost {
   /** Records what the plugin's manifest asks as granted, and serves that version (see plugin-grant). */
   grant(id: string, opts: { expectedHash?: string; enable?: boolean } = {}): Promise<PluginState> {
     return this.serial(() => grantPlugin(this, id, opts));
+  }
+
+  /**
+   * Installs or upgrades a plugin package (`plinth plugins add` over HTTP). The fetch, unpack and
+   * `npm install` run outside the operation queue, so reloads and toggles do not wait on npm.
+   */
+  async install(input: PackageInput) {
+    const prepared = await preparePackage(input, this.env.dataDir, this.env.registry);
+    return this.serial(() => installPackage(this, prepared)).finally(() => discardPrepared(prepared));
   }
 
   /** Removes a plugin installed as a package: out of service, out of the registry, off the disk. */
