@@ -99,9 +99,9 @@ function runner(handle: string, dialect: any, prefix: string): SqlRunner {
 async function setUp(init: Msg): Promise<void> {
   const definition: PluginDefinition = (entry as any).default ?? entry;
   if (!definition || !(definition as any)[Symbol.for('plinth.plugin')]) throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_ENTRY', 'the entry must default-export definePlugin({...})');
-  if (definition.provides.length) {
-    throw new PlinthError(500, 'PLINTH_ERR_SANDBOX_UNSUPPORTED', `a sandboxed plugin cannot provide services (${definition.provides.map(r => r.id).join(', ')}); run it in-process or drop them`);
-  }
+  // The services it provides are stand-ins in the kernel whose methods cross back here.
+  if (definition.provides.length) await call('svc.declare', definition.provides.map(r => r.id));
+  const provided: Promise<unknown>[] = [];
   // Services it depends on are proxies: every member is an async method run by the kernel on the
   // provider, with arguments and answer copied across (a function among them cannot cross).
   const deps = Object.entries(definition.deps ?? {}).map(([key, ref]) => ({ key, id: ref.id, optional: !!ref.optional }));
@@ -200,9 +200,17 @@ async function setUp(init: Msg): Promise<void> {
     },
     kernel: { version: init.kernel.version, dataDir: init.kernel.dataDir, dialect: init.dialect, baseUrl: () => init.kernel.baseUrl },
     onDispose: fn => { disposers.push(fn); },
-    provide: unsupported('provide()') as any,
+    provide: (ref, impl: any) => { provided.push(call('svc.provide', ref.id, methodNames(impl), keep((member: string, args: unknown[]) => impl[member](...args)))); },
   };
   await definition.setup({ ...ctx, ...services } as any);
+  await Promise.all(provided);
+}
+
+/** The methods of a service object, its class's included. */
+function methodNames(impl: object): string[] {
+  const names = new Set<string>();
+  for (let o = impl; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) for (const k of Object.getOwnPropertyNames(o)) if (k !== 'constructor' && typeof (impl as any)[k] === 'function') names.add(k);
+  return [...names];
 }
 
 /** Log fields cross the channel by structured clone; an Error becomes its message and stack. */

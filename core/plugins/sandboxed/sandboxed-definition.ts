@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { PLUGIN_MARKER, PlinthError, type Disposer, type PluginContext, type PluginDefinition, type RouteRequest, type SandboxService, type SqlRunner, type User } from '../../../sdk';
+import { PLUGIN_MARKER, PlinthError, type Disposer, type PluginContext, type PluginDefinition, type RouteRequest, type SandboxService, type ServiceRef, type SqlRunner, type User } from '../../../sdk';
 import type { PluginFaults } from '../../faults';
 import type { PluginManifest } from '../manifest';
 import { PluginProcess, SANDBOX_DEFAULTS, bundleDirOf } from './plugin-process';
@@ -45,8 +45,10 @@ export class CrashHistory {
  * the old process is stopped when its generation is disposed (after its requests finished).
  */
 export function sandboxedDefinition(pluginId: string, dir: string, manifest: PluginManifest, env: SandboxedEnv): PluginDefinition {
+  // Filled in during setup from what the process declares; the generation reads this same array.
+  const provides: ServiceRef<unknown>[] = [];
   return {
-    [PLUGIN_MARKER]: true, deps: {}, provides: [],
+    [PLUGIN_MARKER]: true, deps: {}, provides,
     async setup(ctx: PluginContext) {
       const perms = manifest.permissions;
       const secrets: Record<string, string> = {};
@@ -56,7 +58,7 @@ export function sandboxedDefinition(pluginId: string, dir: string, manifest: Plu
         bundleDir: bundleDirOf(env.dataDir, pluginId), secrets, network: perms.network,
         exec: perms.exec === true, memoryMb: perms.memoryMb ?? SANDBOX_DEFAULTS.memoryMb,
       }, env.sandbox);
-      const bridge = new KernelBridge(ctx, proc, new SqlGuard(pluginId, env.otherPluginIds), { manifest, service: env.service });
+      const bridge = new KernelBridge(ctx, proc, new SqlGuard(pluginId, env.otherPluginIds), { manifest, service: env.service, provides });
       proc.onCall = (m, a) => bridge.call(m, a);
       proc.onNote = (m, a) => bridge.note(m, a, env.faults, pluginId);
       let live = true;
@@ -105,7 +107,7 @@ class KernelBridge {
   /** The services its definition names in deps (checked against plugin.json), the only ones it may call. */
   private readonly deps = new Set<string>();
 
-  constructor(private readonly ctx: PluginContext, private readonly proc: PluginProcess, private readonly guard: SqlGuard, private readonly o: { manifest: PluginManifest; service(id: string): unknown }) {
+  constructor(private readonly ctx: PluginContext, private readonly proc: PluginProcess, private readonly guard: SqlGuard, private readonly o: { manifest: PluginManifest; service(id: string): unknown; provides: ServiceRef<unknown>[] }) {
     // A process that dies inside a transaction leaves it to the kernel to roll back.
     ctx.onDispose(async () => { for (const end of this.transactions.values()) await end(false).catch(() => undefined); this.transactions.clear(); });
   }
@@ -220,6 +222,23 @@ class KernelBridge {
         if (!svc) throw new PlinthError(this.deps.has(id) ? 503 : 403, this.deps.has(id) ? 'PLINTH_ERR_UNAVAILABLE' : 'PLINTH_ERR_SANDBOX_DENIED', `service "${id}" is ${this.deps.has(id) ? 'not available now' : 'not among its deps'}`);
         if (typeof svc[member] !== 'function') throw new PlinthError(500, 'PLINTH_ERR_SANDBOX_UNSUPPORTED', `${id}.${member} is not a method; only methods of a service cross into a sandboxed plugin`);
         return (svc[member] as (...x: unknown[]) => unknown)(...args);
+      }
+      case 'svc.declare': {
+        const ids = a[0] as unknown[];
+        if (this.o.provides.length || !Array.isArray(ids)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', 'services are declared once, before setup');
+        for (const id of ids) {
+          // Its own services only: a sandboxed plugin does not implement a kernel service (the tool policy).
+          if (typeof id !== 'string' || !id.startsWith(`${ctx.pluginId}.`)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${ctx.pluginId} may only provide services named "${ctx.pluginId}.<name>", not "${String(id)}"`);
+          this.o.provides.push({ id } as ServiceRef<unknown>);
+        }
+        return;
+      }
+      case 'svc.provide': {
+        // Each method a promise answered by the process (arguments and answer copied across, with the call deadline of any other call).
+        const [id, members, h] = a as [string, unknown[], string];
+        const stand = Object.fromEntries((Array.isArray(members) ? members : []).filter((m): m is string => typeof m === 'string' && m !== 'then').map(m => [m, (...args: unknown[]) => this.proc.invoke(h, [m, args])]));
+        ctx.provide({ id } as ServiceRef<unknown>, stand);
+        return;
       }
       case 'auth.verifyToken': return ctx.auth.verifyToken(a[0]);
       case 'auth.getUser': return ctx.auth.getUser(a[0]);
