@@ -14,6 +14,7 @@ import { GenerationLoader } from './generation-loader';
 import { readManifest } from './manifest';
 import { loadedContentHash } from './module-loader';
 import { PluginStates, type PluginState } from './plugin-states';
+import type { DatabaseSettings } from '../storage/database';
 import { grantPlugin, installPackage, removePlugin, stateOrAdopt } from './plugin-grant';
 import { discardPrepared, preparePackage, type PackageInput } from './package-install';
 import { setEnabled } from './plugin-toggle';
@@ -41,6 +42,8 @@ export interface HostEnv {
   faults: PluginFaults;
   /** The kernel's process sandbox, for plugins with `isolation: "sandbox"`. */
   sandbox?: SandboxService;
+  /** Where storage lives: on PostgreSQL a sandboxed plugin's storage is its own role and schema. */
+  database?: DatabaseSettings;
 }
 
 /**
@@ -59,7 +62,7 @@ export class PluginHost {
     this.states = new PluginStates(env);
     const contributions = new Contributions(env);
     const loader = new GenerationLoader({ ...env, sandboxed: {
-      sandbox: env.sandbox, dataDir: env.dataDir, setupTimeoutMs: env.setupTimeoutMs, faults: env.faults, crashes: this.crashes,
+      sandbox: env.sandbox, dataDir: env.dataDir, database: env.database, setupTimeoutMs: env.setupTimeoutMs, faults: env.faults, crashes: this.crashes,
       otherPluginIds: () => [...this.states.all.keys()],
       service: id => this.env.services.get(id),
       // A crashed process restarts as a new generation, unless an admin disabled the plugin meanwhile.

@@ -4,6 +4,8 @@ import type { PluginFaults } from '../../faults';
 import type { PluginManifest } from '../manifest';
 import { PluginProcess, SANDBOX_DEFAULTS, bundleDirOf } from './plugin-process';
 import { SqlGuard } from './sql-guard';
+import { openAsPluginRole } from '../../storage/plugin-role';
+import type { DatabaseSettings } from '../../storage/database';
 import { checkDeclaredDependencies } from '../generation-loader';
 
 export interface SandboxedEnv {
@@ -17,6 +19,7 @@ export interface SandboxedEnv {
   crashes: CrashHistory;
   /** A service by ref id, as plugins get it (the provider's current generation). */
   service(id: string): unknown;
+  database?: DatabaseSettings;
 }
 
 /** VS Code's extension host rule: restart after a crash, but not after the third within five minutes. */
@@ -58,7 +61,7 @@ export function sandboxedDefinition(pluginId: string, dir: string, manifest: Plu
         bundleDir: bundleDirOf(env.dataDir, pluginId), secrets, network: perms.network,
         exec: perms.exec === true, memoryMb: perms.memoryMb ?? SANDBOX_DEFAULTS.memoryMb,
       }, env.sandbox);
-      const bridge = new KernelBridge(ctx, proc, new SqlGuard(pluginId, env.otherPluginIds), { manifest, service: env.service, provides });
+      const bridge = new KernelBridge(ctx, proc, new SqlGuard(pluginId, env.otherPluginIds), { manifest, service: env.service, provides, database: env.database });
       proc.onCall = (m, a) => bridge.call(m, a);
       proc.onNote = (m, a) => bridge.note(m, a, env.faults, pluginId);
       let live = true;
@@ -107,7 +110,7 @@ class KernelBridge {
   /** The services its definition names in deps (checked against plugin.json), the only ones it may call. */
   private readonly deps = new Set<string>();
 
-  constructor(private readonly ctx: PluginContext, private readonly proc: PluginProcess, private readonly guard: SqlGuard, private readonly o: { manifest: PluginManifest; service(id: string): unknown; provides: ServiceRef<unknown>[] }) {
+  constructor(private readonly ctx: PluginContext, private readonly proc: PluginProcess, private readonly guard: SqlGuard, private readonly o: { manifest: PluginManifest; service(id: string): unknown; provides: ServiceRef<unknown>[]; database?: DatabaseSettings }) {
     // A process that dies inside a transaction leaves it to the kernel to roll back.
     ctx.onDispose(async () => { for (const end of this.transactions.values()) await end(false).catch(() => undefined); this.transactions.clear(); });
   }
@@ -162,13 +165,15 @@ class KernelBridge {
       }
       case 'db.open': {
         const [names, up] = a as [string[], string];
-        const db = await ctx.storage.open({
-          migrations: names.map(name => ({ name, up: async (runner: SqlRunner) => {
-            const h = this.handle(runner);
-            try { await this.proc.invoke(up, [name, h]); } finally { this.handles.delete(h); }
-          } })),
-        });
-        return this.handle(db);
+        const migrations = names.map(name => ({ name, up: async (runner: SqlRunner) => {
+          const h = this.handle(runner);
+          try { await this.proc.invoke(up, [name, h]); } finally { this.handles.delete(h); }
+        } }));
+        if (this.o.database?.dialect !== 'postgres') return this.handle(await ctx.storage.open({ migrations }));
+        const own = await openAsPluginRole(this.o.database, ctx.pluginId, migrations);
+        ctx.onDispose(own.close);
+        if (own.applied.length) ctx.log.info('migrations applied', { migrations: own.applied });
+        return this.handle(own.db);
       }
       case 'db.query': {
         const [h, sql, params] = a as [string, string, unknown[]];
