@@ -5,6 +5,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { PlinthError, sandboxUnavailable, type SandboxService, type SandboxedCommand } from '../../../sdk';
 
 import { ROOT_DIR } from '../../version';
+import { CpuBudget, niceCommand, treeCpuMs } from './cpu-quota';
 
 const CHECKOUT = ROOT_DIR;
 /** A checkout bundles the TypeScript sources; an installed package (npm pack) its compiled dist/. */
@@ -46,6 +47,8 @@ export class PluginProcess {
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void; timer?: NodeJS.Timeout }>();
   private nextId = 1;
   private stopping = false;
+  /** Why the kernel ended the process, when it did (the CPU quota). */
+  private killedFor: string | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private missed = 0;
   exited: Promise<void> = Promise.resolve();
@@ -80,7 +83,8 @@ export class PluginProcess {
     // of what this Node has mapped before running any code (Node 24 reserves a 512 MiB code range).
     const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find(existsSync);
     const dataLimit = (await nodeStartData()) + (s.memoryMb + 512) * 1024 * 1024;
-    const [file, args] = prlimit ? [prlimit, [`--data=${dataLimit}`, '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+    const [nodeFile, nodeArgsNiced] = niceCommand(process.execPath, nodeArgs);
+    const [file, args] = prlimit ? [prlimit, [`--data=${dataLimit}`, '--', nodeFile, ...nodeArgsNiced]] : [nodeFile, nodeArgsNiced];
     this.command = await this.sandbox!.wrap({
       file, args, cwd: s.dataDir,
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: s.dataDir, ...s.secrets, PLINTH_SANDBOX_NETWORK: s.network.length ? '1' : '0' },
@@ -97,7 +101,7 @@ export class PluginProcess {
     this.exited = new Promise(done => child.once('exit', (code, signal) => {
       this.command?.release();
       clearInterval(this.heartbeat);
-      const reason = signal ? `its process was killed (${signal}${signal === 'SIGKILL' && !this.stopping ? ', the memory cap or a missed heartbeat' : ''})` : `its process exited with code ${code}`;
+      const reason = this.killedFor ?? (signal ? `its process was killed (${signal}${signal === 'SIGKILL' && !this.stopping ? ', the memory cap or a missed heartbeat' : ''})` : `its process exited with code ${code}`);
       const tail = output.join('').trim().split('\n').slice(-3).join(' | ');
       for (const [, p] of this.pending) { clearTimeout(p.timer); p.reject(new PlinthError(502, 'PLINTH_ERR_PLUGIN_CRASHED', `plugin ${s.pluginId} is not running: ${reason}`)); }
       this.pending.clear();
@@ -115,8 +119,10 @@ export class PluginProcess {
       this.kill();
       throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_SETUP', `the sandboxed process of ${s.pluginId} did not start: ${output.join('').trim().slice(-500) || 'no output'}`);
     }
+    const budget = new CpuBudget();
     this.heartbeat = setInterval(() => {
-      if (++this.missed > 3) {
+      if (++this.missed > 3 || !budget.sample(treeCpuMs(child.pid!))) {
+        if (this.missed <= 3) this.killedFor = `its process was killed: ${budget.describe()}`;
         this.stopping = false;
         this.child.kill('SIGKILL');
         return;
