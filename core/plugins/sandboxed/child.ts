@@ -4,11 +4,12 @@
 // over the IPC channel and runs the plugin's unchanged `definePlugin` setup against it.
 import type { PluginContext, PluginDefinition, SseMessage, SseStream, SqlRunner, PluginDatabase, Migration } from '../../../sdk';
 import { PlinthError, isPlinthError } from '../../../sdk/errors';
+import { batchedSender, unbatched, unsendableAnswer } from './ipc-batch';
 // @ts-ignore resolved by the bundler to the plugin's main file
 import * as entry from 'plinth-sandboxed-entry';
 
 type Msg = { t: string; [k: string]: any };
-const send = (m: Msg) => { if (process.connected) process.send!(m); };
+const send = batchedSender(m => { if (process.connected) process.send!(m); }, (m, err) => { const instead = unsendableAnswer(m, `its answer cannot cross out of the sandbox: ${err.message}`); if (instead) send(instead); });
 const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
 let nextId = 1;
 function call<T = unknown>(m: string, ...a: unknown[]): Promise<T> {
@@ -28,7 +29,7 @@ const streams = new Map<number, ChildSseStream>();
 const disposers: Array<() => unknown> = [];
 const aborts = new Map<number, AbortController>();
 
-process.on('message', async (msg: Msg) => {
+process.on('message', unbatched(async (msg: Msg) => {
   if (msg.t === 'res') {
     const p = pending.get(msg.id);
     pending.delete(msg.id);
@@ -60,7 +61,7 @@ process.on('message', async (msg: Msg) => {
       send({ t: 'setup-failed', e: errorBody(err) });
     }
   }
-});
+}));
 for (const origin of ['uncaughtException', 'unhandledRejection'] as const) {
   process.on(origin, (err: any) => notify('fault', origin, err?.message ?? String(err)));
 }

@@ -6,6 +6,7 @@ import { PlinthError, sandboxUnavailable, type SandboxService, type SandboxedCom
 
 import { ROOT_DIR } from '../../version';
 import { CpuBudget, niceCommand, treeCpuMs } from './cpu-quota';
+import { batchedSender, unbatched, unsendableAnswer } from './ipc-batch';
 
 const CHECKOUT = ROOT_DIR;
 /** A checkout bundles the TypeScript sources; an installed package (npm pack) its compiled dist/. */
@@ -109,7 +110,7 @@ export class PluginProcess {
       done();
     }));
     child.on('error', () => undefined);
-    child.on('message', (msg: Msg) => this.receive(msg, hello));
+    child.on('message', unbatched(msg => this.receive(msg, hello)));
     const started = await Promise.race([
       helloSeen.then(() => true),
       this.exited.then(() => false),
@@ -139,12 +140,7 @@ export class PluginProcess {
       case 'note': this.onNote(msg.m, msg.a); break;
       case 'call':
         this.onCall(msg.m, msg.a).then(
-          v => {
-            try { this.child.send({ t: 'res', id: msg.id, ok: true, v }); } catch (err) {
-              // A function (or another uncopyable value) in the answer: say so rather than never answer.
-              this.post({ t: 'res', id: msg.id, ok: false, e: { status: 500, code: 'PLINTH_ERR_SANDBOX_UNSUPPORTED', message: `the answer to ${msg.m} cannot cross into the sandbox: ${(err as Error).message}` } });
-            }
-          },
+          v => this.post({ t: 'res', id: msg.id, ok: true, v, m: msg.m }),
           err => this.post({ t: 'res', id: msg.id, ok: false, e: errorBody(err) }),
         );
         break;
@@ -161,8 +157,14 @@ export class PluginProcess {
     }
   }
 
+  private readonly send = batchedSender(
+    m => { if (this.child?.connected) this.child.send(m, err => { if (err) { /* the exit handler reports it */ } }); },
+    // A function (or another uncopyable value) in an answer: say so rather than never answer.
+    (m, err) => { const instead = unsendableAnswer(m, `the answer to ${m.m} cannot cross into the sandbox: ${err.message}`); if (instead) this.post(instead); },
+  );
+
   post(msg: Msg): void {
-    if (this.child?.connected) this.child.send(msg, err => { if (err) { /* the exit handler reports it */ } });
+    this.send(msg);
   }
 
   /** Runs the plugin's setup in the process; resolves when it is ready. */
