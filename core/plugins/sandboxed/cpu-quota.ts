@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 /**
  * A sandboxed plugin's share of the CPU, without cgroups (which an unprivileged kernel cannot
@@ -20,10 +21,18 @@ export const CPU_DEFAULTS = {
   get burstMs(): number { return Number(process.env.PLINTH_SANDBOX_CPU_BURST_MS) || 10_000; },
 };
 
-/** `nice -n 10 <command…>`: every thread the process starts inherits the priority. */
-export function niceCommand(file: string, args: string[]): [string, string[]] {
-  const nice = ['/usr/bin/nice', '/bin/nice'].find(existsSync);
-  return nice ? [nice, ['-n', String(CPU_DEFAULTS.nice), file, ...args]] : [file, args];
+/**
+ * Lowers every thread of the process tree to nice 10 (on Linux a nice value is a thread's, and
+ * threads started later inherit it). Done once the process is up rather than with `nice` at exec,
+ * so that its start is not slowed on a loaded machine; it cannot raise its priority back
+ * (RLIMIT_NICE is 0 for an unprivileged process).
+ */
+export function deprioritise(root: number): void {
+  for (const pid of processTree(root)) {
+    let tasks: string[] = [];
+    try { tasks = readdirSync(`/proc/${pid}/task`); } catch { continue; }
+    for (const tid of tasks) { try { setPriority(Number(tid), CPU_DEFAULTS.nice); } catch { /* gone meanwhile */ } }
+  }
 }
 
 /** The process and everything below it (bubblewrap, its init, node, what node started), from /proc. */

@@ -5,7 +5,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { PlinthError, sandboxUnavailable, type SandboxService, type SandboxedCommand } from '../../../sdk';
 
 import { ROOT_DIR } from '../../version';
-import { CpuBudget, niceCommand, treeCpuMs } from './cpu-quota';
+import { CpuBudget, deprioritise, treeCpuMs } from './cpu-quota';
 import { batchedSender, unbatched, unsendableAnswer } from './ipc-batch';
 
 const CHECKOUT = ROOT_DIR;
@@ -84,8 +84,7 @@ export class PluginProcess {
     // of what this Node has mapped before running any code (Node 24 reserves a 512 MiB code range).
     const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find(existsSync);
     const dataLimit = (await nodeStartData()) + (s.memoryMb + 512) * 1024 * 1024;
-    const [nodeFile, nodeArgsNiced] = niceCommand(process.execPath, nodeArgs);
-    const [file, args] = prlimit ? [prlimit, [`--data=${dataLimit}`, '--', nodeFile, ...nodeArgsNiced]] : [nodeFile, nodeArgsNiced];
+    const [file, args] = prlimit ? [prlimit, [`--data=${dataLimit}`, '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
     this.command = await this.sandbox!.wrap({
       file, args, cwd: s.dataDir,
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: s.dataDir, ...s.secrets, PLINTH_SANDBOX_NETWORK: s.network.length ? '1' : '0' },
@@ -120,6 +119,7 @@ export class PluginProcess {
       this.kill();
       throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_SETUP', `the sandboxed process of ${s.pluginId} did not start: ${output.join('').trim().slice(-500) || 'no output'}`);
     }
+    deprioritise(child.pid!);
     const budget = new CpuBudget();
     this.heartbeat = setInterval(() => {
       if (++this.missed > 3 || !budget.sample(treeCpuMs(child.pid!))) {
