@@ -13,8 +13,8 @@ import { setPriority } from 'node:os';
  * crash. Short bursts are fine; a busy loop is not.
  */
 export const CPU_DEFAULTS = {
-  /** The nice value of the plugin's process. */
-  nice: 10,
+  /** The nice value of the plugin's process: `PLINTH_SANDBOX_NICE` (0 leaves it as the kernel's). */
+  get nice(): number { const n = Number(process.env.PLINTH_SANDBOX_NICE ?? 10); return Number.isInteger(n) && n >= 0 && n <= 19 ? n : 10; },
   /** Sustained share of one core: `PLINTH_SANDBOX_CPU_PERCENT`. */
   get percent(): number { return Number(process.env.PLINTH_SANDBOX_CPU_PERCENT) || 50; },
   /** CPU time it may use above that rate before it is restarted: `PLINTH_SANDBOX_CPU_BURST_MS`. */
@@ -28,10 +28,12 @@ export const CPU_DEFAULTS = {
  * (RLIMIT_NICE is 0 for an unprivileged process).
  */
 export function deprioritise(root: number): void {
+  const nice = CPU_DEFAULTS.nice;
+  if (nice === 0) return;
   for (const pid of processTree(root)) {
     let tasks: string[] = [];
     try { tasks = readdirSync(`/proc/${pid}/task`); } catch { continue; }
-    for (const tid of tasks) { try { setPriority(Number(tid), CPU_DEFAULTS.nice); } catch { /* gone meanwhile */ } }
+    for (const tid of tasks) { try { setPriority(Number(tid), nice); } catch { /* gone meanwhile */ } }
   }
 }
 
