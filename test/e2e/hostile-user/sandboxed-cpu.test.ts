@@ -55,13 +55,14 @@ test('past its CPU allowance the plugin is restarted, the reason given; the kern
   // Read; the process started after the crash gets the defaults.
   delete process.env.PLINTH_SANDBOX_CPU_BURST_MS;
   delete process.env.PLINTH_SANDBOX_CPU_PERCENT;
-  assert.equal((await k.request('GET', '/api/hostile/spin', { token: null })).status, 200);
+  // (On a loaded machine its setup alone may already have spent so small an allowance: the same end.)
+  await k.request('GET', '/api/hostile/spin', { token: null });
   const failed = await waitFor(async () => {
     await health();
     const s = (await k.request('GET', '/api/plugins/hostile')).body;
     return s.error && /CPU quota/.test(s.error.message) ? s : undefined;
   }, 'the CPU quota to end the process', 60_000, 100);
   assert.match(failed.error.message, /more than 0\.1% of a CPU core for longer than its 0\.1 s allowance/);
-  await waitFor(async () => (await k.request('GET', '/api/hostile/spins', { token: null })).status === 200, 'it serves again after the restart', 20_000);
+  await waitFor(async () => (await k.request('GET', '/api/hostile/spins', { token: null })).status === 200, 'it serves again after the restart', 60_000);
   assert.equal(await spins(), 0, 'a new process');
 });
