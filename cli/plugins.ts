@@ -1,10 +1,10 @@
 import { describePermissions, grantFor, grantRefusal } from '../core/plugins/grants';
 import { readManifest, type PluginManifest } from '../core/plugins/manifest';
+import { installPlugin, type InstalledPlugin } from '../core/plugins/package-install';
 import { deleteInstalledFolder } from '../core/plugins/plugin-grant';
 import { RegistryFile } from '../core/plugins/registry-file';
 import { commandContext, type CommandContext } from './command';
 import { CliFailure, UsageError, type Output } from './output';
-import { installPlugin, type InstalledPlugin } from './plugin-install';
 import { ServerClient, serverAnswers } from './server-client';
 
 export const PLUGINS_USAGE = `usage: plinth plugins list
@@ -135,7 +135,7 @@ async function addPlugin(ctx: CommandContext, spec: string, client: ServerClient
   const { out } = ctx;
   let added: InstalledPlugin;
   try {
-    added = installPlugin(spec, ctx.settings().dataDir, registry);
+    added = await installPlugin({ spec }, ctx.settings().dataDir, registry);
   } catch (err: any) {
     throw new CliFailure(err.message, 'a plugin package has plugin.json at its root; see docs/plugin-guide.md', undefined, { cause: err });
   }

@@ -182,7 +182,7 @@ export class Kernel {
     this.host = new PluginHost({
       registry: new RegistryFile(s.registryPath), services, routeTable, wsTable, tools: this.tools, routeEnv, bus: this.bus,
       logSink: this.logs, log: this.log, dataDir: s.dataDir, drainTimeoutMs: s.drainTimeoutMs, setupTimeoutMs: s.setupTimeoutMs,
-      faults: this.faults, sandbox: this.sandbox,
+      faults: this.faults, sandbox: this.sandbox, database: dbSettings,
     });
 
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);

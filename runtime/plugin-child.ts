@@ -4,11 +4,12 @@
 // over the IPC channel and runs the plugin's unchanged `definePlugin` setup against it.
 import type { PluginContext, PluginDefinition, SseMessage, SseStream, SqlRunner, PluginDatabase, Migration } from '../sdk';
 import { PlinthError, isPlinthError } from '../sdk/errors';
+import { batchedSender, unbatched, unsendableAnswer } from './ipc-batch';
 // @ts-ignore resolved by the bundler to the plugin's main file
 import * as entry from 'plinth-sandboxed-entry';
 
 type Msg = { t: string; [k: string]: any };
-const send = (m: Msg) => { if (process.connected) process.send!(m); };
+const send = batchedSender(m => { if (process.connected) process.send!(m); }, (m, err) => { const instead = unsendableAnswer(m, `its answer cannot cross out of the sandbox: ${err.message}`); if (instead) send(instead); });
 const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
 let nextId = 1;
 function call<T = unknown>(m: string, ...a: unknown[]): Promise<T> {
@@ -28,7 +29,7 @@ const streams = new Map<number, ChildSseStream>();
 const disposers: Array<() => unknown> = [];
 const aborts = new Map<number, AbortController>();
 
-process.on('message', async (msg: Msg) => {
+process.on('message', unbatched(async (msg: Msg) => {
   if (msg.t === 'res') {
     const p = pending.get(msg.id);
     pending.delete(msg.id);
@@ -60,7 +61,7 @@ process.on('message', async (msg: Msg) => {
       send({ t: 'setup-failed', e: errorBody(err) });
     }
   }
-});
+}));
 for (const origin of ['uncaughtException', 'unhandledRejection'] as const) {
   process.on(origin, (err: any) => notify('fault', origin, err?.message ?? String(err)));
 }
@@ -99,9 +100,9 @@ function runner(handle: string, dialect: any, prefix: string): SqlRunner {
 async function setUp(init: Msg): Promise<void> {
   const definition: PluginDefinition = (entry as any).default ?? entry;
   if (!definition || !(definition as any)[Symbol.for('plinth.plugin')]) throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_ENTRY', 'the entry must default-export definePlugin({...})');
-  if (definition.provides.length) {
-    throw new PlinthError(500, 'PLINTH_ERR_SANDBOX_UNSUPPORTED', `a sandboxed plugin cannot provide services (${definition.provides.map(r => r.id).join(', ')}); run it in-process or drop them`);
-  }
+  // The services it provides are stand-ins in the kernel whose methods cross back here.
+  if (definition.provides.length) await call('svc.declare', definition.provides.map(r => r.id));
+  const provided: Promise<unknown>[] = [];
   // Services it depends on are proxies: every member is an async method run by the kernel on the
   // provider, with arguments and answer copied across (a function among them cannot cross).
   const deps = Object.entries(definition.deps ?? {}).map(([key, ref]) => ({ key, id: ref.id, optional: !!ref.optional }));
@@ -200,9 +201,17 @@ async function setUp(init: Msg): Promise<void> {
     },
     kernel: { version: init.kernel.version, dataDir: init.kernel.dataDir, dialect: init.dialect, baseUrl: () => init.kernel.baseUrl, nodeId: init.kernel.nodeId },
     onDispose: fn => { disposers.push(fn); },
-    provide: unsupported('provide()') as any,
+    provide: (ref, impl: any) => { provided.push(call('svc.provide', ref.id, methodNames(impl), keep((member: string, args: unknown[]) => impl[member](...args)))); },
   };
   await definition.setup({ ...ctx, ...services } as any);
+  await Promise.all(provided);
+}
+
+/** The methods of a service object, its class's included. */
+function methodNames(impl: object): string[] {
+  const names = new Set<string>();
+  for (let o = impl; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) for (const k of Object.getOwnPropertyNames(o)) if (k !== 'constructor' && typeof (impl as any)[k] === 'function') names.add(k);
+  return [...names];
 }
 
 /** Log fields cross the channel by structured clone; an Error becomes its message and stack. */

@@ -10,6 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Kernel } from '../core/kernel';
 import { settingsFromEnv, type KernelSettings } from '../core/process-settings';
+import { pluginRole } from '../core/storage/plugin-role';
 import { coreServices, type AnyServiceRef, type Clock, type EventBus, type PluginDefinition, type ServiceFactory, type ServiceRef, type User } from '../sdk';
 import type { ServiceMock } from './mock-services';
 
@@ -251,6 +252,9 @@ export async function freshPostgresDatabase(baseUrl: string): Promise<{ database
       const c = new Client({ connectionString: baseUrl });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      // Roles are the cluster's: the ones its sandboxed plugins got (core/storage/plugin-role.ts) go too.
+      const prefix = pluginRole(name, 'x').role.slice(0, -1);
+      for (const { rolname } of (await c.query('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)', [prefix])).rows) await c.query(`DROP ROLE IF EXISTS "${rolname}"`);
       await c.end();
     },
   };

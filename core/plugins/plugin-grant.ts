@@ -3,6 +3,7 @@ import { join, relative, sep } from 'node:path';
 import { errors, kernelErrors } from '../../sdk';
 import { grantFor } from './grants';
 import { readManifest } from './manifest';
+import { installPrepared, type InstalledPlugin, type PreparedPackage } from './package-install';
 import type { PluginHost } from './plugin-host';
 import type { PluginState } from './plugin-states';
 import { setEnabled } from './plugin-toggle';
@@ -78,4 +79,19 @@ export async function removePlugin(host: PluginHost, id: string): Promise<{ id: 
   host.env.log.info('plugin removed', { plugin: id });
   void host.env.bus.publish('plugin.removed', { id }, { audience: 'all' });
   return { id, removed: state.dir };
+}
+
+/**
+ * Puts a prepared package in place (package-install.ts, as `plinth plugins add` does) and, for an
+ * upgrade of a plugin in service, reloads it as a transaction: a version asking for more than was
+ * granted fails there, and the old one keeps serving (`heldBack`).
+ */
+export async function installPackage(host: PluginHost, prepared: PreparedPackage): Promise<{ installed: InstalledPlugin; state: PluginState; heldBack: boolean }> {
+  const installed = installPrepared(prepared, host.env.dataDir, host.env.registry);
+  const state = stateOrAdopt(host, installed.id);
+  state.entry.source = installed.source;
+  host.env.log.info('plugin installed', { plugin: installed.id, version: installed.manifest.version, previousVersion: installed.previousVersion, source: installed.source.spec });
+  if (state.status === 'disabled') return { installed, state, heldBack: false };
+  if (await host.transaction.run(state, { reason: 'upgrade' })) await host.restartDependents(installed.id);
+  return { installed, state, heldBack: state.status !== 'active' || state.manifest?.version !== installed.manifest.version };
 }

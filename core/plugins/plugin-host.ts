@@ -14,7 +14,9 @@ import { GenerationLoader } from './generation-loader';
 import { readManifest } from './manifest';
 import { loadedContentHash } from './module-loader';
 import { PluginStates, type PluginState } from './plugin-states';
-import { grantPlugin, removePlugin, stateOrAdopt } from './plugin-grant';
+import type { DatabaseSettings } from '../storage/database';
+import { grantPlugin, installPackage, removePlugin, stateOrAdopt } from './plugin-grant';
+import { discardPrepared, preparePackage, type PackageInput } from './package-install';
 import { setEnabled } from './plugin-toggle';
 import type { RegistryFile } from './registry-file';
 import { ReloadTransaction } from './reload-transaction';
@@ -40,6 +42,8 @@ export interface HostEnv {
   faults: PluginFaults;
   /** The kernel's process sandbox, for plugins with `isolation: "sandbox"`. */
   sandbox?: SandboxService;
+  /** Where storage lives: on PostgreSQL a sandboxed plugin's storage is its own role and schema. */
+  database?: DatabaseSettings;
 }
 
 /**
@@ -58,7 +62,7 @@ export class PluginHost {
     this.states = new PluginStates(env);
     const contributions = new Contributions(env);
     const loader = new GenerationLoader({ ...env, sandboxed: {
-      sandbox: env.sandbox, dataDir: env.dataDir, setupTimeoutMs: env.setupTimeoutMs, faults: env.faults, crashes: this.crashes,
+      sandbox: env.sandbox, dataDir: env.dataDir, database: env.database, setupTimeoutMs: env.setupTimeoutMs, faults: env.faults, crashes: this.crashes,
       otherPluginIds: () => [...this.states.all.keys()],
       service: id => this.env.services.get(id),
       // A crashed process restarts as a new generation, unless an admin disabled the plugin meanwhile.
@@ -160,6 +164,15 @@ export class PluginHost {
   /** Records what the plugin's manifest asks as granted, and serves that version (see plugin-grant). */
   grant(id: string, opts: { expectedHash?: string; enable?: boolean } = {}): Promise<PluginState> {
     return this.serial(() => grantPlugin(this, id, opts));
+  }
+
+  /**
+   * Installs or upgrades a plugin package (`plinth plugins add` over HTTP). The fetch, unpack and
+   * `npm install` run outside the operation queue, so reloads and toggles do not wait on npm.
+   */
+  async install(input: PackageInput) {
+    const prepared = await preparePackage(input, this.env.dataDir, this.env.registry);
+    return this.serial(() => installPackage(this, prepared)).finally(() => discardPrepared(prepared));
   }
 
   /** Removes a plugin installed as a package: out of service, out of the registry, off the disk. */

@@ -1,9 +1,25 @@
-import { errors, type RouteHandler, type RouteOptions } from '../../sdk';
+import { errors, kernelErrors, reply, type RouteHandler, type RouteRequest, type RouteOptions } from '../../sdk';
+import { isJsonType, parseJson } from '../http/body';
 import type { Method, RouteGroup } from '../http/routes';
 import type { KernelToolRegistry } from '../tools';
 import { manifestHash, requestedPermissions, ungranted } from './grants';
 import { readManifest } from './manifest';
+import type { PackageInput } from './package-install';
 import type { PluginHost, PluginState } from './plugin-host';
+
+const TARBALL_TYPES = /^application\/(gzip|x-gzip|x-tar|x-compressed-tar|octet-stream)\b/i;
+
+/** The body of POST /api/plugins: a tarball's bytes, or a registry spec as JSON. */
+function packageInput(req: RouteRequest): PackageInput {
+  const type = req.headers['content-type'] as string | undefined;
+  if (!req.rawBody?.length) throw errors.validation('send a plugin tarball (content-type application/gzip) or {"package": "<name>@<version>"}');
+  if (type && TARBALL_TYPES.test(type)) return { tarball: req.rawBody };
+  if (!isJsonType(type)) throw kernelErrors.error('PLINTH_ERR_CONTENT_TYPE', `expected application/gzip (a tarball) or application/json, got "${type || 'none'}"`);
+  const body = parseJson(req.rawBody) as { package?: unknown } | null;
+  const keys = body && typeof body === 'object' ? Object.keys(body) : [];
+  if (typeof body?.package !== 'string' || keys.length !== 1) throw errors.validation('the JSON body is {"package": "<name>@<version>"}', [{ path: '/package', message: 'a package name from the npm registry' }]);
+  return { npm: body.package };
+}
 
 const idParam = { type: 'object', properties: { id: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } } };
 
@@ -71,6 +87,14 @@ export function registerPluginRoutes(group: RouteGroup, deps: { host: PluginHost
     summary: 'Grant a plugin installed as a package what its manifest asks (send the manifestHash you showed), and serve that version',
     body: { type: 'object', additionalProperties: false, properties: { manifestHash: { type: 'string', pattern: '^[0-9a-f]{64}$' }, enable: { type: 'boolean', default: true } } },
   }, async req => pluginSummary(await host.grant(req.params.id, { expectedHash: req.body?.manifestHash, enable: req.body?.enable }), tools));
+  route('POST', '/api/plugins', {
+    auth: 'admin', rawBody: true, bodyLimit: 64 << 20,
+    summary: 'Install or upgrade a plugin package (plinth plugins add): a .tgz as application/gzip, or {"package": "<name>@<version>"} from the npm registry. A new plugin is added disabled; an upgrade of one in service is hot-reloaded unless it asks for more than was granted',
+  }, async req => {
+    const { installed, state, heldBack } = await host.install(packageInput(req));
+    const { id, manifest, previousVersion, requested } = installed;
+    return reply(previousVersion === null ? 201 : 200, { installed: { id, version: manifest.version, previousVersion, requested, ungranted: installed.ungranted, heldBack }, plugin: pluginSummary(state, tools) });
+  });
   route('DELETE', '/api/plugins/:id', { auth: 'admin', params: idParam, summary: 'Remove a plugin installed as a package (files included)' }, async req => host.remove(req.params.id));
   route('POST', '/api/plugins/:id/execute/:tool', {
     auth: 'user', summary: 'Run a tool of this plugin',

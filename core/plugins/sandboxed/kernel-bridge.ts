@@ -1,4 +1,6 @@
-import { PlinthError, type Disposer, type PluginContext, type RouteRequest, type SqlRunner, type User } from '../../../sdk';
+import { PlinthError, type Disposer, type PluginContext, type RouteRequest, type ServiceRef, type SqlRunner, type User } from '../../../sdk';
+import { openAsPluginRole } from '../../storage/plugin-role';
+import type { DatabaseSettings } from '../../storage/database';
 import type { PluginFaults } from '../../faults';
 import type { PluginManifest } from '../manifest';
 import type { PluginProcess } from './plugin-process';
@@ -24,7 +26,7 @@ export class KernelBridge {
   /** The services its definition names in deps (checked against plugin.json), the only ones it may call. */
   private readonly deps = new Set<string>();
 
-  constructor(private readonly ctx: PluginContext, private readonly proc: PluginProcess, private readonly guard: SqlGuard, private readonly o: { manifest: PluginManifest; service(id: string): unknown }) {
+  constructor(private readonly ctx: PluginContext, private readonly proc: PluginProcess, private readonly guard: SqlGuard, private readonly o: { manifest: PluginManifest; service(id: string): unknown; provides: ServiceRef<unknown>[]; database?: DatabaseSettings }) {
     // A process that dies inside a transaction leaves it to the kernel to roll back.
     ctx.onDispose(async () => { for (const end of this.transactions.values()) await end(false).catch(() => undefined); this.transactions.clear(); });
   }
@@ -79,13 +81,15 @@ export class KernelBridge {
       }
       case 'db.open': {
         const [names, up] = a as [string[], string];
-        const db = await ctx.storage.open({
-          migrations: names.map(name => ({ name, up: async (runner: SqlRunner) => {
-            const h = this.handle(runner);
-            try { await this.proc.invoke(up, [name, h]); } finally { this.handles.delete(h); }
-          } })),
-        });
-        return this.handle(db);
+        const migrations = names.map(name => ({ name, up: async (runner: SqlRunner) => {
+          const h = this.handle(runner);
+          try { await this.proc.invoke(up, [name, h]); } finally { this.handles.delete(h); }
+        } }));
+        if (this.o.database?.dialect !== 'postgres') return this.handle(await ctx.storage.open({ migrations }));
+        const own = await openAsPluginRole(this.o.database, ctx.pluginId, migrations);
+        ctx.onDispose(own.close);
+        if (own.applied.length) ctx.log.info('migrations applied', { migrations: own.applied });
+        return this.handle(own.db);
       }
       case 'db.query': {
         const [h, sql, params] = a as [string, string, unknown[]];
@@ -139,6 +143,23 @@ export class KernelBridge {
         if (!svc) throw new PlinthError(this.deps.has(id) ? 503 : 403, this.deps.has(id) ? 'PLINTH_ERR_UNAVAILABLE' : 'PLINTH_ERR_SANDBOX_DENIED', `service "${id}" is ${this.deps.has(id) ? 'not available now' : 'not among its deps'}`);
         if (typeof svc[member] !== 'function') throw new PlinthError(500, 'PLINTH_ERR_SANDBOX_UNSUPPORTED', `${id}.${member} is not a method; only methods of a service cross into a sandboxed plugin`);
         return (svc[member] as (...x: unknown[]) => unknown)(...args);
+      }
+      case 'svc.declare': {
+        const ids = a[0] as unknown[];
+        if (this.o.provides.length || !Array.isArray(ids)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', 'services are declared once, before setup');
+        for (const id of ids) {
+          // Its own services only: a sandboxed plugin does not implement a kernel service (the tool policy).
+          if (typeof id !== 'string' || !id.startsWith(`${ctx.pluginId}.`)) throw new PlinthError(500, 'PLINTH_ERR_PROVIDES', `${ctx.pluginId} may only provide services named "${ctx.pluginId}.<name>", not "${String(id)}"`);
+          this.o.provides.push({ id } as ServiceRef<unknown>);
+        }
+        return;
+      }
+      case 'svc.provide': {
+        // Each method a promise answered by the process (arguments and answer copied across, with the call deadline of any other call).
+        const [id, members, h] = a as [string, unknown[], string];
+        const stand = Object.fromEntries((Array.isArray(members) ? members : []).filter((m): m is string => typeof m === 'string' && m !== 'then').map(m => [m, (...args: unknown[]) => this.proc.invoke(h, [m, args])]));
+        ctx.provide({ id } as ServiceRef<unknown>, stand);
+        return;
       }
       case 'auth.verifyToken': return ctx.auth.verifyToken(a[0], a[1]);
       case 'auth.getUser': return ctx.auth.getUser(a[0]);

@@ -4,6 +4,8 @@ import { dirname } from 'node:path';
 import { PlinthError, sandboxUnavailable, type SandboxService, type SandboxedCommand } from '../../../sdk';
 import { bundlePlugin } from './plugin-bundle';
 
+import { CpuBudget, deprioritise, treeCpuMs } from './cpu-quota';
+import { batchedSender, unbatched, unsendableAnswer } from '../../../runtime/ipc-batch';
 
 export const SANDBOX_DEFAULTS = {
   memoryMb: 256,
@@ -41,6 +43,8 @@ export class PluginProcess {
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void; timer?: NodeJS.Timeout }>();
   private nextId = 1;
   private stopping = false;
+  /** Why the kernel ended the process, when it did (the CPU quota). */
+  private killedFor: string | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private missed = 0;
   exited: Promise<void> = Promise.resolve();
@@ -92,7 +96,7 @@ export class PluginProcess {
     this.exited = new Promise(done => child.once('exit', (code, signal) => {
       this.command?.release();
       clearInterval(this.heartbeat);
-      const reason = signal ? `its process was killed (${signal}${signal === 'SIGKILL' && !this.stopping ? ', the memory cap or a missed heartbeat' : ''})` : `its process exited with code ${code}`;
+      const reason = this.killedFor ?? (signal ? `its process was killed (${signal}${signal === 'SIGKILL' && !this.stopping ? ', the memory cap or a missed heartbeat' : ''})` : `its process exited with code ${code}`);
       const tail = output.join('').trim().split('\n').slice(-3).join(' | ');
       for (const [, p] of this.pending) { clearTimeout(p.timer); p.reject(new PlinthError(502, 'PLINTH_ERR_PLUGIN_CRASHED', `plugin ${s.pluginId} is not running: ${reason}`)); }
       this.pending.clear();
@@ -100,7 +104,7 @@ export class PluginProcess {
       done();
     }));
     child.on('error', () => undefined);
-    child.on('message', (msg: Msg) => this.receive(msg, hello));
+    child.on('message', unbatched(msg => this.receive(msg, hello)));
     const started = await Promise.race([
       helloSeen.then(() => true),
       this.exited.then(() => false),
@@ -110,8 +114,11 @@ export class PluginProcess {
       this.kill();
       throw new PlinthError(500, 'PLINTH_ERR_PLUGIN_SETUP', `the sandboxed process of ${s.pluginId} did not start: ${output.join('').trim().slice(-500) || 'no output'}`);
     }
+    deprioritise(child.pid!);
+    const budget = new CpuBudget();
     this.heartbeat = setInterval(() => {
-      if (++this.missed > 3) {
+      if (++this.missed > 3 || !budget.sample(treeCpuMs(child.pid!))) {
+        if (this.missed <= 3) this.killedFor = `its process was killed: ${budget.describe()}`;
         this.stopping = false;
         this.child.kill('SIGKILL');
         return;
@@ -128,12 +135,7 @@ export class PluginProcess {
       case 'note': this.onNote(msg.m, msg.a); break;
       case 'call':
         this.onCall(msg.m, msg.a).then(
-          v => {
-            try { this.child.send({ t: 'res', id: msg.id, ok: true, v }); } catch (err) {
-              // A function (or another uncopyable value) in the answer: say so rather than never answer.
-              this.post({ t: 'res', id: msg.id, ok: false, e: { status: 500, code: 'PLINTH_ERR_SANDBOX_UNSUPPORTED', message: `the answer to ${msg.m} cannot cross into the sandbox: ${(err as Error).message}` } });
-            }
-          },
+          v => this.post({ t: 'res', id: msg.id, ok: true, v, m: msg.m }),
           err => this.post({ t: 'res', id: msg.id, ok: false, e: errorBody(err) }),
         );
         break;
@@ -150,8 +152,14 @@ export class PluginProcess {
     }
   }
 
+  private readonly send = batchedSender(
+    m => { if (this.child?.connected) this.child.send(m, err => { if (err) { /* the exit handler reports it */ } }); },
+    // A function (or another uncopyable value) in an answer: say so rather than never answer.
+    (m, err) => { const instead = unsendableAnswer(m, `the answer to ${m.m} cannot cross into the sandbox: ${err.message}`); if (instead) this.post(instead); },
+  );
+
   post(msg: Msg): void {
-    if (this.child?.connected) this.child.send(msg, err => { if (err) { /* the exit handler reports it */ } });
+    this.send(msg);
   }
 
   /** Runs the plugin's setup in the process; resolves when it is ready. */

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { PLUGIN_MARKER, type PluginContext, type PluginDefinition, type SandboxService } from '../../../sdk';
+import { PLUGIN_MARKER, type PluginContext, type PluginDefinition, type SandboxService, type ServiceRef } from '../../../sdk';
+import type { DatabaseSettings } from '../../storage/database';
 import type { PluginFaults } from '../../faults';
 import type { PluginManifest } from '../manifest';
 import { bundleDirOf } from './plugin-bundle';
@@ -18,6 +19,7 @@ export interface SandboxedEnv {
   crashes: CrashHistory;
   /** A service by ref id, as plugins get it (the provider's current generation). */
   service(id: string): unknown;
+  database?: DatabaseSettings;
 }
 
 /** VS Code's extension host rule: restart after a crash, but not after the third within five minutes. */
@@ -46,8 +48,10 @@ export class CrashHistory {
  * the old process is stopped when its generation is disposed (after its requests finished).
  */
 export function sandboxedDefinition(pluginId: string, dir: string, manifest: PluginManifest, env: SandboxedEnv): PluginDefinition {
+  // Filled in during setup from what the process declares; the generation reads this same array.
+  const provides: ServiceRef<unknown>[] = [];
   return {
-    [PLUGIN_MARKER]: true, deps: {}, provides: [],
+    [PLUGIN_MARKER]: true, deps: {}, provides,
     async setup(ctx: PluginContext) {
       const perms = manifest.permissions;
       const secrets: Record<string, string> = {};
@@ -57,7 +61,7 @@ export function sandboxedDefinition(pluginId: string, dir: string, manifest: Plu
         bundleDir: bundleDirOf(env.dataDir, pluginId), secrets, network: perms.network,
         exec: perms.exec === true, memoryMb: perms.memoryMb ?? SANDBOX_DEFAULTS.memoryMb,
       }, env.sandbox);
-      const bridge = new KernelBridge(ctx, proc, new SqlGuard(pluginId, env.otherPluginIds), { manifest, service: env.service });
+      const bridge = new KernelBridge(ctx, proc, new SqlGuard(pluginId, env.otherPluginIds), { manifest, service: env.service, provides, database: env.database });
       proc.onCall = (m, a) => bridge.call(m, a);
       proc.onNote = (m, a) => bridge.note(m, a, env.faults, pluginId);
       let live = true;

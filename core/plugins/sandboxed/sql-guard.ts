@@ -9,8 +9,8 @@ const CREATE_NAME = /\bcreate\s+(?:temp\w*\s+|unique\s+|virtual\s+)*(?:table|ind
  * table outside its namespace. The check works on the statement's words (string literals and
  * comments removed): any word that is the name of an existing table another plugin or the kernel
  * owns, any system catalogue or database-level command, and any CREATE of a name outside its
- * prefix is refused. It holds on SQLite and PostgreSQL alike (one database, one role); a role per
- * plugin on PostgreSQL would add a second wall and is not done (docs/plugin-trust-model.md).
+ * prefix is refused. On PostgreSQL it is the first of two walls: the plugin's statements run as a
+ * role of its own that may read only its own schema (core/storage/plugin-role.ts).
  */
 export class SqlGuard {
   private readonly own: string;
@@ -47,7 +47,8 @@ export class SqlGuard {
     if (this.tables && Date.now() - this.tables.at < 1000) return this.tables.names;
     const rows = db.dialect === 'sqlite'
       ? await db.query<{ name: string }>(`SELECT name FROM sqlite_master WHERE type IN ('table', 'view')`)
-      : await db.query<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`);
+      // pg_class, not information_schema: a plugin's own role sees in the latter only what it may read.
+      : await db.query<{ name: string }>(`SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`);
     this.tables = { at: Date.now(), names: new Set(rows.map(r => r.name.toLowerCase())) };
     return this.tables.names;
   }

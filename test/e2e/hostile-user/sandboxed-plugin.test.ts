@@ -182,6 +182,40 @@ describe('a sandboxed plugin on PostgreSQL', { skip: !process.env.PLINTH_TEST_PO
       }
     } finally { await k.stop(); }
   });
+
+  // U&"…" is PostgreSQL's escaped identifier: the SQL check sees no table name in it, so what
+  // refuses these is the database, the plugin's statements running as a role of its own.
+  const around = (table: string) => `U&"${table.slice(0, -1)}\\${table.slice(-1).charCodeAt(0).toString(16).padStart(4, '0')}"`;
+  test('its own role: what the SQL check misses, the database refuses (another plugin\'s tables, a sandboxed neighbour\'s, the kernel\'s); in-process the same query reads them', async () => {
+    const keeper = mkdtempSync(join(tmpdir(), 'plinth-keeper-'));
+    writeFileSync(join(keeper, 'plugin.json'), JSON.stringify({ id: 'keeper', version: '1.0.0', kernel: '^1.0.0', main: 'index.ts' }));
+    writeFileSync(join(keeper, 'index.ts'), `import { definePlugin } from 'plinth/sdk';
+export default definePlugin({ async setup({ storage }) {
+  await storage.open({ migrations: [{ name: 'notes', up: async d => { await d.query(\`CREATE TABLE \${d.table('notes')} (v TEXT)\`); await d.query(\`INSERT INTO \${d.table('notes')} VALUES ('keeper-data')\`); } }] });
+} });
+`);
+    const queries = {
+      victim: `SELECT v FROM public.${around('victim_secrets')}`,
+      kernel: `SELECT id FROM public.${around('kernel_users')}`,
+      neighbour: `SELECT v FROM plugin_keeper.${around('keeper_notes')}`,
+    };
+    const inproc = await createTestKernel({ plugins: [victim, { path: FIXTURE, isolation: 'in-process' }], database: 'postgres' });
+    try {
+      assert.deepEqual(await get(inproc, `/sql?q=${encodeURIComponent(queries.victim)}`), { ok: true, value: [{ v: 'victim-data' }] }, 'the query reads the table when nothing stops it');
+      assert.equal((await get(inproc, `/sql?q=${encodeURIComponent(queries.kernel)}`)).ok, true);
+    } finally { await inproc.stop(); }
+    const k = await createTestKernel({ plugins: [victim, { path: keeper, isolation: 'sandbox' }, { path: FIXTURE, isolation: 'sandbox' }], database: 'postgres' });
+    try {
+      assert.deepEqual(await get(k, '/own-sql'), { ok: true, value: 1 });
+      for (const [what, q] of Object.entries(queries)) {
+        const r = await get(k, `/sql?q=${encodeURIComponent(q)}`);
+        assert.equal(r.ok, false, what);
+        assert.match(r.error, /permission denied for (table|schema)/, what);
+      }
+      const roles = (await k.request('GET', '/api/plugins/keeper')).body;
+      assert.equal(roles.status, 'active', 'the neighbour set up its own schema');
+    } finally { await k.stop(); }
+  });
 });
 
 describe('services across the channel', () => {
