@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { definePlugin } from 'plinth/sdk';
 import { traceLedgerRef } from 'plinth/contracts/channels';
+import { jobsRef } from 'plinth/contracts/jobs';
 import { AskStore } from './ask-store';
 import { InboxSockets } from './inbox';
 import { MeshMessaging } from './messaging';
 import { migrations } from './migrations';
+import { peerMessageExecutor } from './peer-message-job';
 import { PeerRegistry } from './peer-registry';
 import { PeerStore } from './peer-store';
 import { registerRoutes } from './routes';
@@ -13,12 +15,13 @@ import { registerTools } from './tools';
 
 interface Config { pingMs: number; confirmMs: number; sweepMs: number; askTtlMs: number; queueTtlMs: number; queueCap: number; reapAfterMs: number; tombstoneMs: number; waitMaxMs: number; linkTimeoutMs: number; hookCommand?: string[]; spawnCommands: Record<string, string[]> }
 
-// Traces are served through the channels plugin's GET /api/traces/:id when it is enabled.
-const deps = { traces: traceLedgerRef.asOptional() };
+// Traces are served through the channels plugin's GET /api/traces/:id when it is enabled; with the
+// jobs plugin, a peer message can be a job (and so scheduled).
+const deps = { traces: traceLedgerRef.asOptional(), jobs: jobsRef.asOptional() };
 
 export default definePlugin<typeof deps, Config>({
   deps,
-  async setup({ http, ws, tools, storage, auth, kernel, pluginDir, clock, timers, log, config, onDispose, traces }) {
+  async setup({ http, ws, tools, storage, auth, kernel, pluginDir, clock, timers, log, config, onDispose, traces, jobs }) {
     const db = await storage.open({ migrations });
     const inbox = new InboxSockets((peerId, missed) => {
       void peers.setInbound(peerId, 'degraded').catch(() => undefined);
@@ -38,6 +41,7 @@ export default definePlugin<typeof deps, Config>({
       const dispose = traces.addSource({ find: (id, user) => asks.trace(id, user.role === 'admin' ? undefined : [user.id]) });
       onDispose(dispose);
     }
+    if (jobs) onDispose(jobs.registerExecutor(peerMessageExecutor(messaging)));
 
     timers.setInterval(() => inbox.pingAll(), config.pingMs);
     // One sweep at a time: with many peers a sweep (a tmux call each) can outlast the interval.
