@@ -15,3 +15,4 @@ export * from './write-behind';
 export * from './graph';
 export * from './secret-box';
 export * from './tracing';
+export * from './process-evidence';

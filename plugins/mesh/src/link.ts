@@ -1,10 +1,10 @@
 import type { AuthService, KernelInfo, User } from 'plinth/sdk';
-import { errors } from 'plinth/sdk';
+import { errors, pidStartTime, tmux } from 'plinth/sdk';
 import { errorCodes } from './errors';
 import type { InboxSockets } from './inbox';
 import { backendHint, localSockets, startHook } from './panes';
 import type { PeerRegistry } from './peer-registry';
-import { listPanes, pidStartTime, tmux } from './tmux-evidence';
+import { listPanes } from './tmux-evidence';
 import { viewPeer } from './peer-store';
 
 export interface LinkDeps { peers: PeerRegistry; inbox: InboxSockets; auth: AuthService; kernel: KernelInfo; hookCommand: string[]; timeoutMs: number; now(): number }

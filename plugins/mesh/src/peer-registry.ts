@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import { errors, type Clock, type Logger, type User } from 'plinth/sdk';
+import { errors, tmux, type Clock, type Logger, type User } from 'plinth/sdk';
 import { errorCodes } from './errors';
 import { CLOSE, type InboxSockets } from './inbox';
 import { isAddressable, mayTransition, type Inbound, type Lifecycle } from './lifecycle';
 import { PeerStore, type PeerRow } from './peer-store';
-import { readEvidence, tmux, type Binding } from './tmux-evidence';
+import { readEvidence, type Binding } from './tmux-evidence';
 
 export interface RegisterInput {
   peer_id?: string; name: string; circle?: string; role?: string; backend: string; cwd?: string; host?: string; binding: Binding;

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { errors, type User } from 'plinth/sdk';
+import { errors, pidStartTime, type User } from 'plinth/sdk';
 import { errorCodes } from './errors';
 import { CLOSE, type InboxSockets } from './inbox';
 import type { LinkDeps } from './link';
 import { startHook } from './panes';
 import type { PeerRow } from './peer-store';
-import { paneFacts, pidStartTime } from './tmux-evidence';
+import { paneFacts } from './tmux-evidence';
 
 /**
  * What a rehook would do. Proof that the pane is the peer's is the peer id the pane records
