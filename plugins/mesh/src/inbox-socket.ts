@@ -50,8 +50,7 @@ export function attachInbox(socket: WebSocket, info: WsConnectionInfo, d: { peer
         case 'status': {
           const p = await d.peers.store.get(peerId);
           if (!p || (f.turn !== 'busy' && f.turn !== 'idle')) return;
-          await d.peers.store.update(peerId, { turn_state: f.turn });
-          await d.peers.transition(p, f.turn === 'busy' ? 'busy' : 'online').catch(() => undefined);
+          await d.peers.reportTurn(p, f.turn).catch(() => undefined);
           return;
         }
         default:

@@ -77,10 +77,23 @@ export class PeerRegistry {
     await this.store.update(id, { inbound, last_seen: this.clock.now() });
   }
 
-  /** The hook connected its inbox: online (from registered or offline), inbound connected. */
+  /** The hook connected its inbox: online (from registered or offline), busy if its last turn report said so; inbound connected. */
   async connected(p: PeerRow): Promise<void> {
     await this.transition(p, 'online');
+    if (p.turn_state === 'busy') await this.transition(p, 'busy');
     await this.setInbound(p.id, 'connected');
+  }
+
+  /**
+   * A turn report from the agent CLI's hooks (a prompt submitted: busy; the turn stopped: idle).
+   * The turn is always recorded; the lifecycle follows it only while the peer is online or busy —
+   * a registered or offline peer takes it up when its inbox connects, and a retired one refuses it.
+   */
+  async reportTurn(p: PeerRow, turn: 'busy' | 'idle'): Promise<void> {
+    if (p.lifecycle === 'retired') throw errorCodes.error('PLINTH_ERR_MESH_RETIRED', `peer ${p.id} is retired`);
+    await this.store.update(p.id, { turn_state: turn, last_seen: this.clock.now() });
+    p.turn_state = turn;
+    if (p.lifecycle === 'online' || p.lifecycle === 'busy') await this.transition(p, turn === 'busy' ? 'busy' : 'online');
   }
 
   /**

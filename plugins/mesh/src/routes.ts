@@ -48,6 +48,15 @@ export function registerRoutes(d: RouteDeps): void {
     return viewPeer((await peers.store.get(p.id))!, now());
   });
 
+  http.post('/api/peers/:id/turn', { auth: 'user', params: S.IdParams, body: S.TurnBody, summary: 'A turn report from the agent CLI\'s hooks: busy (prompt submitted) or idle (turn stopped); the lifecycle follows' }, async req => {
+    const p = await peers.visible(req.user!, req.params.id);
+    const b = req.body as { turn: 'busy' | 'idle'; pane_id?: string };
+    // The reporting hook read the peer id from its pane: a pane that is not this peer's is a stale option, not this peer's turn.
+    if (b.pane_id && b.pane_id !== p.binding.pane_id) throw errors.conflict(`peer ${p.id} is bound to pane ${p.binding.pane_id}, not ${b.pane_id}`, { code: 'HOOK_PEERID_MISMATCH' });
+    await peers.reportTurn(p, b.turn);
+    return viewPeer((await peers.store.get(p.id))!, now());
+  });
+
   http.get('/api/peers/:id/doctor', { auth: 'user', params: S.IdParams, query: S.DoctorQuery, summary: 'Read-only diagnosis with contradictions; ?repair=true applies the listed repairs' }, async req => {
     const p = await peers.visible(req.user!, req.params.id);
     const report = await diagnose(p, d.inbox, messaging.asks, now(), d.staleAskMs);
