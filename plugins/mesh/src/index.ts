@@ -28,7 +28,11 @@ export default definePlugin<typeof deps, Config>({
       log.warn('inbox degraded: pings unanswered', { peer: peerId, missed });
     });
     const asks = new AskStore(db);
-    const peers: PeerRegistry = new PeerRegistry(new PeerStore(db), inbox, clock, log, p => messaging.recipientRetired(p));
+    const peers: PeerRegistry = new PeerRegistry(new PeerStore(db), inbox, clock, log, async p => {
+      await messaging.recipientRetired(p);
+      // A hook token the kernel minted for this peer (link, rehook) dies with it.
+      if (p.hook_token_id) await auth.revokeToken(p.hook_token_id);
+    });
     const messaging = new MeshMessaging(asks, peers, inbox, clock, log, config);
     await peers.forgetInboxesAtStart();
 

@@ -58,5 +58,6 @@ export async function linkPane(d: LinkDeps, user: User, paneId: string, body: { 
     throw errorCodes.error('PLINTH_ERR_MESH_TRANSPORT_UNESTABLISHED', `no inbox connected from pane ${paneId} within ${d.timeoutMs} ms; the link was rolled back`,
       { details: { repair: `run \`plinth peer hook --backend ${body.backend} --name <name>\` inside the pane and read its output` } });
   }
+  await d.peers.store.update(peer.id, { hook_token_id: token.id });
   return { linked: true, peer: viewPeer((await d.peers.store.get(peer.id))!, d.now()), hook_pid: hook!.pid };
 }

@@ -37,4 +37,11 @@ export const migrations: Migration[] = [
       await db.query(`CREATE INDEX ${t('trace_stages_subject')} ON ${t('trace_stages')} (subject_id)`);
     },
   },
+  {
+    // The API token the kernel minted for a peer's hook (link, rehook): revoked when the peer retires.
+    name: '002-hook-token',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('peers')} ADD COLUMN hook_token_id VARCHAR(64)`);
+    },
+  },
 ];

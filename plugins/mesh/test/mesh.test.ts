@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
@@ -181,6 +182,12 @@ for (const database of dialects) {
         assert.equal(sent.body.status, 'delivered', sent.text);
         const again = await a().post(`/api/peers/${P.id}/rehook`, { apply: true });
         assert.equal(again.status, 409, again.text);
+        // The new hook's token was minted for it (as alice): revoked when the peer is later retired.
+        const hookToken = /(?:^|\0)PLINTH_TOKEN=([^\0]+)/.exec(readFileSync(`/proc/${applied.body.hook_pid}/environ`, 'utf8'))![1];
+        assert.equal((await k.request('GET', `/api/peers/${P.id}`, { token: hookToken })).status, 200);
+        assert.equal((await a().del(`/api/peers/${P.id}`)).status, 200);
+        assert.equal((await k.request('GET', '/api/peers', { token: hookToken })).status, 401);
+        assert.equal((await a().get('/api/peers')).status, 200, 'alice\'s own token still works');
       } finally {
         try { process.kill(hookPid, 'SIGCONT'); } catch { /* stopped by the rehook */ }
       }
