@@ -9,7 +9,7 @@ import { mayAct, type PeerRegistry } from './peer-registry';
  * Frames out: connected, ask, notify, broadcast, ping, error. A retired peer's socket is closed
  * with 4410 and its hook exits instead of reconnecting (so it cannot resurrect the peer).
  */
-export function attachInbox(socket: WebSocket, info: WsConnectionInfo, d: { peers: PeerRegistry; inbox: InboxSockets; messaging: MeshMessaging; clock: Clock; log: Logger }) {
+export function attachInbox(socket: WebSocket, info: WsConnectionInfo, d: { peers: PeerRegistry; inbox: InboxSockets; node: string; messaging: MeshMessaging; clock: Clock; log: Logger }) {
   const peerId = info.query.peer_id ?? '';
   let attached = false;
   const ready = (async () => {
@@ -61,7 +61,7 @@ export function attachInbox(socket: WebSocket, info: WsConnectionInfo, d: { peer
 
   socket.on('close', () => {
     void ready.then(() => {
-      if (attached && d.inbox.detach(peerId, socket)) return d.peers.disconnected(peerId);
+      if (attached && d.inbox.detach(peerId, socket)) return d.peers.disconnected(peerId, d.node);
     }).catch(err => d.log.warn('inbox close failed', { peer: peerId, err: String(err) }));
   });
 }

@@ -44,4 +44,12 @@ export const migrations: Migration[] = [
       await db.query(`ALTER TABLE ${db.table('peers')} ADD COLUMN hook_token_id VARCHAR(64)`);
     },
   },
+  {
+    // Several kernels on one database: which kernel holds a peer's inbox, and the kernels' heartbeats (inbox-relay.ts).
+    name: '003-inbox-node',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('peers')} ADD COLUMN inbox_node VARCHAR(40)`);
+      await db.query(`CREATE TABLE ${db.table('mesh_nodes')} (id VARCHAR(40) PRIMARY KEY, beat_ms BIGINT NOT NULL)`);
+    },
+  },
 ];

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { errors, tmux, type Clock, type Logger, type User } from 'plinth/sdk';
 import { errorCodes } from './errors';
-import { CLOSE, type InboxSockets } from './inbox';
+import { CLOSE } from './inbox';
+import type { InboxRelay } from './inbox-relay';
 import { isAddressable, mayTransition, type Inbound, type Lifecycle } from './lifecycle';
 import { PeerStore, type PeerRow } from './peer-store';
 import { readEvidence, type Binding } from './tmux-evidence';
@@ -19,7 +20,7 @@ export function mayAct(user: User, p: PeerRow): boolean { return user.role === '
  */
 export class PeerRegistry {
   readonly host = hostname();
-  constructor(readonly store: PeerStore, private readonly inbox: InboxSockets, private readonly clock: Clock, private readonly log: Logger,
+  constructor(readonly store: PeerStore, private readonly inbox: InboxRelay, private readonly clock: Clock, private readonly log: Logger,
     private readonly onRetired: (peer: PeerRow) => Promise<void>) {}
 
   async visible(user: User, id: string): Promise<PeerRow> {
@@ -81,7 +82,7 @@ export class PeerRegistry {
   async connected(p: PeerRow): Promise<void> {
     await this.transition(p, 'online');
     if (p.turn_state === 'busy') await this.transition(p, 'busy');
-    await this.setInbound(p.id, 'connected');
+    await this.store.update(p.id, { inbound: 'connected', inbox_node: this.inbox.node, last_seen: this.clock.now() });
   }
 
   /**
@@ -97,19 +98,22 @@ export class PeerRegistry {
   }
 
   /**
-   * At start no inbox can be connected to this kernel yet, whatever the rows say: a kernel that
-   * stopped (or was killed) could not record its sockets closing. Without this, a peer showed
-   * `connected` until its hook came back, and a reply sent meanwhile found no inbox.
+   * At start no inbox can be connected to this kernel yet, whatever the rows say, and none to a
+   * kernel that is not beating: a kernel that stopped (or was killed) could not record its sockets
+   * closing. Without this, a peer showed `connected` until its hook came back, and a reply sent
+   * meanwhile found no inbox. Inboxes held by other live kernels stay as they are.
    */
   async forgetInboxesAtStart(): Promise<void> {
-    for (const p of await this.store.list({})) if (p.inbound !== 'none') await this.disconnected(p.id);
+    for (const p of await this.store.list({})) {
+      if (p.inbound !== 'none' && !this.inbox.nodeAlive(p.inbox_node)) await this.disconnected(p.id, p.inbox_node);
+    }
   }
 
-  /** The inbox went away: offline, unless it is retired or a newer socket holds it. */
-  async disconnected(id: string): Promise<void> {
+  /** The inbox held on `node` went away: offline, unless it is retired or another socket (here or on another kernel) holds it now. */
+  async disconnected(id: string, node: string | null): Promise<void> {
     const p = await this.store.get(id);
-    if (!p) return;
-    await this.setInbound(id, 'none');
+    if (!p || (p.inbox_node && p.inbox_node !== node)) return;
+    await this.store.update(id, { inbound: 'none', inbox_node: null, last_seen: this.clock.now() });
     if (p.lifecycle !== 'retired' && p.lifecycle !== 'offline') await this.transition(p, 'offline').catch(() => undefined);
   }
 
@@ -117,7 +121,7 @@ export class PeerRegistry {
     if (p.lifecycle === 'retired') return;
     await this.transition(p, 'retired');
     await this.store.record(p.id, 'retired', { reason }, this.clock.now());
-    this.inbox.close(p.id, CLOSE.RETIRED, 'retired');
+    this.inbox.close(p, CLOSE.RETIRED, 'retired');
     await this.store.update(p.id, { inbound: 'none' });
     await this.onRetired(p);
   }

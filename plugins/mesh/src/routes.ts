@@ -12,7 +12,7 @@ import type { PeerRegistry, RegisterInput } from './peer-registry';
 import { applyRehook, planRehook } from './rehook';
 import * as S from './schemas';
 
-export interface RouteDeps { http: HttpRouter; ws: WsRegistry; log: Logger; peers: PeerRegistry; messaging: MeshMessaging; inbox: InboxSockets; clock: Clock; staleAskMs: number; link: LinkDeps }
+export interface RouteDeps { http: HttpRouter; ws: WsRegistry; log: Logger; peers: PeerRegistry; messaging: MeshMessaging; inbox: InboxSockets; node: string; clock: Clock; staleAskMs: number; link: LinkDeps }
 
 /** Peers the caller may see (admins: all), narrowed by the list filters. */
 async function listPeers(d: RouteDeps, user: User, q: any): Promise<PeerRow[]> {
@@ -22,7 +22,7 @@ async function listPeers(d: RouteDeps, user: User, q: any): Promise<PeerRow[]> {
 
 export function registerRoutes(d: RouteDeps): void {
   const { http, peers, messaging, clock } = d;
-  d.ws.handle('/api/mesh/ws', { auth: 'user' }, (socket, info) => attachInbox(socket, info, { peers, inbox: d.inbox, messaging, clock, log: d.log }));
+  d.ws.handle('/api/mesh/ws', { auth: 'user' }, (socket, info) => attachInbox(socket, info, { peers, inbox: d.inbox, node: d.node, messaging, clock, log: d.log }));
   const now = () => clock.now();
 
   http.post('/api/peers', { auth: 'user', body: S.RegisterBody, summary: 'Register a peer (or re-bind one by peer_id) with the hook\'s proof of its pane and agent' }, async req =>
