@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { alive, TmuxServer, until, type Pane } from './tmux-harness';
+import { alive, asUser, TmuxServer, until, type Pane } from './tmux-harness';
 
 const MESH = join(__dirname, '..');
 const config = { pingMs: 500, sweepMs: 200, confirmMs: 8000 };
@@ -20,11 +20,7 @@ describe('the mesh on two kernels sharing one PostgreSQL', { skip: !process.env.
   });
   after(async () => { tmux.stop(); await b?.stop(); await a.stop(); });
 
-  const on = (k: TestKernel) => ({
-    get: (path: string) => k.request('GET', path, { token: alice.token }),
-    post: (path: string, body: unknown = {}) => k.request('POST', path, { token: alice.token, body }),
-    del: (path: string) => k.request('DELETE', path, { token: alice.token }),
-  });
+  const on = (k: TestKernel) => asUser(k, alice.token);
   const peerIn = (pane: Pane) => until(async () => (await on(a).get('/api/peers')).body.items.find((p: any) => p.binding.pane_id === pane.id && p.lifecycle === 'online' && p.inbound !== 'none'), 30_000, `${pane.name} online`);
 
   test('a peer whose hook is on kernel A asks one on kernel B; the ack\'s reply comes back into A\'s pane; notifies and broadcasts cross too; retiring through A stops B\'s hook', async () => {

@@ -8,7 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { parse } from 'smol-toml';
 import { createTestKernel, mockServices, type TestKernel } from 'plinth/testing';
-import { TmuxServer, until, type Pane } from './tmux-harness';
+import { asUser, TmuxServer, until, type Pane } from './tmux-harness';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const BIN = join(ROOT, 'bin', 'plinth.js');
@@ -36,15 +36,23 @@ describe('busy and idle from the coding CLIs\' hooks, with a real tmux (sqlite)'
     alice = await k.createUser();
     bob = await k.createUser();
     tmux = new TmuxServer();
+    // A session of its own keeps the server up whatever a test's pane does (it ends with this process),
+    // and a pane whose program exits stays, with its last output, for the failure message.
+    tmux.run(['new-session', '-d', '-s', 'keep', `tail --pid=${process.pid} -f /dev/null`]);
+    tmux.run(['set-option', '-g', 'remain-on-exit', 'on']);
   });
   after(async () => { tmux.stop(); await k.stop(); });
 
-  const as = (who: { token: string }) => ({
-    get: (path: string) => k.request('GET', path, { token: who.token }),
-    post: (path: string, body: unknown = {}) => k.request('POST', path, { token: who.token, body }),
-  });
-  const peerOf = (pane: Pane, want: (p: any) => boolean, what: string) =>
-    until(async () => (await as(alice).get('/api/peers')).body.items.find((p: any) => p.binding.pane_id === pane.id && want(p)), 30_000, what);
+  const as = (who: { token: string }) => asUser(k, who.token);
+  const peerOf = async (pane: Pane, want: (p: any) => boolean, what: string) => {
+    try {
+      return await until(async () => (await as(alice).get('/api/peers')).body.items.find((p: any) => p.binding.pane_id === pane.id && want(p)), 30_000, what);
+    } catch (err: any) {
+      // What the kernel and the pane show, so a miss says why.
+      const peers = (await as(alice).get('/api/peers')).body.items.map((p: any) => `${p.name} ${p.binding.pane_id} ${p.lifecycle} ${p.inbound} ${p.turn_state}`);
+      throw new Error(`${err.message}\npane ${pane.id}:\n${pane.screen().trim()}\npeers: ${peers.join('; ')}`);
+    }
+  };
   /** A project folder with the backend's hooks written by `plinth peer install-hook`, and the stand-in CLI started in it. */
   const cliInPane = async (backend: 'claude-code' | 'codex', name: string, prepare?: (dir: string) => void) => {
     const dir = mkdtempSync(join(tmpdir(), `plinth-${backend}-`));
@@ -132,7 +140,7 @@ describe('busy and idle from the coding CLIs\' hooks, with a real tmux (sqlite)'
     assert.deepEqual([outside.code, /not inside tmux/.test(outside.err)], [1, true]);
     assert.equal((await plinth(['peer', 'turn', 'nap', '--url', k.baseUrl, '--token', alice.token])).code, 1);
 
-    assert.equal((await k.request('DELETE', `/api/peers/${peer.id}`, { token: alice.token })).status, 200);
+    assert.equal((await as(alice).del(`/api/peers/${peer.id}`)).status, 200);
     assert.equal((await turn(alice, { turn: 'busy' })).status, 410);
     pane.keys('one more thing');
     await until(() => pane.screen().includes('TURN STARTED codes=1 stdout=""'), 30_000, 'the prompt hook failed without blocking');

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { alive, sleep, TmuxServer, until, type Pane } from './tmux-harness';
+import { alive, asUser, sleep, TmuxServer, until, type Pane } from './tmux-harness';
 
 const MESH = join(__dirname, '..');
 const CHANNELS = join(__dirname, '..', '..', 'channels');
@@ -25,11 +25,7 @@ for (const database of dialects) {
     });
     after(async () => { tmux.stop(); await k.stop(); });
 
-    const as = (who: { token: string }) => ({
-      get: (path: string) => k.request('GET', path, { token: who.token }),
-      post: (path: string, body: unknown = {}) => k.request('POST', path, { token: who.token, body }),
-      del: (path: string) => k.request('DELETE', path, { token: who.token }),
-    });
+    const as = (who: { token: string }) => asUser(k, who.token);
     const a = () => as(alice);
     const peerIn = (pane: Pane) => until(async () => (await a().get('/api/peers')).body.items.find((p: any) => p.binding.pane_id === pane.id && p.lifecycle === 'online' && p.inbound === 'connected'), 20_000, `peer in ${pane.name} online`);
     const agent = (name: string, o: { autoAck?: boolean } = {}) => tmux.startAgent(name, { url: k.baseUrl, token: alice.token, ...o });

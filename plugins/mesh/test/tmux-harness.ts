@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestKernel } from 'plinth/testing';
 
 const BIN = join(__dirname, '..', '..', '..', 'bin', 'plinth.js');
 const AGENT = join(__dirname, 'fixtures', 'pane-agent.js');
@@ -98,4 +99,13 @@ export class TmuxServer {
 
 export function alive(pid: number): boolean {
   try { process.kill(pid, 0); return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z'); } catch { return false; }
+}
+
+/** Requests to a kernel as one user (its token). */
+export function asUser(k: TestKernel, token: string) {
+  return {
+    get: (path: string) => k.request('GET', path, { token }),
+    post: (path: string, body: unknown = {}) => k.request('POST', path, { token, body }),
+    del: (path: string) => k.request('DELETE', path, { token }),
+  };
 }
