@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { envelope, injectIntoPane, pidStartTime, tmux } from './peer-tmux';
+import { pidStartTime, tmux } from '../sdk';
+import { envelope, injectIntoPane } from './peer-tmux';
 
 export interface HookOptions {
   url: string; token: string; backend: string; name: string; circle?: string; role?: string; peerId?: string; agentPid: number;

@@ -2,7 +2,8 @@ import { commandContext, type CommandContext } from './command';
 import { EXIT, UsageError } from './output';
 import { join } from 'node:path';
 import { runHook } from './peer-hook';
-import { writeClaudeSessionHook } from './peer-hook-settings';
+import { writeClaudeHooks, writeCodexHooks } from './peer-hook-settings';
+import { reportTurn } from './peer-turn';
 import { ServerClient } from './server-client';
 
 export const PEER_USAGE = `usage: plinth peer <command> [--url <url>] [--token <token>] [--json]
@@ -16,8 +17,10 @@ export const PEER_USAGE = `usage: plinth peer <command> [--url <url>] [--token <
   whoami                                   the peer bound to this pane ($TMUX_PANE)
   hook --backend <b> --name <n> [--agent-pid <pid>] [--peer-id <id>] [--circle c] [--role r]
                                            run the pane's inbound hook (started by the agent's session hook)
-  install-hook --backend claude-code --name <n> [--circle c] [--dir d]
-                                           write Claude Code's SessionStart hook that starts \`peer hook\`
+  install-hook --backend claude-code|codex --name <n> [--circle c] [--dir d]
+                                           write the CLI's hooks: session start runs \`peer hook\`,
+                                           prompt submit and stop run \`peer turn\`
+  turn busy|idle                           report this pane's turn (run by those hooks)
 
 The token comes from --token, PLINTH_TOKEN, or the admin token (PLINTH_ADMIN_TOKEN, the data dir's file).
 `;
@@ -85,9 +88,19 @@ export async function peerCommand(args: string[]): Promise<number> {
     }
     case 'install-hook': {
       if (!v.name || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(v.name)) throw new UsageError('install-hook needs --name (letters, digits, . _ -)', PEER_USAGE);
-      if (v.backend !== 'claude-code') throw new UsageError(`${v.backend ?? 'this backend'} has no session-start hook to write: link its pane instead (POST /api/panes/:pane_id/link)`, PEER_USAGE);
-      const file = await writeClaudeSessionHook(v.dir ?? process.cwd(), { name: v.name, circle: v.circle, plinth: [process.execPath, join(__dirname, '..', 'bin', 'plinth.js')] });
-      return show({ file }, `wrote ${file}`);
+      const write = v.backend === 'claude-code' ? writeClaudeHooks : v.backend === 'codex' ? writeCodexHooks : undefined;
+      if (!write) throw new UsageError(`${v.backend ?? 'this backend'} has no hooks to write: link its pane instead (POST /api/panes/:pane_id/link)`, PEER_USAGE);
+      let files: string[];
+      try { files = await write(v.dir ?? process.cwd(), { name: v.name, circle: v.circle, plinth: [process.execPath, join(__dirname, '..', 'bin', 'plinth.js')] }); } catch (err: any) { out.fail(err.message); return EXIT.failure; }
+      // Codex runs a project's hooks only once a person has trusted them.
+      return show({ files }, `wrote ${files.join(', ')}${v.backend === 'codex' ? '\nreview and trust the hooks in Codex (/hooks) before they run' : ''}`);
+    }
+    case 'turn': {
+      // Exit 1, not a usage error's 2, on a bad word: this runs inside the CLI's prompt hook, where 2 blocks the prompt.
+      const log = (line: string) => process.stderr.write(`[plinth peer turn] ${line}\n`);
+      if (pos[0] !== 'busy' && pos[0] !== 'idle') { log('turn takes busy or idle'); return EXIT.failure; }
+      const api = client(ctx).target;
+      return reportTurn({ url: api.url, token: api.token ?? '', turn: pos[0], log });
     }
     case 'link':
       throw new UsageError('link is not available yet: start `plinth peer hook` in the pane', PEER_USAGE);

@@ -42,7 +42,7 @@ export default definePlugin<typeof deps, JobsConfig>({
     onDispose(() => dispatcher.stop());
 
     registerRoutes(http, { store, service, dispatcher, templates, sandbox, config, clock });
-    registerTools(tools, { store, service });
+    registerTools(tools, { store, service, sandbox, config, clock });
 
     provide(jobsRef, service);
   },

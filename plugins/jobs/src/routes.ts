@@ -38,20 +38,25 @@ function holdUntil(scheduledAt: string | undefined, delayMs: number | undefined,
   return delayMs ? now + delayMs : undefined;
 }
 
-export function registerRoutes(http: HttpRouter, { store, service, dispatcher, templates, sandbox, config, clock }: JobRouteDeps): void {
+/** A job or a template's crew from a `CreateBody` (the route's and the `jobs.create` tool's one way). */
+export async function createJobOrCrew(d: Pick<JobRouteDeps, 'service' | 'sandbox' | 'config' | 'clock'>, body: any, user: User, scheduledAt?: string) {
+  const { scheduledAt: _at, ...b } = body;
+  // Refused up front (not only when it runs) where a non-admin's command could not be sandboxed.
+  if (b.kind === 'command' && user.role !== 'admin') await sandboxFor(d.sandbox, d.config.sandbox, false);
+  const runAfter = holdUntil(scheduledAt ?? _at, b.delay_ms, d.clock.now());
+  if (b.template) {
+    const crew = await d.service.createFromTemplate({ template: b.template, inputs: b.inputs ?? {}, owner: user.id, user, runAfter });
+    return { crewId: crew.crewId, jobs: crew.jobs.map(j => jobView(j)) };
+  }
+  return jobView((await d.service.create(b, user, runAfter ? { runAfter } : {})).job);
+}
+
+export function registerRoutes(http: HttpRouter, deps: JobRouteDeps): void {
+  const { store, service, dispatcher, templates, config, clock } = deps;
   const owned = ownedJob(store);
 
-  http.post('/', { auth: 'user', query: CreateQuery, body: CreateBody, summary: 'Create a job, or the crew of a template; held until ?scheduledAt= (or scheduledAt / delay_ms in the body)' }, async req => {
-    const { scheduledAt: _at, ...b } = req.body as any;
-    // Refused up front (not only when it runs) where a non-admin's command could not be sandboxed.
-    if (b.kind === 'command' && req.user!.role !== 'admin') await sandboxFor(sandbox, config.sandbox, false);
-    const runAfter = holdUntil((req.query as any).scheduledAt ?? _at, b.delay_ms, clock.now());
-    if (b.template) {
-      const crew = await service.createFromTemplate({ template: b.template, inputs: b.inputs ?? {}, owner: req.user!.id, user: req.user, runAfter });
-      return reply(201, { crewId: crew.crewId, jobs: crew.jobs.map(j => jobView(j)) });
-    }
-    return reply(201, jobView((await service.create(b, req.user!, runAfter ? { runAfter } : {})).job));
-  });
+  http.post('/', { auth: 'user', query: CreateQuery, body: CreateBody, summary: 'Create a job, or the crew of a template; held until ?scheduledAt= (or scheduledAt / delay_ms in the body)' }, async req =>
+    reply(201, await createJobOrCrew(deps, req.body, req.user!, (req.query as any).scheduledAt)));
   http.get('/', { auth: 'user', query: ListQuery, summary: 'Jobs, newest first; recurring: the recurring jobs (cron schedules) beside them' }, async req => {
     const q = req.query as any;
     const owner = q.mine ? req.user!.id : ownerFilter(req.user);

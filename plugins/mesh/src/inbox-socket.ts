@@ -9,7 +9,7 @@ import { mayAct, type PeerRegistry } from './peer-registry';
  * Frames out: connected, ask, notify, broadcast, ping, error. A retired peer's socket is closed
  * with 4410 and its hook exits instead of reconnecting (so it cannot resurrect the peer).
  */
-export function attachInbox(socket: WebSocket, info: WsConnectionInfo, d: { peers: PeerRegistry; inbox: InboxSockets; messaging: MeshMessaging; clock: Clock; log: Logger }) {
+export function attachInbox(socket: WebSocket, info: WsConnectionInfo, d: { peers: PeerRegistry; inbox: InboxSockets; node: string; messaging: MeshMessaging; clock: Clock; log: Logger }) {
   const peerId = info.query.peer_id ?? '';
   let attached = false;
   const ready = (async () => {
@@ -50,8 +50,7 @@ export function attachInbox(socket: WebSocket, info: WsConnectionInfo, d: { peer
         case 'status': {
           const p = await d.peers.store.get(peerId);
           if (!p || (f.turn !== 'busy' && f.turn !== 'idle')) return;
-          await d.peers.store.update(peerId, { turn_state: f.turn });
-          await d.peers.transition(p, f.turn === 'busy' ? 'busy' : 'online').catch(() => undefined);
+          await d.peers.reportTurn(p, f.turn).catch(() => undefined);
           return;
         }
         default:
@@ -62,7 +61,7 @@ export function attachInbox(socket: WebSocket, info: WsConnectionInfo, d: { peer
 
   socket.on('close', () => {
     void ready.then(() => {
-      if (attached && d.inbox.detach(peerId, socket)) return d.peers.disconnected(peerId);
+      if (attached && d.inbox.detach(peerId, socket)) return d.peers.disconnected(peerId, d.node);
     }).catch(err => d.log.warn('inbox close failed', { peer: peerId, err: String(err) }));
   });
 }

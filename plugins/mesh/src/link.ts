@@ -1,10 +1,10 @@
 import type { AuthService, KernelInfo, User } from 'plinth/sdk';
-import { errors } from 'plinth/sdk';
+import { errors, pidStartTime, tmux } from 'plinth/sdk';
 import { errorCodes } from './errors';
 import type { InboxSockets } from './inbox';
 import { backendHint, localSockets, startHook } from './panes';
 import type { PeerRegistry } from './peer-registry';
-import { listPanes, pidStartTime, tmux } from './tmux-evidence';
+import { listPanes } from './tmux-evidence';
 import { viewPeer } from './peer-store';
 
 export interface LinkDeps { peers: PeerRegistry; inbox: InboxSockets; auth: AuthService; kernel: KernelInfo; hookCommand: string[]; timeoutMs: number; now(): number }
@@ -58,5 +58,6 @@ export async function linkPane(d: LinkDeps, user: User, paneId: string, body: { 
     throw errorCodes.error('PLINTH_ERR_MESH_TRANSPORT_UNESTABLISHED', `no inbox connected from pane ${paneId} within ${d.timeoutMs} ms; the link was rolled back`,
       { details: { repair: `run \`plinth peer hook --backend ${body.backend} --name <name>\` inside the pane and read its output` } });
   }
+  await d.peers.store.update(peer.id, { hook_token_id: token.id });
   return { linked: true, peer: viewPeer((await d.peers.store.get(peer.id))!, d.now()), hook_pid: hook!.pid };
 }

@@ -1,7 +1,8 @@
 import { errors, newId, type Clock, type Logger, type User } from 'plinth/sdk';
 import { AskStore, viewAsk, type AskRow } from './ask-store';
 import { errorCodes } from './errors';
-import type { Confirmation, InboxSockets } from './inbox';
+import type { Confirmation } from './inbox';
+import type { InboxRelay } from './inbox-relay';
 import type { PeerRow } from './peer-store';
 import type { PeerRegistry } from './peer-registry';
 
@@ -15,7 +16,7 @@ const who = (p: PeerRow) => ({ id: p.id, name: p.name, circle: p.circle });
  */
 export class MeshMessaging {
   private readonly waiters = new Map<string, Set<() => void>>();
-  constructor(readonly asks: AskStore, private readonly peers: PeerRegistry, private readonly inbox: InboxSockets,
+  constructor(readonly asks: AskStore, private readonly peers: PeerRegistry, private readonly inbox: InboxRelay,
     private readonly clock: Clock, private readonly log: Logger, private readonly s: MessagingSettings) {}
 
   private stage(trace: string, subject: string, owner: string, stage: string, detail?: unknown, error?: string) {
@@ -30,13 +31,15 @@ export class MeshMessaging {
         .then(() => this.stage(trace, delivery_id, to.owner, c.result === 'failed' || c.result === 'rejected' ? 'injection_failed' : c.result, c.detail ? { detail: c.detail } : undefined))
         .catch(err => this.log.warn('trace write failed', { err: String(err) }));
     };
-    const waiting = this.inbox.deliver(to.id, { ...frame, delivery_id }, this.s.confirmMs, late);
-    if (!waiting) {
+    if (!this.inbox.connected(to)) {
       await this.stage(trace, delivery_id, to.owner, 'no_connection', { to: to.id });
       return 'no_connection';
     }
-    await this.stage(trace, delivery_id, to.owner, 'sent', { to: to.id, delivery_id });
-    return (await waiting) ?? 'unconfirmed';
+    const waiting = this.inbox.deliver(to, { ...frame, delivery_id }, this.s.confirmMs, late);
+    await this.stage(trace, delivery_id, to.owner, 'sent', { to: to.id, delivery_id, via: to.inbox_node && to.inbox_node !== this.inbox.node ? 'another kernel' : 'this kernel' });
+    const r = await waiting;
+    if (r === 'no_connection') await this.stage(trace, delivery_id, to.owner, 'no_connection', { to: to.id });
+    return r ?? 'unconfirmed';
   }
 
   async ask(user: User, input: { from: string; to: string; text: string; reply_to?: string; question?: unknown; ttl_ms?: number }) {
@@ -106,7 +109,7 @@ export class MeshMessaging {
   private async deliverReply(a: AskRow, message: string): Promise<'push' | 'pull' | undefined> {
     const asker = await this.peers.store.get(a.from_peer);
     const recipient = await this.peers.store.get(a.to_peer);
-    if (asker && recipient && this.inbox.connected(asker.id)) {
+    if (asker && recipient && this.inbox.connected(asker)) {
       const r = await this.push(asker, a.id, { type: 'notify', kind: 'reply', correlation_id: a.id, from: who(recipient), to: who(asker), text: message });
       if (r !== 'no_connection' && r !== 'unconfirmed' && (r.result === 'injected' || r.result === 'accepted')) return 'push';
     }
@@ -166,7 +169,7 @@ export class MeshMessaging {
     const trace = newId('trc');
     await this.stage(trace, trace, to.owner, 'created', { to: to.id, from: from?.id ?? null });
     const frame = { type: 'notify', from: from ? who(from) : { id: 'plinth', name: 'plinth' }, to: who(to), text, ...extra };
-    if (this.inbox.connected(to.id)) {
+    if (this.inbox.connected(to)) {
       const r = await this.push(to, trace, frame);
       if (r !== 'no_connection' && r !== 'unconfirmed' && (r.result === 'injected' || r.result === 'accepted')) return { delivery_id: trace, status: 'delivered', via: r.result };
     }
@@ -176,8 +179,8 @@ export class MeshMessaging {
     }
     const now = this.clock.now();
     await this.asks.enqueue({ id: trace, to: to.id, frame, traceId: trace, expiresAt: now + this.s.queueTtlMs }, now);
-    await this.stage(trace, trace, to.owner, 'queued', { reason: this.inbox.connected(to.id) ? 'unconfirmed' : 'no_inbox' });
-    return { delivery_id: trace, status: 'queued', reason: this.inbox.connected(to.id) ? 'the inbox did not confirm' : 'the peer has no inbox' };
+    await this.stage(trace, trace, to.owner, 'queued', { reason: this.inbox.connected(to) ? 'unconfirmed' : 'no_inbox' });
+    return { delivery_id: trace, status: 'queued', reason: this.inbox.connected(to) ? 'the inbox did not confirm' : 'the peer has no inbox' };
   }
 
   /** Replays queued notifies in order when an inbox connects; each is taken once. */
@@ -194,7 +197,7 @@ export class MeshMessaging {
 
   async broadcast(user: User, input: { from: string; text: string }) {
     const from = await this.peers.visible(user, input.from);
-    const targets = (await this.peers.store.list({ owner: from.owner, circle: from.circle, lifecycle: ['online', 'busy'] })).filter(p => p.id !== from.id && this.inbox.connected(p.id));
+    const targets = (await this.peers.store.list({ owner: from.owner, circle: from.circle, lifecycle: ['online', 'busy'] })).filter(p => p.id !== from.id && this.inbox.connected(p));
     const results = await Promise.all(targets.map(async to => {
       const trace = newId('trc');
       await this.stage(trace, trace, to.owner, 'created', { to: to.id, from: from.id, broadcast: true });

@@ -37,4 +37,19 @@ export const migrations: Migration[] = [
       await db.query(`CREATE INDEX ${t('trace_stages_subject')} ON ${t('trace_stages')} (subject_id)`);
     },
   },
+  {
+    // The API token the kernel minted for a peer's hook (link, rehook): revoked when the peer retires.
+    name: '002-hook-token',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('peers')} ADD COLUMN hook_token_id VARCHAR(64)`);
+    },
+  },
+  {
+    // Several kernels on one database: which kernel holds a peer's inbox, and the kernels' heartbeats (inbox-relay.ts).
+    name: '003-inbox-node',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('peers')} ADD COLUMN inbox_node VARCHAR(40)`);
+      await db.query(`CREATE TABLE ${db.table('mesh_nodes')} (id VARCHAR(40) PRIMARY KEY, beat_ms BIGINT NOT NULL)`);
+    },
+  },
 ];

@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
-import { errors, type Clock, type Logger, type User } from 'plinth/sdk';
+import { errors, tmux, type Clock, type Logger, type User } from 'plinth/sdk';
 import { errorCodes } from './errors';
-import { CLOSE, type InboxSockets } from './inbox';
+import { CLOSE } from './inbox';
+import type { InboxRelay } from './inbox-relay';
 import { isAddressable, mayTransition, type Inbound, type Lifecycle } from './lifecycle';
 import { PeerStore, type PeerRow } from './peer-store';
-import { readEvidence, tmux, type Binding } from './tmux-evidence';
+import { readEvidence, type Binding } from './tmux-evidence';
 
 export interface RegisterInput {
   peer_id?: string; name: string; circle?: string; role?: string; backend: string; cwd?: string; host?: string; binding: Binding;
@@ -19,7 +20,7 @@ export function mayAct(user: User, p: PeerRow): boolean { return user.role === '
  */
 export class PeerRegistry {
   readonly host = hostname();
-  constructor(readonly store: PeerStore, private readonly inbox: InboxSockets, private readonly clock: Clock, private readonly log: Logger,
+  constructor(readonly store: PeerStore, private readonly inbox: InboxRelay, private readonly clock: Clock, private readonly log: Logger,
     private readonly onRetired: (peer: PeerRow) => Promise<void>) {}
 
   async visible(user: User, id: string): Promise<PeerRow> {
@@ -77,26 +78,42 @@ export class PeerRegistry {
     await this.store.update(id, { inbound, last_seen: this.clock.now() });
   }
 
-  /** The hook connected its inbox: online (from registered or offline), inbound connected. */
+  /** The hook connected its inbox: online (from registered or offline), busy if its last turn report said so; inbound connected. */
   async connected(p: PeerRow): Promise<void> {
     await this.transition(p, 'online');
-    await this.setInbound(p.id, 'connected');
+    if (p.turn_state === 'busy') await this.transition(p, 'busy');
+    await this.store.update(p.id, { inbound: 'connected', inbox_node: this.inbox.node, last_seen: this.clock.now() });
   }
 
   /**
-   * At start no inbox can be connected to this kernel yet, whatever the rows say: a kernel that
-   * stopped (or was killed) could not record its sockets closing. Without this, a peer showed
-   * `connected` until its hook came back, and a reply sent meanwhile found no inbox.
+   * A turn report from the agent CLI's hooks (a prompt submitted: busy; the turn stopped: idle).
+   * The turn is always recorded; the lifecycle follows it only while the peer is online or busy —
+   * a registered or offline peer takes it up when its inbox connects, and a retired one refuses it.
    */
-  async forgetInboxesAtStart(): Promise<void> {
-    for (const p of await this.store.list({})) if (p.inbound !== 'none') await this.disconnected(p.id);
+  async reportTurn(p: PeerRow, turn: 'busy' | 'idle'): Promise<void> {
+    if (p.lifecycle === 'retired') throw errorCodes.error('PLINTH_ERR_MESH_RETIRED', `peer ${p.id} is retired`);
+    await this.store.update(p.id, { turn_state: turn, last_seen: this.clock.now() });
+    p.turn_state = turn;
+    if (p.lifecycle === 'online' || p.lifecycle === 'busy') await this.transition(p, turn === 'busy' ? 'busy' : 'online');
   }
 
-  /** The inbox went away: offline, unless it is retired or a newer socket holds it. */
-  async disconnected(id: string): Promise<void> {
+  /**
+   * At start no inbox can be connected to this kernel yet, whatever the rows say, and none to a
+   * kernel that is not beating: a kernel that stopped (or was killed) could not record its sockets
+   * closing. Without this, a peer showed `connected` until its hook came back, and a reply sent
+   * meanwhile found no inbox. Inboxes held by other live kernels stay as they are.
+   */
+  async forgetInboxesAtStart(): Promise<void> {
+    for (const p of await this.store.list({})) {
+      if (p.inbound !== 'none' && !this.inbox.nodeAlive(p.inbox_node)) await this.disconnected(p.id, p.inbox_node);
+    }
+  }
+
+  /** The inbox held on `node` went away: offline, unless it is retired or another socket (here or on another kernel) holds it now. */
+  async disconnected(id: string, node: string | null): Promise<void> {
     const p = await this.store.get(id);
-    if (!p) return;
-    await this.setInbound(id, 'none');
+    if (!p || (p.inbox_node && p.inbox_node !== node)) return;
+    await this.store.update(id, { inbound: 'none', inbox_node: null, last_seen: this.clock.now() });
     if (p.lifecycle !== 'retired' && p.lifecycle !== 'offline') await this.transition(p, 'offline').catch(() => undefined);
   }
 
@@ -104,7 +121,7 @@ export class PeerRegistry {
     if (p.lifecycle === 'retired') return;
     await this.transition(p, 'retired');
     await this.store.record(p.id, 'retired', { reason }, this.clock.now());
-    this.inbox.close(p.id, CLOSE.RETIRED, 'retired');
+    this.inbox.close(p, CLOSE.RETIRED, 'retired');
     await this.store.update(p.id, { inbound: 'none' });
     await this.onRetired(p);
   }

@@ -7,6 +7,10 @@ export interface PeerRow {
   binding: Binding; runtime: Runtime; inbound: Inbound; lifecycle: Lifecycle; turn_state: string | null;
   description: string | null; description_until: number | null; last_seen: number; evidence_at: number | null;
   created_ms: number; retired_at: number | null;
+  /** The API token the kernel minted for this peer's hook (link, rehook), if it did. */
+  hook_token_id: string | null;
+  /** The kernel holding the peer's inbox socket (several kernels on one database). */
+  inbox_node: string | null;
 }
 
 export interface NewPeer { owner: string; name: string; circle: string; role: string; backend: string; cwd: string | null; host: string; binding: Binding }

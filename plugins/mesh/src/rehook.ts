@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { errors, type User } from 'plinth/sdk';
+import { errors, pidStartTime, type User } from 'plinth/sdk';
 import { errorCodes } from './errors';
 import { CLOSE, type InboxSockets } from './inbox';
 import type { LinkDeps } from './link';
 import { startHook } from './panes';
 import type { PeerRow } from './peer-store';
-import { paneFacts, pidStartTime } from './tmux-evidence';
+import { paneFacts } from './tmux-evidence';
 
 /**
  * What a rehook would do. Proof that the pane is the peer's is the peer id the pane records
@@ -73,6 +73,9 @@ export async function applyRehook(d: LinkDeps, user: User, p: PeerRow) {
       await d.auth.revokeToken(token.id);
       throw errorCodes.error('PLINTH_ERR_MESH_TRANSPORT_UNESTABLISHED', `the new hook did not connect within ${d.timeoutMs} ms`, { details: { repair: 'run `plinth peer hook` inside the pane and read its output' } });
     }
+    // The replaced hook's token (if the kernel minted one) goes with it; the new one is kept for retirement.
+    if (p.hook_token_id) await d.auth.revokeToken(p.hook_token_id).catch(() => undefined);
+    await d.peers.store.update(p.id, { hook_token_id: token.id });
     return { ...plan, apply: true, applied: true, stopped_hook_pid: old ?? null, hook_pid: hook.pid };
   } finally {
     rehooking.delete(p.id);

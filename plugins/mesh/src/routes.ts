@@ -12,7 +12,7 @@ import type { PeerRegistry, RegisterInput } from './peer-registry';
 import { applyRehook, planRehook } from './rehook';
 import * as S from './schemas';
 
-export interface RouteDeps { http: HttpRouter; ws: WsRegistry; log: Logger; peers: PeerRegistry; messaging: MeshMessaging; inbox: InboxSockets; clock: Clock; staleAskMs: number; link: LinkDeps }
+export interface RouteDeps { http: HttpRouter; ws: WsRegistry; log: Logger; peers: PeerRegistry; messaging: MeshMessaging; inbox: InboxSockets; node: string; clock: Clock; staleAskMs: number; link: LinkDeps }
 
 /** Peers the caller may see (admins: all), narrowed by the list filters. */
 async function listPeers(d: RouteDeps, user: User, q: any): Promise<PeerRow[]> {
@@ -22,7 +22,7 @@ async function listPeers(d: RouteDeps, user: User, q: any): Promise<PeerRow[]> {
 
 export function registerRoutes(d: RouteDeps): void {
   const { http, peers, messaging, clock } = d;
-  d.ws.handle('/api/mesh/ws', { auth: 'user' }, (socket, info) => attachInbox(socket, info, { peers, inbox: d.inbox, messaging, clock, log: d.log }));
+  d.ws.handle('/api/mesh/ws', { auth: 'user' }, (socket, info) => attachInbox(socket, info, { peers, inbox: d.inbox, node: d.node, messaging, clock, log: d.log }));
   const now = () => clock.now();
 
   http.post('/api/peers', { auth: 'user', body: S.RegisterBody, summary: 'Register a peer (or re-bind one by peer_id) with the hook\'s proof of its pane and agent' }, async req =>
@@ -45,6 +45,15 @@ export function registerRoutes(d: RouteDeps): void {
   http.delete('/api/peers/:id', { auth: 'user', params: S.IdParams, summary: 'Retire a peer: a tombstone kept 72 h, so a stale hook cannot resurrect it' }, async req => {
     const p = await peers.visible(req.user!, req.params.id);
     await peers.retire(p, 'deleted');
+    return viewPeer((await peers.store.get(p.id))!, now());
+  });
+
+  http.post('/api/peers/:id/turn', { auth: 'user', params: S.IdParams, body: S.TurnBody, summary: 'A turn report from the agent CLI\'s hooks: busy (prompt submitted) or idle (turn stopped); the lifecycle follows' }, async req => {
+    const p = await peers.visible(req.user!, req.params.id);
+    const b = req.body as { turn: 'busy' | 'idle'; pane_id?: string };
+    // The reporting hook read the peer id from its pane: a pane that is not this peer's is a stale option, not this peer's turn.
+    if (b.pane_id && b.pane_id !== p.binding.pane_id) throw errors.conflict(`peer ${p.id} is bound to pane ${p.binding.pane_id}, not ${b.pane_id}`, { code: 'HOOK_PEERID_MISMATCH' });
+    await peers.reportTurn(p, b.turn);
     return viewPeer((await peers.store.get(p.id))!, now());
   });
 

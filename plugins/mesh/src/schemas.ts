@@ -57,6 +57,7 @@ export const PendingQuery = {
 export const NotifyBody = { type: 'object', additionalProperties: false, required: ['to', 'text'], properties: { from: id, to: id, text } };
 export const BroadcastBody = { type: 'object', additionalProperties: false, required: ['from', 'text'], properties: { from: id, text } };
 export const DescriptionBody = { type: 'object', additionalProperties: false, required: ['peer_id', 'description'], properties: { peer_id: id, description: { type: 'string', maxLength: 2000 }, ttl_ms: { type: 'integer', minimum: 1000 } } };
+export const TurnBody = { type: 'object', additionalProperties: false, required: ['turn'], properties: { turn: { enum: ['busy', 'idle'] }, pane_id: { type: 'string', pattern: '^%[0-9]+$' } } };
 export const PaneParams = { type: 'object', required: ['pane_id'], properties: { pane_id: { type: 'string', pattern: '^%[0-9]+$' } } };
 export const LinkBody = {
   type: 'object', additionalProperties: false, required: ['backend'],

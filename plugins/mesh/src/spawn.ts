@@ -1,6 +1,5 @@
-import { errors, type User } from 'plinth/sdk';
+import { errors, tmux, type User } from 'plinth/sdk';
 import { linkPane, type LinkDeps } from './link';
-import { tmux } from './tmux-evidence';
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

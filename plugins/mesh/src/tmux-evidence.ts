@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { pidStartTime, tmux } from 'plinth/sdk';
 import type { Runtime } from './lifecycle';
 
 /**
@@ -21,14 +20,6 @@ export interface PaneFacts { pane_id: string; pane_pid: number; server_started_a
 
 const FORMAT = '#{pane_id}\t#{pane_pid}\t#{start_time}\t#{@plinth_peer_id}\t#{session_name}\t#{pane_current_command}\t#{pane_current_path}\t#{window_id}';
 
-/** tmux with TMUX unset (never the caller's own server) on an explicit socket. */
-export function tmux(socket: string, args: string[]): Promise<{ ok: boolean; out: string; err: string }> {
-  const env = { ...process.env };
-  delete env.TMUX;
-  return new Promise(resolve => execFile('tmux', ['-S', socket, ...args], { env, timeout: 5000 }, (error, out, err) =>
-    resolve({ ok: !error, out: String(out), err: String(err || error?.message || '') })));
-}
-
 function parsePane(line: string): PaneFacts {
   const [pane_id, pid, started, peer_id, session, command, cwd, window_id] = line.split('\t');
   return { pane_id, pane_pid: Number(pid), server_started_at: started, peer_id: peer_id ?? '', session, command, cwd, window_id };
@@ -44,18 +35,6 @@ export async function paneFacts(socket: string, paneId: string): Promise<PaneFac
 export async function listPanes(socket: string): Promise<PaneFacts[]> {
   const r = await tmux(socket, ['list-panes', '-a', '-F', FORMAT]);
   return r.ok ? r.out.split('\n').filter(Boolean).map(parsePane) : [];
-}
-
-/** Start time of a pid (clock ticks since boot, /proc/<pid>/stat field 22), `null` when no such process or a zombie. */
-export async function pidStartTime(pid: number): Promise<string | null> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // A zombie (killed, not yet reaped) is no running agent.
-    return fields[0] === 'Z' || fields[0] === 'X' ? null : fields[19] ?? null;
-  } catch {
-    return null;
-  }
 }
 
 export interface Evidence {

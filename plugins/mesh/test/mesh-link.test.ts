@@ -1,5 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestKernel, mockServices, type TestKernel } from 'plinth/testing';
 import { alive, TmuxServer, until } from './tmux-harness';
@@ -54,8 +55,14 @@ describe('orphan panes and link (sqlite)', () => {
     const sent = await good.request('POST', '/api/notify', { body: { to: peerId, text: 'hello linked pane' } });
     assert.equal(sent.body.status, 'delivered', sent.text);
     assert.ok(tmux.run(['capture-pane', '-p', '-J', '-t', paneId]).includes('hello linked pane'));
+    // The hook acts with a token minted for it: good while the peer lives, refused once it is retired.
+    const hookToken = /(?:^|\0)PLINTH_TOKEN=([^\0]+)/.exec(readFileSync(`/proc/${linked.body.hook_pid}/environ`, 'utf8'))![1];
+    assert.equal((await good.request('GET', `/api/peers/${peerId}`, { token: hookToken })).status, 200);
     // Once its peer is retired the pane is an orphan again, flagged as a stale binding.
     await good.request('DELETE', `/api/peers/${peerId}`);
+    const refused = await good.request('GET', '/api/peers', { token: hookToken });
+    assert.equal(refused.status, 401, 'the retired peer\'s hook token is revoked');
+    assert.equal((await good.request('GET', '/api/peers')).status, 200, 'the admin\'s own token still works');
     const stale = await until(async () => (await good.request('GET', '/api/panes/orphans')).body.items.find((p: any) => p.socket === socket && p.pane_id === paneId));
     assert.equal(stale.stale_binding, peerId);
   });

@@ -1,9 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { alive, sleep, TmuxServer, until, type Pane } from './tmux-harness';
+import { alive, asUser, sleep, TmuxServer, until, type Pane } from './tmux-harness';
 
 const MESH = join(__dirname, '..');
 const CHANNELS = join(__dirname, '..', '..', 'channels');
@@ -24,11 +25,7 @@ for (const database of dialects) {
     });
     after(async () => { tmux.stop(); await k.stop(); });
 
-    const as = (who: { token: string }) => ({
-      get: (path: string) => k.request('GET', path, { token: who.token }),
-      post: (path: string, body: unknown = {}) => k.request('POST', path, { token: who.token, body }),
-      del: (path: string) => k.request('DELETE', path, { token: who.token }),
-    });
+    const as = (who: { token: string }) => asUser(k, who.token);
     const a = () => as(alice);
     const peerIn = (pane: Pane) => until(async () => (await a().get('/api/peers')).body.items.find((p: any) => p.binding.pane_id === pane.id && p.lifecycle === 'online' && p.inbound === 'connected'), 20_000, `peer in ${pane.name} online`);
     const agent = (name: string, o: { autoAck?: boolean } = {}) => tmux.startAgent(name, { url: k.baseUrl, token: alice.token, ...o });
@@ -181,6 +178,12 @@ for (const database of dialects) {
         assert.equal(sent.body.status, 'delivered', sent.text);
         const again = await a().post(`/api/peers/${P.id}/rehook`, { apply: true });
         assert.equal(again.status, 409, again.text);
+        // The new hook's token was minted for it (as alice): revoked when the peer is later retired.
+        const hookToken = /(?:^|\0)PLINTH_TOKEN=([^\0]+)/.exec(readFileSync(`/proc/${applied.body.hook_pid}/environ`, 'utf8'))![1];
+        assert.equal((await k.request('GET', `/api/peers/${P.id}`, { token: hookToken })).status, 200);
+        assert.equal((await a().del(`/api/peers/${P.id}`)).status, 200);
+        assert.equal((await k.request('GET', '/api/peers', { token: hookToken })).status, 401);
+        assert.equal((await a().get('/api/peers')).status, 200, 'alice\'s own token still works');
       } finally {
         try { process.kill(hookPid, 'SIGCONT'); } catch { /* stopped by the rehook */ }
       }

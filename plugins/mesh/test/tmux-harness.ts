@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestKernel } from 'plinth/testing';
 
 const BIN = join(__dirname, '..', '..', '..', 'bin', 'plinth.js');
 const AGENT = join(__dirname, 'fixtures', 'pane-agent.js');
@@ -24,7 +25,7 @@ function env(): NodeJS.ProcessEnv {
   return e;
 }
 
-export interface Pane { id: string; name: string; log: string; hookPid(): number; agentPid(): number; screen(): string }
+export interface Pane { id: string; name: string; log: string; hookPid(): number; agentPid(): number; screen(): string; keys(text: string): void }
 
 /**
  * A private tmux server for one test file (`tmux -L plinth-test-<pid>-<n> -f /dev/null`, TMUX
@@ -45,19 +46,34 @@ export class TmuxServer {
   /** A pane running the stand-in agent, which starts `plinth peer hook` against `url` as the token's user. */
   startAgent(name: string, o: { url: string; token: string; circle?: string; autoAck?: boolean; hookArgs?: string[] }): Pane {
     const log = join(this.dir, `${name}-${Date.now()}.log`);
-    const vars = { PLINTH_URL: o.url, PLINTH_TOKEN: o.token, PLINTH_BIN: BIN, HOOK_LOG: log, AUTO_ACK: o.autoAck === false ? '0' : '1', HOOK_ARGS: JSON.stringify(o.hookArgs ?? []), TEST_RUNNER_PID: String(process.pid) };
+    const pane = this.startProgram(name, [process.execPath, AGENT, name], {
+      circle: o.circle, log,
+      vars: { PLINTH_URL: o.url, PLINTH_TOKEN: o.token, PLINTH_BIN: BIN, HOOK_LOG: log, AUTO_ACK: o.autoAck === false ? '0' : '1', HOOK_ARGS: JSON.stringify(o.hookArgs ?? []) },
+    });
+    return pane;
+  }
+
+  /**
+   * A pane running `argv` (in `cwd`) with `vars` in its environment, in the session `circle`.
+   * TEST_RUNNER_PID is always set: the programs exit when this test process is gone.
+   */
+  startProgram(name: string, argv: string[], o: { vars: Record<string, string>; circle?: string; cwd?: string; log?: string }): Pane {
+    const vars = { ...o.vars, TEST_RUNNER_PID: String(process.pid) };
     const e = Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-    const cmd = `${process.execPath} ${AGENT} ${name}`;
+    const cwd = o.cwd ? ['-c', o.cwd] : [];
+    const cmd = argv.map(a => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     const circle = o.circle ?? 'circle';
     const id = (this.session === circle
-      ? this.run(['new-window', '-P', '-F', '#{pane_id}', '-t', circle, ...e, cmd])
-      : this.run(['new-session', '-d', '-P', '-F', '#{pane_id}', '-s', circle, '-x', '250', '-y', '50', ...e, cmd])).trim();
+      ? this.run(['new-window', '-P', '-F', '#{pane_id}', '-t', circle, ...cwd, ...e, cmd])
+      : this.run(['new-session', '-d', '-P', '-F', '#{pane_id}', '-s', circle, '-x', '250', '-y', '50', ...cwd, ...e, cmd])).trim();
     this.session = circle;
+    const log = o.log ?? join(this.dir, `${name}-${Date.now()}.log`);
     const pane: Pane = {
       id, name, log,
       hookPid: () => Number(readFileSync(log + '.pid', 'utf8')),
-      agentPid: () => Number(/AGENT \S+ pid=(\d+)/.exec(pane.screen())?.[1]),
+      agentPid: () => Number(/(?:AGENT \S+|FAKE \S+) pid=(\d+)/.exec(pane.screen())?.[1]),
       screen: () => { try { return this.run(['capture-pane', '-p', '-J', '-t', id, '-S', '-200']); } catch { return ''; } },
+      keys: (text: string) => { this.run(['send-keys', '-t', id, '-l', text]); this.run(['send-keys', '-t', id, 'Enter']); },
     };
     return pane;
   }
@@ -83,4 +99,13 @@ export class TmuxServer {
 
 export function alive(pid: number): boolean {
   try { process.kill(pid, 0); return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z'); } catch { return false; }
+}
+
+/** Requests to a kernel as one user (its token). */
+export function asUser(k: TestKernel, token: string) {
+  return {
+    get: (path: string) => k.request('GET', path, { token }),
+    post: (path: string, body: unknown = {}) => k.request('POST', path, { token, body }),
+    del: (path: string) => k.request('DELETE', path, { token }),
+  };
 }

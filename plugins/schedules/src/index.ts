@@ -6,12 +6,13 @@ import { Scheduler, type SchedulerOptions } from './scheduler';
 import { ScheduleService } from './schedule-service';
 import { registerRoutes } from './routes';
 import { recurringJob } from './schedule-service';
+import { registerTools } from './tools';
 
 const deps = { jobs: jobsRef };
 
 export default definePlugin<typeof deps, SchedulerOptions>({
   deps,
-  async setup({ http, storage, clock, timers, log, config, jobs, onDispose }) {
+  async setup({ http, tools, storage, clock, timers, log, config, jobs, onDispose }) {
     const store = new ScheduleStore(await storage.open({ migrations }));
     const scheduler = new Scheduler(store, jobs, clock, timers, log, config);
     const service = new ScheduleService(store, scheduler, jobs, clock);
@@ -21,5 +22,6 @@ export default definePlugin<typeof deps, SchedulerOptions>({
     if (offRecurring) onDispose(offRecurring);
 
     registerRoutes(http, { store, scheduler, service });
+    registerTools(tools, { store, scheduler, service });
   },
 });

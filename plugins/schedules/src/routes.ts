@@ -8,19 +8,34 @@ const positionOf = (row: Schedule) => ({ ms: Date.parse(row.createdAt), id: row.
 
 export interface ScheduleRouteDeps { store: ScheduleStore; scheduler: Scheduler; service: ScheduleService }
 
-/** `/api/schedules` and its `/api/cron/*` aliases. */
-export function registerRoutes(http: HttpRouter, { store, scheduler, service }: ScheduleRouteDeps): void {
-  const owned = async (id: string, user: User | undefined) => {
+/** A schedule the user may see: another user's answers 404. */
+export function ownedSchedule(store: ScheduleStore) {
+  return async (id: string, user: User | undefined): Promise<Schedule> => {
     const s = await store.get(id);
     if (!s) throw errors.notFound(`schedule ${id}`);
     assertOwner(user, s.owner, `schedule ${id}`);
     return s;
   };
-  const list = async (req: any) => {
-    const q = req.query;
-    const rows = await store.list({ owner: q.mine ? req.user.id : ownerFilter(req.user), limit: q.limit, cursor: decodeCursor(q.cursor) });
-    return pageOf(rows, q.limit, positionOf);
-  };
+}
+
+/** A page of the schedules `user` may see (`mine`: only its own, for an admin too). */
+export async function listSchedules(store: ScheduleStore, user: User, q: { mine?: boolean; limit?: number; cursor?: string }) {
+  const limit = q.limit ?? 50;
+  const rows = await store.list({ owner: q.mine ? user.id : ownerFilter(user), limit, cursor: decodeCursor(q.cursor) });
+  return pageOf(rows, limit, positionOf);
+}
+
+/** Deletes a schedule; the jobs it made are kept. */
+export async function removeSchedule({ store, scheduler }: Pick<ScheduleRouteDeps, 'store' | 'scheduler'>, s: Schedule): Promise<void> {
+  await store.remove(s.id);
+  scheduler.poke();
+}
+
+/** `/api/schedules` and its `/api/cron/*` aliases. */
+export function registerRoutes(http: HttpRouter, deps: ScheduleRouteDeps): void {
+  const { store, service } = deps;
+  const owned = ownedSchedule(store);
+  const list = async (req: any) => listSchedules(store, req.user, req.query);
 
   // Both the /api/schedules routes and their /api/cron/jobs aliases.
   for (const base of ['', '/api/cron/jobs']) {
@@ -29,8 +44,7 @@ export function registerRoutes(http: HttpRouter, { store, scheduler, service }: 
       async req => reply(201, await service.create(req.user!.id, req.body as any)));
     http.get(`${base}/:id`, { auth: 'user', params: IdParams }, async req => owned(req.params.id, req.user));
     http.delete(`${base}/:id`, { auth: 'user', params: IdParams, summary: 'Delete a schedule; the jobs it made are kept' }, async req => {
-      await store.remove((await owned(req.params.id, req.user)).id);
-      scheduler.poke();
+      await removeSchedule(deps, await owned(req.params.id, req.user));
     });
   }
   http.patch('/:id', { auth: 'user', params: IdParams, body: PatchBody }, async req => service.patch(await owned(req.params.id, req.user), req.body as any));
