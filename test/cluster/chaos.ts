@@ -11,7 +11,7 @@ const WEBHOOK_SECRET = 'chaos_secret';
 export interface ChaosFigures {
   durationS: number; kills: number;
   notes: { acked: number; stored: number; lost: number };
-  jobs: { acked: number; done: number; notDone: number; attempts: number; lostAttempts: number; sideEffects: number; mismatched: number };
+  jobs: { acked: number; done: number; notDone: number; attempts: number; lostAttempts: number; sideEffects: number; mismatched: number; mismatchedJobs: unknown[] };
   sessions: Awaited<ReturnType<ReturnType<typeof sessionMessages>['check']>>;
   schedules: Awaited<ReturnType<ReturnType<typeof everySecondSchedules>['check']>>;
   telegram: ReturnType<ReturnType<typeof telegramWebhooks>['check']>;
@@ -81,11 +81,14 @@ export async function runChaos(o: { postgresUrl: string; durationMs: number; kil
   const writer = async (every: number, fn: () => Promise<void>) => { while (running) { await fn(); await new Promise(r => setTimeout(r, every)); } };
   const started = Date.now();
   let kills = 0;
-  // The k-th kill is due k × killEveryMs after the start (or as soon as the previous restart is
-  // done, on a busy machine), so that a short run still sees its kills.
+  // The k-th kill is due k × killEveryMs after the start, and at least half that after the last
+  // restart (a restart is slow on a busy machine: the kills must not then come in a burst).
   const killer = (async () => {
-    for (let k = 1; k * o.killEveryMs < o.durationMs - o.killEveryMs / 2; k++) {
-      await new Promise(r => setTimeout(r, Math.max(0, started + k * o.killEveryMs - Date.now())));
+    let restartedAt = started;
+    for (let k = 1; ; k++) {
+      const at = Math.max(started + k * o.killEveryMs, restartedAt + o.killEveryMs / 2);
+      if (at - started > o.durationMs - o.killEveryMs / 2) break;
+      await new Promise(r => setTimeout(r, at - Date.now()));
       const i = Math.floor(Math.random() * cluster.kernels.length);
       const from = Date.now();
       log(`SIGKILL kernel ${i}`);
@@ -94,7 +97,7 @@ export async function runChaos(o: { postgresUrl: string; durationMs: number; kil
       kills++;
       await new Promise(r => setTimeout(r, 1000));
       await cluster.restart(i);
-      downtime.push([from, Date.now()]);
+      downtime.push([from, restartedAt = Date.now()]);
     }
   })();
   const sessions = sessionMessages(ctx);
@@ -128,6 +131,12 @@ export async function runChaos(o: { postgresUrl: string; durationMs: number; kil
       }
     }
     const stored = new Set(((await get('/api/notes')).items as any[]).map(n => n.id));
+    const mismatched = details.filter(d => {
+      const n = lines.get(d.job.id) ?? 0;
+      const all = d.attempts?.length ?? 0;
+      const ended = (d.attempts ?? []).filter((a: any) => a.outcome !== 'lost').length;
+      return n < ended || n > all;
+    });
     const attempts = details.reduce((n, d) => n + (d.attempts?.length ?? 0), 0);
     const outside = fivexx.filter(t => !downtime.some(([a, b]) => t >= a - 500 && t <= b + 3000)).length;
     return {
@@ -139,12 +148,9 @@ export async function runChaos(o: { postgresUrl: string; durationMs: number; kil
         sideEffects: [...lines.values()].reduce((a, b) => a + b, 0),
         // Every attempt that ended (done or failed) wrote its line once; an attempt lost with its
         // kernel may or may not have got as far as the command (at-least-once, counted).
-        mismatched: details.filter(d => {
-          const n = lines.get(d.job.id) ?? 0;
-          const all = d.attempts?.length ?? 0;
-          const ended = (d.attempts ?? []).filter((a: any) => a.outcome !== 'lost').length;
-          return n < ended || n > all;
-        }).length,
+        mismatched: mismatched.length,
+        // The first few jobs outside the rule: their ledger lines and attempts, to see why.
+        mismatchedJobs: mismatched.slice(0, 3).map(d => ({ id: d.job.id, lines: lines.get(d.job.id) ?? 0, attempts: (d.attempts ?? []).map((a: any) => `${a.outcome}:${a.kernel}:${String(a.error ?? '').slice(0, 80)}`) })),
       },
       sessions: await sessions.check(), schedules: await schedules.check(), telegram: telegram.check(), approvals: await approvals.check(),
       requests: { ...req, status5xx: fivexx.length, status5xxOutsideDowntime: outside },
