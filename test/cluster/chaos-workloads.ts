@@ -66,17 +66,22 @@ export function sessionMessages(ctx: ChaosContext, clients = 3) {
         answers.set(r.turn_id, { content: r.content, partial: !!Number(r.partial) });
       }
       let answered = 0, marked = 0, interrupted = 0, unmarked = 0, doneNotStored = 0;
+      const unmarkedTurns: string[] = [];
       for (const a of acked) {
         const status = turns.get(a.turnId);
         const answer = answers.get(a.turnId);
         if (status === 'interrupted') interrupted++;
         if (status === 'ok' && answer && !answer.partial) answered++;
         else if (['partial', 'error', 'interrupted'].includes(status) || answer?.partial) marked++;
-        else unmarked++;
+        else {
+          unmarked++;
+          // What is there of it, to see where the kill cut it (no turn row: cut before the turn was recorded).
+          if (unmarkedTurns.length < 3) unmarkedTurns.push(`${a.turnId}: turn ${status ?? 'not recorded'}, answer ${answer ? 'stored' : 'none'}`);
+        }
         // What a client saw in its done frame is what is stored.
         if (a.done !== undefined && answer?.content !== a.done) doneNotStored++;
       }
-      return { acked: acked.length, stored: stored.size, lost: ids.length - stored.size, answered, marked, interrupted, unmarked, streamsCut: cut, doneNotStored };
+      return { acked: acked.length, stored: stored.size, lost: ids.length - stored.size, answered, marked, interrupted, unmarked, unmarkedTurns, streamsCut: cut, doneNotStored };
     },
   };
 }
@@ -140,7 +145,7 @@ export function everySecondSchedules(ctx: ChaosContext, count = 2) {
  * answered by the builtin echo model through the channels pipeline. An update is acknowledged by
  * its 200. The rule: every acknowledged update is answered at least once, and exactly once unless
  * a send was cut by a kill — the Bot API accepted the message but the kernel died before it
- * stored the delivery as sent, so another kernel sends it again after the lease. Such a repeat
+ * stored the delivery as sent, so another kernel sends it again after the lease (10 s here). Such a repeat
  * counts as `repeatedAfterKill` when the first copy reached the fake at most `cutWindowMs` before
  * a SIGKILL; any other repeat is a failure (`duplicates`).
  */
@@ -174,14 +179,20 @@ export function telegramWebhooks(ctx: ChaosContext, api: FakeApi, o: { secret: s
       for (const d of sends()) byText.set(d.params.text, [...(byText.get(d.params.text) ?? []), d.at]);
       const cutWindow = o.cutWindowMs ?? 3000;
       let answeredOnce = 0, repeatedAfterKill = 0, duplicates = 0, unanswered = 0;
+      const unexplained: string[] = [];
       for (const t of acked) {
         const at = byText.get(t) ?? [];
         if (!at.length) unanswered++;
         else if (at.length === 1) answeredOnce++;
         else if (ctx.killTimes.some(k => at[0] <= k && at[0] >= k - cutWindow)) repeatedAfterKill++;
-        else duplicates++;
+        else {
+          duplicates++;
+          // When each copy went out, relative to the nearest kill, to see why.
+          const nearest = (t: number) => Math.min(...ctx.killTimes.map(k => t - k).filter(x => x <= 0).map(Math.abs), Infinity);
+          if (unexplained.length < 3) unexplained.push(`${t}: ${at.map(x => `${nearest(x)} ms before a kill`).join(', ')}`);
+        }
       }
-      return { acked: acked.length, posted: n, answeredOnce, repeatedAfterKill, duplicates, unanswered };
+      return { acked: acked.length, posted: n, answeredOnce, repeatedAfterKill, duplicates, unanswered, unexplained };
     },
   };
 }

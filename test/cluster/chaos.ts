@@ -41,7 +41,7 @@ export async function runChaos(o: { postgresUrl: string; durationMs: number; kil
       { id: 'schedules', path: join(ROOT, 'plugins', 'schedules'), config: { pollMs: 200, leaseMs: 2000 } },
       { id: 'agents', path: join(ROOT, 'plugins', 'agents'), config: { requestTimeoutMs: 2000 } },
       { id: 'approvals', path: join(ROOT, 'plugins', 'approvals'), config: { sweepMs: 300 } },
-      { id: 'channels', path: join(ROOT, 'plugins', 'channels'), config: { defaultPolicy: 'open', delivery: { concurrency: 4, pollIntervalMs: 200, backoffBaseMs: 50, backoffMaxMs: 1000, leaseMs: 3000 }, inbound: { concurrency: 2, leaseMs: 3000 } } },
+      { id: 'channels', path: join(ROOT, 'plugins', 'channels'), config: { defaultPolicy: 'open', delivery: { concurrency: 4, pollIntervalMs: 200, backoffBaseMs: 50, backoffMaxMs: 1000, leaseMs: 10_000 }, inbound: { concurrency: 2, leaseMs: 10_000 } } },
       { id: 'telegram', path: join(ROOT, 'plugins', 'telegram'), config: { apiBaseUrl: api.url, botToken: BOT_TOKEN, webhookSecret: WEBHOOK_SECRET } },
     ],
   }).catch(async err => { await api.close(); throw err; });
@@ -102,11 +102,11 @@ export async function runChaos(o: { postgresUrl: string; durationMs: number; kil
   })();
   const sessions = sessionMessages(ctx);
   const schedules = everySecondSchedules(ctx);
-  const telegram = telegramWebhooks(ctx, api, { secret: WEBHOOK_SECRET });
+  const telegram = telegramWebhooks(ctx, api, { secret: WEBHOOK_SECRET, cutWindowMs: 5000 });
   const approvals = approvalsAskedAndDecided(ctx, { waitMs: 3000 });
   const writers = [
     writer(50, () => call('/api/notes', { text: `note ${Date.now()}` }, notes)),
-    writer(400, () => call('/api/jobs', { kind: 'command', request: { command: 'echo $PLINTH_JOB_ID >> ledger.txt; sleep 0.3' } }, jobs)),
+    writer(400, () => call('/api/jobs', { kind: 'command', request: { command: 'echo $PLINTH_JOB_ID $PLINTH_JOB_ATTEMPT >> ledger.txt; sleep 0.3' } }, jobs)),
     sessions.run, schedules.run, telegram.run, approvals.run,
   ];
   try {
@@ -131,11 +131,14 @@ export async function runChaos(o: { postgresUrl: string; durationMs: number; kil
       }
     }
     const stored = new Set(((await get('/api/notes')).items as any[]).map(n => n.id));
+    // Each ledger line is "<job id> <attempt>". An attempt that ended done wrote exactly one line;
+    // one that failed or was lost with its kernel at most one (it may have been cut, or have failed,
+    // before its command ran: at-least-once, counted); no line belongs to an attempt not counted.
+    const perAttempt = (d: any, n: number) => lines.get(`${d.job.id} ${n}`) ?? 0;
     const mismatched = details.filter(d => {
-      const n = lines.get(d.job.id) ?? 0;
-      const all = d.attempts?.length ?? 0;
-      const ended = (d.attempts ?? []).filter((a: any) => a.outcome !== 'lost').length;
-      return n < ended || n > all;
+      const counted = new Set((d.attempts ?? []).map((a: any) => a.n));
+      const stray = [...lines.keys()].some(l => l.startsWith(d.job.id + ' ') && !counted.has(Number(l.split(' ')[1])));
+      return stray || (d.attempts ?? []).some((a: any) => perAttempt(d, a.n) > 1 || (a.outcome === 'done' && perAttempt(d, a.n) !== 1));
     });
     const attempts = details.reduce((n, d) => n + (d.attempts?.length ?? 0), 0);
     const outside = fivexx.filter(t => !downtime.some(([a, b]) => t >= a - 500 && t <= b + 3000)).length;
@@ -146,11 +149,9 @@ export async function runChaos(o: { postgresUrl: string; durationMs: number; kil
         acked: jobs.length, done: details.filter(d => d.job?.state === 'done').length, notDone: details.filter(d => d.job?.state !== 'done').length,
         attempts, lostAttempts: details.reduce((n, d) => n + (d.attempts ?? []).filter((a: any) => a.outcome === 'lost').length, 0),
         sideEffects: [...lines.values()].reduce((a, b) => a + b, 0),
-        // Every attempt that ended (done or failed) wrote its line once; an attempt lost with its
-        // kernel may or may not have got as far as the command (at-least-once, counted).
         mismatched: mismatched.length,
         // The first few jobs outside the rule: their ledger lines and attempts, to see why.
-        mismatchedJobs: mismatched.slice(0, 3).map(d => ({ id: d.job.id, lines: lines.get(d.job.id) ?? 0, attempts: (d.attempts ?? []).map((a: any) => `${a.outcome}:${a.kernel}:${String(a.error ?? '').slice(0, 80)}`) })),
+        mismatchedJobs: mismatched.slice(0, 3).map(d => ({ id: d.job.id, attempts: (d.attempts ?? []).map((a: any) => `${a.n}:${a.outcome}:${perAttempt(d, a.n)} line(s):${String(a.error ?? '').slice(0, 80)}`) })),
       },
       sessions: await sessions.check(), schedules: await schedules.check(), telegram: telegram.check(), approvals: await approvals.check(),
       requests: { ...req, status5xx: fivexx.length, status5xxOutsideDowntime: outside },
