@@ -27,9 +27,11 @@ const json = async (r: Response | undefined, status: number) => {
 /**
  * Session messages streamed over SSE by `clients` clients, one session each (a new one when a
  * session's POST failed). A message counts as acknowledged once its `message` frame (the stored
- * user message) arrived. Check: every acknowledged message stored; its turn answered (status ok
- * and a final answer row), or marked: the turn partial / error / interrupted, or its answer row
- * still `partial` (the kernel died while it streamed). Unmarked ones are a lost answer.
+ * user message, sent once its turn is recorded) arrived. Check: every acknowledged message stored;
+ * its turn answered (status ok and a final answer row), or marked: the turn partial / error /
+ * interrupted, or its answer row still `partial` (the kernel died while it streamed), or the turn
+ * still `running` with no answer row (killed just after the ack; marked at a later start). Any
+ * other (no turn recorded) is a lost answer.
  */
 export function sessionMessages(ctx: ChaosContext, clients = 3) {
   const acked: Array<{ sessionId: string; messageId: string; turnId: string; done?: string }> = [];
@@ -65,7 +67,7 @@ export function sessionMessages(ctx: ChaosContext, clients = 3) {
       for (const r of await ctx.sql(`SELECT turn_id, content, partial FROM agents_messages WHERE role = 'assistant' AND turn_id = ANY($1) ORDER BY seq`, [turnIds])) {
         answers.set(r.turn_id, { content: r.content, partial: !!Number(r.partial) });
       }
-      let answered = 0, marked = 0, interrupted = 0, unmarked = 0, doneNotStored = 0;
+      let answered = 0, marked = 0, interrupted = 0, leftRunning = 0, unmarked = 0, doneNotStored = 0;
       const unmarkedTurns: string[] = [];
       for (const a of acked) {
         const status = turns.get(a.turnId);
@@ -73,6 +75,9 @@ export function sessionMessages(ctx: ChaosContext, clients = 3) {
         if (status === 'interrupted') interrupted++;
         if (status === 'ok' && answer && !answer.partial) answered++;
         else if (['partial', 'error', 'interrupted'].includes(status) || answer?.partial) marked++;
+        // Killed after the ack, before its answer row: the turn stays `running` until a kernel
+        // starts after it is 2 × requestTimeoutMs old and marks it interrupted (agents README).
+        else if (status === 'running' && !answer) leftRunning++;
         else {
           unmarked++;
           // What is there of it, to see where the kill cut it (no turn row: cut before the turn was recorded).
@@ -81,7 +86,7 @@ export function sessionMessages(ctx: ChaosContext, clients = 3) {
         // What a client saw in its done frame is what is stored.
         if (a.done !== undefined && answer?.content !== a.done) doneNotStored++;
       }
-      return { acked: acked.length, stored: stored.size, lost: ids.length - stored.size, answered, marked, interrupted, unmarked, unmarkedTurns, streamsCut: cut, doneNotStored };
+      return { acked: acked.length, stored: stored.size, lost: ids.length - stored.size, answered, marked, interrupted, leftRunning, unmarked, unmarkedTurns, streamsCut: cut, doneNotStored };
     },
   };
 }
