@@ -30,8 +30,8 @@ const json = async (r: Response | undefined, status: number) => {
  * user message, sent once its turn is recorded) arrived. Check: every acknowledged message stored;
  * its turn answered (status ok and a final answer row), or marked: the turn partial / error /
  * interrupted, or its answer row still `partial` (the kernel died while it streamed), or the turn
- * still `running` with no answer row (killed just after the ack; marked at a later start). Any
- * other (no turn recorded) is a lost answer.
+ * still `running` (killed after the ack; marked at a later start). Any other (no turn recorded,
+ * or a turn ok without its answer) is a lost answer.
  */
 export function sessionMessages(ctx: ChaosContext, clients = 3) {
   const acked: Array<{ sessionId: string; messageId: string; turnId: string; done?: string }> = [];
@@ -73,11 +73,12 @@ export function sessionMessages(ctx: ChaosContext, clients = 3) {
         const status = turns.get(a.turnId);
         const answer = answers.get(a.turnId);
         if (status === 'interrupted') interrupted++;
-        if (status === 'ok' && answer && !answer.partial) answered++;
-        else if (['partial', 'error', 'interrupted'].includes(status) || answer?.partial) marked++;
-        // Killed after the ack, before its answer row: the turn stays `running` until a kernel
-        // starts after it is 2 × requestTimeoutMs old and marks it interrupted (agents README).
-        else if (status === 'running' && !answer) leftRunning++;
+        // Killed after the ack, its turn stays `running` until a kernel starts once it is
+        // 2 × requestTimeoutMs old and marks it interrupted (agents README): counted, and the
+        // message is answered if the final answer was stored before the kill, else marked.
+        if (status === 'running') leftRunning++;
+        if (answer && !answer.partial && (status === 'ok' || status === 'running')) answered++;
+        else if (['partial', 'error', 'interrupted', 'running'].includes(status) || answer?.partial) marked++;
         else {
           unmarked++;
           // What is there of it, to see where the kill cut it (no turn row: cut before the turn was recorded).
