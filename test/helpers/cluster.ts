@@ -23,6 +23,8 @@ export function freePort(): Promise<number> {
 export interface KernelCluster {
   lb: string;
   adminToken: string;
+  /** The cluster's PostgreSQL database. */
+  databaseUrl: string;
   kernels: ServerProcess[];
   /** Kernel i's PLINTH_DATA_DIR. */
   dataDirs: string[];
@@ -70,7 +72,7 @@ export async function startKernelCluster(options: {
   const lb = `http://127.0.0.1:${lbPort}`;
   await until(async () => (await fetch(lb + '/api/health')).ok, 10_000, 'nginx answering');
   return {
-    lb, adminToken, kernels, dataDirs: ports.map((_, i) => join(dir, `data-${i}`)),
+    lb, adminToken, databaseUrl: db.databaseUrl, kernels, dataDirs: ports.map((_, i) => join(dir, `data-${i}`)),
     kill: async i => { kernels[i].kill('SIGKILL'); await kernels[i].exited; },
     restart: async i => { kernels[i] = await startServer(envFor(i), 60_000); },
     stop: async () => {

@@ -168,8 +168,6 @@ export class AgentLoop implements AgentRuntime {
     // The user's message is stored before the model is called: a crash from here on loses no input.
     const history = input.history ?? toChatHistory(await sessions.allMessages(session.id));
     const userMessage = await sessions.addMessage(session.id, { role: 'user', content: input.message, attachments: input.attachments, turn_id: turnId });
-    frames.append(session.id, 'message', { turnId, message: userMessage });
-    this.publish('agent.message.added', { sessionId: session.id, message: userMessage }, user.id);
 
     const selection = selectModel(this.deps.router, m => this.resolveModel(m), agent, session);
     const depth = input.depth ?? 0;
@@ -181,6 +179,11 @@ export class AgentLoop implements AgentRuntime {
       { role: 'user', content: input.message + (input.attachments?.length ? `\n\n${await this.attachmentText(input.attachments, user)}` : '') },
     ];
     await turns.start({ id: turnId, session_id: session.id, owner: user.id, agent: agent.name, model: selection.chosen ?? selection.requested, model_selection: selection, context: messages, via: input.via ?? 'api' });
+    // The acknowledgement (the `message` frame) only once the turn is recorded: a crash after it
+    // leaves a running turn, marked interrupted at the next start (the chaos run of issue 15 found
+    // acknowledged messages with no turn when the frame went out before this).
+    frames.append(session.id, 'message', { turnId, message: userMessage });
+    this.publish('agent.message.added', { sessionId: session.id, message: userMessage }, user.id);
 
     const usage: Usage = { inputTokens: 0, outputTokens: 0 };
     const toolRecords: ToolCallRecord[] = [];

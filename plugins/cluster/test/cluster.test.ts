@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { createTestKernel, sseFrames, type SseFrame, type TestKernel } from 'plinth/testing';
+import { createTestKernel, freshPostgresDatabase, sseFrames, type SseFrame, type TestKernel } from 'plinth/testing';
 
 const NOTES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'notes');
 const CLUSTER = join(__dirname, '..');
@@ -276,3 +276,23 @@ for (const transport of ['postgres', 'redis'] as const) {
     });
   });
 }
+
+// Found by the chaos run (issue 15): kernels started together on a fresh database all stored
+// PLINTH_ADMIN_TOKEN, and those that lost the race on its unique hash exited at start.
+test('kernels started together on a fresh PostgreSQL all start, and the shared admin token works on each', { skip: !PG && 'PLINTH_TEST_POSTGRES_URL not set' }, async () => {
+  const db = await freshPostgresDatabase(PG!);
+  const adminToken = 'plt_together_' + Date.now();
+  const started = await Promise.allSettled(Array.from({ length: 4 }, () =>
+    createTestKernel({ plugins: [{ path: NOTES }], databaseUrl: db.databaseUrl, settings: { adminToken } })));
+  try {
+    assert.deepEqual(started.map(s => s.status === 'rejected' ? String(s.reason).slice(0, 200) : 'started'), Array(4).fill('started'));
+    for (const s of started) {
+      const k = (s as PromiseFulfilledResult<TestKernel>).value;
+      const me = await fetch(k.baseUrl + '/auth/me', { headers: { authorization: `Bearer ${adminToken}` } });
+      assert.equal(me.status, 200);
+    }
+  } finally {
+    await Promise.all(started.map(s => s.status === 'fulfilled' ? s.value.stop() : undefined));
+    await db.dropDatabase();
+  }
+});

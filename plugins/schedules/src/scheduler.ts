@@ -90,12 +90,17 @@ export class Scheduler {
     for (const s of toFire) if (!outs.has(s.id)) outs.set(s.id, await this.spawn(s.id, s.owner, s.target, s.dueMs, s.kind === 'cron'));
     const firedMs = this.clock.now();
     await this.store.recordFires(rows.map(s => ({ scheduleId: s.id, owner: s.owner, dueMs: s.dueMs, firedMs, ...outs.get(s.id)! })));
-    // Missed fires are coalesced: the next run is computed from now, not from the missed time.
+    // A fire within the grace follows its timetable: the next run is the one after this due time,
+    // even if that is already past, so a late round (a busy kernel, a lease taken over from a dead
+    // one) fires every due time in turn. Computing it from now skipped the due times in between
+    // (the chaos run of issue 15 found a per-second schedule losing fires after each kill).
+    // Missed fires (past the grace) are coalesced: the next run is computed from now.
     const groups = new Map<string, { nextRunMs: number | null; lastRunMs: number; ids: string[] }>();
     for (const s of rows) {
       let nextRunMs: number | null = null;
       if (s.kind === 'cron' && s.cron) {
-        try { nextRunMs = nextCronRun(s.cron, s.timezone, Math.max(now, s.dueMs)); } catch (err) { this.log.warn('cron has no next run', { schedule: s.id, error: String(err) }); }
+        const from = now - s.dueMs > this.options.missedGraceMs ? Math.max(now, s.dueMs) : s.dueMs;
+        try { nextRunMs = nextCronRun(s.cron, s.timezone, from); } catch (err) { this.log.warn('cron has no next run', { schedule: s.id, error: String(err) }); }
       }
       const key = `${nextRunMs}:${s.dueMs}`;
       const g = groups.get(key) ?? { nextRunMs, lastRunMs: s.dueMs, ids: [] };

@@ -186,6 +186,41 @@ describe('schedules across restarts and kernels', () => {
     }
   });
 
+  test('due times passed while no kernel ran, within the grace, each fire once in turn; past the grace they are coalesced', async () => {
+    // The chaos run of issue 15 found this: the next run was computed from now, so a fire that came
+    // late (here a restart; there a lease taken over from a killed kernel) skipped the due times between.
+    const a = await createTestKernel({ keepData: true, plugins: plugins({ missedGraceMs: 60_000 }) });
+    const dataDir = a.dataDir;
+    try {
+      const s = (await a.request('POST', '/api/schedules', { body: { cron: '* * * * * *', job } })).body;
+      await until(async () => (await a.request('GET', `/api/schedules/${s.id}/jobs`)).body.fires.length >= 1, 5000, 'a first fire');
+      await a.stop();
+      await sleep(3200);
+      const firesFrom = async (k: TestKernel, sinceMs: number) => until(async () => {
+        const fires = (await k.request('GET', `/api/schedules/${s.id}/jobs`)).body.fires as any[];
+        const d = fires.map(f => Date.parse(f.dueAt)).sort((x, y) => x - y);
+        return d[d.length - 1] >= sinceMs ? d : undefined;
+      }, 8000, 'fires caught up to the restart');
+      const b = await createTestKernel({ dataDir, plugins: plugins({ missedGraceMs: 60_000 }) });
+      const dues = await firesFrom(b, Date.now()).finally(() => b.stop());
+      const gaps = dues.slice(1).map((d, i) => d - dues[i]).filter(g => g !== 1000);
+      assert.deepEqual(gaps, [], `one fire per second, none skipped: ${dues.map(d => new Date(d).toISOString().slice(17, 21)).join(' ')}`);
+      assert.ok(dues.length >= 5, `the ~3 s down were caught up: ${dues.length} fires`);
+
+      // The same kind of downtime past a grace of 500 ms: one fire for it (run_once), then the timetable from now.
+      await sleep(3200);
+      const c = await createTestKernel({ dataDir, plugins: plugins({ missedGraceMs: 500 }) });
+      const after = await firesFrom(c, Date.now() + 1000).finally(async () => {
+        await c.request('POST', `/api/schedules/${s.id}/disable`);
+        await c.stop();
+      });
+      const late = after.filter(d => d > dues[dues.length - 1]);
+      assert.ok(late[1] - late[0] >= 2000, `the missed due times were coalesced into one fire: ${late.map(d => new Date(d).toISOString().slice(17, 21)).join(' ')}`);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   test('two kernels on one database: each due time fires exactly once', async () => {
     const a = await createTestKernel({ keepData: true, plugins: plugins({ pollMs: 50 }) });
     // Each test kernel installs its own admin token; a second admin made here works on both.
