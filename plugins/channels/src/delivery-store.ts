@@ -92,6 +92,12 @@ export class DeliveryStore {
     return row ? normalize<DeliveryRow>(row) : undefined;
   }
 
+  /** Deliveries by channel and state (`plinth_channels_deliveries`). */
+  async counts(): Promise<Array<{ channel: string; state: string; n: number }>> {
+    const rows = await this.db.query(`SELECT channel, state, COUNT(*) AS n FROM ${this.table} GROUP BY channel, state`);
+    return rows.map(r => ({ channel: String(r.channel), state: String(r.state), n: Number(r.n) }));
+  }
+
   async listDead(limit: number, cursor: number | undefined): Promise<DeliveryRow[]> {
     const rows = cursor === undefined
       ? await this.db.query(`SELECT * FROM ${this.table} WHERE state = 'dead' ORDER BY seq DESC LIMIT ?`, [limit])
