@@ -1,4 +1,4 @@
-import { PlinthError, errors, isPlinthError, newId, type EventBus, type Logger, type ToolRegistry, type User } from 'plinth/sdk';
+import { PlinthError, errors, isPlinthError, newId, withSpan, type EventBus, type Logger, type ToolRegistry, type User } from 'plinth/sdk';
 import { addUsage, cacheColumns } from './usage';
 import type { AgentChunk, AgentProfile, AgentRuntime, AgentTurnRequest, AgentTurnResult, ChatMessage, FinishReason, Usage } from './contract';
 import type { MemoryService } from 'plinth/contracts/memory';
@@ -127,8 +127,12 @@ export class AgentLoop implements AgentRuntime {
     return { sessionId: r.sessionId, turnId: r.turnId, text: r.text, usage: r.usage, partial: r.partial };
   }
 
-  /** Never throws for a model failure: that is an `error` frame and `result.error`, with the session intact. */
-  async runSessionTurn(input: SessionTurnInput): Promise<SessionTurnResult> {
+  /** Never throws for a model failure (an `error` frame and `result.error`); its span parents the tools it calls. */
+  runSessionTurn(input: SessionTurnInput): Promise<SessionTurnResult> {
+    return withSpan('agent turn', { 'plinth.session': input.session.id, 'plinth.via': input.via ?? 'api' }, () => this.sessionTurn(input));
+  }
+
+  private async sessionTurn(input: SessionTurnInput): Promise<SessionTurnResult> {
     const { session, user } = input;
     if (session.closed_at) throw errors.conflict(`session ${session.id} was closed at ${session.closed_at}: its history stays readable; start a new session to continue`);
     if (this.running.has(session.id)) throw errors.conflict(`session ${session.id} is answering another message; wait for its done frame`);
