@@ -75,6 +75,7 @@ for (const database of dialects) {
       assert.match(samplesOf(m, 'plinth_jobs')[0].labels.node, /^node_/, 'contributed metrics carry the node label too');
       assert.equal(valueOf(m, 'plinth_channels_deliveries', { channel: 'telegram', state: 'sent' }), 1);
       assert.equal(valueOf(m, 'plinth_channels_deliveries', { channel: 'telegram', state: 'dead' }), 1);
+      assert.equal(valueOf(m, 'plinth_channels_deliveries', { channel: 'telegram', state: 'queued' }), 0, 'every state, zeros included');
       await unsubscribe();
       assert.ok(jobEvents >= 5);
       assert.equal(valueOf(m, 'plinth_events_total', { kind: 'published', source: 'job' }), jobEvents, 'every job.* event published, as a subscriber saw them');

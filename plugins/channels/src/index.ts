@@ -62,7 +62,7 @@ export default definePlugin<typeof deps, Config>({
 
     metrics.gauge({
       name: 'plinth_channels_deliveries', help: 'Outbound deliveries by channel and state (queued, sending, sent, dead)', labelNames: ['channel', 'state'],
-      collect: async () => (await store.deliveries.counts()).map(c => ({ labels: { channel: c.channel, state: c.state }, value: c.n })),
+      collect: async () => (await store.deliveries.counts(registry.adapters.keys())).map(c => ({ labels: { channel: c.channel, state: c.state }, value: c.n })),
     });
 
     const traceSources = new Set<TraceSource>();
