@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, clusterLinkRef, clusterRef, egressRef, kernelStatsRef, newId, originAllowed, requestObserverRef, sandboxRef, toolPolicyRef, type ClusterLink, type ClusterService, type RequestObserver, type ToolPolicyService, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
+import { PlinthError, clusterLinkRef, clusterRef, egressRef, kernelStatsRef, metricsRef, newId, originAllowed, requestObserverRef, sandboxRef, toolPolicyRef, type ClusterLink, type ClusterService, type RequestObserver, type ToolPolicyService, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import type { AuthChange } from './auth/auth-store';
@@ -14,6 +14,7 @@ import { registerAuthRoutes } from './auth/auth-routes';
 import { registerUserRoutes } from './auth/user-routes';
 import { kernelStats } from './kernel-stats';
 import { inServerSpan } from './http/server-span';
+import { PluginMetrics } from './plugin-metrics';
 import { PluginFaults } from './faults';
 import { writeError } from './http/error-writer';
 import { RouteGroup, type RouteEnv } from './http/routes';
@@ -166,11 +167,13 @@ export class Kernel {
     // Gated tools ask the approvals gate through the registry, at call time.
     this.tools = new KernelToolRegistry(id => services.get(id));
     // The one service registry: the kernel's services, then a test kernel's stand-ins, by ref id.
+    const pluginMetrics = new PluginMetrics();
     const services = new ServiceRegistry<Generation>(rootContainer.createChildContainer(), [
       ...coreServiceFactories({ kernel: kernelInfo, clock, auth: this.auth, bus: this.bus, tools: this.tools, database: dbSettings, toolPolicy: (): ToolPolicyService | undefined => services.implementation(toolPolicyRef.id) }),
       { service: egressRef, scope: 'root' as const, factory: () => egress },
       { service: sandboxRef, scope: 'root' as const, factory: () => this.sandbox },
-      { service: kernelStatsRef, scope: 'root' as const, factory: () => kernelStats(this.bus, () => this.host.plugins.values(), kernelDs) },
+      { service: kernelStatsRef, scope: 'root' as const, factory: () => kernelStats(this.bus, () => this.host.plugins.values(), kernelDs, pluginMetrics) },
+      { service: metricsRef, scope: 'plugin' as const, factory: (gen: Generation) => pluginMetrics.forGeneration(gen) },
       { service: clusterRef, scope: 'root' as const, factory: (): ClusterService => clusterService(this.nodeId, () => this.baseUrl, (): ClusterLink | undefined => services.implementation(clusterLinkRef.id)) },
       ...Object.entries(this.options.presetServices ?? {}).map(([id, impl]) => ({ service: { id }, scope: 'root' as const, factory: () => impl })),
       ...(this.options.serviceFactories ?? []),

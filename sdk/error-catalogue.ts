@@ -106,6 +106,7 @@ export const kernelErrors = defineErrors('kernel', {
   PLINTH_ERR_ROUTE_DUPLICATE: { status: 500, message: 'a route is registered twice', hint: 'register each method and path once' },
   PLINTH_ERR_ROUTE_CLAIM: { status: 409, message: 'the path is already claimed by another plugin', hint: 'pick another prefix in contributes.routes / contributes.ws' },
   PLINTH_ERR_WS_DUPLICATE: { status: 500, message: 'a WebSocket path is registered twice', hint: 'register each path once' },
+  PLINTH_ERR_METRIC_NAME: { status: 500, message: 'a contributed metric is not named in its plugin\'s namespace', hint: 'name it plinth_<plugin id> or plinth_<plugin id>_… in snake case' },
   PLINTH_ERR_SCHEMA: { status: 500, message: 'a registered schema is not valid JSON Schema', hint: 'fix the schema; the message has Ajv\'s reason' },
 });
 

@@ -1,5 +1,5 @@
 import { createServiceRef } from './refs';
-import type { PlinthEvent } from './types';
+import type { Disposer, PlinthEvent } from './types';
 
 /**
  * Several kernels on one PostgreSQL as one deployment (plugins/cluster): the kernel's event bus
@@ -40,10 +40,44 @@ export interface KernelStats {
   plugins(): Array<{ id: string; status: string; generations: number }>;
   /** The kernel's PostgreSQL pool; undefined on SQLite. */
   databasePool(): { total: number; idle: number; waiting: number } | undefined;
+  /** The metrics plugins contribute (`core.metrics`), one per name, each collected when scraped. */
+  pluginMetrics(): ContributedMetric[];
+}
+
+/** One value of a plugin's metric. */
+export interface MetricSample {
+  labels?: Record<string, string>;
+  value: number;
+}
+
+export interface MetricDefinition {
+  /** `plinth_<plugin id>` or `plinth_<plugin id>_…` in snake case (`plinth_jobs`, `plinth_channels_deliveries`). */
+  name: string;
+  help: string;
+  labelNames?: string[];
+  /** The current values, asked only when scraped (a counter's are totals that only grow). */
+  collect(): MetricSample[] | Promise<MetricSample[]>;
+}
+
+export interface ContributedMetric extends MetricDefinition {
+  type: 'gauge' | 'counter';
+  plugin: string;
+}
+
+/**
+ * Where a plugin offers its figures (jobs by state, deliveries) to whatever serves metrics
+ * (plugins/observability), with neither knowing the other: registered here, listed by `core.stats`,
+ * collected only when scraped, so with no metrics plugin nothing is ever asked. A metric is listed
+ * once its generation is live and goes with it. Plugin-scoped: `deps: { metrics: metricsRef }`.
+ */
+export interface MetricsRegistry {
+  gauge(metric: MetricDefinition): Disposer;
+  counter(metric: MetricDefinition): Disposer;
 }
 
 /** Kernel-owned services that a plugin implements (named under `contributes.services`), one plugin at a time. */
 export const clusterLinkRef = createServiceRef<ClusterLink>({ id: 'core.clusterLink' });
 export const requestObserverRef = createServiceRef<RequestObserver>({ id: 'core.requestObserver' });
-/** A kernel service: its own figures. */
+/** Kernel services: its own figures, and where plugins offer theirs. */
 export const kernelStatsRef = createServiceRef<KernelStats>({ id: 'core.stats' });
+export const metricsRef = createServiceRef<MetricsRegistry>({ id: 'core.metrics' });

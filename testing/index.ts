@@ -20,6 +20,7 @@ export { startFakeAnthropic, type AnthropicScript, type FakeAnthropic } from './
 export { startFakeOpenAi, type FakeOpenAi, type OpenAiScript } from './fixtures/fake-openai';
 export { readSse, sseFrames, type SseFrame } from './sse-frames';
 export { failureControls, listenLocal, readJsonBody, sleep, type FailureMode, type FakeApi } from './fake-api';
+export { parsePrometheusText, samplesOf, valueOf, type PromSample, type PromText } from './prometheus-text';
 
 /** A plugin folder (`plugin.json` + code), as in the registry. */
 export interface TestPluginFolder {

@@ -1,4 +1,4 @@
-import { PlinthError, errors, isPlinthError, newId, type EventBus, type Logger, type ToolRegistry, type User } from 'plinth/sdk';
+import { PlinthError, errors, isPlinthError, newId, withSpan, type EventBus, type Logger, type ToolRegistry, type User } from 'plinth/sdk';
 import { addUsage, cacheColumns, costOf } from './usage';
 import type { AgentChunk, AgentProfile, AgentRuntime, AgentTurnRequest, AgentTurnResult, ChatMessage, FinishReason, Usage } from './contract';
 import type { MemoryService } from 'plinth/contracts/memory';
@@ -129,8 +129,12 @@ export class AgentLoop implements AgentRuntime {
     return { sessionId: r.sessionId, turnId: r.turnId, text: r.text, usage: r.usage, partial: r.partial };
   }
 
-  /** Never throws for a model failure: that is an `error` frame and `result.error`, with the session intact. */
-  async runSessionTurn(input: SessionTurnInput): Promise<SessionTurnResult> {
+  /** Never throws for a model failure (an `error` frame and `result.error`); its span parents the tools it calls. */
+  runSessionTurn(input: SessionTurnInput): Promise<SessionTurnResult> {
+    return withSpan('agent turn', { 'plinth.session': input.session.id, 'plinth.via': input.via ?? 'api' }, () => this.sessionTurn(input));
+  }
+
+  private async sessionTurn(input: SessionTurnInput): Promise<SessionTurnResult> {
     const { session, user } = input;
     if (session.closed_at) throw errors.conflict(`session ${session.id} was closed at ${session.closed_at}: its history stays readable; start a new session to continue`);
     if (this.running.has(session.id)) throw errors.conflict(`session ${session.id} is answering another message; wait for its done frame`);
@@ -176,7 +180,7 @@ export class AgentLoop implements AgentRuntime {
     const messages: ChatMessage[] = [
       ...(system ? [{ role: 'system' as const, content: system }] : []),
       ...history.filter(m => m.role !== 'system'),
-      { role: 'user', content: input.message + (input.attachments?.length ? `\n\n${await this.attachmentText(input.attachments, user)}` : '') },
+      { role: 'user', content: input.message + (input.attachments?.length ? `\n\n${await (this.deps.attachmentsForModel?.(input.attachments, user) ?? `[attachments: ${input.attachments.join(', ')}]`)}` : '') },
     ];
     await turns.start({ id: turnId, session_id: session.id, owner: user.id, agent: agent.name, model: selection.chosen ?? selection.requested, model_selection: selection, context: messages, via: input.via ?? 'api' });
     // The acknowledgement (the `message` frame) only once the turn is recorded: a crash after it
@@ -288,10 +292,6 @@ export class AgentLoop implements AgentRuntime {
     // `message` is the user's text: the memory plugin records the turn as an episode from this event.
     this.publish('agent.turn.completed', { sessionId: session.id, turnId, agent: agent.name, model, usage, cost, partial, status, message: input.message, text: finalText, error: failure?.message ?? null }, user.id);
     return { sessionId: session.id, turnId, text: finalText, usage, partial, status, cost, toolCalls: toolRecords.length, rollup: rollUp(delegations), ...(limit ? { limit } : {}), ...(failure ? { error: failure } : {}) };
-  }
-
-  private async attachmentText(ids: string[], user: User): Promise<string> {
-    return this.deps.attachmentsForModel ? this.deps.attachmentsForModel(ids, user) : `[attachments: ${ids.join(', ')}]`;
   }
 
   private publish(topic: string, payload: unknown, owner: string): void {

@@ -2,7 +2,8 @@ import { iso } from 'plinth/sdk';
 import type { InboundMessage } from './contract';
 
 export type InboundState = 'received' | 'processing' | 'done' | 'ignored' | 'failed';
-export type DeliveryState = 'queued' | 'sending' | 'sent' | 'dead';
+export const DELIVERY_STATES = ['queued', 'sending', 'sent', 'dead'] as const;
+export type DeliveryState = typeof DELIVERY_STATES[number];
 
 export interface InboundRow {
   id: string; channel: string; dedupe_key: string; trace_id: string; kind: InboundMessage['kind'];

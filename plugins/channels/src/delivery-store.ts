@@ -1,5 +1,5 @@
 import { newId, type PluginDatabase } from 'plinth/sdk';
-import { nextSeq, normalize, type DeliveryRow, type NewDelivery } from './channel-rows';
+import { DELIVERY_STATES, nextSeq, normalize, type DeliveryRow, type DeliveryState, type NewDelivery } from './channel-rows';
 import { WriteBehind } from './write-behind';
 
 /** The outbound queue: one row per reply, claimed under a lease, retried, dead-lettered and replayed. */
@@ -90,6 +90,17 @@ export class DeliveryStore {
   async get(id: string): Promise<DeliveryRow | undefined> {
     const [row] = await this.db.query(`SELECT * FROM ${this.table} WHERE id = ?`, [id]);
     return row ? normalize<DeliveryRow>(row) : undefined;
+  }
+
+  /**
+   * Deliveries by channel and state (`plinth_channels_deliveries`): every state of every channel
+   * named or seen, zeros included, so a dashboard's series exist before the first dead letter.
+   */
+  async counts(channels: Iterable<string>): Promise<Array<{ channel: string; state: DeliveryState; n: number }>> {
+    const rows = await this.db.query(`SELECT channel, state, COUNT(*) AS n FROM ${this.table} GROUP BY channel, state`);
+    const n = new Map(rows.map(r => [`${r.channel} ${r.state}`, Number(r.n)]));
+    const names = new Set([...channels, ...rows.map(r => String(r.channel))]);
+    return [...names].flatMap(channel => DELIVERY_STATES.map(state => ({ channel, state, n: n.get(`${channel} ${state}`) ?? 0 })));
   }
 
   async listDead(limit: number, cursor: number | undefined): Promise<DeliveryRow[]> {

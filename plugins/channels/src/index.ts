@@ -1,4 +1,4 @@
-import { definePlugin, newId } from 'plinth/sdk';
+import { definePlugin, metricsRef, newId } from 'plinth/sdk';
 import { agentRuntimeRef } from 'plinth/contracts/agents';
 import { approvalsRef } from 'plinth/contracts/approvals';
 import { channelsRef, traceLedgerRef, type TraceSource } from './contract';
@@ -18,12 +18,12 @@ type Config = Omit<PipelineSettings, 'inbound'> & {
 };
 
 // Both optional: channels run (and queue, trace, dead-letter) without an agent runtime or approvals.
-const deps = { agents: agentRuntimeRef.asOptional(), approvals: approvalsRef.asOptional() };
+const deps = { agents: agentRuntimeRef.asOptional(), approvals: approvalsRef.asOptional(), metrics: metricsRef };
 
 export default definePlugin<typeof deps, Config>({
   deps,
   provides: [channelsRef, traceLedgerRef],
-  async setup({ http, storage, events, auth, clock, timers, log, config, onDispose, agents, approvals, provide }) {
+  async setup({ http, storage, events, auth, clock, timers, log, config, onDispose, agents, approvals, metrics, provide }) {
     const store = new ChannelStore(await storage.open({ migrations }), err => log.error('rows written behind were not stored', { err: String(err) }));
 
     const enqueue = async (d: NewDelivery) => {
@@ -59,6 +59,11 @@ export default definePlugin<typeof deps, Config>({
         await enqueue(prompt).catch(err => log.warn('queuing an approval prompt failed', { err: String(err) }));
       });
     }
+
+    metrics.gauge({
+      name: 'plinth_channels_deliveries', help: 'Outbound deliveries by channel and state (queued, sending, sent, dead)', labelNames: ['channel', 'state'],
+      collect: async () => (await store.deliveries.counts(registry.adapters.keys())).map(c => ({ labels: { channel: c.channel, state: c.state }, value: c.n })),
+    });
 
     const traceSources = new Set<TraceSource>();
     registerRoutes(http, { store, registry, queue, clock, traceSources });

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { WriteBehind, newId, type AuthService, type Clock, type Logger, type Timers, type User } from 'plinth/sdk';
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
+import { WriteBehind, newId, withSpan, type AuthService, type Clock, type Logger, type Timers, type User } from 'plinth/sdk';
 import type { JobExecutor } from './contract';
 import type { Job, JobStore } from './job-store';
 import { killOrphan } from './executors/command';
@@ -110,7 +111,13 @@ export class Dispatcher {
     }
   }
 
-  private async execute(job: Job): Promise<void> {
+  /** One attempt, in a span continuing the trace that asked for the job (an HTTP request, a tool an agent called). */
+  private execute(job: Job): Promise<void> {
+    const attributes = { 'plinth.job': job.id, 'plinth.job.kind': job.kind, 'plinth.job.attempt': job.attempts };
+    return withSpan(`job ${job.kind}`, attributes, span => this.attempt(job, span), { traceparent: job.traceParent });
+  }
+
+  private async attempt(job: Job, span: Span): Promise<void> {
     const ac = new AbortController();
     this.running.set(job.id, ac);
     const logs = new LogWriter(this.store, job.id, this.clock, this.options.maxLogLines, this.timers);
@@ -138,6 +145,7 @@ export class Dispatcher {
     } catch (err: any) {
       await logs.flush().catch(() => undefined);
       if (ac.signal.aborted) return;
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err?.message ?? String(err) });
       await this.failAttempt(job, this.kernelId, err?.message ?? String(err)).catch(e => this.log.warn('could not record a failed attempt', { job: job.id, error: String(e) }));
     } finally {
       // Only our own entry: a later attempt of the same job may have taken the slot.

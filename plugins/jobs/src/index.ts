@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { definePlugin, sandboxRef, type SandboxMode } from 'plinth/sdk';
+import { definePlugin, metricsRef, sandboxRef, type SandboxMode } from 'plinth/sdk';
 import { agentInstancesRef, agentRuntimeRef } from 'plinth/contracts/agents';
 import { jobsRef } from './contract';
 import { JobStore } from './job-store';
+import { JOB_STATES } from './schemas';
 import { migrations } from './migrations';
 import { JobService } from './job-service';
 import { Dispatcher, type DispatcherOptions } from './dispatcher';
@@ -21,12 +22,12 @@ export interface JobsConfig extends DispatcherOptions {
   allowedHosts: string[];
 }
 
-const deps = { agents: agentRuntimeRef.asOptional(), instances: agentInstancesRef.asOptional(), sandbox: sandboxRef.asOptional() };
+const deps = { agents: agentRuntimeRef.asOptional(), instances: agentInstancesRef.asOptional(), sandbox: sandboxRef.asOptional(), metrics: metricsRef };
 
 export default definePlugin<typeof deps, JobsConfig>({
   deps,
   provides: [jobsRef],
-  async setup({ http, tools, storage, events, auth, clock, timers, validator, log, config, kernel, dataDir, agents, instances, sandbox, onDispose, provide }) {
+  async setup({ http, tools, storage, events, auth, clock, timers, validator, log, config, kernel, dataDir, agents, instances, sandbox, metrics, onDispose, provide }) {
     const store = new JobStore(await storage.open({ migrations }));
     const templates = new TemplateLibrary(join(kernel.dataDir, 'templates'), validator);
     const service = new JobService(store, templates, events, clock, validator, config, id => auth.getUser(id));
@@ -40,6 +41,14 @@ export default definePlugin<typeof deps, JobsConfig>({
     service.registerExecutor(agentExecutor(() => agents, () => instances));
     dispatcher.start();
     onDispose(() => dispatcher.stop());
+
+    metrics.gauge({
+      name: 'plinth_jobs', help: 'Jobs by state', labelNames: ['state'],
+      collect: async () => {
+        const counts = await store.counts();
+        return JOB_STATES.map(state => ({ labels: { state }, value: counts[state] ?? 0 }));
+      },
+    });
 
     registerRoutes(http, { store, service, dispatcher, templates, sandbox, config, clock });
     registerTools(tools, { store, service, sandbox, config, clock });

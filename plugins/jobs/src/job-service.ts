@@ -15,7 +15,7 @@ export interface CreateJobInput {
 
 /** What a reader sees of a job: everything, or the summary without the heavy fields. */
 export function jobView(j: Job, view: 'full' | 'summary' = 'full') {
-  const { leaseOwner, leaseUntil, pid, childCount, parentCount, runAfter, ...rest } = j;
+  const { leaseOwner, leaseUntil, pid, childCount, parentCount, runAfter, traceParent, ...rest } = j;
   const base = { ...rest, runAfter: new Date(runAfter).toISOString(), lease: leaseOwner ? { owner: leaseOwner, until: new Date(leaseUntil!).toISOString() } : null };
   if (view === 'full') return base;
   const { request, result, resultSchema, feedback, ...summary } = base;

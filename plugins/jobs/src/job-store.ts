@@ -1,4 +1,4 @@
-import { iso, keysetPage, newId, type PluginDatabase, type SqlRunner } from 'plinth/sdk';
+import { activeTraceparent, iso, keysetPage, newId, type PluginDatabase, type SqlRunner } from 'plinth/sdk';
 import { JobEventLog } from './job-events';
 import { JobLeases } from './job-leases';
 import { JobGraph } from './job-graph';
@@ -42,6 +42,8 @@ export interface Job {
   readyAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+  /** The trace that asked for it (W3C traceparent), continued by its span; never in answers. */
+  traceParent: string | null;
 }
 
 export interface JobEvent { seq: number; jobId: string; type: string; data: any; at: string }
@@ -57,7 +59,7 @@ export function toJob(r: any): Job {
     crewId: r.crew_id ?? null, step: r.step ?? null, template: r.template ?? null, source: r.source ?? null,
     idempotencyKey: r.idempotency_key ?? null, leaseOwner: r.lease_owner ?? null, leaseUntil: num(r.lease_until), runAfter: Number(r.run_after),
     pid: num(r.pid), childCount: Number(r.child_count ?? 0), parentCount: Number(r.parent_count ?? 0), createdAt: iso(r.created_ms)!, updatedAt: iso(r.updated_ms)!,
-    readyAt: iso(r.ready_ms), startedAt: iso(r.started_ms), finishedAt: iso(r.finished_ms),
+    readyAt: iso(r.ready_ms), startedAt: iso(r.started_ms), finishedAt: iso(r.finished_ms), traceParent: r.trace_parent ?? null,
   };
 }
 
@@ -97,6 +99,7 @@ export class JobStore {
    */
   async insert(jobs: Array<NewJob & { id?: string }>, nowMs: number): Promise<Array<{ job: Job; created: boolean }>> {
     const simple = jobs.length === 1 && !jobs[0].parents?.length;
+    const traceParent = activeTraceparent();
     return this.inTransaction(simple, async tx => {
       const out: Array<{ job: Job; created: boolean }> = [];
       for (const j of jobs) {
@@ -105,11 +108,11 @@ export class JobStore {
         const state: JobState = parents.length ? 'queued' : 'ready';
         const rows = await tx.query(
           `INSERT INTO ${this.jobs} (id, owner, kind, title, request, state, attempts, max_retries, result_schema, continuity, process_scope,
-             crew_id, step, template, source, idempotency_key, run_after, created_ms, updated_ms, ready_ms, parent_count)
-           VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+             crew_id, step, template, source, idempotency_key, run_after, created_ms, updated_ms, ready_ms, parent_count, trace_parent)
+           VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
           [id, j.owner, j.kind, j.title ?? null, JSON.stringify(j.request), state, j.maxRetries, j.resultSchema ? JSON.stringify(j.resultSchema) : null,
             j.continuity ?? null, j.processScope ?? null, j.crewId ?? null, j.step ?? null, j.template ?? null, j.source ?? null,
-            j.idempotencyKey ?? null, j.runAfter ?? nowMs, nowMs, nowMs, state === 'ready' ? nowMs : null, parents.length]);
+            j.idempotencyKey ?? null, j.runAfter ?? nowMs, nowMs, nowMs, state === 'ready' ? nowMs : null, parents.length, traceParent]);
         if (!rows.length) {
           const [existing] = await tx.query(`SELECT * FROM ${this.jobs} WHERE idempotency_key = ?`, [j.idempotencyKey]);
           out.push({ job: toJob(existing), created: false });
@@ -143,13 +146,14 @@ export class JobStore {
    * then one lookup for those. Answers in input order.
    */
   async insertMany(jobs: NewJob[], nowMs: number): Promise<Array<{ job: Job; created: boolean }>> {
+    const traceParent = activeTraceparent();
     const out: Array<{ job: Job; created: boolean }> = [];
     for (let i = 0; i < jobs.length; i += 400) {
       const chunk = jobs.slice(i, i + 400).map(j => ({ ...j, id: newId('job') }));
       const rows = await this.db.query(
-        `INSERT INTO ${this.jobs} (id, owner, kind, title, request, state, attempts, max_retries, source, idempotency_key, continuity, process_scope, run_after, created_ms, updated_ms, ready_ms)
-         VALUES ${chunk.map(() => `(?, ?, ?, ?, ?, 'ready', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).join(', ')} ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
-        chunk.flatMap(j => [j.id, j.owner, j.kind, j.title ?? null, JSON.stringify(j.request), j.maxRetries, j.source ?? null, j.idempotencyKey ?? null, j.continuity ?? null, j.processScope ?? null, nowMs, nowMs, nowMs, nowMs]));
+        `INSERT INTO ${this.jobs} (id, owner, kind, title, request, state, attempts, max_retries, source, idempotency_key, continuity, process_scope, run_after, created_ms, updated_ms, ready_ms, trace_parent)
+         VALUES ${chunk.map(() => `(?, ?, ?, ?, ?, 'ready', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).join(', ')} ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+        chunk.flatMap(j => [j.id, j.owner, j.kind, j.title ?? null, JSON.stringify(j.request), j.maxRetries, j.source ?? null, j.idempotencyKey ?? null, j.continuity ?? null, j.processScope ?? null, nowMs, nowMs, nowMs, nowMs, traceParent]));
       const created = new Map(rows.map(r => [r.id, toJob(r)]));
       const missing = chunk.filter(j => !created.has(j.id)).map(j => j.idempotencyKey!);
       const existing = new Map<string, Job>();

@@ -41,4 +41,12 @@ export const migrations: Migration[] = [
       await db.query(`CREATE INDEX ${db.table('jobs_source')} ON ${db.table('jobs')} (source, finished_ms)`);
     },
   },
+  {
+    // The W3C traceparent of the request (or agent turn, tool) that asked for the job: its span,
+    // run later and maybe on another kernel, continues that trace (plugins/observability).
+    name: '004-jobs-trace-parent',
+    async up(db) {
+      await db.query(`ALTER TABLE ${db.table('jobs')} ADD COLUMN trace_parent VARCHAR(64)`);
+    },
+  },
 ];

@@ -14,7 +14,7 @@ export default definePlugin<{ stats: typeof kernelStatsRef }, Config>({
   deps: { stats: kernelStatsRef },
   provides: [requestObserverRef],
   setup({ stats, http, auth, kernel, log, config, secrets, onDispose, provide }) {
-    const metrics = new KernelMetrics(stats, kernel.nodeId);
+    const metrics = new KernelMetrics(stats, kernel.nodeId, log);
     registerRoutes(http, { metrics, stats, auth, token: config.metricsToken ?? secrets.PLINTH_METRICS_TOKEN });
     onDispose(startTracing(log, secrets));
     provide(requestObserverRef, metrics);

@@ -1,5 +1,6 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { KernelStats, RequestObserver } from 'plinth/sdk';
+import type { KernelStats, Logger, RequestObserver } from 'plinth/sdk';
+import { contributedText } from './contributed';
 
 /**
  * The kernel's Prometheus metrics (`GET /metrics`). Request metrics are observed as requests end
@@ -11,7 +12,7 @@ export class KernelMetrics implements RequestObserver {
   readonly registry = new Registry();
   private readonly requests = new RequestMetrics();
 
-  constructor(stats: KernelStats, nodeId: string) {
+  constructor(private readonly stats: KernelStats, private readonly nodeId: string, private readonly log: Logger) {
     const r = this.registry;
     r.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: r, prefix: 'plinth_' });
@@ -61,8 +62,11 @@ export class KernelMetrics implements RequestObserver {
     this.requests.observe(method, route, status, seconds);
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /** The kernel's metrics, then what plugins contribute. */
+  async text(): Promise<string> {
+    const own = await this.registry.metrics();
+    const contributed = await contributedText(this.stats.pluginMetrics(), name => !!this.registry.getSingleMetric(name), this.nodeId, this.log);
+    return contributed ? `${own}\n${contributed}` : own;
   }
 
   get contentType(): string {

@@ -5,8 +5,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { join } from 'node:path';
-import { createTestKernel, type TestKernel } from 'plinth/testing';
-import { definePlugin } from 'plinth/sdk';
+import { createTestKernel, parsePrometheusText, samplesOf, valueOf, type TestKernel } from 'plinth/testing';
+import { definePlugin, metricsRef } from 'plinth/sdk';
 
 const OBSERVABILITY = join(__dirname, '..');
 
@@ -56,6 +56,55 @@ describe('GET /metrics', () => {
     assert.equal((await k.request('GET', '/metrics', { token: 'scrape-secret-12x', headers: proxied })).status, 401);
     assert.equal((await k.request('GET', '/metrics', { token: 'scrape-secret-123', headers: proxied })).status, 200);
     assert.equal((await k.request('GET', '/metrics', { headers: proxied })).status, 200, 'an admin token');
+  });
+});
+
+describe('metrics contributed through core.metrics', () => {
+  let k: TestKernel;
+  let depth = 3;
+  const gauges = {
+    manifest: { id: 'gauges' },
+    plugin: definePlugin({
+      deps: { metrics: metricsRef },
+      setup({ metrics }) {
+        metrics.gauge({ name: 'plinth_gauges_depth', help: 'a queue\'s depth', labelNames: ['queue'], collect: () => [{ labels: { queue: 'a "quoted" one' }, value: depth }] });
+        metrics.counter({ name: 'plinth_gauges_done_total', help: 'work done', collect: async () => [{ value: 7 }] });
+        metrics.gauge({ name: 'plinth_gauges_broken', help: 'fails to collect', collect: () => { throw new Error('no figures'); } });
+      },
+    }),
+  };
+  const misnamed = {
+    manifest: { id: 'misnamed' },
+    plugin: definePlugin({
+      deps: { metrics: metricsRef },
+      setup({ metrics }) { metrics.gauge({ name: 'plinth_jobs', help: 'someone else\'s name', collect: () => [] }); },
+    }),
+  };
+  before(async () => { k = await createTestKernel({ plugins: [gauges, misnamed, { path: OBSERVABILITY }] }); });
+  after(() => k.stop());
+
+  test('a plugin\'s gauges and counters are collected when scraped; one whose collect throws is left out alone', async () => {
+    let m = parsePrometheusText((await k.request('GET', '/metrics', { token: null })).text);
+    assert.equal(m.types.get('plinth_gauges_depth'), 'gauge');
+    assert.equal(m.types.get('plinth_gauges_done_total'), 'counter');
+    assert.equal(valueOf(m, 'plinth_gauges_depth', { queue: 'a "quoted" one' }), 3);
+    assert.equal(valueOf(m, 'plinth_gauges_done_total'), 7);
+    assert.equal(m.types.has('plinth_gauges_broken'), false);
+    depth = 5;
+    m = parsePrometheusText((await k.request('GET', '/metrics', { token: null })).text);
+    assert.equal(valueOf(m, 'plinth_gauges_depth'), 5, 'read at each scrape');
+    const logs = (await k.request('GET', '/api/logs?plugin=observability&level=warn&limit=100')).body.items;
+    assert.ok(logs.some((l: any) => /collecting a contributed metric failed/.test(l.msg) && JSON.stringify(l).includes('no figures')), JSON.stringify(logs));
+  });
+
+  test('a metric named outside the plugin\'s namespace stops its setup with the reason; the others serve', async () => {
+    const p = (await k.request('GET', '/api/plugins/misnamed')).body;
+    assert.equal(p.status, 'error');
+    assert.equal(p.error.code, 'PLINTH_ERR_METRIC_NAME');
+    assert.match(p.error.message, /plinth_misnamed/);
+    const m = parsePrometheusText((await k.request('GET', '/metrics', { token: null })).text);
+    assert.equal(samplesOf(m, 'plinth_jobs').length, 0);
+    assert.equal(valueOf(m, 'plinth_plugins', { state: 'active' }), 2);
   });
 });
 
