@@ -17,3 +17,4 @@ export * from './secret-box';
 export * from './tracing';
 export * from './token-scopes';
 export * from './kernel-seams';
+export * from './accounts';

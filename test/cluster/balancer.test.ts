@@ -26,6 +26,7 @@ describe('three kernels behind nginx', { skip }, () => {
     cluster = await startKernelCluster({
       postgresUrl: PG!,
       plugins: i => [
+        { id: 'accounts', path: join(ROOT, 'plugins', 'accounts') },
         { id: 'notes', path: join(ROOT, 'test', 'fixtures', 'notes') },
         { id: 'jobs', path: join(ROOT, 'plugins', 'jobs'), config: { concurrency: i === 0 ? 2 : 0, pollMs: 100 } },
       ],

@@ -101,7 +101,7 @@ for (const transport of ['postgres', 'redis'] as const) {
     let bob: { token: string; user: { id: string } };
     before(async () => {
       const config = transport === 'redis' ? { redisUrl: process.env.PLINTH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' } : {};
-      const plugins = [{ path: NOTES }, { path: CLUSTER, config }];
+      const plugins = [{ path: join(CLUSTER, '..', 'accounts') }, { path: NOTES }, { path: CLUSTER, config }];
       a = await createTestKernel({ plugins, database: 'postgres' });
       b = await createTestKernel({ plugins, databaseUrl: a.databaseUrl, settings: { adminToken: a.adminToken } });
       alice = await a.createUser();

@@ -8,7 +8,7 @@ const SIGN_IN_PAGE = '/dashboard/';
 
 export interface OidcRouteDeps { rp: RelyingParty; cfg: OidcConfig; auth: AuthService; log: Logger }
 
-/** `/auth/google-enabled`, `/auth/google` and its callback (lent by the kernel inside its `/auth`). */
+/** `/auth/google-enabled`, `/auth/google` and its callback (beside plugins/accounts' `/auth/login`, `/auth/me` and `/auth/logout`). */
 export function registerRoutes(http: HttpRouter, { rp, cfg, auth, log }: OidcRouteDeps): void {
   const toSignIn = (reason: string) => reply(302, undefined, { headers: { location: `${SIGN_IN_PAGE}?signin_error=${encodeURIComponent(reason)}` } });
 
