@@ -17,6 +17,12 @@ export interface AccountsService extends AuthService {
   updateUser(id: string, patch: { role?: Role; disabled?: boolean; name?: string | null }): Promise<UserRecord>;
   /** Removes the user and its tokens; the last enabled admin cannot be deleted (409). */
   deleteUser(id: string): Promise<void>;
+  /**
+   * Signs in someone an external identity provider vouched for (OpenID Connect; plugins/oidc, through plugins/accounts): finds the user
+   * by e-mail or, when `createRole` is given, creates it on first sign-in; opens a session. The
+   * answer carries the `Set-Cookie` value for the session cookie (Secure when `req` came over TLS).
+   */
+  signInExternal(identity: { email: string; name?: string }, options: { createRole?: Role; req: IncomingMessage }): Promise<{ user: User; created: boolean; token: string; expiresAt: string; setCookie: string }>;
   /** Email and password → a session token; one answer (401) for an unknown user and a wrong password. */
   login(email: string, password: string): Promise<{ user: User; token: string; expiresAt: string }>;
   /** A token's user, id and scopes, or undefined (invalid, expired, revoked, user disabled). */

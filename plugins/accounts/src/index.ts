@@ -1,4 +1,5 @@
 import { accountsRef, definePlugin } from 'plinth/sdk';
+import { externalSignInRef } from './contract';
 import { LoginThrottle } from './login-throttle';
 import { migrations } from './migrations';
 import { registerSessionRoutes, registerUserRoutes } from './routes';
@@ -10,9 +11,12 @@ import { registerSessionRoutes, registerUserRoutes } from './routes';
  */
 export default definePlugin<{ accounts: typeof accountsRef }>({
   deps: { accounts: accountsRef },
-  async setup({ accounts, http, storage, clock }) {
+  provides: [externalSignInRef],
+  async setup({ accounts, http, storage, clock, provide }) {
     const db = await storage.open({ migrations });
     registerSessionRoutes(http, accounts, new LoginThrottle(db, () => clock.now()));
     registerUserRoutes(http, accounts);
+    // Signing in through a provider is the account plugin's to grant: plugins/oidc asks here, so no other plugin can open sessions.
+    provide(externalSignInRef, { signIn: (identity, options) => accounts.signInExternal(identity, options) });
   },
 });

@@ -39,6 +39,8 @@ export function registerSessionRoutes(http: HttpRouter, accounts: AccountsServic
   // The link form (the job board's): a plain navigation, so it answers with the sign-in page.
   http.get('/auth/logout', { auth: 'public', summary: 'Sign out and go to the sign-in page' }, async req =>
     reply(302, undefined, { headers: { 'set-cookie': await logout(req), location: '/dashboard/' } }));
+  // Answered here only while no plugin claims this path (plugins/oidc does): a sign-in page can always ask.
+  http.get('/auth/google-enabled', { auth: 'public', summary: 'Whether sign-in with an OpenID Connect provider is available (false: no oidc plugin)' }, () => ({ enabled: false }));
   http.get('/api/tokens', { auth: 'user', summary: 'Your tokens (admins: all), never their secrets' }, async req => ({
     items: await accounts.listTokens(req.user!.role === 'admin' ? undefined : req.user!.id),
   }));
