@@ -18,7 +18,7 @@ import { log, median, percentile, round, ROOT } from './_lib';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const CHROMIUM = '/usr/bin/chromium';
-const PLUGINS = ['approvals', 'memory', 'skills', 'agents', 'jobs', 'schedules', 'runs', 'mcp', 'a2a', 'channels', 'dashboard'];
+const PLUGINS = ['accounts', 'approvals', 'memory', 'skills', 'agents', 'jobs', 'schedules', 'runs', 'mcp', 'a2a', 'channels', 'dashboard'];
 
 function bundleSizes(dist: string) {
   const info = JSON.parse(readFileSync(join(dist, 'build.json'), 'utf8'));

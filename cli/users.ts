@@ -1,4 +1,5 @@
-import { AuthStore, type UserRecord } from '../core/auth/auth-store';
+import { AuthStore } from '../core/auth/auth-store';
+import type { UserRecord } from '../sdk';
 import type { KernelSettings } from '../core/process-settings';
 import { databaseSettings, openDataSource, pluginDatabase, runMigrations } from '../core/storage/database';
 import { kernelMigrations } from '../core/storage/kernel-schema';
@@ -87,7 +88,7 @@ async function listUsers(ctx: CommandContext): Promise<number> {
   const { out } = ctx;
   const { value: users, via } = await onServerOrDatabase<UserRecord[]>(ctx,
     async client => (await client.request<{ items: UserRecord[] }>('GET', '/api/users')).items,
-    auth => auth.userRecords());
+    auth => auth.listUsers());
   out.result({ ok: true, items: users, via });
   for (const u of users) out.line(`${u.id}  ${u.role.padEnd(5)}  ${u.disabled ? out.paint('dim', 'disabled') : 'enabled '}  ${u.email}${u.name ? ` (${u.name})` : ''}`);
   return 0;
@@ -113,7 +114,7 @@ async function changeUser(ctx: CommandContext, action: 'set' | 'delete', who: st
       return (await client.request<{ user: UserRecord }>('PATCH', path, patch)).user;
     },
     async auth => {
-      const user = (await auth.userRecords()).find(match);
+      const user = (await auth.listUsers()).find(match);
       if (!user) throw notFound();
       if (action === 'delete') { await auth.deleteUser(user.id); return user; }
       return auth.updateUser(user.id, patch);

@@ -5,13 +5,10 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { container as rootContainer } from 'tsyringe';
-import { PlinthError, clusterLinkRef, clusterRef, egressRef, kernelStatsRef, metricsRef, newId, originAllowed, requestObserverRef, sandboxRef, toolPolicyRef, type ClusterLink, type ClusterService, type RequestObserver, type ToolPolicyService, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
+import { PlinthError, accountsRef, clusterLinkRef, clusterRef, egressRef, kernelStatsRef, metricsRef, newId, originAllowed, requestObserverRef, sandboxRef, toolPolicyRef, type ClusterLink, type ClusterService, type RequestObserver, type ToolPolicyService, type Clock, type KernelInfo, type Logger, type ServiceFactory } from '../sdk';
 import { AuthStore } from './auth/auth-store';
 import { KernelEventBus } from './events';
 import type { AuthChange } from './auth/auth-store';
-import { LoginThrottle } from './auth/login-throttle';
-import { registerAuthRoutes } from './auth/auth-routes';
-import { registerUserRoutes } from './auth/user-routes';
 import { kernelStats } from './kernel-stats';
 import { inServerSpan } from './http/server-span';
 import { PluginMetrics } from './plugin-metrics';
@@ -42,13 +39,7 @@ import { kernelMigrations } from './storage/kernel-schema';
 import { KernelToolRegistry } from './tools';
 import { KERNEL_VERSION } from './version';
 
-export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs', '/api/users', '/api/tokens', '/api/ws', '/auth'];
-/**
- * Prefixes inside the kernel's claims that a plugin may claim: sign-in with an external
- * identity provider (plugins/oidc) lives beside the kernel's /auth routes, and creates the
- * session through the kernel's auth service.
- */
-export const KERNEL_LENT_CLAIMS = ['/auth/google', '/auth/google-enabled'];
+export const KERNEL_CLAIMS = ['/api/health', '/api/openapi.json', '/api/plugins', '/api/tools', '/api/config', '/api/logs'];
 
 export interface KernelOptions {
   settings: KernelSettings;
@@ -129,7 +120,9 @@ export class Kernel {
     const kernelDb = pluginDatabase(kernelDs, dbSettings.dialect, 'kernel');
     await runMigrations(kernelDb, 'kernel', kernelMigrations);
 
-    this.auth = new AuthStore(kernelDb, s.trustProxy);
+    const clock = this.options.clock ?? { now: () => Date.now() };
+    const tickets = new WsTickets(clock);
+    this.auth = new AuthStore(kernelDb, s.trustProxy, tickets);
     const boot = await this.auth.bootstrapAdmin(s.dataDir, s.adminToken);
     this.generatedAdminTokenFile = boot.generatedTokenFile;
     if (boot.generatedTokenFile) this.log.info('generated an admin token', { file: boot.generatedTokenFile });
@@ -141,7 +134,6 @@ export class Kernel {
     this.faults = new PluginFaults({ log: this.log, bus: this.bus, plugins: () => this.host?.plugins.values() ?? [], onKernelFault: this.options.onKernelFault ?? 'observe' });
     this.faults.install();
     this.closers.push(() => this.faults.uninstall());
-    const clock = this.options.clock ?? { now: () => Date.now() };
     // Per-user connection caps count the other kernels' connections through the cluster link, if any.
     const capLink = (kind: 'sse' | 'ws') => ({
       elsewhere: (userId: string) => this.bus.cluster?.connectionsElsewhere(kind, userId) ?? 0,
@@ -149,7 +141,6 @@ export class Kernel {
     });
     const routeTable = new RouteTable();
     const wsTable = new WsTable();
-    const tickets = new WsTickets(clock);
     const routeEnv: RouteEnv = {
       auth: this.auth,
       bodyLimit: s.bodyLimit,
@@ -170,6 +161,7 @@ export class Kernel {
     const pluginMetrics = new PluginMetrics();
     const services = new ServiceRegistry<Generation>(rootContainer.createChildContainer(), [
       ...coreServiceFactories({ kernel: kernelInfo, clock, auth: this.auth, bus: this.bus, tools: this.tools, database: dbSettings, toolPolicy: (): ToolPolicyService | undefined => services.implementation(toolPolicyRef.id) }),
+      { service: accountsRef, scope: 'root' as const, factory: () => this.auth },
       { service: egressRef, scope: 'root' as const, factory: () => egress },
       { service: sandboxRef, scope: 'root' as const, factory: () => this.sandbox },
       { service: kernelStatsRef, scope: 'root' as const, factory: () => kernelStats(this.bus, () => this.host.plugins.values(), kernelDs, pluginMetrics) },
@@ -190,12 +182,9 @@ export class Kernel {
 
     const kernelRoutes = new RouteGroup('kernel', 0, routeEnv);
     routeTable.setClaims('kernel', KERNEL_CLAIMS);
-    routeTable.lend(KERNEL_LENT_CLAIMS);
     const configUpdate = new KernelConfigUpdate(s, this.host, this.tools, this.logs, dbSettings.dialect);
     registerKernelRoutes(kernelRoutes, { tools: this.tools, routeTable, logs: this.logs, config: configUpdate, startedAt: this.startedAt });
     registerPluginRoutes(kernelRoutes, { host: this.host, tools: this.tools });
-    registerAuthRoutes(kernelRoutes, { auth: this.auth, tickets, loginThrottle: new LoginThrottle(kernelDb), trustProxy: s.trustProxy });
-    registerUserRoutes(kernelRoutes, this.auth);
     routeTable.setGroup('kernel', kernelRoutes);
 
     const admission = new Admission(s);

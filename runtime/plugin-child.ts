@@ -192,7 +192,6 @@ async function setUp(init: Msg): Promise<void> {
       getUser: id => call('auth.getUser', id),
       createToken: unsupported('auth.createToken()') as any,
       revokeToken: unsupported('auth.revokeToken()') as any,
-      signInExternal: unsupported('auth.signInExternal()') as any,
     },
     clock: { now: () => Date.now() },
     timers: {

@@ -19,3 +19,4 @@ export * from './tracing';
 export * from './token-scopes';
 export * from './kernel-seams';
 export * from './process-evidence';
+export * from './accounts';

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { ServiceRef } from './refs';
 import type { HttpRouter, WsRegistry } from './http-types';
 import type { ToolRegistry } from './tool-types';
@@ -116,12 +115,6 @@ export interface AuthService {
    */
   createToken(userId: string, options?: { name?: string; expiresInMs?: number; scopes?: string[] }): Promise<{ id: string; token: string }>;
   revokeToken(id: string): Promise<void>;
-  /**
-   * Signs in someone an external identity provider vouched for (OpenID Connect): finds the user
-   * by e-mail or, when `createRole` is given, creates it on first sign-in; opens a session. The
-   * answer carries the `Set-Cookie` value for the session cookie (Secure when `req` came over TLS).
-   */
-  signInExternal(identity: { email: string; name?: string }, options: { createRole?: Role; req: IncomingMessage }): Promise<{ user: User; created: boolean; token: string; expiresAt: string; setCookie: string }>;
 }
 
 // ---------------------------------------------------------------- validation

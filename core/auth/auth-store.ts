@@ -2,7 +2,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { cameOverTls, sessionCookie } from '../http/request-auth';
-import { assertTokenScope, errors, newId, SCOPE_NAME, type AuthService, type PluginDatabase, type Role, type User } from '../../sdk';
+import { WsTickets } from '../http/websocket';
+import { assertTokenScope, errors, newId, SCOPE_NAME, type AccountsService, type PluginDatabase, type Role, type TokenRecord, type User, type UserRecord } from '../../sdk';
 import { hashPassword, hashToken, newToken, verifyPassword } from './secrets';
 
 /** A verified token: whose it is, and its scopes (null: the user's full rights). */
@@ -12,13 +13,11 @@ interface CachedToken extends ResolvedToken { expiresAt: number | null; cachedUn
 /** What changed in auth state: every kernel drops what it cached about that token or user. */
 export interface AuthChange { tokenId?: string; userId?: string }
 
-export interface UserRecord extends User { disabled: boolean; createdAt: string }
-
 const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 const CACHE_MS = 30_000;
 
 /** Users and their tokens. Verified tokens are cached briefly so auth costs no query per request. */
-export class AuthStore implements AuthService {
+export class AuthStore implements AccountsService {
   private readonly cache = new Map<string, CachedToken>();
   /**
    * Told of every revocation and user change, so the other kernels on the database drop their
@@ -27,7 +26,15 @@ export class AuthStore implements AuthService {
    */
   onChange: (change: AuthChange) => void = () => undefined;
 
-  constructor(private readonly db: PluginDatabase, private readonly trustProxy: readonly string[] = []) {}
+  constructor(private readonly db: PluginDatabase, private readonly trustProxy: readonly string[] = [], private readonly tickets = new WsTickets()) {}
+
+  sessionCookie(req: IncomingMessage, value: string, maxAgeSeconds: number): string {
+    return sessionCookie(value, maxAgeSeconds, cameOverTls(req, this.trustProxy));
+  }
+
+  issueWsTicket(userId: string): { ticket: string; expiresAt: string } {
+    return this.tickets.issue(userId);
+  }
 
   private get users() { return this.db.table('users'); }
   private get tokens() { return this.db.table('tokens'); }
@@ -47,12 +54,8 @@ export class AuthStore implements AuthService {
     return { id, email, name: input.name, role: input.role };
   }
 
-  async listUsers(): Promise<User[]> {
-    return (await this.db.query(`SELECT * FROM ${this.users} ORDER BY created_at`)).map(r => this.toUser(r));
-  }
-
   /** Users as an admin manages them (disabled flag, creation time). */
-  async userRecords(): Promise<UserRecord[]> {
+  async listUsers(): Promise<UserRecord[]> {
     return (await this.db.query(`SELECT * FROM ${this.users} ORDER BY created_at, id`)).map(r => this.toRecord(r));
   }
 
@@ -137,7 +140,7 @@ export class AuthStore implements AuthService {
       }
     }
     const { token } = await this.insertToken(user.id, 'session', 'oidc', SESSION_TTL_MS);
-    const setCookie = sessionCookie(encodeURIComponent(token), SESSION_TTL_MS / 1000, cameOverTls(options.req, this.trustProxy));
+    const setCookie = this.sessionCookie(options.req, encodeURIComponent(token), SESSION_TTL_MS / 1000);
     return { user, created, token, expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString(), setCookie };
   }
 
@@ -158,7 +161,7 @@ export class AuthStore implements AuthService {
     return { id, token };
   }
 
-  async listTokens(userId: string | undefined): Promise<Array<{ id: string; userId: string; name: string; kind: string; scopes: string[] | null; createdAt: string; expiresAt: string | null }>> {
+  async listTokens(userId: string | undefined): Promise<TokenRecord[]> {
     const rows = userId
       ? await this.db.query(`SELECT * FROM ${this.tokens} WHERE user_id = ? ORDER BY created_at`, [userId])
       : await this.db.query(`SELECT * FROM ${this.tokens} ORDER BY created_at`);

@@ -1,27 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
-import { assertTokenScope, errors, originAllowed, type AuthLevel, type User } from '../../sdk';
+import { SESSION_COOKIE, assertTokenScope, bearerToken, cookieToken, errors, originAllowed, type AuthLevel, type User } from '../../sdk';
 import type { AuthStore, ResolvedToken } from '../auth/auth-store';
-
-export const SESSION_COOKIE = 'plinth_session';
-
-export function bearerToken(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const h = headers.authorization;
-  const value = Array.isArray(h) ? h[0] : h;
-  const m = value && /^Bearer\s+(\S+)$/i.exec(value);
-  return m ? m[1] : undefined;
-}
-
-export function cookieToken(cookieHeader: string | undefined): string | undefined {
-  if (!cookieHeader) return undefined;
-  for (const part of cookieHeader.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k !== SESSION_COOKIE) continue;
-    // A mangled cookie is no credential (401), not a server error.
-    try { return decodeURIComponent(v.join('=')); } catch { return undefined; }
-  }
-  return undefined;
-}
 
 /**
  * Resolves the caller for a `user` or `admin` route. A cookie session may not change state from

@@ -9,8 +9,6 @@ import type { RouteGroup, RouteSpec } from './routes';
  */
 export class RouteTable {
   private readonly claims = new Map<string, string>();
-  /** Prefixes under the kernel's claims that a plugin may claim (KERNEL_LENT_CLAIMS). */
-  private readonly lent = new Set<string>();
   private readonly groups = new Map<string, RouteGroup>();
 
   /**
@@ -26,16 +24,10 @@ export class RouteTable {
         if (holder === owner) continue;
         const kernel = holder === 'kernel' || owner === 'kernel';
         if (claimed === p) throw claimError(p, holder, claimed);
-        if (holder === 'kernel' && this.lent.has(p) && isUnder(p, claimed)) continue;
         if (isUnder(p, claimed) && (kernel || !mayNestUnder(holder))) throw claimError(p, holder, claimed);
         if (isUnder(claimed, p) && (kernel || !mayHoldInside(holder))) throw claimError(p, holder, claimed);
       }
     }
-  }
-
-  /** Lets plugins claim exactly these prefixes although they lie under a kernel claim. */
-  lend(prefixes: string[]): void {
-    for (const p of prefixes) this.lent.add(normalize(p));
   }
 
   /** Replaces an owner's claims in one step (an empty list drops them). */

@@ -1,10 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { PlinthError, assertTokenScope, errors, isPlinthError, type Disposer, type User, type WsConnectionInfo } from '../../sdk';
+import { PlinthError, assertTokenScope, bearerToken, errors, isPlinthError, type Disposer, type User, type WsConnectionInfo } from '../../sdk';
 import type { AuthStore } from '../auth/auth-store';
 import { canSee, topicMatches, type KernelEventBus } from '../events';
-import { bearerToken } from './request-auth';
 import type { PerUserCap } from './user-caps';
 
 type WsAuth = 'public' | 'user' | 'admin';

@@ -54,4 +54,12 @@ export const kernelMigrations: Migration[] = [
       for (const t of ['nodes', 'user_connections', 'event_relay']) await db.query(`DROP TABLE IF EXISTS ${db.table(t)}`);
     },
   },
+  {
+    // Failed logins are counted by plugins/accounts now (accounts_login_failures); they are
+    // transient (a sliding minute), so nothing moves.
+    name: '007-login-failures-moved',
+    async up(db) {
+      await db.query(`DROP TABLE IF EXISTS ${db.table('login_failures')}`);
+    },
+  },
 ];

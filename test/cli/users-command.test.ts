@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { startServer, type ServerProcess } from '../helpers/server';
 import { closedPortUrl, plinth } from './run-cli';
 
+/** No plugin but the account API, which the CLI talks to while a server runs. */
 function emptyInstall() {
   const dataDir = mkdtempSync(join(tmpdir(), 'plinth-users-'));
   const registry = join(dataDir, 'plugin-registry.json');
-  writeFileSync(registry, JSON.stringify({ plugins: [] }));
+  writeFileSync(registry, JSON.stringify({ plugins: [{ id: 'accounts', path: join(__dirname, '..', '..', 'plugins', 'accounts') }] }));
   return { dataDir, registry };
 }
 

@@ -37,7 +37,7 @@ export interface KernelCluster {
 
 /**
  * Kernel processes (`node bin/plinth.js start`) on one fresh PostgreSQL database behind nginx
- * with deploy/nginx.conf (round-robin, no stickiness). `plugins(i)` is kernel i's registry, after the cluster plugin.
+ * with deploy/nginx.conf (round-robin, no stickiness). `plugins(i)` is kernel i's registry, after the cluster and accounts plugins.
  */
 export async function startKernelCluster(options: {
   postgresUrl: string; size?: number; plugins(i: number): Array<{ id: string; path: string; config?: Record<string, unknown> }>; env?: Record<string, string>;
@@ -50,8 +50,14 @@ export async function startKernelCluster(options: {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-cluster-'));
   const envFor = (i: number) => {
     const registry = join(dir, `registry-${i}.json`);
-    // Every kernel of a cluster runs the cluster plugin (the event relay, nodes, /api/cluster).
-    const plugins = [{ id: 'cluster', path: join(ROOT, 'plugins', 'cluster') }, ...options.plugins(i)];
+    // Every kernel of a cluster runs the cluster plugin (the event relay, nodes, /api/cluster) and
+    // the account API (users, tokens, /auth/*), as a deployment does.
+    const own = options.plugins(i);
+    const plugins = [
+      { id: 'cluster', path: join(ROOT, 'plugins', 'cluster') },
+      ...(own.some(p => p.id === 'accounts') ? [] : [{ id: 'accounts', path: join(ROOT, 'plugins', 'accounts') }]),
+      ...own,
+    ];
     if (!existsSync(registry)) writeFileSync(registry, JSON.stringify({ plugins: plugins.map(p => ({ enabled: true, config: {}, ...p })) }));
     return {
       PLINTH_DATABASE_URL: db.databaseUrl, PLINTH_PORT: String(ports[i]), PLINTH_ADMIN_TOKEN: adminToken,

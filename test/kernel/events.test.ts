@@ -53,7 +53,7 @@ describe('events over WebSocket and SSE', () => {
   let alice: { token: string; user: { id: string } };
   let bob: { token: string; user: { id: string } };
   before(async () => {
-    k = await createTestKernel({ plugins: [{ path: NOTES }] });
+    k = await createTestKernel({ plugins: [{ path: join(__dirname, '..', '..', 'plugins', 'accounts') }, { path: NOTES }] });
     alice = await k.createUser();
     bob = await k.createUser();
   });

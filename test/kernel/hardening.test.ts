@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
 import { tempDir, versionedPlugin, writePlugin } from '../helpers/plugins';
@@ -68,7 +69,7 @@ export default definePlugin({ setup({ ws }) {
 } });` }),
     ];
     writePlugin(dir, versionedPlugin('escape-evil', 'evil'));
-    k = await createTestKernel({ plugins: plugins.map(path => ({ path })) });
+    k = await createTestKernel({ plugins: [{ path: join(__dirname, '..', '..', 'plugins', 'accounts') }, ...plugins.map(path => ({ path }))] });
   });
   after(() => k.stop());
 

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
 
 const NOTES = join(__dirname, '..', 'fixtures', 'notes');
+const ACCOUNTS = join(__dirname, '..', '..', 'plugins', 'accounts');
 
 describe('HTTP: errors, auth and ownership', () => {
   let k: TestKernel;
   let alice: { token: string; user: { id: string } };
   let bob: { token: string; user: { id: string } };
   before(async () => {
-    k = await createTestKernel({ plugins: [{ path: NOTES }] });
+    k = await createTestKernel({ plugins: [{ path: ACCOUNTS }, { path: NOTES }] });
     alice = await k.createUser();
     bob = await k.createUser();
   });

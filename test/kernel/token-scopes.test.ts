@@ -47,7 +47,7 @@ for (const database of dialects) {
     let device: string;
     let reports: string;
     before(async () => {
-      k = await createTestKernel({ database, plugins: [scoped, { path: join(__dirname, '..', '..', 'plugins', 'observability') }] });
+      k = await createTestKernel({ database, plugins: [{ path: join(__dirname, '..', '..', 'plugins', 'accounts') }, scoped, { path: join(__dirname, '..', '..', 'plugins', 'observability') }] });
       alice = await k.createUser();
       const made = await k.request('POST', `/api/users/${alice.user.id}/tokens`, { token: alice.token, body: { name: 'phone', scopes: [DEVICE_SCOPE] } });
       assert.equal(made.status, 201, made.text);

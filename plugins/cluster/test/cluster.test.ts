@@ -101,7 +101,7 @@ for (const transport of ['postgres', 'redis'] as const) {
     let bob: { token: string; user: { id: string } };
     before(async () => {
       const config = transport === 'redis' ? { redisUrl: process.env.PLINTH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' } : {};
-      const plugins = [{ path: NOTES }, { path: CLUSTER, config }];
+      const plugins = [{ path: join(CLUSTER, '..', 'accounts') }, { path: NOTES }, { path: CLUSTER, config }];
       a = await createTestKernel({ plugins, database: 'postgres' });
       b = await createTestKernel({ plugins, databaseUrl: a.databaseUrl, settings: { adminToken: a.adminToken } });
       alice = await a.createUser();
@@ -288,7 +288,7 @@ test('kernels started together on a fresh PostgreSQL all start, and the shared a
     assert.deepEqual(started.map(s => s.status === 'rejected' ? String(s.reason).slice(0, 200) : 'started'), Array(4).fill('started'));
     for (const s of started) {
       const k = (s as PromiseFulfilledResult<TestKernel>).value;
-      const me = await fetch(k.baseUrl + '/auth/me', { headers: { authorization: `Bearer ${adminToken}` } });
+      const me = await fetch(k.baseUrl + '/api/plugins', { headers: { authorization: `Bearer ${adminToken}` } });
       assert.equal(me.status, 200);
     }
   } finally {

@@ -10,7 +10,7 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-backgr
 export const SHOTS = join(ROOT, 'test-output', 'dashboard');
 
 /** The first-party plugins the dashboard shows, in registry order, plus a fixture with a gated tool. */
-export const PLUGINS = ['approvals', 'memory', 'skills', 'agents', 'insights', 'devices', 'wallet', 'interview', 'jobs', 'schedules', 'runs', 'mcp', 'a2a', 'channels', 'dashboard'];
+export const PLUGINS = ['accounts', 'approvals', 'memory', 'skills', 'agents', 'insights', 'devices', 'wallet', 'interview', 'jobs', 'schedules', 'runs', 'mcp', 'a2a', 'channels', 'dashboard'];
 
 export function dashboardKernel(): Promise<TestKernel> {
   return createTestKernel({

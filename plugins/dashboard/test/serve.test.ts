@@ -9,7 +9,7 @@ import { readBuildInfo, sourceHash } from '../src/bundle';
 
 const PLUGIN = join(__dirname, '..');
 let k: TestKernel;
-before(async () => { k = await createTestKernel({ plugins: [{ path: PLUGIN }] }); });
+before(async () => { k = await createTestKernel({ plugins: [{ path: join(PLUGIN, '..', 'accounts') }, { path: PLUGIN }] }); });
 after(() => k.stop());
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(k.baseUrl + path, { headers });

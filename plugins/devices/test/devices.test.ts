@@ -17,7 +17,7 @@ for (const database of dialects) {
     // The kernel's clock, moved by hand: code expiry without sleeping (and without flaking under load).
     let now = Date.now();
     before(async () => {
-      k = await createTestKernel({ database, clock: { now: () => now }, plugins: [{ path: AGENTS }, { path: OPENAI_API }, { path: DEVICES, config: { codeTtlMs: 60_000, maxAttempts: 3 } }] });
+      k = await createTestKernel({ database, clock: { now: () => now }, plugins: [{ path: join(AGENTS, '..', 'accounts') }, { path: AGENTS }, { path: OPENAI_API }, { path: DEVICES, config: { codeTtlMs: 60_000, maxAttempts: 3 } }] });
       alice = await k.createUser();
       bob = await k.createUser();
     });

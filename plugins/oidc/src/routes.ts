@@ -1,4 +1,5 @@
-import { reply, type AuthService, type HttpRouter, type Logger } from 'plinth/sdk';
+import type { ExternalSignIn } from 'plinth/contracts/accounts';
+import { reply, type HttpRouter, type Logger } from 'plinth/sdk';
 import { errorCodes } from './errors';
 import { FLOW_COOKIE, SignInRefused, flowCookie, readCookie, type OidcConfig, type RelyingParty } from './relying-party';
 import { CallbackQuery } from './schemas';
@@ -6,10 +7,10 @@ import { CallbackQuery } from './schemas';
 /** Where the browser lands: the dashboard, which is also the sign-in page. */
 const SIGN_IN_PAGE = '/dashboard/';
 
-export interface OidcRouteDeps { rp: RelyingParty; cfg: OidcConfig; auth: AuthService; log: Logger }
+export interface OidcRouteDeps { rp: RelyingParty; cfg: OidcConfig; signIn: ExternalSignIn; log: Logger }
 
-/** `/auth/google-enabled`, `/auth/google` and its callback (lent by the kernel inside its `/auth`). */
-export function registerRoutes(http: HttpRouter, { rp, cfg, auth, log }: OidcRouteDeps): void {
+/** `/auth/google-enabled`, `/auth/google` and its callback (inside plugins/accounts' `/auth`, which it depends on). */
+export function registerRoutes(http: HttpRouter, { rp, cfg, signIn, log }: OidcRouteDeps): void {
   const toSignIn = (reason: string) => reply(302, undefined, { headers: { location: `${SIGN_IN_PAGE}?signin_error=${encodeURIComponent(reason)}` } });
 
   http.get('/auth/google-enabled', { auth: 'public', summary: 'Whether sign-in with the OpenID Connect provider is configured' }, () => ({ enabled: rp.enabled, label: cfg.label }));
@@ -27,7 +28,7 @@ export function registerRoutes(http: HttpRouter, { rp, cfg, auth, log }: OidcRou
     if (!rp.enabled) throw errorCodes.error('PLINTH_ERR_OIDC_DISABLED');
     try {
       const identity = await rp.finish(readCookie(req.headers.cookie as string | undefined, FLOW_COOKIE), req.node.req);
-      const session = await auth.signInExternal(identity, { createRole: cfg.createUsers ? 'user' : undefined, req: req.node.req });
+      const session = await signIn.signIn(identity, { createRole: cfg.createUsers ? 'user' : undefined, req: req.node.req });
       if (session.created) log.info('a user signed in for the first time through OpenID Connect', { user: session.user.id });
       return reply(302, undefined, { headers: { location: SIGN_IN_PAGE, 'set-cookie': session.setCookie, 'cache-control': 'no-store' } });
     } catch (err) {

@@ -33,7 +33,7 @@ let tamper: { request?(url: URL): void; redirect?(location: URL): URL } = {};
 before(async () => {
   k = await createTestKernel({
     database: process.env.PLINTH_TEST_POSTGRES_URL ? 'postgres' : 'sqlite',
-    plugins: [{ path: join(ROOT, 'plugins', 'oidc') }, { path: join(ROOT, 'plugins', 'dashboard') }],
+    plugins: [{ path: join(ROOT, 'plugins', 'accounts') }, { path: join(ROOT, 'plugins', 'oidc') }, { path: join(ROOT, 'plugins', 'dashboard') }],
   });
   let handler: (req: any, res: any) => void = (_req, res) => res.end();
   op = createServer((req, res) => {

@@ -30,7 +30,7 @@ for (const database of dialects) describe(`hostile user: HTTP limits (${database
   let fixtures: string;
   before(async () => {
     fixtures = tempDir('limits-');
-    const plugins = ['agents', 'jobs', 'a2a', 'mcp'].map(id => ({ path: join(ROOT, 'plugins', id) }));
+    const plugins = ['accounts', 'agents', 'jobs', 'a2a', 'mcp'].map(id => ({ path: join(ROOT, 'plugins', id) }));
     plugins.push({ path: writePlugin(fixtures, { id: 'streams', code: STREAMS }) });
     k = await createTestKernel({ plugins, clock, database });
   });

@@ -85,6 +85,7 @@ describe('hostile user: runs, command jobs and stdio MCP servers in the process 
     const dataDir = join(dir, 'data');
     const registry = join(dir, 'registry.json');
     writeFileSync(registry, JSON.stringify({ plugins: [
+      { id: 'accounts', ...plugin('accounts'), enabled: true, config: {} },
       { id: 'agents', ...plugin('agents'), enabled: true, config: {} },
       { id: 'runs', ...plugin('runs'), enabled: true, config: { repoRoots: [REPO_BASE], sandbox: mode } },
       { id: 'jobs', ...plugin('jobs'), enabled: true, config: { allowUserCommands: true, sandbox: mode, allowedHosts: [`127.0.0.1:${ports.allowedPort}`] } },

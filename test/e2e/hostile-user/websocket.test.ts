@@ -88,6 +88,7 @@ describe('hostile user: WebSocket frames', () => {
     const wsfix = writePlugin(fixtures, { id: 'wsfix', code: WSFIX });
     const registry = join(dataDir, 'plugin-registry.json');
     writeFileSync(registry, JSON.stringify({ plugins: [
+      { id: 'accounts', path: join(ROOT, 'plugins', 'accounts'), enabled: true, config: {} },
       { id: 'agents', path: join(ROOT, 'plugins', 'agents'), enabled: true, config: {} },
       { id: 'runs', path: join(ROOT, 'plugins', 'runs'), enabled: true, config: {} },
       { id: 'wsfix', path: wsfix, enabled: true, config: {} },

@@ -1,11 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { createTestKernel, type TestKernel } from 'plinth/testing';
 
 for (const database of ['sqlite', 'postgres'] as const) {
   describe(`admins manage users (${database})`, { skip: database === 'postgres' && !process.env.PLINTH_TEST_POSTGRES_URL && 'PLINTH_TEST_POSTGRES_URL not set' }, () => {
     let k: TestKernel;
-    before(async () => { k = await createTestKernel({ database }); });
+    before(async () => { k = await createTestKernel({ database, plugins: [{ path: join(__dirname, '..') }] }); });
     after(() => k.stop());
 
     test('GET /api/users lists role and disabled flag; users are refused', async () => {

@@ -1,4 +1,4 @@
-import { kernelErrors, type SqlRunner } from '../../sdk';
+import { kernelErrors, type SqlRunner } from 'plinth/sdk';
 
 /**
  * Failed logins per client address in a sliding minute. Password hashing runs on the libuv
@@ -7,7 +7,7 @@ import { kernelErrors, type SqlRunner } from '../../sdk';
  * database, so several kernels behind a balancer count them together.
  */
 export class LoginThrottle {
-  constructor(private readonly db: SqlRunner, private readonly maxFailures = 10, private readonly windowMs = 60_000, private readonly now = () => Date.now()) {}
+  constructor(private readonly db: SqlRunner, private readonly now: () => number, private readonly maxFailures = 10, private readonly windowMs = 60_000) {}
 
   private get table() { return this.db.table('login_failures'); }
 
