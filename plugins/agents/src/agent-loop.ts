@@ -137,11 +137,11 @@ export class AgentLoop implements AgentRuntime {
   private async sessionTurn(input: SessionTurnInput): Promise<SessionTurnResult> {
     const { session, user } = input;
     if (session.closed_at) throw errors.conflict(`session ${session.id} was closed at ${session.closed_at}: its history stays readable; start a new session to continue`);
-    if (this.running.has(session.id)) throw errors.conflict(`session ${session.id} is answering another message; wait for its done frame`);
+    if (this.running.has(session.id)) throw errors.conflict(`session ${session.id} is answering another message; wait for its done frame`, { sessionBusy: true });
     const controller = new AbortController();
     this.running.set(session.id, controller);
     const release = await this.deps.order.claimTurn(session.id, newId('hold')).catch(err => { this.running.delete(session.id); throw err; });
-    if (!release) { this.running.delete(session.id); throw errors.conflict(`session ${session.id} is answering another message on another kernel; wait for its done frame`); }
+    if (!release) { this.running.delete(session.id); throw errors.conflict(`session ${session.id} is answering another message on another kernel; wait for its done frame`, { sessionBusy: true }); }
     const onAbort = () => controller.abort();
     input.signal?.addEventListener('abort', onAbort, { once: true });
     if (input.signal?.aborted) controller.abort();

@@ -79,6 +79,10 @@ export interface AgentTurnResult {
 export interface AgentRuntime {
   getAgent(nameOrId: string): Promise<AgentProfile | undefined>;
   listAgents(): Promise<AgentProfile[]>;
+  /**
+   * A session already answering another message (here, or on a kernel that died less than a turn
+   * lease ago) throws PLINTH_ERR_CONFLICT with details `{ sessionBusy: true }`: try again later.
+   */
   runTurn(request: AgentTurnRequest): Promise<AgentTurnResult>;
 }
 

@@ -9,7 +9,7 @@ export interface InboundRow {
   id: string; channel: string; dedupe_key: string; trace_id: string; kind: InboundMessage['kind'];
   chat_id: string; sender_id: string; sender_name: string | null; message_id: string | null; text: string;
   callback_data: string | null; callback_id: string | null; state: InboundState;
-  received_at: number; verified_at: number; updated_at: number; error: string | null;
+  received_at: number; verified_at: number; updated_at: number; error: string | null; lease_until: number | null;
 }
 
 export interface DeliveryRow {

@@ -149,7 +149,7 @@ export class InboundPipeline {
     const n = (this.retries.get(id) ?? 0) + 1;
     this.retries.set(id, n);
     // Node's timer, unref'd: a pause between questions to the database, nothing a test waits out.
-    setTimeout(() => this.push(id), Math.min(25 * 2 ** Math.min(n, 5), 400)).unref?.();
+    setTimeout(() => this.push(id), pauseMs(n)).unref?.();
   }
 
   private async handle(m: InboundRow): Promise<void> {
@@ -164,10 +164,25 @@ export class InboundPipeline {
       if (approval) throw new Error(`approval buttons are only honoured in the configured approvals chat`);
       await this.answerWithAgent(m);
     } catch (err: any) {
+      if (sessionBusy(err)) return await this.retryLater(m);
       const message = String(err?.message ?? err);
       await store.stage(m.trace_id, m.id, 'failed', clock.now(), undefined, message);
       await store.inbound.finish(m.id, 'failed', clock.now(), message);
     }
+  }
+
+  /**
+   * The chat's session is still held by an earlier turn — typically one whose kernel was killed
+   * mid-turn, until the agents' turn lease lapses. Not the message's fault: it gives its claim back
+   * (still first in its chat, so the chat's later messages keep waiting) and is asked again after a
+   * pause; the sweep and the chat's waiters pick it up too.
+   */
+  private async retryLater(m: InboundRow): Promise<void> {
+    const { store, clock } = this.deps;
+    await store.inbound.release(m.id, m.lease_until, clock.now());
+    const n = (this.retries.get(m.id) ?? 0) + 1;
+    this.retries.set(m.id, n);
+    setTimeout(() => this.push(m.id), pauseMs(n) * 4).unref?.();
   }
 
   private channelSettings(channel: string): ChannelSettings { return this.settings.channels[channel] ?? {}; }
@@ -253,6 +268,15 @@ export class InboundPipeline {
 }
 
 export type { InboundMessage };
+
+/** The growing pause before a message refused its turn asks again (25 ms doubling, at most 400). */
+function pauseMs(attempt: number): number { return Math.min(25 * 2 ** Math.min(attempt, 5), 400); }
+
+/** The agents' runtime refuses a turn while the session answers another message (see its contract). */
+function sessionBusy(err: unknown): boolean {
+  const e = err as { code?: unknown; details?: { sessionBusy?: unknown } } | undefined;
+  return e?.code === 'PLINTH_ERR_CONFLICT' && e.details?.sessionBusy === true;
+}
 
 /** `channel:<name>:<chat>`; owner columns hold 40 characters, so a longer one names the chat by a hash. */
 export function chatPrincipal(channel: string, chatId: string): string {

@@ -72,6 +72,16 @@ export class InboundStore {
     return { pending: true, stale: first?.id };
   }
 
+  /**
+   * Gives a claim back without finishing the message: it stays `processing` (first in its chat, so
+   * later messages still wait) with its lease over, to be claimed again. Only the claim with this
+   * lease: one taken over meanwhile is not touched.
+   */
+  async release(id: string, leaseUntil: number | null, now: number): Promise<void> {
+    await this.db.query(`UPDATE ${this.table} SET lease_until = ?, updated_at = ? WHERE id = ? AND state = 'processing' AND lease_until = ?`,
+      [now - 1, now, id, leaseUntil]);
+  }
+
   async pending(now: number, limit = 1000): Promise<string[]> {
     const rows = await this.db.query(
       `SELECT id FROM ${this.table} WHERE state = 'received' OR (state = 'processing' AND lease_until < ?) ORDER BY received_at LIMIT ?`,
