@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createTestKernel, readSse, startFakeOpenAi, type FakeOpenAi, type TestKernel } from 'plinth/testing';
+import { createTestKernel, readSse, type SseFrame, startFakeOpenAi, type FakeOpenAi, type TestKernel } from 'plinth/testing';
 
 const dialects: Array<'sqlite' | 'postgres'> = process.env.PLINTH_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 
@@ -44,8 +44,10 @@ for (const database of dialects) {
         headers: { authorization: `Bearer ${u.token}`, 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ message: 'second' }),
       });
       // The stream is live: the close below is what ends it, not the client.
-      const frames = readSse(res, f => f.event === 'done' || f.event === 'error');
-      await until(async () => (await k.request('GET', `/api/sessions/${id}`, { token: u.token })).body.busy, 5000, 'turn running');
+      const seen: SseFrame[] = [];
+      const frames = readSse(res, f => { seen.push(f); return f.event === 'done' || f.event === 'error'; });
+      // Closed once the partial answer has streamed (busy alone can come before the model's first words).
+      await until(async () => seen.some(f => f.event === 'chunk' && JSON.stringify(f.data).includes('an answer')), 10_000, 'the answer streaming');
 
       const other = await k.createUser();
       assert.equal((await k.request('POST', `/api/sessions/${id}/close`, { token: other.token })).status, 404);
