@@ -77,6 +77,11 @@ async function graphileWorker() {
   let done = 0;
   const utils = await makeWorkerUtils({ connectionString: db.databaseUrl, logger: new Logger(() => () => undefined) });
   let runner: any;
+  // A pool of our own, ended before the database is dropped: graphile's own pool could still hold an
+  // idle connection there, whose termination is an unhandled 'error' that killed the bench.
+  const { Pool } = require('pg');
+  const pgPool = new Pool({ connectionString: db.databaseUrl, max: CONCURRENCY + 4 });
+  pgPool.on('error', () => undefined);
   try {
     await utils.migrate();
     const t = performance.now();
@@ -85,7 +90,7 @@ async function graphileWorker() {
     const enqueueMs = performance.now() - t;
     const start = performance.now();
     runner = await run({
-      connectionString: db.databaseUrl, concurrency: CONCURRENCY, noHandleSignals: true, pollInterval: 200, logger: new Logger(() => () => undefined),
+      pgPool, concurrency: CONCURRENCY, noHandleSignals: true, pollInterval: 200, logger: new Logger(() => () => undefined),
       taskList: { noop: async () => { done++; } },
     });
     await waitUntil(async () => done >= N, 300_000, `${N} jobs done`);
@@ -94,6 +99,7 @@ async function graphileWorker() {
   } finally {
     await utils.release();
     await runner?.stop();
+    await pgPool.end();
     await db.dropDatabase();
   }
 }
