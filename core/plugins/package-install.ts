@@ -104,7 +104,12 @@ export async function preparePackage(input: PackageInput, dataDir: string, regis
     const existing = registry.read().find(e => e.id === manifest.id);
     if (existing && !existing.source) throw installError('registry', `"${manifest.id}" is already in ${registry.file} as a plugin not installed from a package (${existing.path}); rename the plugin`);
 
-    const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    let pkg: { dependencies?: Record<string, string> };
+    try {
+      pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+    } catch (err) {
+      throw installError('unpack', `the package's package.json is not JSON: ${(err as Error).message}`);
+    }
     if (Object.keys(pkg.dependencies ?? {}).length) {
       // Its own dependencies only: no install scripts, no dev dependencies, and not its `plinth`
       // peer (the kernel resolves `plinth/*` to itself, core/plugins/module-loader.ts).

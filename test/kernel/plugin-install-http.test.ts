@@ -13,11 +13,11 @@ import { createTestKernel, type TestKernel } from '../../testing';
 import { tempDir } from '../helpers/plugins';
 
 /** A third party's plugin package as `npm pack` would give it (package/ at the root). */
-function tarball(version: string, permissions: Record<string, unknown>, manifest: Record<string, unknown> = {}): Buffer {
+function tarball(version: string, permissions: Record<string, unknown>, manifest: Record<string, unknown> = {}, packageJson?: string): Buffer {
   const root = tempDir('install-http-');
   const dir = join(root, 'package');
   mkdirSync(join(dir, 'src'), { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'plinth-plugin-upload', version, main: 'src/index.ts' }));
+  writeFileSync(join(dir, 'package.json'), packageJson ?? JSON.stringify({ name: 'plinth-plugin-upload', version, main: 'src/index.ts' }));
   writeFileSync(join(dir, 'plugin.json'), JSON.stringify({ id: 'upload', version, kernel: '^1.0.0', main: 'src/index.ts', permissions, ...manifest }));
   writeFileSync(join(dir, 'src', 'index.ts'), `import { definePlugin } from 'plinth/sdk';
 export default definePlugin({ setup({ http }) { http.get('/version', { auth: 'user' }, () => ({ version: '${version}' })); } });
@@ -51,6 +51,9 @@ test('refused before anything is installed: a non-admin, a bad tarball, a bad ma
   const badManifest = await upload(tarball('1.0.0', {}, { kernel: 'not a range', id: 'Bad Id' }));
   assert.equal(badManifest.status, 400);
   assert.match(badManifest.body.error.code, /PLINTH_ERR_MANIFEST/);
+  const badPackageJson = await upload(tarball('1.0.0', {}, {}, '{ "name": '));
+  assert.equal(badPackageJson.status, 400, badPackageJson.text);
+  assert.match(badPackageJson.body.error.message, /^unpack: the package's package.json is not JSON/);
   for (const spec of ['../../etc', '/tmp/x', 'git+https://example.com/x.git', 'file:../x', 'https://example.com/x.tgz']) {
     const r = await k.request('POST', '/api/plugins', { body: { package: spec } });
     assert.equal(r.status, 400, spec);
